@@ -1,0 +1,52 @@
+// swift-tools-version:6.1
+// Spool: a file-backed, append-only log queue engine. See README.md and ../shared/DESIGN.md.
+import PackageDescription
+
+let package = Package(
+    name: "Spool",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Spool", targets: ["Spool"]),
+        .executable(name: "spool", targets: ["spool"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // C: CRC-32C with SSE4.2 / ARMv8 instructions and a table fallback, chosen at run time.
+        .target(name: "CCRC32C"),
+        // C: Linux calls that Glibc's Swift module does not expose (fallocate, sync_file_range).
+        .target(name: "CSpoolSys"),
+        .systemLibrary(
+            name: "CLZ4", pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"]), .brew(["lz4"])]),
+        .systemLibrary(
+            name: "CZstd", pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
+        // Pure format code: no file I/O. FORMAT.md lives beside it.
+        .target(
+            name: "SpoolFormat",
+            dependencies: ["CCRC32C", "CLZ4", "CZstd"],
+            exclude: ["FORMAT.md"]),
+        // The engine.
+        .target(
+            name: "Spool",
+            dependencies: [
+                "SpoolFormat", "CSpoolSys",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        // The `spool` command's subcommands, kept in a library so tests can run them in-process.
+        .target(
+            name: "SpoolCLI",
+            dependencies: [
+                "Spool", "SpoolFormat",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(name: "spool", dependencies: ["SpoolCLI"]),
+        .testTarget(name: "SpoolFormatTests", dependencies: ["SpoolFormat", "CCRC32C"]),
+        .testTarget(name: "SpoolTests", dependencies: ["Spool", "SpoolFormat"]),
+        .testTarget(name: "SpoolCLITests", dependencies: ["SpoolCLI", "Spool", "SpoolFormat"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
