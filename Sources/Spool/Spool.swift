@@ -1,0 +1,1 @@
+// The Spool engine. See README.md.

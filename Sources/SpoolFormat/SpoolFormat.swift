@@ -1,0 +1,1 @@
+// SpoolFormat: Kafka RecordBatch v2.
