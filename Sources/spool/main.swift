@@ -1,1 +1,4 @@
-print("spool")
+import Glibc
+import SpoolCLI
+
+exit(await SpoolCommand.run(arguments: Array(CommandLine.arguments.dropFirst())))

@@ -1,0 +1,136 @@
+import Glibc
+import SpoolFormat
+
+/// Every error the engine throws. It carries the context an operator needs to act: what went
+/// wrong (`code`, `message`), where (`path`, `segment`, `position`, `offset`), the operating
+/// system's `errno`, and what to do about it (`hint`).
+///
+/// **Offset** is a record number; **position** is a byte location in `path`. They are never mixed.
+public struct SpoolError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What kind of failure this is. Callers branch on this, not on the message.
+    public enum Code: String, Sendable, Equatable {
+        /// A system call failed (see `errno`).
+        case io
+        /// The disk or quota is full (ENOSPC, EDQUOT). Nothing already acknowledged was lost.
+        case diskFull
+        /// Bytes on disk at or below the recovery point, or in a sealed segment, are damaged.
+        case corruption
+        /// Another process holds the writer lock of this root.
+        case locked
+        /// A caller passed a value that can never work (bad queue name, bad option).
+        case invalidArgument
+        /// The writer's pending bytes are at their bound and the policy is `.fail`.
+        case queueFull
+        /// A path, queue or offset that does not exist.
+        case notFound
+        /// The log or root was closed, or an earlier fatal error closed it.
+        case closed
+        /// A record, batch or file exceeds a configured limit.
+        case limitExceeded
+        /// The data uses a feature this build does not support (codec, format version).
+        case unsupported
+    }
+
+    public var code: Code
+    public var message: String
+    public var path: String?
+    /// Base offset of the segment involved, when there is one.
+    public var segment: Int64?
+    /// Byte position in `path`.
+    public var position: Int64?
+    /// Record offset involved.
+    public var offset: Int64?
+    public var errno: Int32?
+    /// What the operator or caller should do next.
+    public var hint: String?
+
+    public init(
+        _ code: Code, _ message: String, path: String? = nil, segment: Int64? = nil,
+        position: Int64? = nil, offset: Int64? = nil, errno: Int32? = nil, hint: String? = nil
+    ) {
+        self.code = code
+        self.message = message
+        self.path = path
+        self.segment = segment
+        self.position = position
+        self.offset = offset
+        self.errno = errno
+        self.hint = hint
+    }
+
+    /// Fills in context that is still missing; fields already set are kept.
+    public func with(
+        path: String? = nil, segment: Int64? = nil, position: Int64? = nil, offset: Int64? = nil,
+        hint: String? = nil
+    ) -> SpoolError {
+        var copy = self
+        copy.path = copy.path ?? path
+        copy.segment = copy.segment ?? segment
+        copy.position = copy.position ?? position
+        copy.offset = copy.offset ?? offset
+        copy.hint = copy.hint ?? hint
+        return copy
+    }
+
+    public var description: String {
+        var text = "\(code.rawValue): \(message)"
+        var context: [String] = []
+        if let path { context.append("file \(path)") }
+        if let segment { context.append("segment \(segment)") }
+        if let position { context.append("position \(position)") }
+        if let offset { context.append("offset \(offset)") }
+        if let errno { context.append("errno \(errno) (\(String(cString: strerror(errno))))") }
+        if !context.isEmpty { text += " [" + context.joined(separator: ", ") + "]" }
+        if let hint { text += ". " + hint }
+        return text
+    }
+
+    /// An error from a failed system call, classified by errno.
+    static func system(_ call: String, errno code: Int32, path: String? = nil) -> SpoolError {
+        switch code {
+        case ENOSPC, EDQUOT:
+            return SpoolError(
+                .diskFull, "\(call) failed: no space left on device", path: path, errno: code,
+                hint: "free space or move the root to a larger disk; acknowledged tasks are intact")
+        case ENOENT:
+            return SpoolError(.notFound, "\(call) failed: no such file or directory", path: path, errno: code)
+        case EACCES, EPERM, EROFS:
+            return SpoolError(
+                .io, "\(call) failed: permission denied", path: path, errno: code,
+                hint: "check the owner and mode of the directory (Spool creates files 0600, directories 0700)")
+        default:
+            return SpoolError(.io, "\(call) failed", path: path, errno: code)
+        }
+    }
+
+    /// Wraps a format error found in a file, with where it was found.
+    static func corruption(
+        _ error: any Error, path: String, segment: Int64?, position: Int64, offset: Int64?
+    ) -> SpoolError {
+        if let error = error as? SpoolError { return error.with(path: path, segment: segment, position: position, offset: offset) }
+        let code: Code
+        switch error as? FormatError {
+        case .unsupportedCodec?, .invalidCodec?: code = .unsupported
+        default: code = .corruption
+        }
+        return SpoolError(
+            code, "bad batch: \(error)", path: path, segment: segment, position: position, offset: offset,
+            hint: "run `spool verify` to see every damaged batch, and `spool repair --dry-run` for the salvage path")
+    }
+}
+
+extension Error {
+    /// Adds context to a ``SpoolError`` (other errors pass through unchanged): for `catch`
+    /// blocks, where the error's static type is `any Error`.
+    func with(
+        path: String? = nil, segment: Int64? = nil, position: Int64? = nil, offset: Int64? = nil, hint: String? = nil
+    ) -> any Error {
+        guard let error = self as? SpoolError else { return self }
+        return error.with(path: path, segment: segment, position: position, offset: offset, hint: hint)
+    }
+
+    /// The error as a ``SpoolError``; anything else becomes `.io` with its description.
+    var asSpoolError: SpoolError {
+        (self as? SpoolError) ?? SpoolError(.io, "\(self)")
+    }
+}

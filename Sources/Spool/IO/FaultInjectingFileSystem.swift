@@ -1,0 +1,124 @@
+import Glibc
+import Synchronization
+
+/// A ``FileSystem`` that passes every call to another one, except where a test or a drill has
+/// planned a fault: writes that fail with ENOSPC once a budget of bytes is spent, syncs that
+/// fail with EIO, and a count of the calls made. It is the seam for fault injection; the
+/// engine under test is the real one.
+///
+/// Thread-safe: the plan and counters sit behind a mutex.
+public final class FaultInjectingFileSystem: FileSystem {
+    /// What to break. Paths are matched by suffix (".log", "recovery-point", ...).
+    public struct Plan: Sendable {
+        /// Writes to matching files fail with `writeErrno` once this many bytes were written to them.
+        public var writeBudgetBytes: Int64? = nil
+        public var writeSuffix: String = ""
+        public var writeErrno: Int32 = ENOSPC
+        /// fdatasync/fsync fail with this errno while set.
+        public var syncErrno: Int32? = nil
+        /// Renames of matching paths fail with EIO (to interrupt atomic-file protocols).
+        public var failRenameSuffix: String? = nil
+        public init() {}
+    }
+
+    /// What was called, for assertions.
+    public struct Counters: Sendable, Equatable {
+        public var writes = 0
+        public var bytesWritten: Int64 = 0
+        public var dataSyncs = 0
+        public var fullSyncs = 0
+        public var renames = 0
+    }
+
+    private struct State {
+        var plan: Plan
+        var counters = Counters()
+        var paths: [Int32: String] = [:]
+        var budgetSpent: Int64 = 0
+    }
+
+    private let base: any FileSystem
+    private let state: Mutex<State>
+
+    public init(wrapping base: any FileSystem = PosixFileSystem(), plan: Plan = Plan()) {
+        self.base = base
+        self.state = Mutex(State(plan: plan))
+    }
+
+    /// Replaces the plan; counters are kept.
+    public func setPlan(_ plan: Plan) {
+        state.withLock { $0.plan = plan; $0.budgetSpent = 0 }
+    }
+
+    public var counters: Counters { state.withLock { $0.counters } }
+
+    public func open(_ path: String, flags: Int32, mode: mode_t) throws -> Int32 {
+        let fd = try base.open(path, flags: flags, mode: mode)
+        state.withLock { $0.paths[fd] = path }
+        return fd
+    }
+
+    public func close(_ fd: Int32) {
+        state.withLock { _ = $0.paths.removeValue(forKey: fd) }
+        base.close(fd)
+    }
+
+    public func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at position: Int64) throws -> Int {
+        try base.read(fd, into: buffer, at: position)
+    }
+
+    public func write(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at position: Int64) throws {
+        let failure: Int32? = state.withLock { s in
+            s.counters.writes += 1
+            let path = s.paths[fd] ?? ""
+            if let budget = s.plan.writeBudgetBytes, path.hasSuffix(s.plan.writeSuffix) {
+                if s.budgetSpent + Int64(buffer.count) > budget { return s.plan.writeErrno }
+                s.budgetSpent += Int64(buffer.count)
+            }
+            s.counters.bytesWritten += Int64(buffer.count)
+            return nil
+        }
+        if let failure { throw SpoolError.system("pwrite", errno: failure).with(position: position) }
+        try base.write(fd, from: buffer, at: position)
+    }
+
+    public func fdatasync(_ fd: Int32) throws {
+        let failure = state.withLock { s -> Int32? in s.counters.dataSyncs += 1; return s.plan.syncErrno }
+        if let failure { throw SpoolError.system("fdatasync", errno: failure) }
+        try base.fdatasync(fd)
+    }
+
+    public func fsync(_ fd: Int32) throws {
+        let failure = state.withLock { s -> Int32? in s.counters.fullSyncs += 1; return s.plan.syncErrno }
+        if let failure { throw SpoolError.system("fsync", errno: failure) }
+        try base.fsync(fd)
+    }
+
+    public func truncate(_ fd: Int32, to length: Int64) throws {
+        try base.truncate(fd, to: length)
+    }
+
+    public func size(_ fd: Int32) throws -> Int64 {
+        try base.size(fd)
+    }
+
+    public func rename(_ from: String, to: String) throws {
+        let fail = state.withLock { s -> Bool in
+            s.counters.renames += 1
+            guard let suffix = s.plan.failRenameSuffix else { return false }
+            return to.hasSuffix(suffix)
+        }
+        if fail { throw SpoolError.system("rename to \(to)", errno: EIO, path: from) }
+        try base.rename(from, to: to)
+    }
+
+    public func unlink(_ path: String) throws { try base.unlink(path) }
+
+    public func makeDirectory(_ path: String, mode: mode_t) throws {
+        try base.makeDirectory(path, mode: mode)
+    }
+
+    public func listDirectory(_ path: String) throws -> [String] { try base.listDirectory(path) }
+
+    public func fileType(_ path: String) -> FileType { base.fileType(path) }
+}

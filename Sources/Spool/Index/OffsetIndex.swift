@@ -1,0 +1,81 @@
+/// A segment's sparse offset index: entries of (u32 offset relative to the segment's base,
+/// u32 byte position of the batch that starts there), FORMAT.md "Offset index".
+///
+/// Thread-safety: one writer appends; concurrent readers look up (see ``MappedIndexFile``).
+final class OffsetIndex: @unchecked Sendable {
+    static let entrySize = 8
+    let file: MappedIndexFile
+
+    init(file: MappedIndexFile) {
+        precondition(file.entrySize == Self.entrySize)
+        self.file = file
+    }
+
+    func relativeOffset(_ i: Int) -> UInt32 { file.entry(i).loadBigEndian(at: 0, as: UInt32.self) }
+    func position(_ i: Int) -> UInt32 { file.entry(i).loadBigEndian(at: 4, as: UInt32.self) }
+
+    /// Loads the entries already in the file and checks them: each strictly after the previous in
+    /// both fields, positions above zero and below `validEnd`. Returns false when the file is
+    /// inconsistent and must be rebuilt. Entries at or past `validEnd` are dropped.
+    func load(validEnd: Int64) -> Bool {
+        var n = 0
+        var previous: (UInt32, UInt32) = (0, 0)
+        while n < file.capacity {
+            let rel = relativeOffset(n), pos = position(n)
+            if rel == 0 && pos == 0 { break }
+            if pos == 0 || rel <= previous.0 || pos <= previous.1 { return false }
+            if Int64(pos) >= validEnd { break }
+            previous = (rel, pos)
+            n += 1
+        }
+        // Non-zero entries past the used part are left from a longer tail: clear them.
+        file.setCount(n, clearingUpTo: file.firstZeroEntry(from: n))
+        return true
+    }
+
+    /// Appends an entry. The caller keeps entries increasing; a full index drops the entry (a
+    /// lookup then scans a little further, which stays correct).
+    func append(relativeOffset: UInt32, position: UInt32) {
+        let n = file.count
+        guard n < file.capacity else { return }
+        file.store(n) { entry in
+            entry.storeBigEndian(relativeOffset, at: 0)
+            entry.storeBigEndian(position, at: 4)
+        }
+    }
+
+    /// The last entry whose relative offset is ≤ `target`, or (0, 0): where to start scanning.
+    func lookup(_ target: UInt32) -> (relativeOffset: UInt32, position: UInt32) {
+        var low = 0, high = file.count  // invariant: entries < low are ≤ target, entries ≥ high are > target
+        while low < high {
+            let mid = (low + high) / 2
+            if relativeOffset(mid) <= target { low = mid + 1 } else { high = mid }
+        }
+        return low == 0 ? (0, 0) : (relativeOffset(low - 1), position(low - 1))
+    }
+
+    /// Drops entries at or past byte `position` (after a torn tail is cut).
+    func truncate(toPosition end: Int64) {
+        let n = file.count
+        var keep = n
+        while keep > 0 && Int64(position(keep - 1)) >= end { keep -= 1 }
+        file.setCount(keep, clearingUpTo: n)
+    }
+
+    var lastPosition: Int64 { file.count == 0 ? 0 : Int64(position(file.count - 1)) }
+}
+
+extension OffsetIndex {
+    /// Loads a sealed, trimmed index without writing to it: every entry must be valid and in
+    /// order, with positions below `validEnd`. False means it must not be used.
+    func loadReadOnly(validEnd: Int64) -> Bool {
+        var previous: (UInt32, UInt32) = (0, 0)
+        for n in 0..<file.capacity {
+            let rel = relativeOffset(n), pos = position(n)
+            if pos == 0 || rel <= previous.0 || pos <= previous.1 || Int64(pos) >= validEnd { return false }
+            previous = (rel, pos)
+        }
+        file.setCount(file.capacity, clearingUpTo: 0)
+        return true
+    }
+}

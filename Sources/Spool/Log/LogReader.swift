@@ -1,0 +1,179 @@
+import SpoolFormat
+
+/// Reads a queue's records in offset order from any offset or timestamp, while the writer
+/// appends. It reads only below the committed end, finds its starting batch through the sparse
+/// index, reads whole batches with pread, and checks each batch's CRC as it decodes it.
+///
+/// Not thread-safe: one reader per consumer thread or task (it owns its buffer and position).
+public struct LogReader {
+    let shared: LogShared
+    /// The offset of the next record this reader returns.
+    public private(set) var nextOffset: Int64
+    /// Where the next batch starts, when known (saves an index lookup per batch).
+    private var cursor: (segment: Int64, position: Int64)? = nil
+    private var buffer: [UInt8] = []
+    /// Records below this timestamp are skipped (set by ``seek(toTimestamp:)``).
+    private var minimumTimestamp: Int64? = nil
+
+    init(shared: LogShared, from offset: Int64) {
+        self.shared = shared
+        self.nextOffset = max(offset, 0)
+    }
+
+    /// Moves to `offset`.
+    public mutating func seek(to offset: Int64) {
+        nextOffset = max(offset, 0)
+        cursor = nil
+        minimumTimestamp = nil
+    }
+
+    /// Moves to the first record whose timestamp is at least `timestamp` (milliseconds), found
+    /// through the time index. Records are in offset order; timestamps set by producers may
+    /// not be, so this returns every record from the first batch whose greatest timestamp
+    /// reaches `timestamp`, skipping the earlier records of that first batch only.
+    /// - Throws: `.corruption` or `.io` naming the segment.
+    public mutating func seek(toTimestamp timestamp: Int64) throws {
+        let (segments, committed) = shared.snapshot
+        for segment in segments {
+            let limit = limitOf(segment, committed: committed)
+            var start: (Int64, Int64) = (segment.baseOffset, 0)
+            if let (offsets, times) = indexes(of: segment, limit: limit) {
+                let rel = times.lookup(timestamp)
+                let entry = offsets.lookup(rel)
+                if entry.relativeOffset == rel { start = (segment.baseOffset + Int64(rel), Int64(entry.position)) }
+            }
+            var position = start.1
+            while position < limit {
+                let header = try readHeader(segment, at: position, limit: limit)
+                if header.maxTimestamp >= timestamp {
+                    nextOffset = header.baseOffset
+                    cursor = (segment.baseOffset, position)
+                    minimumTimestamp = timestamp
+                    return
+                }
+                position += Int64(header.totalBytes)
+            }
+        }
+        nextOffset = committed.nextOffset
+        cursor = nil
+    }
+
+    /// The next batch holding records at or after ``nextOffset``, with earlier records removed;
+    /// nil when the reader has caught up with the committed end.
+    ///
+    /// - Throws: `.corruption` (file, position, offset) when a batch fails its checks;
+    ///   `.notFound` when ``nextOffset`` is below the log's first offset.
+    public mutating func nextBatch() throws -> RecordBatch? {
+        let (segments, committed) = shared.snapshot
+        guard nextOffset < committed.nextOffset, let first = segments.first else { return nil }
+        if nextOffset < first.baseOffset {
+            throw SpoolError(.notFound, "offset \(nextOffset) is below the first offset in the log, \(first.baseOffset)",
+                             path: shared.directory, offset: nextOffset, hint: "read from \(first.baseOffset)")
+        }
+        var index = segments.lastIndex { $0.baseOffset <= nextOffset }!
+        // Bounded: each pass consumes a batch or moves to the next segment.
+        while index < segments.count {
+            let segment = segments[index]
+            let limit = limitOf(segment, committed: committed)
+            var position = startPosition(in: segment, limit: limit)
+            while position < limit {
+                let header = try readHeader(segment, at: position, limit: limit)
+                if header.nextOffset <= nextOffset {
+                    position += Int64(header.totalBytes)
+                    continue
+                }
+                var batch = try readBatch(segment, at: position, header: header)
+                cursor = (segment.baseOffset, position + Int64(header.totalBytes))
+                let wanted = nextOffset
+                nextOffset = header.nextOffset
+                batch.records.removeAll { $0.offset < wanted }
+                if let minimum = minimumTimestamp {
+                    batch.records.removeAll { $0.timestamp < minimum }
+                    minimumTimestamp = nil
+                }
+                return batch
+            }
+            index += 1
+            guard index < segments.count else { break }
+            nextOffset = max(nextOffset, segments[index].baseOffset)
+            cursor = (segments[index].baseOffset, 0)
+        }
+        return nil
+    }
+
+    /// Up to `max` records from ``nextOffset`` on, across batches.
+    public mutating func read(max: Int) throws -> [Record] {
+        var records: [Record] = []
+        while records.count < max, let batch = try nextBatch() {
+            records += batch.records
+        }
+        if records.count > max {
+            nextOffset = records[max].offset
+            cursor = nil
+            records.removeLast(records.count - max)
+        }
+        return records
+    }
+
+    // MARK: Internals
+
+    /// Readable bytes of a segment: the committed position for the active one, the file for sealed ones.
+    private func limitOf(_ segment: Segment, committed: LogPosition) -> Int64 {
+        if segment.baseOffset == committed.segment { return committed.position }
+        if segment.baseOffset > committed.segment { return 0 }
+        return (try? segment.size()) ?? 0
+    }
+
+    private func indexes(of segment: Segment, limit: Int64) -> (OffsetIndex, TimeIndex)? {
+        segment.openIndexes ?? segment.sealedIndexes(validEnd: limit)
+    }
+
+    /// Where to start looking for ``nextOffset`` in `segment`: the saved cursor, else the index.
+    private func startPosition(in segment: Segment, limit: Int64) -> Int64 {
+        if let cursor, cursor.segment == segment.baseOffset, cursor.position <= limit { return cursor.position }
+        guard let (offsets, _) = indexes(of: segment, limit: limit) else { return 0 }
+        let entry = offsets.lookup(UInt32(clamping: nextOffset - segment.baseOffset))
+        guard entry.position > 0, Int64(entry.position) < limit else { return 0 }
+        // An index from another segment, or stale, points at the wrong batch: do not trust it.
+        if let header = try? readHeader(segment, at: Int64(entry.position), limit: limit),
+           header.baseOffset == segment.baseOffset + Int64(entry.relativeOffset) {
+            return Int64(entry.position)
+        }
+        shared.options.logger.warning("index does not match its segment; scanning from its start",
+                                      metadata: ["file": "\(segment.indexPath)"])
+        return 0
+    }
+
+    private func readHeader(_ segment: Segment, at position: Int64, limit: Int64) throws -> RecordBatchHeader {
+        var raw = [UInt8](repeating: 0, count: RecordBatchHeader.size)
+        let got = try raw.withUnsafeMutableBytes { (buffer) in try segment.read(into: buffer, at: position) }
+        let header: RecordBatchHeader
+        do {
+            header = try raw.withUnsafeBytes { (buffer) in
+                try RecordBatchHeader.decode(UnsafeRawBufferPointer(rebasing: buffer[0..<got]), limits: shared.options.limits)
+            }
+        } catch {
+            throw SpoolError.corruption(error, path: segment.logPath, segment: segment.baseOffset, position: position, offset: nextOffset)
+        }
+        if position + Int64(header.totalBytes) > limit {
+            throw SpoolError(.corruption, "batch of \(header.totalBytes) bytes runs past the readable end \(limit)",
+                             path: segment.logPath, segment: segment.baseOffset, position: position, offset: header.baseOffset)
+        }
+        return header
+    }
+
+    private mutating func readBatch(_ segment: Segment, at position: Int64, header: RecordBatchHeader) throws -> RecordBatch {
+        let total = header.totalBytes
+        if buffer.count < total { buffer = [UInt8](repeating: 0, count: total) }
+        let got = try buffer.withUnsafeMutableBytes { (raw) in
+            try segment.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<total]), at: position)
+        }
+        do {
+            return try buffer.withUnsafeBytes { (raw) in
+                try RecordBatchDecoder.decode(UnsafeRawBufferPointer(rebasing: raw[0..<got]), limits: shared.options.limits)
+            }
+        } catch {
+            throw SpoolError.corruption(error, path: segment.logPath, segment: segment.baseOffset, position: position, offset: header.baseOffset)
+        }
+    }
+}

@@ -1,0 +1,409 @@
+import Glibc
+import Logging
+import SpoolFormat
+
+/// The one writer of a queue's log: a dedicated thread that takes everything producers have
+/// queued, stamps offsets, writes it with one `write`, issues one `fdatasync` for the group
+/// (under `.always`), then answers every producer of the group (DESIGN.md, "Writing").
+///
+/// Blocking I/O stays on this thread, never on Swift's cooperative pool. Producers hand over
+/// requests under a condition lock; pending bytes are bounded (``SpoolOptions/pendingBytesMax``).
+///
+/// Thread-safety: ``submit(_:)`` and ``close()`` may be called from any thread; everything else
+/// runs on the writer thread.
+final class LogWriter: @unchecked Sendable {
+    private let shared: LogShared
+    private let options: SpoolOptions
+    private let fs: any FileSystem
+    private let logger: Logger
+
+    // Guarded by `lock`.
+    private let lock = ConditionLock()
+    private var queue: [AppendRequest] = []
+    private var queuedBytes = 0
+    private var waiting: [AppendRequest] = []
+    private var closing = false
+    private var writerSleeping = false
+
+    // Writer-thread state.
+    private var active: Segment
+    private var buffer: [UInt8] = []
+    private var lastCheckpoint: RecoveryPoint
+    private var syncDeadline: UInt64? = nil
+    private var unsynced = false
+    private var thread: OSThread? = nil
+    private let zeros: [UInt8]
+
+    init(shared: LogShared, active: Segment, checkpoint: RecoveryPoint) {
+        self.shared = shared
+        self.options = shared.options
+        self.fs = shared.options.fileSystem
+        self.logger = shared.options.logger
+        self.active = active
+        self.lastCheckpoint = checkpoint
+        self.zeros = [UInt8](repeating: 0, count: min(shared.options.preallocationStepBytes, 1 << 20))
+        buffer.reserveCapacity(min(options.groupBytesMax, 8 << 20))
+    }
+
+    func start() {
+        thread = OSThread { [self] in run() }
+    }
+
+    // MARK: Producer side
+
+    /// Queues a request. Throws (without queueing) when the log is closed or failed, or when it
+    /// is full under `.fail` backpressure; under `.wait` a full log parks the request until the
+    /// writer has room.
+    func submit(_ request: AppendRequest) throws {
+        let size = request.bytes.count
+        let error: SpoolError? = lock.withLock {
+            if closing { return SpoolError(.closed, "the queue \(shared.name) is closed", path: shared.directory) }
+            if let failure = shared.state.withLock({ $0.failure }) { return closedAfterFailure(failure) }
+            if queuedBytes + size > options.pendingBytesMax && !queue.isEmpty {
+                if options.backpressure == .fail {
+                    return SpoolError(
+                        .queueFull, "\(queuedBytes) bytes are waiting for the writer, the bound is \(options.pendingBytesMax)",
+                        path: shared.directory, hint: "retry later, raise pendingBytesMax, or use backpressure .wait")
+                }
+                waiting.append(request)
+            } else {
+                queue.append(request)
+                queuedBytes += size
+            }
+            if writerSleeping { lock.signal() }
+            return nil
+        }
+        if let error { throw error }
+    }
+
+    /// Stops accepting requests, writes what is queued, syncs, records the recovery point and
+    /// joins the thread. Idempotent.
+    func close() {
+        let thread: OSThread? = lock.withLock {
+            closing = true
+            lock.signal()
+            defer { self.thread = nil }
+            return self.thread
+        }
+        thread?.join()
+    }
+
+    private func closedAfterFailure(_ failure: SpoolError) -> SpoolError {
+        SpoolError(
+            .closed, "the queue \(shared.name) stopped writing after an earlier failure: \(failure.message)",
+            path: failure.path ?? shared.directory, errno: failure.errno,
+            hint: "close and reopen the root; acknowledged tasks are intact")
+    }
+
+    // MARK: Writer thread
+
+    private func run() {
+        while true {
+            var group: [AppendRequest] = []
+            var finish = false
+            var syncDue = false
+            lock.lock()
+            while queue.isEmpty && !closing {
+                if let deadline = syncDeadline {
+                    if options.clock.monotonicNanoseconds() >= deadline { syncDue = true; break }
+                    lock.wait(until: deadline)
+                } else {
+                    writerSleeping = true
+                    lock.wait()
+                    writerSleeping = false
+                }
+            }
+            group = takeGroup()
+            finish = closing && queue.isEmpty && waiting.isEmpty
+            lock.unlock()
+            if !group.isEmpty {
+                process(&group)
+            } else if syncDue {
+                syncNow()
+            }
+            if finish {
+                finalize()
+                return
+            }
+        }
+    }
+
+    /// Takes queued requests up to groupBytesMax (at least one), then admits parked ones. Lock held.
+    private func takeGroup() -> [AppendRequest] {
+        var taken = 0, bytes = 0
+        while taken < queue.count && (taken == 0 || bytes + queue[taken].bytes.count <= options.groupBytesMax) {
+            bytes += queue[taken].bytes.count
+            taken += 1
+        }
+        let group: [AppendRequest]
+        if taken == queue.count {
+            group = queue
+            queue.removeAll(keepingCapacity: true)
+        } else {
+            group = Array(queue[0..<taken])
+            queue.removeFirst(taken)
+        }
+        queuedBytes -= bytes
+        while let next = waiting.first, queuedBytes + next.bytes.count <= options.pendingBytesMax || queue.isEmpty {
+            waiting.removeFirst()
+            queue.append(next)
+            queuedBytes += next.bytes.count
+        }
+        return group
+    }
+
+    /// Writes one group: stamps offsets, rolls segments as needed, writes, syncs, answers.
+    private func process(_ group: inout [AppendRequest]) {
+        if let failure = shared.state.withLock({ $0.failure }) {
+            for request in group { request.continuation.resume(throwing: closedAfterFailure(failure)) }
+            return
+        }
+        var unflushed: [(UnsafeContinuation<Int64, any Error>, Int64)] = []
+        var done: [(UnsafeContinuation<Int64, any Error>, Int64)] = []
+        var pendingIndex: [(UInt32, UInt32, Int64)] = []
+        var saved = savedTail()
+        buffer.removeAll(keepingCapacity: true)
+        do {
+            for i in group.indices {
+                let size = group[i].bytes.count
+                if needsRoll(adding: buffer.count + size) {
+                    try flush(&pendingIndex)
+                    done += unflushed
+                    unflushed.removeAll()
+                    try roll()
+                    saved = savedTail()
+                }
+                let first = active.nextOffset
+                stamp(&group[i].bytes, indexEntries: &pendingIndex)
+                buffer.append(contentsOf: group[i].bytes)
+                unflushed.append((group[i].continuation, first))
+            }
+            try flush(&pendingIndex)
+            done += unflushed
+            unflushed.removeAll()
+        } catch {
+            restore(saved)
+            buffer.removeAll(keepingCapacity: true)
+            for (continuation, _) in unflushed { continuation.resume(throwing: error) }
+            for request in group.dropFirst(done.count + unflushed.count) { request.continuation.resume(throwing: error) }
+            logger.error("write failed", metadata: ["queue": "\(shared.name)", "error": "\(error)"])
+        }
+        for (continuation, offset) in done { continuation.resume(returning: offset) }
+    }
+
+    private struct SavedTail {
+        var nextOffset: Int64
+        var lastIndexedPosition: Int64
+        var maxTimestamp: Int64
+        var firstTimestamp: Int64?
+    }
+
+    private func savedTail() -> SavedTail {
+        SavedTail(nextOffset: active.nextOffset, lastIndexedPosition: active.lastIndexedPosition,
+                  maxTimestamp: active.maxTimestamp, firstTimestamp: active.firstTimestamp)
+    }
+
+    private func restore(_ saved: SavedTail) {
+        active.nextOffset = saved.nextOffset
+        active.lastIndexedPosition = saved.lastIndexedPosition
+        active.maxTimestamp = saved.maxTimestamp
+        active.firstTimestamp = saved.firstTimestamp
+    }
+
+    /// Whether `bytes` more would take the active segment past its size or age bound.
+    private func needsRoll(adding bytes: Int) -> Bool {
+        guard active.writeEnd > 0 else { return false }
+        if active.writeEnd + Int64(bytes) > Int64(options.segmentBytes) { return true }
+        if let first = active.firstTimestamp,
+           options.clock.wallMilliseconds() - first >= options.segmentMaxAgeMilliseconds { return true }
+        return false
+    }
+
+    /// Stamps base offsets into every batch of `bytes` (FORMAT.md, "Batch header") and notes
+    /// the index entries that become due; advances the tail's offset and timestamps.
+    private func stamp(_ bytes: inout [UInt8], indexEntries: inout [(UInt32, UInt32, Int64)]) {
+        let startPosition = active.writeEnd + Int64(buffer.count)
+        bytes.withUnsafeMutableBytes { raw in
+            var p = 0
+            while p + RecordBatchHeader.size <= raw.count {
+                let readable = UnsafeRawBufferPointer(raw)
+                let length = RecordBatchHeader.lengthFieldEnd + Int(readable.loadBigEndian(at: p + 8, as: Int32.self))
+                let lastDelta = readable.loadBigEndian(at: p + 23, as: Int32.self)
+                let maxTimestamp = readable.loadBigEndian(at: p + 35, as: Int64.self)
+                RecordBatchEncoder.patchBaseOffset(active.nextOffset, in: UnsafeMutableRawBufferPointer(rebasing: raw[p..<p + length]))
+                let position = startPosition + Int64(p)
+                if position > 0 && position - active.lastIndexedPosition >= Int64(options.indexIntervalBytes) {
+                    indexEntries.append((UInt32(active.nextOffset - active.baseOffset), UInt32(position), active.maxTimestamp))
+                    active.lastIndexedPosition = position
+                }
+                active.maxTimestamp = max(active.maxTimestamp, maxTimestamp)
+                active.nextOffset += Int64(lastDelta) + 1
+                p += length
+            }
+        }
+        if active.firstTimestamp == nil { active.firstTimestamp = options.clock.wallMilliseconds() }
+    }
+
+    /// Writes the buffer at the tail, syncs per the durability policy, then publishes.
+    private func flush(_ indexEntries: inout [(UInt32, UInt32, Int64)]) throws {
+        guard !buffer.isEmpty else { return }
+        let segment = active
+        let end = segment.writeEnd + Int64(buffer.count)
+        try prepare(upTo: end)
+        do throws {
+            try buffer.withUnsafeBytes { (raw) in try fs.write(segment.fd, from: raw, at: segment.writeEnd) }
+        } catch {
+            throw error.with(path: segment.logPath, segment: segment.baseOffset)
+        }
+        var synced = false
+        switch options.durability {
+        case .always:
+            try dataSync(segment)
+            synced = true
+        case .interval(let ms):
+            unsynced = true
+            if syncDeadline == nil { syncDeadline = options.clock.monotonicNanoseconds() + UInt64(ms) * 1_000_000 }
+        case .never:
+            unsynced = true
+        }
+        segment.writeEnd = end
+        if let (offsets, times) = segment.openIndexes {
+            for (rel, pos, ts) in indexEntries {
+                offsets.append(relativeOffset: rel, position: pos)
+                times.append(timestamp: ts, relativeOffset: rel)
+            }
+        }
+        indexEntries.removeAll()
+        buffer.removeAll(keepingCapacity: true)
+        publish()
+        if synced { checkpointIfDue() }
+    }
+
+    /// fdatasync of the active segment; a failure poisons the log.
+    private func dataSync(_ segment: Segment) throws {
+        do throws {
+            try fs.fdatasync(segment.fd)
+        } catch {
+            let failure = error.asSpoolError.with(path: segment.logPath, segment: segment.baseOffset)
+            shared.state.withLock { $0.failure = failure }
+            throw failure
+        }
+        unsynced = false
+        syncDeadline = nil
+    }
+
+    /// The interval policy's deferred sync.
+    private func syncNow() {
+        guard unsynced else { syncDeadline = nil; return }
+        do {
+            try dataSync(active)
+            checkpointIfDue()
+        } catch {
+            logger.error("interval sync failed", metadata: ["queue": "\(shared.name)", "error": "\(error)"])
+        }
+    }
+
+    private func publish() {
+        let position = LogPosition(segment: active.baseOffset, position: active.writeEnd, nextOffset: active.nextOffset)
+        shared.state.withLock { $0.committed = position }
+    }
+
+    /// Zero-fills the active segment ahead of the tail in steps, so the appends that follow
+    /// overwrite written blocks and their syncs do not change the file's size.
+    private func prepare(upTo end: Int64) throws {
+        let segment = active
+        guard end > segment.preparedEnd else { return }
+        let step = Int64(options.preallocationStepBytes)
+        var target = (end + step - 1) / step * step
+        if target > Int64(options.segmentBytes) { target = max(end, Int64(options.segmentBytes)) }
+        var position = segment.preparedEnd
+        do {
+            while position < target {
+                let n = Int(min(Int64(zeros.count), target - position))
+                try zeros.withUnsafeBytes { (raw) in
+                    try fs.write(segment.fd, from: UnsafeRawBufferPointer(rebasing: raw[0..<n]), at: position)
+                }
+                position += Int64(n)
+            }
+        } catch {
+            // Give back what the partial fill took, so a full disk keeps its last blocks for others.
+            try? fs.truncate(segment.fd, to: max(segment.preparedEnd, segment.writeEnd))
+            throw error.with(path: segment.logPath, segment: segment.baseOffset, position: position,
+                             hint: "the tail could not be extended; acknowledged tasks are intact")
+        }
+        segment.preparedEnd = target
+    }
+
+    /// Moves the recovery point forward without an fsync when enough synced bytes passed: the
+    /// point claims only what a completed fdatasync covers (DESIGN.md, "Recovery").
+    private func checkpointIfDue() {
+        guard lastCheckpoint.segment != active.baseOffset
+            || active.writeEnd - lastCheckpoint.position >= Int64(options.recoveryCheckpointBytes)
+        else { return }
+        let point = RecoveryPoint(segment: active.baseOffset, position: active.writeEnd, nextOffset: active.nextOffset)
+        do {
+            try writeRecoveryPoint(point, durable: false)
+        } catch {
+            logger.warning("recovery point not moved", metadata: ["queue": "\(shared.name)", "error": "\(error)"])
+        }
+    }
+
+    private func writeRecoveryPoint(_ point: RecoveryPoint, durable: Bool) throws {
+        try AtomicFile.write(point.encoded(), to: shared.directory + "/" + RecoveryPoint.fileName,
+                             directory: shared.directory, durable: durable, fileSystem: fs)
+        lastCheckpoint = point
+    }
+
+    /// Seals the active segment and starts the next (FORMAT.md, "Rolling a segment").
+    private func roll() throws {
+        try seal(active)
+        let next = try Segment(directory: shared.directory, baseOffset: active.nextOffset, writable: true, create: true, fileSystem: fs)
+        try LogRecovery.installWritableIndexes(next, options: options)
+        try fs.syncDirectory(shared.directory)
+        next.firstTimestamp = nil
+        active = next
+        shared.state.withLock { $0.segments.append(next) }
+        logger.info("segment rolled", metadata: ["queue": "\(shared.name)", "segment": "\(next.baseOffset)"])
+    }
+
+    /// Syncs the segment, trims its preallocated space and index files, and moves the recovery
+    /// point (durably) to its end.
+    private func seal(_ segment: Segment) throws {
+        do throws {
+            try fs.truncate(segment.fd, to: segment.writeEnd)
+            try fs.fsync(segment.fd)
+        } catch {
+            let failure = error.asSpoolError.with(path: segment.logPath, segment: segment.baseOffset)
+            shared.state.withLock { $0.failure = failure }
+            throw failure
+        }
+        segment.preparedEnd = segment.writeEnd
+        unsynced = false
+        syncDeadline = nil
+        if let (offsets, times) = segment.openIndexes {
+            try offsets.file.trimToCount()
+            try times.file.trimToCount()
+            try offsets.file.sync()
+            try times.file.sync()
+        }
+        try writeRecoveryPoint(RecoveryPoint(segment: segment.baseOffset, position: segment.writeEnd, nextOffset: segment.nextOffset), durable: true)
+    }
+
+    /// On close: sync, trim the preallocated zeros, and record the recovery point durably.
+    private func finalize() {
+        guard shared.state.withLock({ $0.failure }) == nil else { return }
+        let segment = active
+        do {
+            try fs.truncate(segment.fd, to: segment.writeEnd)
+            try fs.fsync(segment.fd)
+            segment.preparedEnd = segment.writeEnd
+            if let (offsets, times) = segment.openIndexes {
+                try offsets.file.sync()
+                try times.file.sync()
+            }
+            try writeRecoveryPoint(RecoveryPoint(segment: segment.baseOffset, position: segment.writeEnd, nextOffset: segment.nextOffset), durable: true)
+        } catch {
+            logger.error("close could not sync", metadata: ["queue": "\(shared.name)", "error": "\(error)"])
+        }
+    }
+}

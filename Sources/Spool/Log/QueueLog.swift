@@ -1,0 +1,119 @@
+import Glibc
+import SpoolFormat
+
+/// The durable, segmented log of one queue: producers append records to it, readers read them
+/// back by offset or timestamp.
+///
+/// Appends are async: the caller encodes its batch on its own thread, hands it to the queue's
+/// writer thread, and resumes once the batch is durable under the root's ``Durability``
+/// (group commit: one `fdatasync` covers every producer waiting at that moment).
+///
+/// Thread-safety: `Sendable`; call it from any task or thread. ``reader(from:)`` returns a
+/// reader that one thread at a time uses.
+public final class QueueLog: Sendable {
+    /// The queue's name (its directory under `<root>/queues/`).
+    public let name: String
+    /// The queue's directory.
+    public let directory: String
+    /// What opening it did: time, bytes scanned, bytes cut from a torn tail.
+    public let recoveryReport: RecoveryReport
+    let shared: LogShared
+    private let writer: LogWriter
+
+    init(name: String, directory: String, options: SpoolOptions) throws {
+        self.name = name
+        self.directory = directory
+        let outcome = try LogRecovery.recover(directory: directory, name: name, options: options)
+        recoveryReport = outcome.report
+        let committed = LogPosition(segment: outcome.active.baseOffset, position: outcome.active.writeEnd, nextOffset: outcome.active.nextOffset)
+        shared = LogShared(name: name, directory: directory, options: options, state: LogState(segments: outcome.segments, committed: committed))
+        writer = LogWriter(shared: shared, active: outcome.active, checkpoint: outcome.checkpoint)
+        writer.start()
+    }
+
+    deinit {
+        writer.close()
+    }
+
+    /// Appends one record and returns its offset once it is durable (per the durability policy).
+    ///
+    /// - Parameters:
+    ///   - value: the payload; nil is a null value (a tombstone in Kafka's terms).
+    ///   - key: optional key.
+    ///   - headers: optional headers; Spool's own use names starting with `spool.`.
+    ///   - timestamp: milliseconds since the epoch; the root's clock when nil.
+    /// - Throws: `.limitExceeded` for a record above `limits.recordBytesMax`; `.queueFull` under
+    ///   `.fail` backpressure; `.closed`; `.diskFull` or `.io` naming the segment when the write
+    ///   or sync failed (the record is then not acknowledged, though it may survive a crash).
+    @discardableResult
+    public func append(_ value: [UInt8]?, key: [UInt8]? = nil, headers: [RecordHeader] = [], timestamp: Int64? = nil) async throws -> Int64 {
+        let record = RecordInput(value: value, key: key, headers: headers, timestamp: timestamp ?? shared.options.clock.wallMilliseconds())
+        return try await append(batch: [record])
+    }
+
+    /// Appends records as one atomic unit: they get consecutive offsets, are written together,
+    /// and become durable together. Returns the first record's offset.
+    ///
+    /// Records are split into batches of at most `limits.batchBytesMax` bytes (and never larger
+    /// than a segment); all of them must fit in one segment.
+    /// - Throws: as ``append(_:key:headers:timestamp:)``, and `.invalidArgument` for an empty batch.
+    @discardableResult
+    public func append(batch records: [RecordInput]) async throws -> Int64 {
+        let bytes = try encode(records)
+        do {
+            return try await withUnsafeThrowingContinuation { continuation in
+                do {
+                    try writer.submit(AppendRequest(bytes: bytes, continuation: continuation))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        } catch let error as SpoolError {
+            throw error
+        } catch {
+            throw SpoolError(.io, "append failed: \(error)", path: directory)
+        }
+    }
+
+    /// Encodes records into one or more batches, each within the batch limit.
+    func encode(_ records: [RecordInput]) throws -> [UInt8] {
+        let options = shared.options
+        guard !records.isEmpty else { throw SpoolError(.invalidArgument, "an append needs at least one record", path: directory) }
+        var limits = options.limits
+        limits.batchBytesMax = min(limits.batchBytesMax, options.segmentBytes)
+        var out: [UInt8] = []
+        do {
+            try RecordBatchEncoder.encode(records, baseOffset: 0, limits: limits, into: &out)
+        } catch .limitExceeded(let what, let value, let limit) where what.contains("batch") && records.count > 1 {
+            _ = (value, limit)
+            // Too big for one batch: halve until each part fits (bounded: log2(records) levels).
+            let middle = records.count / 2
+            out = try encode(Array(records[..<middle])) + encode(Array(records[middle...]))
+        } catch {
+            throw SpoolError(.limitExceeded, "record batch rejected: \(error)", path: directory,
+                             hint: "split the payload or raise SpoolOptions.limits")
+        }
+        if out.count > options.segmentBytes {
+            throw SpoolError(.limitExceeded, "an append of \(out.count) bytes does not fit in one segment of \(options.segmentBytes)", path: directory)
+        }
+        return out
+    }
+
+    /// Where the log ends for readers: records below `nextOffset` can be read.
+    public var committed: LogPosition { shared.snapshot.committed }
+
+    /// Offset of the first record still in the log.
+    public var firstOffset: Int64 { shared.snapshot.segments.first?.baseOffset ?? 0 }
+
+    /// A reader positioned at `offset`.
+    public func reader(from offset: Int64) -> LogReader {
+        LogReader(shared: shared, from: offset)
+    }
+
+    /// Writes what is queued, syncs, records the recovery point durably and stops the writer.
+    /// Appends after close throw `.closed`. Idempotent; also done on deinit.
+    public func close() {
+        writer.close()
+        shared.state.withLock { $0.closed = true }
+    }
+}

@@ -1,0 +1,117 @@
+import Glibc
+import SpoolFormat
+import Synchronization
+
+/// One segment of a queue's log: `<base>.log` with its `.index` and `.timeindex`.
+///
+/// The writer appends to the active segment and owns its tail fields (`writeEnd`,
+/// `preparedEnd`, `nextOffset`); readers only pread below the committed end the log publishes,
+/// and look up the indexes. Sealed segments are immutable; their indexes are opened lazily
+/// on first lookup and rebuilt from the log when they fail their checks.
+///
+/// Thread-safety: `@unchecked Sendable`; the writer-owned fields are touched by the writer
+/// thread only, the lazy indexes sit behind a mutex, and pread is safe concurrently.
+final class Segment: @unchecked Sendable {
+    let baseOffset: Int64
+    let directory: String
+    let logPath: String
+    let indexPath: String
+    let timeIndexPath: String
+    let fd: Int32
+    let fileSystem: any FileSystem
+
+    // Writer-owned state of the active segment.
+    /// Position just after the last batch written.
+    var writeEnd: Int64 = 0
+    /// Bytes from 0 that are zero-filled (or data): appends below it do not grow the file.
+    var preparedEnd: Int64 = 0
+    /// Offset of the next record to append.
+    var nextOffset: Int64
+    /// Greatest record timestamp so far (for the time index), and the first batch's timestamp (for age rolls).
+    var maxTimestamp: Int64 = .min
+    var firstTimestamp: Int64? = nil
+    /// Position of the last index entry (0 when none): the next entry is due 4 KiB later.
+    var lastIndexedPosition: Int64 = 0
+
+    private struct Indexes {
+        var offsets: OffsetIndex?
+        var times: TimeIndex?
+    }
+    private let indexes = Mutex(Indexes())
+
+    /// Opens (or creates) the segment file. `writable` opens it read-write.
+    init(directory: String, baseOffset: Int64, writable: Bool, create: Bool, fileSystem fs: any FileSystem) throws {
+        self.baseOffset = baseOffset
+        self.directory = directory
+        let stem = directory + "/" + SegmentName.stem(baseOffset)
+        logPath = stem + SegmentName.logSuffix
+        indexPath = stem + SegmentName.indexSuffix
+        timeIndexPath = stem + SegmentName.timeIndexSuffix
+        fileSystem = fs
+        nextOffset = baseOffset
+        var flags = writable ? O_RDWR : O_RDONLY
+        if create { flags |= O_CREAT | O_EXCL }
+        fd = try fs.open(logPath, flags: flags, mode: 0o600)
+    }
+
+    deinit {
+        fileSystem.close(fd)
+    }
+
+    func size() throws -> Int64 {
+        do { return try fileSystem.size(fd) } catch { throw error.with(path: logPath, segment: baseOffset) }
+    }
+
+    /// Reads bytes at `position` into `buffer`; returns how many were read.
+    func read(into buffer: UnsafeMutableRawBufferPointer, at position: Int64) throws -> Int {
+        do { return try fileSystem.read(fd, into: buffer, at: position) } catch {
+            throw error.with(path: logPath, segment: baseOffset, position: position)
+        }
+    }
+
+    func scanner(limits: FormatLimits) -> SegmentScanner {
+        SegmentScanner(fileSystem: fileSystem, path: logPath, fd: fd, limits: limits)
+    }
+
+    // MARK: Indexes
+
+    /// Index capacity for a segment of `segmentBytes`: one entry per interval, plus slack.
+    static func indexCapacity(segmentBytes: Int, interval: Int) -> Int {
+        segmentBytes / interval + 2
+    }
+
+    /// Installs writable, preallocated indexes (active segment).
+    func installIndexes(offsets: OffsetIndex, times: TimeIndex) {
+        indexes.withLock { $0 = Indexes(offsets: offsets, times: times) }
+    }
+
+    /// The indexes if they are open.
+    var openIndexes: (OffsetIndex, TimeIndex)? {
+        indexes.withLock { i in
+            guard let o = i.offsets, let t = i.times else { return nil }
+            return (o, t)
+        }
+    }
+
+    /// Drops the open indexes (after a rebuild replaced the files).
+    func closeIndexes() {
+        indexes.withLock { $0 = Indexes() }
+    }
+
+    /// The indexes of a sealed segment, opened read-only on first use. Nil when missing or bad:
+    /// the caller scans from the segment's start instead (and the writer rebuilds them).
+    func sealedIndexes(validEnd: Int64) -> (OffsetIndex, TimeIndex)? {
+        indexes.withLock { i in
+            if let o = i.offsets, let t = i.times { return (o, t) }
+            guard
+                let of = try? MappedIndexFile(path: indexPath, entrySize: OffsetIndex.entrySize, capacity: 0, writable: false, fileSystem: fileSystem),
+                let tf = try? MappedIndexFile(path: timeIndexPath, entrySize: TimeIndex.entrySize, capacity: 0, writable: false, fileSystem: fileSystem)
+            else { return nil }
+            let o = OffsetIndex(file: of), t = TimeIndex(file: tf)
+            guard o.loadReadOnly(validEnd: validEnd), t.loadReadOnly() else { return nil }
+            i.offsets = o
+            i.times = t
+            return (o, t)
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import Logging
+import SpoolFormat
+
+/// Everything that configures a root: durability, segment and index geometry, limits,
+/// backpressure, and the seams (file system, clock, logger) through which tests inject faults.
+///
+/// Every value is bounded; ``validate()`` says which one is out of range and why.
+public struct SpoolOptions: Sendable {
+    /// When enqueue returns (see ``Durability``). Default `.always`.
+    public var durability: Durability = .always
+    /// A segment rolls when appending would take it past this many bytes. Default 128 MiB;
+    /// 64 KiB to 1 GiB (positions in the index are u32).
+    public var segmentBytes: Int = 128 << 20
+    /// A segment also rolls once its first batch is older than this. Default 7 days (Kafka's).
+    public var segmentMaxAgeMilliseconds: Int64 = 7 * 24 * 3600 * 1000
+    /// Space ahead of the tail is zero-filled in steps of this size, so that syncs overwrite
+    /// written blocks instead of growing the file. Default 1 MiB; 4 KiB to 64 MiB.
+    public var preallocationStepBytes: Int = 1 << 20
+    /// An index entry is written at most every this many log bytes. Default 4096.
+    public var indexIntervalBytes: Int = 4096
+    /// The recovery point moves forward (without an extra fsync) after this many synced bytes.
+    /// Bounds the bytes a restart scans. Default 1 MiB.
+    public var recoveryCheckpointBytes: Int = 1 << 20
+    /// Bytes accepted but not yet written, across producers. Past it, ``backpressure`` applies.
+    /// Default 64 MiB.
+    public var pendingBytesMax: Int = 64 << 20
+    /// What enqueue does when ``pendingBytesMax`` is reached. Default `.wait`.
+    public var backpressure: Backpressure = .wait
+    /// Bytes one group commit gathers before it writes (one `write`, one `fdatasync`); a single
+    /// larger request is written alone. Default 4 MiB.
+    public var groupBytesMax: Int = 4 << 20
+    /// Record, batch and decompression limits. A batch is also never larger than a segment.
+    public var limits: FormatLimits = .default
+    /// What open does with damaged data at or below the recovery point. Default `.fail`.
+    public var corruptionPolicy: CorruptionPolicy = .fail
+    /// Create the root directory (not its parent) when it is missing. Default true.
+    public var createIfMissing: Bool = true
+    /// Whether opening takes the writer lock. Read-only tools pass false. Default true.
+    public var takeLock: Bool = true
+    public var fileSystem: any FileSystem = PosixFileSystem()
+    public var clock: any SpoolClock = SystemClock()
+    public var logger: Logger = Logger(label: "spool")
+
+    public init() {}
+
+    /// What enqueue does when the writer's pending bytes are at their bound.
+    public enum Backpressure: Sendable, Equatable {
+        /// Suspend until the writer catches up.
+        case wait
+        /// Throw ``SpoolError/Code/queueFull`` at once.
+        case fail
+    }
+
+    /// What open does when the recovery scan finds damage it may not truncate.
+    public enum CorruptionPolicy: Sendable, Equatable {
+        /// Refuse to open, naming the file, position and offset.
+        case fail
+        /// Cut the log at the first damaged batch, keep the cut bytes as `.broken`, and go on.
+        /// For `spool repair`; acknowledged tasks past the cut are lost from the log.
+        case salvage
+    }
+
+    /// Checks every bound. Throws `.invalidArgument` naming the option.
+    public func validate() throws {
+        func check(_ ok: Bool, _ what: String) throws {
+            if !ok { throw SpoolError(.invalidArgument, "option out of range: \(what)") }
+        }
+        try check((64 << 10...1 << 30).contains(segmentBytes), "segmentBytes must be 64 KiB...1 GiB")
+        try check((4096...64 << 20).contains(preallocationStepBytes), "preallocationStepBytes must be 4 KiB...64 MiB")
+        try check((64...1 << 20).contains(indexIntervalBytes), "indexIntervalBytes must be 64 B...1 MiB")
+        try check(recoveryCheckpointBytes >= 4096, "recoveryCheckpointBytes must be at least 4 KiB")
+        try check(pendingBytesMax >= limits.batchBytesMax, "pendingBytesMax must hold at least one batch (limits.batchBytesMax)")
+        try check(groupBytesMax >= 4096, "groupBytesMax must be at least 4 KiB")
+        try check(segmentMaxAgeMilliseconds > 0, "segmentMaxAgeMilliseconds must be positive")
+        if case .interval(let ms) = durability { try check(ms > 0 && ms <= 60_000, "durability interval must be 1...60000 ms") }
+    }
+}

@@ -1,0 +1,48 @@
+import SpoolFormat
+
+/// The last place in a queue's log known to be synced: a segment's base offset, a byte
+/// position in it, and the offset of the next record. Open scans only past it.
+///
+/// Stored in `<queue>/recovery-point` as 36 bytes (FORMAT.md, "Recovery point"): magic "SPRP",
+/// u32 version 1, i64 segment, i64 position, i64 next offset, u32 CRC-32C of the 32 bytes before.
+struct RecoveryPoint: Equatable, Sendable {
+    static let fileName = "recovery-point"
+    static let magic: [UInt8] = Array("SPRP".utf8)
+    static let version: UInt32 = 1
+    static let encodedSize = 36
+
+    var segment: Int64
+    var position: Int64
+    var nextOffset: Int64
+
+    func encoded() -> [UInt8] {
+        var bytes = Self.magic
+        bytes.reserveCapacity(Self.encodedSize)
+        bytes.appendBigEndian(Self.version)
+        bytes.appendBigEndian(segment)
+        bytes.appendBigEndian(position)
+        bytes.appendBigEndian(nextOffset)
+        bytes.appendBigEndian(CRC32C.checksum(bytes))
+        return bytes
+    }
+
+    /// Decodes the file's bytes; nil when they are short, of another version, or fail the CRC
+    /// (then the previous checkpoint was lost and open scans the whole active segment).
+    init?(decoding bytes: [UInt8]) {
+        guard bytes.count == Self.encodedSize, Array(bytes[0..<4]) == Self.magic else { return nil }
+        let fields = bytes.withUnsafeBytes { raw in
+            (raw.loadBigEndian(at: 4, as: UInt32.self), raw.loadBigEndian(at: 8, as: Int64.self),
+             raw.loadBigEndian(at: 16, as: Int64.self), raw.loadBigEndian(at: 24, as: Int64.self),
+             raw.loadBigEndian(at: 32, as: UInt32.self))
+        }
+        guard fields.0 == Self.version, fields.4 == CRC32C.checksum(Array(bytes[0..<32])) else { return nil }
+        guard fields.1 >= 0, fields.2 >= 0, fields.3 >= fields.1 else { return nil }
+        self.init(segment: fields.1, position: fields.2, nextOffset: fields.3)
+    }
+
+    init(segment: Int64, position: Int64, nextOffset: Int64) {
+        self.segment = segment
+        self.position = position
+        self.nextOffset = nextOffset
+    }
+}

@@ -1,0 +1,95 @@
+import Glibc
+import Synchronization
+
+/// A Spool data directory: the writer lock and the queues under `<root>/queues/`.
+///
+/// ```swift
+/// let root = try SpoolRoot.open(at: "/var/lib/myapp/spool")
+/// let emails = try root.queue("emails")
+/// let offset = try await emails.append(Array("hello".utf8))
+/// root.close()
+/// ```
+///
+/// Thread-safety: `Sendable`. One process at a time may open a root for writing (the lock
+/// file); a second gets `.locked`.
+public final class SpoolRoot: Sendable {
+    public let path: String
+    public let options: SpoolOptions
+    private let lock: Mutex<DirectoryLock?>
+    private let queues = Mutex<[String: QueueLog]>([:])
+
+    /// Opens (creating when allowed) the root at `path` and takes its writer lock.
+    ///
+    /// - Throws: `.notFound` when the root (with `createIfMissing` false) or its parent does not
+    ///   exist; `.io` when it is not a directory or not writable; `.locked` when another process
+    ///   writes to it; `.invalidArgument` for options out of range.
+    public static func open(at path: String, options: SpoolOptions = SpoolOptions()) throws -> SpoolRoot {
+        try SpoolRoot(path: path, options: options)
+    }
+
+    private init(path: String, options: SpoolOptions) throws {
+        try options.validate()
+        let fs = options.fileSystem
+        var path = path
+        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+        self.path = path
+        self.options = options
+        switch fs.fileType(path) {
+        case .directory:
+            break
+        case .missing:
+            guard options.createIfMissing else {
+                throw SpoolError(.notFound, "the data directory does not exist", path: path,
+                                 hint: "create it, or pass the right --dir")
+            }
+            do throws {
+                try fs.makeDirectory(path, mode: 0o700)
+            } catch let error as SpoolError {
+                throw error.with(hint: error.code == .notFound ? "its parent directory does not exist; create it first" : nil)
+            }
+        case .regular, .other:
+            throw SpoolError(.invalidArgument, "the data directory path is not a directory", path: path,
+                             hint: "point --dir (or SPOOL_DIR) at a directory")
+        }
+        lock = Mutex(options.takeLock ? try DirectoryLock(root: path, fileSystem: fs) : nil)
+        try fs.makeDirectory(path + "/queues", mode: 0o700)
+    }
+
+    deinit {
+        close()
+    }
+
+    /// The directory of queue `name`.
+    public func directory(ofQueue name: String) -> String { path + "/queues/" + name }
+
+    /// Opens (creating when missing) queue `name`, recovering its log. Repeated calls return
+    /// the same ``QueueLog``.
+    /// - Throws: `.invalidArgument` for a bad name; recovery errors (`.corruption`, ...).
+    public func queue(_ name: String) throws -> QueueLog {
+        try QueueName.validate(name)
+        return try queues.withLock { (open) throws -> QueueLog in
+            if let existing = open[name] { return existing }
+            let directory = directory(ofQueue: name)
+            if options.fileSystem.fileType(directory) == .missing {
+                try options.fileSystem.makeDirectory(directory, mode: 0o700)
+                try options.fileSystem.syncDirectory(path + "/queues")
+            }
+            let log = try QueueLog(name: name, directory: directory, options: options)
+            open[name] = log
+            return log
+        }
+    }
+
+    /// Names of the queues on disk.
+    public func queueNames() throws -> [String] {
+        try options.fileSystem.listDirectory(path + "/queues").filter { options.fileSystem.fileType(directory(ofQueue: $0)) == .directory }.sorted()
+    }
+
+    /// Closes every queue (each syncs and records its recovery point) and releases the lock.
+    /// Idempotent.
+    public func close() {
+        let open = queues.withLock { q in defer { q.removeAll() }; return Array(q.values) }
+        for log in open { log.close() }
+        lock.withLock { l in l?.release(fileSystem: options.fileSystem); l = nil }
+    }
+}

@@ -1,1 +1,0 @@
-// The Spool engine. See README.md.

@@ -1,0 +1,153 @@
+import ArgumentParser
+import Glibc
+import Spool
+import SpoolFormat
+
+/// `spool bench`: the workloads of WORKLOAD.md with the peers' qbench command line and JSON,
+/// so that `../shared/peers/run_all.sh --ext spool=Tools/spool-qbench` runs Spool beside them.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Run benchmark workloads (WORKLOAD.md); prints one JSON line each.",
+        discussion: """
+            Examples:
+              spool bench enqueue --dir /tmp/b --n 200000 --batch 100 --threads 1     # W2
+              spool bench enqueue --dir /tmp/b --n 64000 --batch 1 --threads 16       # W3
+              spool bench enqueue --dir /tmp/b --n 200000 --batch 100 --crash && spool bench recover --dir /tmp/b   # W6
+            """,
+        subcommands: [BenchEnqueue.self, BenchRecover.self])
+}
+
+/// Flags shared with qbench (WORKLOAD.md, "Adding an engine") plus Spool's own.
+struct BenchOptions: ParsableArguments {
+    @Option(help: "Accepted for qbench compatibility and ignored.")
+    var backend: String?
+
+    @Option(help: "Data directory.")
+    var dir: String
+
+    @Option(help: "Bytes per task.")
+    var payload = 128
+
+    @Option(help: "always | interval:MS | never")
+    var durability: Durability = .always
+
+    @Option(name: .customLong("segment-bytes"), help: "Segment size in bytes.")
+    var segmentBytes: Int?
+
+    @Option(help: "Seconds (accepted for qbench compatibility).")
+    var timeout: Double?
+
+    func options() -> SpoolOptions {
+        var options = SpoolOptions()
+        options.durability = durability
+        if let segmentBytes { options.segmentBytes = segmentBytes }
+        return options
+    }
+
+    static let queue = "bench"
+}
+
+struct BenchEnqueue: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "enqueue", abstract: "W1/W2/W3: durable enqueue, one JSON line (n, secs, tps, p50_us … max_us).")
+
+    @OptionGroup var bench: BenchOptions
+
+    @Option(help: "Tasks in all.")
+    var n: Int
+
+    @Option(help: "Tasks per append (one durable commit).")
+    var batch = 1
+
+    @Option(help: "Concurrent producers.")
+    var threads = 1
+
+    @Flag(help: "After printing, die by SIGKILL without closing anything (W6 setup).")
+    var crash = false
+
+    func validate() throws {
+        guard n > 0, batch > 0, threads > 0, threads <= 1024, bench.payload >= 2 else {
+            throw ValidationError("--n, --batch, --threads and --payload must be positive (threads ≤ 1024, payload ≥ 2)")
+        }
+    }
+
+    func run() async throws {
+        let root = try SpoolRoot.open(at: bench.dir, options: bench.options())
+        let log = try root.queue(BenchOptions.queue)
+        let (n, batch, threads, size) = (self.n, self.batch, self.threads, bench.payload)
+        let clock = SystemClock()
+        let per = n / threads
+        let started = clock.monotonicNanoseconds()
+        let samples = try await withThrowingTaskGroup(of: LatencySamples.self) { group in
+            for t in 0..<threads {
+                let from = t * per
+                let count = t == threads - 1 ? n - t * per : per
+                group.addTask {
+                    var samples = LatencySamples()
+                    samples.reserve(count / batch + 2)
+                    var i = 0
+                    while i < count {
+                        let k = min(batch, count - i)
+                        let now = clock.wallMilliseconds()
+                        let records = (0..<k).map { RecordInput(value: Payload.make(id: UInt64(from + i + $0 + 1), size: size), timestamp: now) }
+                        let a = clock.monotonicNanoseconds()
+                        try await log.append(batch: records)
+                        samples.add(Double(clock.monotonicNanoseconds() - a) / 1e9)
+                        i += k
+                    }
+                    return samples
+                }
+            }
+            var all = LatencySamples()
+            for try await s in group { all.merge(s) }
+            return all
+        }
+        let secs = Double(clock.monotonicNanoseconds() - started) / 1e9
+        var line = JSONLine()
+        line.add("backend", "spool")
+        line.add("workload", "enqueue")
+        line.add("n", n)
+        line.add("batch", batch)
+        line.add("threads", threads)
+        line.add("payload", size)
+        line.add("secs", secs, decimals: 6)
+        line.add("tps", Double(n) / secs, decimals: 1)
+        samples.summary().add(to: &line)
+        line.add("durability", bench.durability.description)
+        Console.out(line.text)
+        Console.flush()
+        if crash { kill(getpid(), SIGKILL) }
+        root.close()
+    }
+}
+
+struct BenchRecover: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recover", abstract: "W6: open after SIGKILL and read the first pending task; prints secs and found.")
+
+    @OptionGroup var bench: BenchOptions
+
+    func run() async throws {
+        let clock = SystemClock()
+        let started = clock.monotonicNanoseconds()
+        var options = bench.options()
+        options.createIfMissing = false
+        let root = try SpoolRoot.open(at: bench.dir, options: options)
+        let log = try root.queue(BenchOptions.queue)
+        var reader = log.reader(from: log.firstOffset)
+        let first = try reader.read(max: 1)
+        let end = clock.monotonicNanoseconds()
+        var line = JSONLine()
+        line.add("backend", "spool")
+        line.add("workload", "recover")
+        line.add("secs", Double(end - started) / 1e9, decimals: 6)
+        line.add("t_end_mono", Double(end) / 1e9, decimals: 6)
+        line.add("found", first.isEmpty ? -1 : 1)
+        line.add("tries", 1)
+        line.add("bytes_scanned", log.recoveryReport.bytesScanned)
+        line.add("bytes_truncated", log.recoveryReport.bytesTruncated)
+        Console.out(line.text)
+        root.close()
+    }
+}
