@@ -1,6 +1,7 @@
 import Glibc
 import Logging
 import SpoolFormat
+import Synchronization
 
 /// The one writer of a queue's log: a dedicated thread that takes everything producers have
 /// queued, stamps offsets, writes it with one `write`, issues one `fdatasync` for the group
@@ -24,6 +25,8 @@ final class LogWriter: @unchecked Sendable {
     private var waiting: [AppendRequest] = []
     private var closing = false
     private var writerSleeping = false
+    /// Set by producers when they queue work; lets the writer spin without the lock.
+    private let hasWork = Atomic<Bool>(false)
 
     // Writer-thread state.
     private var active: Segment
@@ -70,6 +73,7 @@ final class LogWriter: @unchecked Sendable {
                 queue.append(request)
                 queuedBytes += size
             }
+            hasWork.store(true, ordering: .releasing)
             if writerSleeping { lock.signal() }
             return nil
         }
@@ -102,6 +106,7 @@ final class LogWriter: @unchecked Sendable {
             var group: [AppendRequest] = []
             var finish = false
             var syncDue = false
+            spinForWork()
             lock.lock()
             while queue.isEmpty && !closing {
                 if let deadline = syncDeadline {
@@ -128,6 +133,21 @@ final class LogWriter: @unchecked Sendable {
         }
     }
 
+    /// Spins (yielding the CPU) for up to `waitSpinMicroseconds` while nothing is queued: a
+    /// producer that just got its answer usually comes back within microseconds, and catching it
+    /// here saves a sleep and a wake-up per commit.
+    private func spinForWork() {
+        let spin = UInt64(options.waitSpinMicroseconds) * 1000
+        guard spin > 0, !hasWork.load(ordering: .acquiring) else { return }
+        let deadline = options.clock.monotonicNanoseconds() + spin
+        var rounds = 0
+        while !hasWork.load(ordering: .acquiring) {
+            rounds += 1
+            if rounds & 15 == 0 && options.clock.monotonicNanoseconds() >= deadline { return }
+            sched_yield()
+        }
+    }
+
     /// Takes queued requests up to groupBytesMax (at least one), then admits parked ones. Lock held.
     private func takeGroup() -> [AppendRequest] {
         var taken = 0, bytes = 0
@@ -144,6 +164,7 @@ final class LogWriter: @unchecked Sendable {
             queue.removeFirst(taken)
         }
         queuedBytes -= bytes
+        defer { hasWork.store(!queue.isEmpty, ordering: .releasing) }
         while let next = waiting.first, queuedBytes + next.bytes.count <= options.pendingBytesMax || queue.isEmpty {
             waiting.removeFirst()
             queue.append(next)
@@ -155,11 +176,11 @@ final class LogWriter: @unchecked Sendable {
     /// Writes one group: stamps offsets, rolls segments as needed, writes, syncs, answers.
     private func process(_ group: inout [AppendRequest]) {
         if let failure = shared.state.withLock({ $0.failure }) {
-            for request in group { request.continuation.resume(throwing: closedAfterFailure(failure)) }
+            for request in group { request.completion.resume(throwing: closedAfterFailure(failure)) }
             return
         }
-        var unflushed: [(UnsafeContinuation<Int64, any Error>, Int64)] = []
-        var done: [(UnsafeContinuation<Int64, any Error>, Int64)] = []
+        var unflushed: [(AppendRequest.Completion, Int64)] = []
+        var done: [(AppendRequest.Completion, Int64)] = []
         var pendingIndex: [(UInt32, UInt32, Int64)] = []
         var saved = savedTail()
         buffer.removeAll(keepingCapacity: true)
@@ -176,7 +197,7 @@ final class LogWriter: @unchecked Sendable {
                 let first = active.nextOffset
                 stamp(&group[i].bytes, indexEntries: &pendingIndex)
                 buffer.append(contentsOf: group[i].bytes)
-                unflushed.append((group[i].continuation, first))
+                unflushed.append((group[i].completion, first))
             }
             try flush(&pendingIndex)
             done += unflushed
@@ -185,7 +206,7 @@ final class LogWriter: @unchecked Sendable {
             restore(saved)
             buffer.removeAll(keepingCapacity: true)
             for (continuation, _) in unflushed { continuation.resume(throwing: error) }
-            for request in group.dropFirst(done.count + unflushed.count) { request.continuation.resume(throwing: error) }
+            for request in group.dropFirst(done.count + unflushed.count) { request.completion.resume(throwing: error) }
             logger.error("write failed", metadata: ["queue": "\(shared.name)", "error": "\(error)"])
         }
         for (continuation, offset) in done { continuation.resume(returning: offset) }

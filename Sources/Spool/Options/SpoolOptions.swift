@@ -29,6 +29,10 @@ public struct SpoolOptions: Sendable {
     /// Bytes one group commit gathers before it writes (one `write`, one `fdatasync`); a single
     /// larger request is written alone. Default 4 MiB.
     public var groupBytesMax: Int = 4 << 20
+    /// How long a thread in ``QueueLog/appendBlocking(batch:)`` spins (yielding the CPU) before
+    /// it parks, and how long the writer spins for more work before it sleeps. Covers one
+    /// `fdatasync`, so that neither side pays a thread wake-up per commit. 0 disables. Default 200 µs.
+    public var waitSpinMicroseconds: Int = 200
     /// Record, batch and decompression limits. A batch is also never larger than a segment.
     public var limits: FormatLimits = .default
     /// What open does with damaged data at or below the recovery point. Default `.fail`.
@@ -70,6 +74,7 @@ public struct SpoolOptions: Sendable {
         try check((64...1 << 20).contains(indexIntervalBytes), "indexIntervalBytes must be 64 B...1 MiB")
         try check(recoveryCheckpointBytes >= 4096, "recoveryCheckpointBytes must be at least 4 KiB")
         try check(pendingBytesMax >= limits.batchBytesMax, "pendingBytesMax must hold at least one batch (limits.batchBytesMax)")
+        try check((0...10_000).contains(waitSpinMicroseconds), "waitSpinMicroseconds must be 0...10000")
         try check(groupBytesMax >= 4096, "groupBytesMax must be at least 4 KiB")
         try check(segmentMaxAgeMilliseconds > 0, "segmentMaxAgeMilliseconds must be positive")
         if case .interval(let ms) = durability { try check(ms > 0 && ms <= 60_000, "durability interval must be 1...60000 ms") }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Glibc
 import Spool
 import SpoolFormat
+import Synchronization
 
 /// `spool bench`: the workloads of WORKLOAD.md with the peers' qbench command line and JSON,
 /// so that `../shared/peers/run_all.sh --ext spool=Tools/spool-qbench` runs Spool beside them.
@@ -66,31 +67,63 @@ struct BenchEnqueue: AsyncParsableCommand {
     @Flag(help: "After printing, die by SIGKILL without closing anything (W6 setup).")
     var crash = false
 
-    func validate() throws {
-        guard n > 0, batch > 0, threads > 0, threads <= 1024, bench.payload >= 2 else {
-            throw ValidationError("--n, --batch, --threads and --payload must be positive (threads ≤ 1024, payload ≥ 2)")
-        }
+    @Flag(name: .customLong("async"), help: "Producers are Swift tasks using `append` (default: threads using `appendBlocking`, as qbench's threads).")
+    var useAsync = false
+
+    /// The tasks of producer `p` of `producers`: ids from+1 ... from+count (as qbench splits them).
+    static func share(_ p: Int, n: Int, producers: Int) -> (from: Int, count: Int) {
+        let per = n / producers
+        return (p * per, p == producers - 1 ? n - p * per : per)
     }
 
-    func run() async throws {
-        let root = try SpoolRoot.open(at: bench.dir, options: bench.options())
-        let log = try root.queue(BenchOptions.queue)
-        let (n, batch, threads, size) = (self.n, self.batch, self.threads, bench.payload)
-        let clock = SystemClock()
-        let per = n / threads
-        let started = clock.monotonicNanoseconds()
-        let samples = try await withThrowingTaskGroup(of: LatencySamples.self) { group in
-            for t in 0..<threads {
-                let from = t * per
-                let count = t == threads - 1 ? n - t * per : per
+    static func records(from: Int, count k: Int, size: Int, clock: SystemClock) -> [RecordInput] {
+        let now = clock.wallMilliseconds()
+        return (0..<k).map { RecordInput(value: Payload.make(id: UInt64(from + $0 + 1), size: size), timestamp: now) }
+    }
+
+    /// Producers as OS threads calling appendBlocking, like qbench's pthreads.
+    static func runThreads(log: QueueLog, n: Int, batch: Int, producers: Int, size: Int, clock: SystemClock) throws -> LatencySamples {
+        let results = Mutex<[Result<LatencySamples, any Error>]>([])
+        var threads: [Thread] = []
+        for p in 0..<producers {
+            let (from, count) = share(p, n: n, producers: producers)
+            threads.append(Thread {
+                var samples = LatencySamples()
+                samples.reserve(count / batch + 2)
+                do {
+                    var i = 0
+                    while i < count {
+                        let k = min(batch, count - i)
+                        let records = records(from: from + i, count: k, size: size, clock: clock)
+                        let a = clock.monotonicNanoseconds()
+                        try log.appendBlocking(batch: records)
+                        samples.add(Double(clock.monotonicNanoseconds() - a) / 1e9)
+                        i += k
+                    }
+                    results.withLock { $0.append(.success(samples)) }
+                } catch {
+                    results.withLock { $0.append(.failure(error)) }
+                }
+            })
+        }
+        for thread in threads { thread.join() }
+        var all = LatencySamples()
+        for result in results.withLock({ $0 }) { all.merge(try result.get()) }
+        return all
+    }
+
+    /// Producers as Swift tasks calling the async append.
+    static func runTasks(log: QueueLog, n: Int, batch: Int, producers: Int, size: Int, clock: SystemClock) async throws -> LatencySamples {
+        try await withThrowingTaskGroup(of: LatencySamples.self) { group in
+            for p in 0..<producers {
+                let (from, count) = share(p, n: n, producers: producers)
                 group.addTask {
                     var samples = LatencySamples()
                     samples.reserve(count / batch + 2)
                     var i = 0
                     while i < count {
                         let k = min(batch, count - i)
-                        let now = clock.wallMilliseconds()
-                        let records = (0..<k).map { RecordInput(value: Payload.make(id: UInt64(from + i + $0 + 1), size: size), timestamp: now) }
+                        let records = records(from: from + i, count: k, size: size, clock: clock)
                         let a = clock.monotonicNanoseconds()
                         try await log.append(batch: records)
                         samples.add(Double(clock.monotonicNanoseconds() - a) / 1e9)
@@ -103,6 +136,23 @@ struct BenchEnqueue: AsyncParsableCommand {
             for try await s in group { all.merge(s) }
             return all
         }
+    }
+
+    func validate() throws {
+        guard n > 0, batch > 0, threads > 0, threads <= 1024, bench.payload >= 2 else {
+            throw ValidationError("--n, --batch, --threads and --payload must be positive (threads ≤ 1024, payload ≥ 2)")
+        }
+    }
+
+    func run() async throws {
+        let root = try SpoolRoot.open(at: bench.dir, options: bench.options())
+        let log = try root.queue(BenchOptions.queue)
+        let (n, batch, threads, size) = (self.n, self.batch, self.threads, bench.payload)
+        let clock = SystemClock()
+        let started = clock.monotonicNanoseconds()
+        let samples = useAsync
+            ? try await Self.runTasks(log: log, n: n, batch: batch, producers: threads, size: size, clock: clock)
+            : try Self.runThreads(log: log, n: n, batch: batch, producers: threads, size: size, clock: clock)
         let secs = Double(clock.monotonicNanoseconds() - started) / 1e9
         var line = JSONLine()
         line.add("backend", "spool")
@@ -115,6 +165,7 @@ struct BenchEnqueue: AsyncParsableCommand {
         line.add("tps", Double(n) / secs, decimals: 1)
         samples.summary().add(to: &line)
         line.add("durability", bench.durability.description)
+        line.add("api", useAsync ? "async" : "blocking")
         Console.out(line.text)
         Console.flush()
         if crash { kill(getpid(), SIGKILL) }
