@@ -115,7 +115,7 @@ public struct SpoolError: Error, Sendable, Equatable, CustomStringConvertible {
         }
         return SpoolError(
             code, "bad batch: \(error)", path: path, segment: segment, position: position, offset: offset,
-            hint: "run `spool verify` to see every damaged batch, and `spool repair --dry-run` for the salvage path")
+            hint: "inspect the file with `spool dump FILE`; the batch cannot be read as it is")
     }
 }
 

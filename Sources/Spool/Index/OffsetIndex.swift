@@ -1,3 +1,5 @@
+import Glibc
+
 /// A segment's sparse offset index: entries of (u32 offset relative to the segment's base,
 /// u32 byte position of the batch that starts there), FORMAT.md "Offset index".
 ///
@@ -77,5 +79,32 @@ extension OffsetIndex {
         }
         file.setCount(file.capacity, clearingUpTo: 0)
         return true
+    }
+}
+
+extension OffsetIndex {
+    /// Reads an index file with pread (before it is mapped) and returns its last entry whose
+    /// position is at most `position`, among the leading entries that are in order. Nil when
+    /// the file is missing or has no such entry.
+    static func lastEntry(atOrBelow position: Int64, path: String, fileSystem fs: any FileSystem) throws -> (relativeOffset: UInt32, position: UInt32)? {
+        guard fs.fileType(path) == .regular else { return nil }
+        let fd = try fs.open(path, flags: O_RDONLY, mode: 0)
+        defer { fs.close(fd) }
+        let size = Int(min(try fs.size(fd), 64 << 20))
+        var bytes = [UInt8](repeating: 0, count: size)
+        let got = try bytes.withUnsafeMutableBytes { try fs.read(fd, into: $0, at: 0) }
+        var best: (UInt32, UInt32)? = nil
+        bytes.withUnsafeBytes { raw in
+            var previous: (UInt32, UInt32) = (0, 0)
+            var i = 0
+            while i + entrySize <= got {
+                let rel = raw.loadBigEndian(at: i, as: UInt32.self), pos = raw.loadBigEndian(at: i + 4, as: UInt32.self)
+                if pos == 0 || rel <= previous.0 || pos <= previous.1 || Int64(pos) > position { break }
+                best = (rel, pos)
+                previous = (rel, pos)
+                i += entrySize
+            }
+        }
+        return best.map { (relativeOffset: $0.0, position: $0.1) }
     }
 }

@@ -2,7 +2,7 @@ import SpoolFormat
 
 /// Walks the batches of one segment file from a position, checking each one's header, CRC-32C
 /// and offset continuity, and says where the valid data ends and why. Used by recovery (past
-/// the recovery point), by index rebuilds and by `spool verify`.
+/// the recovery point), and by index rebuilds.
 ///
 /// Reads in chunks of at most `chunkBytes` with pread; the loop is bounded by the file's size.
 /// Not thread-safe (it owns its buffer); make one per scan.

@@ -60,7 +60,7 @@ public struct SpoolOptions: Sendable {
         /// Refuse to open, naming the file, position and offset.
         case fail
         /// Cut the log at the first damaged batch, keep the cut bytes as `.broken`, and go on.
-        /// For `spool repair`; acknowledged tasks past the cut are lost from the log.
+        /// For repair tools; acknowledged tasks past the cut are lost from the log.
         case salvage
     }
 

@@ -68,7 +68,7 @@ enum LogRecovery {
                 let error = SpoolError(
                     .corruption, "the recovery point says \(stored.position) bytes are synced, but the segment holds \(size)",
                     path: segments[index].logPath, segment: stored.segment, position: size, offset: stored.nextOffset,
-                    hint: "the segment was truncated after it was synced; run `spool repair --dry-run`")
+                    hint: "the segment was truncated after it was synced; restore it from a copy, or open with corruptionPolicy .salvage to continue from what is left")
                 guard options.corruptionPolicy == .salvage else { throw error }
                 options.logger.error("salvage: recovery point past the data", metadata: ["error": "\(error)"])
                 start = RecoveryPoint(segment: stored.segment, position: 0, nextOffset: stored.segment)
@@ -78,7 +78,7 @@ enum LogRecovery {
                 throw SpoolError(
                     .corruption, "the recovery point names segment \(stored.segment), which is missing",
                     path: rpPath, segment: stored.segment, offset: stored.nextOffset,
-                    hint: "segment files were deleted or moved; restore them, or run `spool repair --dry-run`")
+                    hint: "segment files were deleted or moved; restore them")
             }
             report.recoveryPointMissing = stored == nil
             if stored == nil { options.logger.warning("no usable recovery point; scanning the active segment", metadata: ["file": "\(rpPath)"]) }
@@ -94,11 +94,21 @@ enum LogRecovery {
                 let error = SpoolError(
                     .corruption, "segment starts at offset \(segment.baseOffset) but the one before ends at \(nextOffset)",
                     path: segment.logPath, segment: segment.baseOffset, position: 0, offset: nextOffset,
-                    hint: "run `spool verify` to see the gap")
+                    hint: "inspect the segments with `spool dump`; open with corruptionPolicy .salvage to continue past the gap")
                 guard options.corruptionPolicy == .salvage else { throw error }
             }
             if from == 0 { nextOffset = segment.baseOffset }
-            nextOffset = try recoverSegment(segment, from: from, nextOffset: nextOffset, isLast: isLast, options: options, report: &report)
+            // Re-check the synced batches just below the recovery point (back to the index entry
+            // at or before it): damage there is corruption, not a torn tail.
+            var verifyFrom = (position: from, offset: nextOffset)
+            if from > 0, let entry = try OffsetIndex.lastEntry(atOrBelow: from, path: segment.indexPath, fileSystem: options.fileSystem) {
+                verifyFrom = (Int64(entry.position), segment.baseOffset + Int64(entry.relativeOffset))
+            } else if from > 0 {
+                verifyFrom = (0, segment.baseOffset)
+            }
+            nextOffset = try recoverSegment(
+                segment, from: verifyFrom.position, nextOffset: verifyFrom.offset, synced: (from, nextOffset),
+                isLast: isLast, options: options, report: &report)
         }
         let active = segments.last!
         try installWritableIndexes(active, options: options, report: &report)
@@ -115,8 +125,11 @@ enum LogRecovery {
 
     /// Scans one segment from `from`, cutting a torn tail when it is the last one. Sets the
     /// segment's tail fields and returns the offset after its last valid batch.
+    /// `synced` is the recovery point within this segment (position and offset): the scan
+    /// starts at or before it, and must pass it, or the damage is corruption.
     private static func recoverSegment(
-        _ segment: Segment, from: Int64, nextOffset: Int64, isLast: Bool, options: SpoolOptions, report: inout RecoveryReport
+        _ segment: Segment, from: Int64, nextOffset: Int64, synced: (position: Int64, offset: Int64), isLast: Bool,
+        options: SpoolOptions, report: inout RecoveryReport
     ) throws -> Int64 {
         let size = try segment.size()
         let scanner = segment.scanner(limits: options.limits)
@@ -126,6 +139,20 @@ enum LogRecovery {
         }
         report.segmentsScanned += 1
         report.bytesScanned += result.end - from
+        if result.end < synced.position || (result.end == synced.position && result.nextOffset != synced.offset) {
+            let reason: String
+            switch result.stop {
+            case .invalid(let why): reason = why
+            case .zeros: reason = "zero bytes where a batch was synced"
+            case .endOfFile: reason = "the batches end at offset \(result.nextOffset), the recovery point says \(synced.offset)"
+            }
+            let error = SpoolError(
+                .corruption, "damage below the recovery point (\(synced.position)): \(reason)", path: segment.logPath,
+                segment: segment.baseOffset, position: result.end, offset: result.nextOffset,
+                hint: "these bytes were synced, so this is not a torn write; inspect with `spool dump FILE`, or open with corruptionPolicy .salvage to cut the log there (the cut bytes are kept as .broken)")
+            guard options.corruptionPolicy == .salvage else { throw error }
+            options.logger.error("salvage: cutting at damage below the recovery point", metadata: ["error": "\(error)"])
+        }
         var damaged: (Int64, String)? = nil
         var tailEnd = result.end
         switch result.stop {
@@ -145,7 +172,7 @@ enum LogRecovery {
                 throw SpoolError(
                     .corruption, "sealed segment is damaged: \(reason)", path: segment.logPath, segment: segment.baseOffset,
                     position: position, offset: result.nextOffset,
-                    hint: "run `spool verify` for details and `spool repair --dry-run` for the salvage path")
+                    hint: "inspect with `spool dump FILE`, or open with corruptionPolicy .salvage to cut the log there (the cut bytes are kept as .broken)")
             }
             try cutTail(segment, at: position, through: tailEnd, reason: reason, options: options, report: &report)
         }

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds once, and runs the whole test suite (what CI runs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source Tools/ensure-deps.sh
+swift build --build-tests
+swift test --skip-build
