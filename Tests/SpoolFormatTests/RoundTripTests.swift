@@ -64,9 +64,7 @@ struct RoundTripTests {
     @Test("values of 0, 1, 127, 128, 16383, 16384 bytes and the largest the record limit allows survive",
           arguments: Samples.supportedCodecs)
     func valueSizes(codec: CompressionCodec) throws {
-        // Body of a record with a null key and no headers: attributes, timestampDelta 0,
-        // offsetDelta 0, key length -1, header count (1 byte each) + value length varint + value.
-        let largest = FormatLimits.default.recordBytesMax - 5 - Varint.encodedSize(Int32(1 << 20))
+        let largest = Samples.largestValue(recordBytesMax: FormatLimits.default.recordBytesMax)
         var random = SplitMix64(seed: 42)
         for size in [0, 1, 127, 128, 16_383, 16_384, largest] {
             let value = (0..<size).map { _ in UInt8(truncatingIfNeeded: random.next()) }

@@ -24,6 +24,15 @@ enum Samples {
         }
     }
 
+    /// The largest value a record with a null key and no headers can carry under
+    /// `recordBytesMax`: its body is attributes, timestampDelta 0, offsetDelta 0, key length -1
+    /// and header count (one byte each), the value length varint and the value.
+    static func largestValue(recordBytesMax: Int) -> Int {
+        var size = recordBytesMax - 5 - Varint.int32MaxBytes
+        while 5 + Varint.encodedSize(Int32(size + 1)) + size + 1 <= recordBytesMax { size += 1 }
+        return size
+    }
+
     /// One encoded batch.
     static func batch(
         _ records: [RecordInput], baseOffset: Int64 = 0, codec: CompressionCodec = .none,
