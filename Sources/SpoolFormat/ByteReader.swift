@@ -89,12 +89,30 @@ struct ByteReader {
         position += count
     }
 
+    /// Most varints in a batch are one byte (small deltas, short lengths), so that case is
+    /// inlined and the loop is only entered for longer ones.
+    @inline(__always)
     mutating func readVarint32() throws(Failure) -> Int32 {
+        if position < end {
+            let first = bytes.load(fromByteOffset: position, as: UInt8.self)
+            if first < 0x80 {
+                position += 1
+                return Varint.unzigzag(UInt32(first))
+            }
+        }
         let raw = try readUnsigned(maxBytes: Varint.int32MaxBytes, lastByteMax: 0x0F)
         return Varint.unzigzag(UInt32(truncatingIfNeeded: raw))
     }
 
+    @inline(__always)
     mutating func readVarint64() throws(Failure) -> Int64 {
+        if position < end {
+            let first = bytes.load(fromByteOffset: position, as: UInt8.self)
+            if first < 0x80 {
+                position += 1
+                return Varint.unzigzag(UInt64(first))
+            }
+        }
         let raw = try readUnsigned(maxBytes: Varint.int64MaxBytes, lastByteMax: 0x01)
         return Varint.unzigzag(raw)
     }
@@ -103,12 +121,6 @@ struct ByteReader {
     /// `lastByteMax` (the bits left in the type) and may not ask for another byte.
     private mutating func readUnsigned(maxBytes: Int, lastByteMax: UInt8) throws(Failure) -> UInt64 {
         let start = position
-        guard position < end else { throw .truncated(at: start, needed: 1) }
-        let first = bytes.load(fromByteOffset: position, as: UInt8.self)
-        if first < 0x80 {
-            position += 1
-            return UInt64(first)
-        }
         var result: UInt64 = 0
         var shift: UInt64 = 0
         var index = position

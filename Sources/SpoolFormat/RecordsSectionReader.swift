@@ -64,7 +64,7 @@ struct RecordsSectionReader {
 
     private mutating func readRecord(previousDelta: inout Int32) throws(FormatError) -> Record {
         let start = reader.position
-        let length = try varint32("record length")
+        let length = try varint32(.recordLength)
         guard length >= Self.minimumBodyBytes else {
             throw malformed(at: start, "record length \(length) is below the minimum of \(Self.minimumBodyBytes)")
         }
@@ -78,10 +78,10 @@ struct RecordsSectionReader {
             throw malformed(at: start, "record length \(length) runs past the end of the records section (\(reader.remaining) bytes left)")
         }
 
-        _ = try uint8("attributes")
+        _ = try uint8(.attributes)
         let deltaPosition = reader.position
-        let timestampDelta = try varint64("timestampDelta")
-        let offsetDelta = try varint32("offsetDelta")
+        let timestampDelta = try varint64(.timestampDelta)
+        let offsetDelta = try varint32(.offsetDelta)
         guard offsetDelta > previousDelta, offsetDelta <= header.lastOffsetDelta else {
             throw malformed(
                 at: deltaPosition,
@@ -98,11 +98,11 @@ struct RecordsSectionReader {
             }
             timestamp = sum
         }
-        let key = try nullableBytes("key")
-        let value = try nullableBytes("value")
+        let key = try nullableBytes(.key)
+        let value = try nullableBytes(.value)
 
         let countPosition = reader.position
-        let headerCount = try varint32("header count")
+        let headerCount = try varint32(.headerCount)
         guard headerCount >= 0 else {
             throw malformed(at: countPosition, "header count \(headerCount) is negative")
         }
@@ -131,40 +131,65 @@ struct RecordsSectionReader {
 
     private mutating func recordHeader() throws(FormatError) -> RecordHeader {
         let namePosition = reader.position
-        let nameLength = try varint32("header name length")
+        let nameLength = try varint32(.headerNameLength)
         guard nameLength >= 0 else {
             throw malformed(at: namePosition, "header name length \(nameLength) is negative (header names cannot be null)")
         }
-        let nameBytes = try bytes(Int(nameLength), "header name")
-        guard let name = String(validating: nameBytes, as: UTF8.self) else {
+        let nameBytes = try bytes(Int(nameLength), .headerName)
+        guard let name = Self.string(nameBytes) else {
             throw malformed(at: namePosition, "header name is not valid UTF-8")
         }
-        let value = try nullableBytes("header value")
+        let value = try nullableBytes(.headerValue)
         return RecordHeader(name: name, value: value.map { Array($0) })
     }
 
+    /// The UTF-8 string in `bytes`, or nil when they are not valid UTF-8. Header names are
+    /// nearly always ASCII, which needs no validation beyond the high bit, so that common case
+    /// skips the general validator.
+    private static func string(_ bytes: UnsafeRawBufferPointer) -> String? {
+        if bytes.allSatisfy({ $0 < 0x80 }) {
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
     /// Length varint (-1 = null) and the bytes it counts, as a view into the section.
-    private mutating func nullableBytes(_ field: String) throws(FormatError) -> UnsafeRawBufferPointer? {
+    private mutating func nullableBytes(_ field: Field) throws(FormatError) -> UnsafeRawBufferPointer? {
         let position = reader.position
-        let length = try varint32("\(field) length")
+        let length = try varint32(field, isLength: true)
         if length == -1 { return nil }
         guard length >= 0 else {
-            throw malformed(at: position, "\(field) length \(length) is below -1")
+            throw malformed(at: position, "\(field.rawValue) length \(length) is below -1")
         }
         return try bytes(Int(length), field)
     }
 
     // MARK: Reads that turn ByteReader failures into errors naming the record and field
 
-    private mutating func varint32(_ field: String) throws(FormatError) -> Int32 {
+    /// The fields of a record, named in error messages. An enum rather than strings so that
+    /// the happy path builds no text.
+    private enum Field: String {
+        case recordLength = "record length"
+        case attributes
+        case timestampDelta
+        case offsetDelta
+        case key
+        case value
+        case headerCount = "header count"
+        case headerNameLength = "header name length"
+        case headerName = "header name"
+        case headerValue = "header value"
+    }
+
+    private mutating func varint32(_ field: Field, isLength: Bool = false) throws(FormatError) -> Int32 {
         do throws(ByteReader.Failure) {
             return try reader.readVarint32()
         } catch {
-            throw mapped(error, field)
+            throw mapped(error, field, isLength ? " length" : "")
         }
     }
 
-    private mutating func varint64(_ field: String) throws(FormatError) -> Int64 {
+    private mutating func varint64(_ field: Field) throws(FormatError) -> Int64 {
         do throws(ByteReader.Failure) {
             return try reader.readVarint64()
         } catch {
@@ -172,7 +197,7 @@ struct RecordsSectionReader {
         }
     }
 
-    private mutating func uint8(_ field: String) throws(FormatError) -> UInt8 {
+    private mutating func uint8(_ field: Field) throws(FormatError) -> UInt8 {
         do throws(ByteReader.Failure) {
             return try reader.readUInt8()
         } catch {
@@ -180,7 +205,7 @@ struct RecordsSectionReader {
         }
     }
 
-    private mutating func bytes(_ count: Int, _ field: String) throws(FormatError) -> UnsafeRawBufferPointer {
+    private mutating func bytes(_ count: Int, _ field: Field) throws(FormatError) -> UnsafeRawBufferPointer {
         do throws(ByteReader.Failure) {
             return try reader.readBytes(count)
         } catch {
@@ -188,10 +213,10 @@ struct RecordsSectionReader {
         }
     }
 
-    private func mapped(_ failure: ByteReader.Failure, _ field: String) -> FormatError {
+    private func mapped(_ failure: ByteReader.Failure, _ field: Field, _ suffix: String = "") -> FormatError {
         failure.formatError(
             recordIndex: index, positionBase: positionBase, available: reader.bytes.count,
-            context: " in the \(field)\(sectionNote)")
+            context: " in the \(field.rawValue)\(suffix)\(sectionNote)")
     }
 
     private func malformed(at position: Int, _ reason: String) -> FormatError {
