@@ -20,21 +20,20 @@ public enum BatchCompressor {
         var contentChecksum = false
     }
 
-    /// Appends `input` compressed with `codec` to `out`.
+    /// Appends `input` compressed with `codec` to `out`; `.none` appends it unchanged.
     ///
     /// `level` is clamped to the library's range; nil means the codec's default.
     ///
     /// - Throws: `FormatError.unsupportedCodec` for gzip and snappy,
-    ///   `FormatError.decompressionFailed` (naming the codec and the library's error) if the
-    ///   library fails, which for valid input means it ran out of memory. `out` is unchanged when
-    ///   it throws.
-    /// - Precondition: `codec` is not `.none` (copying needs no compressor).
+    ///   `FormatError.decompressionFailed` (naming the codec and the library's error, with a
+    ///   reason starting "compression failed") if the library fails, which for valid input means
+    ///   it ran out of memory. `out` is unchanged when it throws.
     public static func compress(
         _ input: UnsafeRawBufferPointer, codec: CompressionCodec, level: Int? = nil, into out: inout [UInt8]
     ) throws(FormatError) {
         switch codec {
         case .none:
-            preconditionFailure("BatchCompressor.compress called with codec none")
+            out.append(contentsOf: input)
         case .gzip, .snappy:
             throw .unsupportedCodec(codec)
         case .lz4:

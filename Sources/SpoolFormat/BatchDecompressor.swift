@@ -19,8 +19,9 @@ public enum BatchDecompressor {
     static let minimumInitialCapacity = 64 << 10
     /// zstd windows up to 2^23 bytes (8 MiB) are accepted even under a smaller limit, so frames
     /// from streaming compressors (window 2^21 at level 3) decode under small limits too.
+    /// FORMAT.md, "Compression".
     static let zstdMinimumWindowLog = 23
-    /// zstd's largest window on 64-bit systems (ZSTD_WINDOWLOG_MAX_64).
+    /// zstd's largest window on 64-bit systems (ZSTD_WINDOWLOG_MAX_64). FORMAT.md, "Compression".
     static let zstdMaximumWindowLog = 31
 
     /// Decompresses `input` (a whole records section) and returns the records bytes.
@@ -66,7 +67,7 @@ public enum BatchDecompressor {
         }
         let declared = ZSTD_getFrameContentSize(source, input.count)
         if declared == CZSTD_CONTENTSIZE_ERROR {
-            throw .decompressionFailed(.zstd, reason: "not a zstd frame (bad magic or frame header)")
+            throw .decompressionFailed(.zstd, reason: "not a zstd frame, or its frame header is truncated or corrupt")
         }
         if declared != CZSTD_CONTENTSIZE_UNKNOWN {
             guard declared <= UInt64(output.limit) else {

@@ -8,18 +8,22 @@
 public struct RecordBatchHeader: Sendable, Equatable {
     // MARK: Layout constants (FORMAT.md, "Batch header")
 
-    /// Bytes in the header, from `baseOffset` through `recordCount`.
+    /// Bytes in the header, from `baseOffset` through `recordCount`. FORMAT.md, "Batch header".
     public static let size = 61
     /// `baseOffset` (8) + `batchLength` (4): the bytes that `batchLength` does not count.
+    /// FORMAT.md, "Batch header".
     public static let lengthFieldEnd = 12
     /// Position of `attributes`: the CRC covers from here to the end of the batch.
+    /// FORMAT.md, "CRC".
     public static let crcCoverageStart = 21
     /// The smallest legal `batchLength`: the header after the length field, with no records.
+    /// FORMAT.md, "Batch header" and "Checks a reader makes".
     public static let minimumBatchLength: Int32 = Int32(size - lengthFieldEnd)
-    /// The only magic value Spool reads and writes (RecordBatch v2).
+    /// The only magic value Spool reads and writes (RecordBatch v2). FORMAT.md, "Batch header".
     public static let currentMagic: Int8 = 2
 
-    /// Byte positions of the fields inside the header.
+    /// Byte positions of the fields inside the header, as in the table of FORMAT.md,
+    /// "Batch header".
     public static let baseOffsetPosition = 0
     public static let batchLengthPosition = 8
     public static let partitionLeaderEpochPosition = 12
@@ -36,7 +40,7 @@ public struct RecordBatchHeader: Sendable, Equatable {
 
     // MARK: Attribute bits (FORMAT.md, "Attributes")
 
-    /// Bits 0-2: the compression codec.
+    /// Bits 0-2: the compression codec. FORMAT.md, "Attributes" and "Compression".
     public static let codecMask: Int16 = 0x07
     /// Bit 3: timestamps are LogAppendTime (every record takes `maxTimestamp`).
     public static let logAppendTimeFlag: Int16 = 0x08
