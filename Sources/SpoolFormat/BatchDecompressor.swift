@@ -77,7 +77,7 @@ public enum BatchDecompressor {
             }
         }
         let guess = declared != CZSTD_CONTENTSIZE_UNKNOWN ? Int(declared) : initialGuess(input.count)
-        try output.grow(toAtLeast: max(guess, 1), codec: .zstd)
+        try output.grow(toAtLeast: max(guess, 1))
 
         guard let context = ZSTD_createDCtx() else {
             throw .decompressionFailed(.zstd, reason: "out of memory creating a decompression context")
@@ -91,7 +91,7 @@ public enum BatchDecompressor {
 
         var inBuffer = ZSTD_inBuffer(src: source, size: input.count, pos: 0)
         while true {
-            if output.isFull { try output.grow(codec: .zstd) }
+            if output.isFull { try output.grow() }
             let before = (input: inBuffer.pos, output: output.count)
             var outBuffer = ZSTD_outBuffer(dst: output.freeSpace, size: output.freeCount, pos: 0)
             let hint = ZSTD_decompressStream(context, &outBuffer, &inBuffer)
@@ -137,13 +137,13 @@ public enum BatchDecompressor {
                 value: Int(clamping: info.contentSize), limit: output.limit)
         }
         let guess = info.contentSize != 0 ? Int(info.contentSize) : initialGuess(input.count)
-        try output.grow(toAtLeast: max(guess, 1), codec: .lz4)
+        try output.grow(toAtLeast: max(guess, 1))
 
         var position = consumed
         var hint = headerResult
         while true {
             if hint == 0 && position == input.count { return }
-            if output.isFull { try output.grow(codec: .lz4) }
+            if output.isFull { try output.grow() }
             var produced = output.freeCount
             var taken = input.count - position
             hint = LZ4F_decompress(context, output.freeSpace, &produced, source + position, &taken, nil)
@@ -196,7 +196,7 @@ public enum BatchDecompressor {
         /// `limit + 1`.
         ///
         /// - Throws: `.limitExceeded` when the buffer is already at `limit + 1`.
-        mutating func grow(toAtLeast minimum: Int = 0, codec: CompressionCodec) throws(FormatError) {
+        mutating func grow(toAtLeast minimum: Int = 0) throws(FormatError) {
             let ceiling = limit == Int.max ? limit : limit + 1
             guard capacity < ceiling else {
                 throw .limitExceeded(what: "decompressed records section bytes", value: count, limit: limit)
