@@ -1,1 +1,0 @@
-// SpoolFormat: Kafka RecordBatch v2.
