@@ -1,0 +1,142 @@
+import Foundation
+import SpoolFormat
+import Testing
+
+@Suite("spool command")
+struct CommandTests {
+    @Test("enqueue from arguments, stdin and the generator appends consecutive offsets that dump shows")
+    func enqueueSources() throws {
+        let dir = ScratchDirectory()
+        let root = dir.path + "/root"
+        var r = try SpoolProcess.run(["enqueue", "--dir", root, "--queue", "jobs", "alpha", "beta"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("enqueued 2 tasks to jobs: offsets 0–1"))
+        r = try SpoolProcess.run(["enqueue", "--dir", root, "--queue", "jobs", "--stdin", "--json"], input: "one\ntwo\nthree\n")
+        #expect(r.status == 0)
+        #expect(r.stdout.contains(#""enqueued":3,"first_offset":2,"last_offset":4"#))
+        r = try SpoolProcess.run(["enqueue", "--dir", root, "--queue", "jobs", "--count", "100", "--batch", "10", "--producers", "3"])
+        #expect(r.status == 0)
+        r = try SpoolProcess.run(["dump", root + "/queues/jobs", "--json", "--payloads"])
+        #expect(r.status == 0)
+        let records = r.stdout.split(separator: "\n").filter { $0.contains(#""type":"record""#) }
+        #expect(records.count == 105)
+        let offsets = records.compactMap { line -> Int? in
+            guard let range = line.range(of: #""offset":"#) else { return nil }
+            return Int(line[range.upperBound...].prefix { $0.isNumber })
+        }
+        #expect(offsets == Array(0..<105))
+        #expect(r.stdout.contains(#""value":"alpha""#) && r.stdout.contains(#""value":"three""#))
+    }
+
+    @Test("dump of a Kafka client's segment matches the golden text and JSON")
+    func dumpInteropGolden() throws {
+        for (arguments, golden) in [
+            (["dump", "fixtures/interop/00000000000000001000.log", "--payloads", "--full"], "fixtures/cli/dump-interop.txt"),
+            (["dump", "fixtures/interop/00000000000000001000.log", "--payloads", "--json"], "fixtures/cli/dump-interop.jsonl"),
+        ] {
+            let r = try SpoolProcess.run(arguments, directory: SpoolProcess.repositoryRoot)
+            #expect(r.status == 0, "\(r.stderr)")
+            try Golden.check(r.stdout, against: golden)
+        }
+    }
+
+    @Test("dump of a gzip batch says unsupported codec gzip and exits 1")
+    func dumpGzip() throws {
+        // The shared gzip-batch.bin carries codec bits 0 (see fixtures/interop/NOTES.md): set
+        // them to 1 (gzip) with a byte mutator and recompute the CRC, as a Kafka producer would.
+        let dir = ScratchDirectory()
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: SpoolProcess.repositoryRoot + "/fixtures/interop/gzip-batch.bin")))
+        bytes[RecordBatchHeader.attributesPosition + 1] |= 1
+        let crc = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[RecordBatchHeader.crcCoverageStart...])) }
+        for i in 0..<4 { bytes[RecordBatchHeader.crcPosition + i] = UInt8(truncatingIfNeeded: crc >> (24 - 8 * i)) }
+        let path = dir.path + "/gzip-batch.bin"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let r = try SpoolProcess.run(["dump", path])
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("unsupported codec gzip"))
+        #expect(r.stdout.contains("codec gzip"))
+        #expect(r.stdout.contains("crc \(Human.crcText(crc)) ok"))
+    }
+
+    @Test("dump of a path that does not exist exits 2 and names the path")
+    func dumpMissing() throws {
+        let r = try SpoolProcess.run(["dump", "/nonexistent/spool/queue"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("/nonexistent/spool/queue"))
+        #expect(r.stderr.contains("no such file or directory"))
+    }
+
+    @Test("garbage arguments exit 2 with a usage message")
+    func usageErrors() throws {
+        for arguments in [["frobnicate"], ["enqueue", "--batch", "zero", "x"], ["enqueue"], ["audit"], ["enqueue", "--durability", "sometimes", "x"]] {
+            let r = try SpoolProcess.run(arguments)
+            #expect(r.status == 2, "\(arguments)")
+            #expect(!r.stderr.isEmpty, "\(arguments)")
+        }
+        let help = try SpoolProcess.run(["dump", "--help"])
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("Examples:"))
+    }
+
+    @Test("recover --json reports what it scanned and the next offset")
+    func recoverJSON() throws {
+        let dir = ScratchDirectory()
+        _ = try SpoolProcess.run(["enqueue", "--dir", dir.path, "--queue", "q", "--count", "1000", "--batch", "50"])
+        let r = try SpoolProcess.run(["recover", "--dir", dir.path, "--json"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains(#""queue":"q""#))
+        #expect(r.stdout.contains(#""next_offset":1000"#))
+        #expect(r.stdout.contains(#""bytes_truncated":0"#))
+        let missing = try SpoolProcess.run(["recover", "--dir", dir.path + "/absent"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("does not exist"))
+    }
+
+    @Test("audit passes for a journal of acknowledged appends and exits 1 when one is missing")
+    func audit() throws {
+        let dir = ScratchDirectory()
+        let journal = dir.path + "/journal.txt"
+        _ = try SpoolProcess.run(["enqueue", "--dir", dir.path, "--queue", "q", "--count", "500", "--batch", "7", "--journal", journal])
+        var r = try SpoolProcess.run(["audit", "--dir", dir.path, "--queue", "q", "--journal", journal])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("audited 500 acknowledged tasks"))
+        #expect(r.stdout.contains("all present and intact"))
+        try "\(try String(contentsOfFile: journal, encoding: .utf8))900 3 1\n".write(toFile: journal, atomically: true, encoding: .utf8)
+        r = try SpoolProcess.run(["audit", "--dir", dir.path, "--queue", "q", "--journal", journal])
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("offset 900: missing"))
+    }
+
+    @Test("bench enqueue prints the qbench JSON, --crash dies by SIGKILL, and bench recover finds the first task")
+    func benchCrashRecover() throws {
+        let dir = ScratchDirectory()
+        let r = try SpoolProcess.run(["bench", "enqueue", "--backend", "spool", "--dir", dir.path, "--payload", "128", "--n", "2000", "--batch", "100", "--threads", "2", "--crash"])
+        #expect(r.status == 9 || r.status == SIGKILL)
+        for field in ["\"n\":2000", "\"tps\":", "\"p50_us\":", "\"p90_us\":", "\"p99_us\":", "\"p999_us\":", "\"max_us\":"] {
+            #expect(r.stdout.contains(field), "\(field)")
+        }
+        let recovered = try SpoolProcess.run(["bench", "recover", "--dir", dir.path, "--payload", "128"])
+        #expect(recovered.status == 0)
+        #expect(recovered.stdout.contains(#""found":1"#))
+    }
+}
+
+/// Compares output with a golden file in fixtures/; SPOOL_UPDATE_GOLDEN=1 rewrites the file.
+enum Golden {
+    static func check(_ output: String, against relativePath: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let path = SpoolProcess.repositoryRoot + "/" + relativePath
+        if ProcessInfo.processInfo.environment["SPOOL_UPDATE_GOLDEN"] == "1" {
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try output.write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        let expected = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(output == expected, "output differs from \(relativePath); SPOOL_UPDATE_GOLDEN=1 rewrites it", sourceLocation: sourceLocation)
+    }
+}
+
+enum Human {
+    static func crcText(_ value: UInt32) -> String {
+        let h = String(value, radix: 16)
+        return "0x" + String(repeating: "0", count: 8 - h.count) + h
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+
+/// Runs the built `spool` executable as a real process and captures its output: CLI tests
+/// check what a user sees, exit codes included.
+struct SpoolProcess {
+    struct Outcome {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// The `spool` binary beside the test bundle (`<scratch>/debug/spool`).
+    static var binary: String {
+        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        for _ in 0..<6 {
+            url.deleteLastPathComponent()
+            let candidate = url.appendingPathComponent("spool").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return repositoryRoot + "/.build/debug/spool"
+    }
+
+    static var repositoryRoot: String {
+        String(#filePath).components(separatedBy: "/Tests/")[0]
+    }
+
+    /// Runs `spool arguments...` with `input` on standard input; waits for it to exit.
+    static func run(_ arguments: [String], input: String? = nil, environment: [String: String] = [:], directory: String? = nil) throws -> Outcome {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "SPOOL_DIR")
+        for (k, v) in environment { env[k] = v }
+        process.environment = env
+        let out = Pipe(), err = Pipe(), inPipe = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = inPipe
+        try process.run()
+        if let input { inPipe.fileHandleForWriting.write(Data(input.utf8)) }
+        try inPipe.fileHandleForWriting.close()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Outcome(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                       stderr: String(decoding: stderr, as: UTF8.self))
+    }
+}
+
+/// A fresh directory under /tmp, removed when the value is deinitialised.
+final class ScratchDirectory {
+    let path: String
+
+    init() {
+        var template = Array("/tmp/spool-cli-XXXXXX".utf8CString)
+        path = String(cString: mkdtemp(&template)!)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
