@@ -27,6 +27,10 @@ final class LogWriter: @unchecked Sendable {
     private var writerSleeping = false
     /// Set by producers when they queue work; lets the writer spin without the lock.
     private let hasWork = Atomic<Bool>(false)
+    /// Requests queued right now (read without the lock while gathering a group).
+    private let queuedRequests = Atomic<Int>(0)
+    /// Requests in the last group: how many producers are likely to come back together.
+    private var lastGroupSize = 1
 
     // Writer-thread state.
     private var active: Segment
@@ -74,6 +78,7 @@ final class LogWriter: @unchecked Sendable {
                 queuedBytes += size
             }
             hasWork.store(true, ordering: .releasing)
+            queuedRequests.add(1, ordering: .relaxed)
             if writerSleeping { lock.signal() }
             return nil
         }
@@ -107,6 +112,7 @@ final class LogWriter: @unchecked Sendable {
             var finish = false
             var syncDue = false
             spinForWork()
+            gatherStragglers()
             lock.lock()
             while queue.isEmpty && !closing {
                 if let deadline = syncDeadline {
@@ -148,6 +154,24 @@ final class LogWriter: @unchecked Sendable {
         }
     }
 
+    /// When the last group had several producers and only some are back, waits a few
+    /// microseconds (bounded by a quarter of waitSpinMicroseconds) for the rest: they were
+    /// answered together and are encoding their next append now, and one sync for all of them
+    /// beats a sync for the first one and another for the rest.
+    private func gatherStragglers() {
+        let expected = lastGroupSize
+        guard expected > 2, options.waitSpinMicroseconds > 0 else { return }
+        let first = queuedRequests.load(ordering: .relaxed)
+        guard first > 0, first < expected else { return }
+        let deadline = options.clock.monotonicNanoseconds() + UInt64(options.waitSpinMicroseconds) * 250
+        var rounds = 0
+        while queuedRequests.load(ordering: .relaxed) < expected {
+            rounds += 1
+            if rounds & 15 == 0 && options.clock.monotonicNanoseconds() >= deadline { return }
+            sched_yield()
+        }
+    }
+
     /// Takes queued requests up to groupBytesMax (at least one), then admits parked ones. Lock held.
     private func takeGroup() -> [AppendRequest] {
         var taken = 0, bytes = 0
@@ -164,11 +188,14 @@ final class LogWriter: @unchecked Sendable {
             queue.removeFirst(taken)
         }
         queuedBytes -= bytes
+        queuedRequests.subtract(taken, ordering: .relaxed)
+        if taken > 0 { lastGroupSize = taken }
         defer { hasWork.store(!queue.isEmpty, ordering: .releasing) }
         while let next = waiting.first, queuedBytes + next.bytes.count <= options.pendingBytesMax || queue.isEmpty {
             waiting.removeFirst()
             queue.append(next)
             queuedBytes += next.bytes.count
+            queuedRequests.add(1, ordering: .relaxed)
         }
         return group
     }
