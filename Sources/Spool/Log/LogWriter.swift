@@ -297,7 +297,8 @@ final class LogWriter: @unchecked Sendable {
         guard !buffer.isEmpty else { return }
         let segment = active
         let end = segment.writeEnd + Int64(buffer.count)
-        try prepare(upTo: end)
+        // Zero-filling ahead only pays off for syncs; under `.never` appends just grow the file.
+        if options.durability != .never { try prepare(upTo: end) }
         do throws {
             try buffer.withUnsafeBytes { (raw) in try fs.write(segment.fd, from: raw, at: segment.writeEnd) }
         } catch {
