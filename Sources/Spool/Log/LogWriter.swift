@@ -310,8 +310,15 @@ final class LogWriter: @unchecked Sendable {
             try dataSync(segment)
             synced = true
         case .interval(let ms):
-            unsynced = true
-            if syncDeadline == nil { syncDeadline = options.clock.monotonicNanoseconds() + UInt64(ms) * 1_000_000 }
+            // Under steady load the writer never idles, so the deadline is checked here too.
+            let now = options.clock.monotonicNanoseconds()
+            if let deadline = syncDeadline, now >= deadline {
+                try dataSync(segment)
+                synced = true
+            } else {
+                unsynced = true
+                if syncDeadline == nil { syncDeadline = now + UInt64(ms) * 1_000_000 }
+            }
         case .never:
             unsynced = true
         }

@@ -39,10 +39,18 @@ struct BenchOptions: ParsableArguments {
     @Option(help: "Seconds (accepted for qbench compatibility).")
     var timeout: Double?
 
+    @Option(name: .customLong("spin-us"), help: "How long waiting producers and the idle writer spin before they sleep (µs).")
+    var spinMicroseconds: Int?
+
+    @Option(name: .customLong("prealloc-step"), help: "Bytes zero-filled ahead of the tail at a time.")
+    var preallocationStep: Int?
+
     func options() -> SpoolOptions {
         var options = SpoolOptions()
         options.durability = durability
         if let segmentBytes { options.segmentBytes = segmentBytes }
+        if let spinMicroseconds { options.waitSpinMicroseconds = spinMicroseconds }
+        if let preallocationStep { options.preallocationStepBytes = preallocationStep }
         return options
     }
 
