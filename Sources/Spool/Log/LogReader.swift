@@ -125,7 +125,7 @@ public struct LogReader {
     }
 
     private func indexes(of segment: Segment, limit: Int64) -> (OffsetIndex, TimeIndex)? {
-        segment.openIndexes ?? segment.sealedIndexes(validEnd: limit)
+        segment.openIndexes ?? segment.sealedIndexes(validEnd: limit, options: shared.options)
     }
 
     /// Where to start looking for ``nextOffset`` in `segment`: the saved cursor, else the index.
@@ -139,8 +139,11 @@ public struct LogReader {
            header.baseOffset == segment.baseOffset + Int64(entry.relativeOffset) {
             return Int64(entry.position)
         }
-        shared.options.logger.warning("index does not match its segment; scanning from its start",
+        shared.options.logger.warning("index does not match its segment; rebuilding it",
                                       metadata: ["file": "\(segment.indexPath)"])
+        if segment.openIndexes == nil || segment.baseOffset != shared.snapshot.committed.segment {
+            segment.discardIndexes(validEnd: limit, options: shared.options)
+        }
         return 0
     }
 

@@ -98,20 +98,77 @@ final class Segment: @unchecked Sendable {
         indexes.withLock { $0 = Indexes() }
     }
 
-    /// The indexes of a sealed segment, opened read-only on first use. Nil when missing or bad:
-    /// the caller scans from the segment's start instead (and the writer rebuilds them).
-    func sealedIndexes(validEnd: Int64) -> (OffsetIndex, TimeIndex)? {
+    /// The indexes of a sealed segment, opened read-only on first use. When they are missing or
+    /// fail their checks they are rebuilt from the log first (FORMAT.md: indexes are derived
+    /// data). Nil only when the rebuild itself failed: the caller then scans from the start.
+    func sealedIndexes(validEnd: Int64, options: SpoolOptions) -> (OffsetIndex, TimeIndex)? {
         indexes.withLock { i in
             if let o = i.offsets, let t = i.times { return (o, t) }
-            guard
-                let of = try? MappedIndexFile(path: indexPath, entrySize: OffsetIndex.entrySize, capacity: 0, writable: false, fileSystem: fileSystem),
-                let tf = try? MappedIndexFile(path: timeIndexPath, entrySize: TimeIndex.entrySize, capacity: 0, writable: false, fileSystem: fileSystem)
-            else { return nil }
-            let o = OffsetIndex(file: of), t = TimeIndex(file: tf)
-            guard o.loadReadOnly(validEnd: validEnd), t.loadReadOnly() else { return nil }
-            i.offsets = o
-            i.times = t
-            return (o, t)
+            if let loaded = loadSealedIndexes(validEnd: validEnd) {
+                (i.offsets, i.times) = (loaded.0, loaded.1)
+                return loaded
+            }
+            options.logger.warning("rebuilding a missing or inconsistent index", metadata: ["file": "\(indexPath)"])
+            do {
+                try rebuildIndexFiles(end: validEnd, options: options)
+            } catch {
+                options.logger.error("index rebuild failed; reads scan the segment", metadata: ["file": "\(indexPath)", "error": "\(error)"])
+                return nil
+            }
+            guard let loaded = loadSealedIndexes(validEnd: validEnd) else { return nil }
+            (i.offsets, i.times) = (loaded.0, loaded.1)
+            return loaded
         }
+    }
+
+    /// Drops the indexes a reader found pointing at the wrong batch, and rebuilds them.
+    func discardIndexes(validEnd: Int64, options: SpoolOptions) {
+        indexes.withLock { i in
+            i = Indexes()
+            try? fileSystem.unlink(indexPath)
+        }
+        _ = sealedIndexes(validEnd: validEnd, options: options)
+    }
+
+    private func loadSealedIndexes(validEnd: Int64) -> (OffsetIndex, TimeIndex)? {
+        guard
+            let of = try? MappedIndexFile(path: indexPath, entrySize: OffsetIndex.entrySize, capacity: 0, writable: false, fileSystem: fileSystem),
+            let tf = try? MappedIndexFile(path: timeIndexPath, entrySize: TimeIndex.entrySize, capacity: 0, writable: false, fileSystem: fileSystem)
+        else { return nil }
+        let o = OffsetIndex(file: of), t = TimeIndex(file: tf)
+        guard o.loadReadOnly(validEnd: validEnd), t.loadReadOnly(), o.file.count == t.file.count else { return nil }
+        if o.file.count > 0 {
+            // An index copied from another segment passes the order checks; its last entry must
+            // point at a batch of this segment with the offset it claims.
+            var header = [UInt8](repeating: 0, count: RecordBatchHeader.size)
+            let position = Int64(o.position(o.file.count - 1))
+            guard let got = try? header.withUnsafeMutableBytes({ try read(into: $0, at: position) }), got == header.count,
+                  let decoded = try? header.withUnsafeBytes({ try RecordBatchHeader.decode($0) }),
+                  decoded.baseOffset == baseOffset + Int64(o.relativeOffset(o.file.count - 1))
+            else { return nil }
+        }
+        return (o, t)
+    }
+
+    /// Scans the segment's batch headers and writes both index files anew (temp file, rename).
+    private func rebuildIndexFiles(end: Int64, options: SpoolOptions) throws {
+        var offsets: [UInt8] = [], times: [UInt8] = []
+        var lastIndexed: Int64 = 0
+        var maxTimestamp = Int64.min
+        var scanner = scanner(limits: options.limits)
+        scanner.checkCRC = false
+        _ = try scanner.scan(from: 0, limit: end, nextOffset: baseOffset) { header, position in
+            if position > 0 && position - lastIndexed >= Int64(options.indexIntervalBytes) {
+                let rel = UInt32(header.baseOffset - baseOffset)
+                offsets.appendBigEndian(rel)
+                offsets.appendBigEndian(UInt32(position))
+                times.appendBigEndian(maxTimestamp)
+                times.appendBigEndian(rel)
+                lastIndexed = position
+            }
+            maxTimestamp = max(maxTimestamp, header.maxTimestamp)
+        }
+        try AtomicFile.write(offsets, to: indexPath, directory: directory, durable: false, fileSystem: fileSystem)
+        try AtomicFile.write(times, to: timeIndexPath, directory: directory, durable: false, fileSystem: fileSystem)
     }
 }
