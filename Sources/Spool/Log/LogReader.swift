@@ -5,7 +5,7 @@ import SpoolFormat
 /// index, reads whole batches with pread, and checks each batch's CRC as it decodes it.
 ///
 /// Not thread-safe: one reader per consumer thread or task (it owns its buffer and position).
-public struct LogReader {
+public struct LogReader: Sendable {
     let shared: LogShared
     /// The offset of the next record this reader returns.
     public private(set) var nextOffset: Int64

@@ -17,6 +17,7 @@ public final class SpoolRoot: Sendable {
     public let options: SpoolOptions
     private let lock: Mutex<DirectoryLock?>
     private let queues = Mutex<[String: QueueLog]>([:])
+    private let groups = Mutex<[String: ConsumerGroup]>([:])
 
     /// Opens (creating when allowed) the root at `path` and takes its writer lock.
     ///
@@ -80,6 +81,36 @@ public final class SpoolRoot: Sendable {
         }
     }
 
+    /// Opens (creating when missing) consumer group `name` on queue `queue`, replaying its log
+    /// of acks. Repeated calls return the same group; `options` apply when it is first opened.
+    /// - Throws: `.invalidArgument` for a bad queue or group name or options; recovery errors.
+    public func group(_ name: String, on queue: String, options groupOptions: GroupOptions = GroupOptions()) throws -> ConsumerGroup {
+        try QueueName.validate(name)
+        let source = try self.queue(queue)
+        return try groups.withLock { open in
+            let key = queue + "/" + name
+            if let existing = open[key] { return existing }
+            let fs = options.fileSystem
+            let parent = source.directory + "/groups"
+            let directory = parent + "/" + name
+            if fs.fileType(directory) == .missing {
+                try fs.makeDirectory(parent, mode: 0o700)
+                try fs.makeDirectory(directory, mode: 0o700)
+                try fs.syncDirectory(parent)
+                try fs.syncDirectory(source.directory)
+            }
+            let log = try QueueLog(name: queue + "/groups/" + name, directory: directory, options: options)
+            let group = try ConsumerGroup(
+                name: name, queue: source, log: log, options: groupOptions, rootOptions: options,
+                deadLetters: { [weak self] in
+                    guard let self else { throw SpoolError(.closed, "the root is closed") }
+                    return try self.queue(queue + ".dlq")
+                })
+            open[key] = group
+            return group
+        }
+    }
+
     /// Names of the queues on disk.
     public func queueNames() throws -> [String] {
         try options.fileSystem.listDirectory(path + "/queues").filter { options.fileSystem.fileType(directory(ofQueue: $0)) == .directory }.sorted()
@@ -88,6 +119,8 @@ public final class SpoolRoot: Sendable {
     /// Closes every queue (each syncs and records its recovery point) and releases the lock.
     /// Idempotent.
     public func close() {
+        let openGroups = groups.withLock { g in defer { g.removeAll() }; return Array(g.values) }
+        for group in openGroups { group.log.close() }
         let open = queues.withLock { q in defer { q.removeAll() }; return Array(q.values) }
         for log in open { log.close() }
         lock.withLock { l in l?.release(fileSystem: options.fileSystem); l = nil }

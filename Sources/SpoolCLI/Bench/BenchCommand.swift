@@ -16,7 +16,7 @@ struct BenchCommand: AsyncParsableCommand {
               spool bench enqueue --dir /tmp/b --n 64000 --batch 1 --threads 16       # W3
               spool bench enqueue --dir /tmp/b --n 200000 --batch 100 --crash && spool bench recover --dir /tmp/b   # W6
             """,
-        subcommands: [BenchEnqueue.self, BenchRecover.self])
+        subcommands: [BenchEnqueue.self, BenchRecover.self, BenchDrain.self])
 }
 
 /// Flags shared with qbench (WORKLOAD.md, "Adding an engine") plus Spool's own.
@@ -206,6 +206,57 @@ struct BenchRecover: AsyncParsableCommand {
         line.add("tries", 1)
         line.add("bytes_scanned", log.recoveryReport.bytesScanned)
         line.add("bytes_truncated", log.recoveryReport.bytesTruncated)
+        Console.out(line.text)
+        root.close()
+    }
+}
+
+struct BenchDrain: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "drain",
+        abstract: "W4: claim up to --batch tasks, read each payload, ack them in one durable commit, until empty.")
+
+    @OptionGroup var bench: BenchOptions
+
+    @Option(help: "Tasks expected in the queue (the JSON's expected and ok fields).")
+    var n: Int
+
+    @Option(help: "Tasks per claim and per ack commit.")
+    var batch = 100
+
+    static let group = "bench"
+
+    func run() async throws {
+        let clock = SystemClock()
+        let root = try SpoolRoot.open(at: bench.dir, options: bench.options())
+        let group = try root.group(Self.group, on: BenchOptions.queue)
+        var samples = LatencySamples()
+        samples.reserve(n / max(batch, 1) + 16)
+        var drained = 0, payloadBytes = 0
+        let started = clock.monotonicNanoseconds()
+        while true {
+            let a = clock.monotonicNanoseconds()
+            let claimed = try group.claimBlocking(max: batch)
+            if claimed.isEmpty { break }
+            for task in claimed.tasks { payloadBytes += task.payload?.count ?? 0 }
+            try group.ackBlocking(claimed.tasks)
+            samples.add(Double(clock.monotonicNanoseconds() - a) / 1e9)
+            drained += claimed.count
+        }
+        let secs = Double(clock.monotonicNanoseconds() - started) / 1e9
+        var line = JSONLine()
+        line.add("backend", "spool")
+        line.add("workload", "drain")
+        line.add("n", drained)
+        line.add("batch", batch)
+        line.add("threads", 1)
+        line.add("payload", bench.payload)
+        line.add("secs", secs, decimals: 6)
+        line.add("tps", secs > 0 ? Double(drained) / secs : 0, decimals: 1)
+        samples.summary().add(to: &line)
+        line.add("drained", drained)
+        line.add("expected", n)
+        line.add("ok", drained == n && payloadBytes == drained * bench.payload)
         Console.out(line.text)
         root.close()
     }
