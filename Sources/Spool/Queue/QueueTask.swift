@@ -32,6 +32,7 @@ public struct TaskBatch: Sendable, Equatable {
 
 /// What an ack did, per task.
 public struct AckResult: Sendable, Equatable {
+    public init() {}
     /// Tasks whose lease was current: now acknowledged, durably.
     public var acked = 0
     /// Tasks acknowledged before (a double ack): nothing changed.

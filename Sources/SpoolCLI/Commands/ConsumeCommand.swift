@@ -1,0 +1,129 @@
+import ArgumentParser
+import Spool
+import SpoolFormat
+
+/// `spool consume`: claims tasks for a consumer group and prints them, acking them or not.
+struct ConsumeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "consume",
+        abstract: "Claim tasks for a consumer group, print them, and optionally ack them.",
+        discussion: """
+            Examples:
+              spool consume --queue emails --group senders --max 10            # claim and print; leases expire
+              spool consume --queue emails --group senders --max 100 --ack --json
+
+            Without --ack, the claim's leases end with this process: the tasks are delivered again
+            after --lease-ms. Ack them later by offset with `spool ack`.
+            """)
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Queue name.")
+    var queue = "default"
+
+    @Option(help: "Consumer group name.")
+    var group = "default"
+
+    @Option(help: "Tasks to claim at most.")
+    var max = 10
+
+    @Option(name: .customLong("lease-ms"), help: "Lease (visibility timeout) in milliseconds.")
+    var leaseMilliseconds: Int64 = 30_000
+
+    @Flag(help: "Acknowledge the claimed tasks (durably) after printing them.")
+    var ack = false
+
+    func validate() throws {
+        guard (1...100_000).contains(max) else { throw ValidationError("--max must be 1...100000") }
+    }
+
+    func run() async throws {
+        var options = SpoolOptions()
+        options.createIfMissing = false
+        let root = try SpoolRoot.open(at: common.resolvedDir, options: options)
+        defer { root.close() }
+        var groupOptions = GroupOptions()
+        groupOptions.leaseMilliseconds = leaseMilliseconds
+        let consumer = try root.group(group, on: queue, options: groupOptions)
+        let batch = try await consumer.claim(max: max)
+        for task in batch.tasks { print(task) }
+        var result = AckResult()
+        if ack && !batch.isEmpty { result = try await consumer.ack(batch) }
+        let progress = consumer.progress
+        if common.json {
+            var line = JSONLine()
+            line.add("type", "summary")
+            line.add("claimed", batch.count)
+            line.add("acked", result.acked)
+            line.add("watermark", progress.watermark)
+            line.add("lag", progress.lag)
+            Console.out(line.text)
+        } else {
+            Console.out("claimed \(batch.count) task(s) from \(queue) for group \(group)"
+                        + (ack ? ", acked \(result.acked)" : ", not acked (leases end with this process)")
+                        + "; lag now \(progress.lag)")
+        }
+    }
+
+    private func print(_ task: QueueTask) {
+        if common.json {
+            var line = JSONLine()
+            line.add("type", "task")
+            line.add("offset", task.offset)
+            line.add("attempt", task.attempt)
+            line.add("enqueued_at", task.enqueuedAt)
+            line.add("key", task.key.map { String(decoding: $0, as: UTF8.self) })
+            line.add("payload", task.payload.map { String(decoding: $0, as: UTF8.self) })
+            line.addRaw("headers", JSONLine.array(task.headers.map { h in
+                JSONLine.array([JSONLine.quote(h.name), h.value.map { JSONLine.quote(String(decoding: $0, as: UTF8.self)) } ?? "null"])
+            }))
+            Console.out(line.text)
+        } else {
+            Console.out("offset \(task.offset)  attempt \(task.attempt)  enqueued \(Human.timestamp(task.enqueuedAt))  \(Human.payload(task.payload, limit: 200))")
+        }
+    }
+}
+
+/// `spool ack`: acknowledges offsets for a consumer group, without a lease (operators).
+struct AckCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ack",
+        abstract: "Acknowledge tasks of a consumer group by offset.",
+        discussion: """
+            Examples:
+              spool ack --queue emails --group senders 41 42 43
+
+            Acked tasks are never delivered to the group again. Exit code 2 for an offset past the queue's end.
+            """)
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Queue name.")
+    var queue = "default"
+
+    @Option(help: "Consumer group name.")
+    var group = "default"
+
+    @Argument(help: "Offsets to acknowledge.")
+    var offsets: [Int64]
+
+    func run() async throws {
+        var options = SpoolOptions()
+        options.createIfMissing = false
+        let root = try SpoolRoot.open(at: common.resolvedDir, options: options)
+        defer { root.close() }
+        let consumer = try root.group(group, on: queue)
+        let result = try await consumer.acknowledge(offsets: offsets)
+        if common.json {
+            var line = JSONLine()
+            line.add("acked", result.acked)
+            line.add("already_acked", result.alreadyAcked)
+            line.add("watermark", consumer.progress.watermark)
+            Console.out(line.text)
+        } else {
+            Console.out("acked \(result.acked) task(s) in \(queue) for group \(group)"
+                        + (result.alreadyAcked > 0 ? " (\(result.alreadyAcked) were already acked)" : "")
+                        + "; watermark \(consumer.progress.watermark)")
+        }
+    }
+}
