@@ -44,12 +44,17 @@ final class TimeIndex: @unchecked Sendable {
     /// The relative offset to start from when looking for the first record with a timestamp
     /// of at least `target`: the last entry whose timestamp is below it, or 0.
     func lookup(_ target: Int64) -> UInt32 {
+        lookupEntry(target).map(relativeOffset) ?? 0
+    }
+
+    /// The index of the last entry whose timestamp is below `target`, or nil.
+    func lookupEntry(_ target: Int64) -> Int? {
         var low = 0, high = file.count
         while low < high {
             let mid = (low + high) / 2
             if timestamp(mid) < target { low = mid + 1 } else { high = mid }
         }
-        return low == 0 ? 0 : relativeOffset(low - 1)
+        return low == 0 ? nil : low - 1
     }
 
     /// Drops entries at or past `relativeOffset`.

@@ -70,7 +70,8 @@ public final class SegmentFile {
         while position < size {
             let headerBytes = try read(&buffer, at: position, count: RecordBatchHeader.size)
             if headerBytes < RecordBatchHeader.size {
-                return try end(at: position, expected, problem: "\(headerBytes) bytes at the end are too short for a batch header", buffer: &buffer)
+                let zeros = buffer[0..<headerBytes].allSatisfy { $0 == 0 }
+                return try end(at: position, expected, problem: zeros ? nil : "\(headerBytes) bytes at the end are too short for a batch header", buffer: &buffer)
             }
             let header: RecordBatchHeader
             do {

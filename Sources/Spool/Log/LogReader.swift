@@ -37,10 +37,12 @@ public struct LogReader: Sendable {
         for segment in segments {
             let limit = limitOf(segment, committed: committed)
             var start: (Int64, Int64) = (segment.baseOffset, 0)
-            if let (offsets, times) = indexes(of: segment, limit: limit) {
-                let rel = times.lookup(timestamp)
-                let entry = offsets.lookup(rel)
-                if entry.relativeOffset == rel { start = (segment.baseOffset + Int64(rel), Int64(entry.position)) }
+            if let (offsets, times) = indexes(of: segment, limit: limit), let k = times.lookupEntry(timestamp) {
+                if let position = try verifiedTimeEntry(segment, offsets, times, k, limit: limit) {
+                    start = (segment.baseOffset + Int64(times.relativeOffset(k)), position)
+                } else {
+                    discardIndexes(of: segment, limit: limit)
+                }
             }
             var position = start.1
             while position < limit {
@@ -117,6 +119,25 @@ public struct LogReader: Sendable {
 
     // MARK: Internals
 
+    /// The position of time-index entry `k` when the log bears it out: the offset index has
+    /// the same entry, the batch there has the offset it names, and every batch since the
+    /// previous entry has timestamps at most the entry's (the entry's promise, FORMAT.md
+    /// "Time index"). Nil when anything disagrees: the caller scans from the segment's start.
+    private func verifiedTimeEntry(_ segment: Segment, _ offsets: OffsetIndex, _ times: TimeIndex, _ k: Int, limit: Int64) throws -> Int64? {
+        guard k < offsets.file.count, offsets.relativeOffset(k) == times.relativeOffset(k) else { return nil }
+        let target = Int64(offsets.position(k))
+        let claimed = times.timestamp(k)
+        var position: Int64 = k == 0 ? 0 : Int64(offsets.position(k - 1))
+        // Bounded: positions strictly increase up to `target`, which is below `limit`.
+        while position < target {
+            guard let header = try? readHeader(segment, at: position, limit: limit), header.maxTimestamp <= claimed else { return nil }
+            position += Int64(header.totalBytes)
+        }
+        guard position == target, let header = try? readHeader(segment, at: target, limit: limit),
+              header.baseOffset == segment.baseOffset + Int64(times.relativeOffset(k)) else { return nil }
+        return target
+    }
+
     /// Readable bytes of a segment: the committed position for the active one, the file for sealed ones.
     private func limitOf(_ segment: Segment, committed: LogPosition) -> Int64 {
         if segment.baseOffset == committed.segment { return committed.position }
@@ -139,12 +160,17 @@ public struct LogReader: Sendable {
            header.baseOffset == segment.baseOffset + Int64(entry.relativeOffset) {
             return Int64(entry.position)
         }
-        shared.options.logger.warning("index does not match its segment; rebuilding it",
-                                      metadata: ["file": "\(segment.indexPath)"])
-        if segment.openIndexes == nil || segment.baseOffset != shared.snapshot.committed.segment {
+        discardIndexes(of: segment, limit: limit)
+        return 0
+    }
+
+    /// An index entry pointed at the wrong batch: rebuild a sealed segment's indexes (the
+    /// active segment's are the writer's, checked at open, and are left alone).
+    private func discardIndexes(of segment: Segment, limit: Int64) {
+        shared.options.logger.warning("index does not match its segment; rebuilding it", metadata: ["file": "\(segment.indexPath)"])
+        if segment.baseOffset != shared.snapshot.committed.segment {
             segment.discardIndexes(validEnd: limit, options: shared.options)
         }
-        return 0
     }
 
     private func readHeader(_ segment: Segment, at position: Int64, limit: Int64) throws -> RecordBatchHeader {

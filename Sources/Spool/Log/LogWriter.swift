@@ -218,6 +218,9 @@ final class LogWriter: @unchecked Sendable {
                     try flush(&pendingIndex)
                     done += unflushed
                     unflushed.removeAll()
+                    // What was just flushed is acknowledged: a failure from here on must not
+                    // roll the tail back over it, or its offsets would be handed out twice.
+                    saved = savedTail()
                     try roll()
                     saved = savedTail()
                 }

@@ -126,6 +126,7 @@ final class Segment: @unchecked Sendable {
         indexes.withLock { i in
             i = Indexes()
             try? fileSystem.unlink(indexPath)
+            try? fileSystem.unlink(timeIndexPath)
         }
         _ = sealedIndexes(validEnd: validEnd, options: options)
     }
@@ -136,7 +137,9 @@ final class Segment: @unchecked Sendable {
             let tf = try? MappedIndexFile(path: timeIndexPath, entrySize: TimeIndex.entrySize, capacity: 0, writable: false, fileSystem: fileSystem)
         else { return nil }
         let o = OffsetIndex(file: of), t = TimeIndex(file: tf)
-        guard o.loadReadOnly(validEnd: validEnd), t.loadReadOnly(), o.file.count == t.file.count else { return nil }
+        guard o.loadReadOnly(validEnd: validEnd), t.loadReadOnly(), o.file.count == t.file.count,
+              (0..<o.file.count).allSatisfy({ o.relativeOffset($0) == t.relativeOffset($0) })
+        else { return nil }
         if o.file.count > 0 {
             // An index copied from another segment passes the order checks; its last entry must
             // point at a batch of this segment with the offset it claims.

@@ -29,6 +29,8 @@ struct SegmentScanner {
     }
 
     static let chunkBytes = 1 << 20
+    /// The widest bounds a RecordBatch v2 header can have (FORMAT.md, "Limits").
+    static let framingLimits = FormatLimits(batchBytesMax: Int(Int32.max), recordsPerBatchMax: Int(Int32.max))
 
     let fileSystem: any FileSystem
     let path: String
@@ -63,8 +65,10 @@ struct SegmentScanner {
             }
             let header: RecordBatchHeader
             do {
+                // Framing is checked against the format's own bounds, not this root's limits:
+                // a batch written under larger limits is not damage, and must never be cut.
                 header = try buffer.withUnsafeBytes { (raw) in
-                    try RecordBatchHeader.decode(UnsafeRawBufferPointer(rebasing: raw[local..<local + available]), limits: limits)
+                    try RecordBatchHeader.decode(UnsafeRawBufferPointer(rebasing: raw[local..<local + available]), limits: Self.framingLimits)
                 }
             } catch {
                 let zero = buffer[local..<local + RecordBatchHeader.lengthFieldEnd].allSatisfy { $0 == 0 }
@@ -94,6 +98,12 @@ struct SegmentScanner {
                     result.stop = .invalid("\(error)")
                     return result
                 }
+            }
+            if total > limits.batchBytesMax || Int(header.recordCount) > limits.recordsPerBatchMax {
+                throw SpoolError(
+                    .limitExceeded, "a valid batch of \(total) bytes and \(header.recordCount) records is above this root's limits (\(limits.batchBytesMax) bytes, \(limits.recordsPerBatchMax) records)",
+                    path: path, position: position, offset: header.baseOffset,
+                    hint: "open with limits at least as large as the ones the log was written with")
             }
             onBatch(header, position)
             position += Int64(total)

@@ -39,8 +39,6 @@ public struct SpoolOptions: Sendable {
     public var corruptionPolicy: CorruptionPolicy = .fail
     /// Create the root directory (not its parent) when it is missing. Default true.
     public var createIfMissing: Bool = true
-    /// Whether opening takes the writer lock. Read-only tools pass false. Default true.
-    public var takeLock: Bool = true
     public var fileSystem: any FileSystem = PosixFileSystem()
     public var clock: any SpoolClock = SystemClock()
     public var logger: Logger = Logger(label: "spool")

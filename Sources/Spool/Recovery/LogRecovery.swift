@@ -101,9 +101,12 @@ enum LogRecovery {
             // Re-check the synced batches just below the recovery point (back to the index entry
             // at or before it): damage there is corruption, not a torn tail.
             var verifyFrom = (position: from, offset: nextOffset)
-            if from > 0, let entry = try OffsetIndex.lastEntry(atOrBelow: from, path: segment.indexPath, fileSystem: options.fileSystem) {
+            if from > 0, let entry = try OffsetIndex.lastEntry(atOrBelow: from, path: segment.indexPath, fileSystem: options.fileSystem),
+               try entryMatchesLog(segment, relativeOffset: entry.relativeOffset, position: Int64(entry.position), options: options) {
                 verifyFrom = (Int64(entry.position), segment.baseOffset + Int64(entry.relativeOffset))
             } else if from > 0 {
+                // No index entry to trust (missing, damaged, or another segment's): check the
+                // synced part from the segment's start.
                 verifyFrom = (0, segment.baseOffset)
             }
             nextOffset = try recoverSegment(
@@ -176,6 +179,9 @@ enum LogRecovery {
             }
             try cutTail(segment, at: position, through: tailEnd, reason: reason, options: options, report: &report)
         }
+        if isLast, segment.firstTimestamp == nil, result.end > 0 || from > 0 {
+            segment.firstTimestamp = try firstBatchTimestamp(segment, options: options)
+        }
         segment.writeEnd = result.end
         segment.preparedEnd = isLast ? max(result.end, damaged == nil ? size : result.end) : result.end
         segment.nextOffset = result.nextOffset
@@ -190,7 +196,14 @@ enum LogRecovery {
     ) throws {
         let fs = options.fileSystem
         let count = Int(max(end - position, 0))
-        let brokenPath = segment.directory + "/" + SegmentName.stem(segment.baseOffset) + ".\(position)" + SegmentName.brokenSuffix
+        // Never overwrite an earlier cut: a second torn tail at the same position gets a new name.
+        let stem = segment.directory + "/" + SegmentName.stem(segment.baseOffset) + ".\(position)"
+        var brokenPath = stem + SegmentName.brokenSuffix
+        var copy = 1
+        while fs.fileType(brokenPath) != .missing && copy < 10_000 {
+            brokenPath = stem + ".\(copy)" + SegmentName.brokenSuffix
+            copy += 1
+        }
         var bytes = [UInt8](repeating: 0, count: count)
         let got = try bytes.withUnsafeMutableBytes { (raw) in try segment.read(into: raw, at: position) }
         try AtomicFile.write(Array(bytes[0..<got]), to: brokenPath, directory: segment.directory, durable: true, fileSystem: fs)
@@ -223,14 +236,18 @@ enum LogRecovery {
         if consistent && offsets.file.count > 0 {
             consistent = try entryMatchesLog(segment, relativeOffset: offsets.relativeOffset(offsets.file.count - 1), position: Int64(offsets.position(offsets.file.count - 1)), options: options)
         }
-        if consistent && offsets.file.count != times.file.count { consistent = false }
+        // Both files index the same batches (FORMAT.md): a time index of another segment differs.
+        if consistent && (offsets.file.count != times.file.count
+            || !(0..<offsets.file.count).allSatisfy({ offsets.relativeOffset($0) == times.relativeOffset($0) })) {
+            consistent = false
+        }
         var from: Int64 = 0
         var maxTimestamp = Int64.min
         if consistent && offsets.file.count > 0 {
             from = offsets.lastPosition
             maxTimestamp = times.timestamp(times.file.count - 1)
         } else {
-            if !consistent { report.indexesRebuilt += 1 }
+            if !consistent || segment.writeEnd > Int64(options.indexIntervalBytes) { report.indexesRebuilt += 1 }
             offsets.file.setCount(0, clearingUpTo: offsets.file.firstZeroEntry(from: 0))
             times.file.setCount(0, clearingUpTo: times.file.firstZeroEntry(from: 0))
         }
@@ -263,6 +280,16 @@ enum LogRecovery {
         guard got == RecordBatchHeader.size else { return false }
         guard let decoded = try? header.withUnsafeBytes({ (raw) in try RecordBatchHeader.decode(raw, limits: options.limits) }) else { return false }
         return decoded.baseOffset == segment.baseOffset + Int64(relativeOffset)
+    }
+
+    /// The first batch's timestamp, for rolling a reopened segment by age (never in the future).
+    static func firstBatchTimestamp(_ segment: Segment, options: SpoolOptions) throws -> Int64? {
+        var header = [UInt8](repeating: 0, count: RecordBatchHeader.size)
+        let got = try header.withUnsafeMutableBytes { try segment.read(into: $0, at: 0) }
+        guard got == RecordBatchHeader.size,
+              let decoded = try? header.withUnsafeBytes({ try RecordBatchHeader.decode($0, limits: options.limits) })
+        else { return nil }
+        return min(decoded.baseTimestamp, options.clock.wallMilliseconds())
     }
 
     static func seconds(since start: UInt64, _ clock: any SpoolClock) -> Double {

@@ -18,6 +18,7 @@ public final class SpoolRoot: Sendable {
     private let lock: Mutex<DirectoryLock?>
     private let queues = Mutex<[String: QueueLog]>([:])
     private let groups = Mutex<[String: ConsumerGroup]>([:])
+    private let isClosed = Atomic<Bool>(false)
 
     /// Opens (creating when allowed) the root at `path` and takes its writer lock.
     ///
@@ -52,7 +53,7 @@ public final class SpoolRoot: Sendable {
             throw SpoolError(.invalidArgument, "the data directory path is not a directory", path: path,
                              hint: "point --dir (or SPOOL_DIR) at a directory")
         }
-        lock = Mutex(options.takeLock ? try DirectoryLock(root: path, fileSystem: fs) : nil)
+        lock = Mutex(try DirectoryLock(root: path, fileSystem: fs))
         try fs.makeDirectory(path + "/queues", mode: 0o700)
     }
 
@@ -70,6 +71,7 @@ public final class SpoolRoot: Sendable {
         try QueueName.validate(name)
         return try queues.withLock { (open) throws -> QueueLog in
             if let existing = open[name] { return existing }
+            try checkOpen()
             let directory = directory(ofQueue: name)
             if options.fileSystem.fileType(directory) == .missing {
                 try options.fileSystem.makeDirectory(directory, mode: 0o700)
@@ -90,6 +92,7 @@ public final class SpoolRoot: Sendable {
         return try groups.withLock { open in
             let key = queue + "/" + name
             if let existing = open[key] { return existing }
+            try checkOpen()
             let fs = options.fileSystem
             let parent = source.directory + "/groups"
             let directory = parent + "/" + name
@@ -111,6 +114,15 @@ public final class SpoolRoot: Sendable {
         }
     }
 
+    /// Throws `.closed` once ``close()`` ran: the lock is gone, so opening a log would make a
+    /// second writer possible.
+    private func checkOpen() throws {
+        let closed = lock.withLock { $0 == nil }
+        if closed || isClosed.load(ordering: .acquiring) {
+            throw SpoolError(.closed, "the root is closed", path: path, hint: "open it again with SpoolRoot.open")
+        }
+    }
+
     /// Names of the queues on disk.
     public func queueNames() throws -> [String] {
         try options.fileSystem.listDirectory(path + "/queues").filter { options.fileSystem.fileType(directory(ofQueue: $0)) == .directory }.sorted()
@@ -119,6 +131,7 @@ public final class SpoolRoot: Sendable {
     /// Closes every queue (each syncs and records its recovery point) and releases the lock.
     /// Idempotent.
     public func close() {
+        isClosed.store(true, ordering: .releasing)
         let openGroups = groups.withLock { g in defer { g.removeAll() }; return Array(g.values) }
         for group in openGroups { group.log.close() }
         let open = queues.withLock { q in defer { q.removeAll() }; return Array(q.values) }
