@@ -74,9 +74,7 @@ struct ConsumeCommand: AsyncParsableCommand {
             line.add("enqueued_at", task.enqueuedAt)
             line.add("key", task.key.map { String(decoding: $0, as: UTF8.self) })
             line.add("payload", task.payload.map { String(decoding: $0, as: UTF8.self) })
-            line.addRaw("headers", JSONLine.array(task.headers.map { h in
-                JSONLine.array([JSONLine.quote(h.name), h.value.map { JSONLine.quote(String(decoding: $0, as: UTF8.self)) } ?? "null"])
-            }))
+            line.addRaw("headers", JSONLine.headers(task.headers))
             Console.out(line.text)
         } else {
             Console.out("offset \(task.offset)  attempt \(task.attempt)  enqueued \(Human.timestamp(task.enqueuedAt))  \(Human.payload(task.payload, limit: 200))")

@@ -110,9 +110,7 @@ struct DumpCommand: AsyncParsableCommand {
             line.add("timestamp", record.timestamp)
             addBytes(&line, "key", record.key)
             addBytes(&line, "value", record.value)
-            line.addRaw("headers", JSONLine.array(record.headers.map { h in
-                JSONLine.array([JSONLine.quote(h.name), h.value.map { JSONLine.quote(String(decoding: $0, as: UTF8.self)) } ?? "null"])
-            }))
+            line.addRaw("headers", JSONLine.headers(record.headers))
             Console.out(line.text)
             return
         }

@@ -1,3 +1,5 @@
+import SpoolFormat
+
 /// Builds one JSON object with keys in insertion order, so that `--json` output is stable and
 /// golden tests can pin it. Values: strings, integers, doubles, booleans, null, nested objects
 /// and arrays. Not thread-safe (a value type).
@@ -33,6 +35,11 @@ public struct JSONLine: Sendable {
     public var text: String { "{" + parts.joined(separator: ",") + "}" }
 
     public static func array(_ items: [String]) -> String { "[" + items.joined(separator: ",") + "]" }
+
+    /// Record headers as `[[name, value], ...]`, values as UTF-8 text (null stays null).
+    public static func headers(_ headers: [RecordHeader]) -> String {
+        array(headers.map { h in array([quote(h.name), h.value.map { quote(String(decoding: $0, as: UTF8.self)) } ?? "null"]) })
+    }
 
     public static func quote(_ s: String) -> String {
         var out = "\""
