@@ -28,6 +28,12 @@ func embeddingExample(directory: String) async throws -> [String] {
             seen.append("\(record.offset): \(String(decoding: record.value ?? [], as: UTF8.self))")
         }
     }
+
+    // Or consume as a group: claim under a lease, then ack (durably) what was done.
+    let senders = try root.group("senders", on: "emails")
+    let claimed = try await senders.claim(max: 10)
+    let result = try await senders.ack(claimed)
+    seen.append("acked \(result.acked)")
     return seen
 }
 // README-EXAMPLE-END
@@ -44,6 +50,7 @@ struct ReadmeExampleTests {
             #"0: {"to":"ada@example.com"}"#,
             #"1: {"to":"bob@example.com"}"#,
             #"2: {"to":"eve@example.com"}"#,
+            "acked 3",
         ])
     }
 
