@@ -235,11 +235,11 @@ final class LogWriter: @unchecked Sendable {
         } catch {
             restore(saved)
             buffer.removeAll(keepingCapacity: true)
-            for (continuation, _) in unflushed { continuation.resume(throwing: error) }
+            for (completion, _) in unflushed { completion.resume(throwing: error) }
             for request in group.dropFirst(done.count + unflushed.count) { request.completion.resume(throwing: error) }
             logger.error("write failed", metadata: ["queue": "\(shared.name)", "error": "\(error)"])
         }
-        for (continuation, offset) in done { continuation.resume(returning: offset) }
+        for (completion, offset) in done { completion.resume(returning: offset) }
     }
 
     private struct SavedTail {
