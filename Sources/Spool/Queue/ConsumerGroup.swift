@@ -293,7 +293,7 @@ public final class ConsumerGroup: Sendable {
     }
 
     /// Sorted, merged ranges of `offsets`.
-    static func ranges(of offsets: [Int64]) -> [Range<Int64>] {
+    public static func ranges(of offsets: [Int64]) -> [Range<Int64>] {
         var ranges: [Range<Int64>] = []
         for offset in offsets.sorted() {
             if let last = ranges.last, last.upperBound == offset {

@@ -33,8 +33,15 @@ struct ConsumeCommand: AsyncParsableCommand {
     @Flag(help: "Acknowledge the claimed tasks (durably) after printing them.")
     var ack = false
 
+    @Flag(name: .customLong("until-empty"), help: "Repeat claim (and ack) until nothing is ready; print a summary only.")
+    var untilEmpty = false
+
+    @Option(help: "With --ack, append a line \"<offset> <count>\" per acknowledged range to this file once the ack is durable.")
+    var journal: String?
+
     func validate() throws {
         guard (1...100_000).contains(max) else { throw ValidationError("--max must be 1...100000") }
+        if journal != nil && !ack { throw ValidationError("--journal records acks: it needs --ack") }
     }
 
     func run() async throws {
@@ -45,21 +52,34 @@ struct ConsumeCommand: AsyncParsableCommand {
         var groupOptions = GroupOptions()
         groupOptions.leaseMilliseconds = leaseMilliseconds
         let consumer = try root.group(group, on: queue, options: groupOptions)
-        let batch = try await consumer.claim(max: max)
-        for task in batch.tasks { print(task) }
+        let journalFile = try journal.map { try JournalWriter(path: $0) }
+        var claimed = 0
         var result = AckResult()
-        if ack && !batch.isEmpty { result = try await consumer.ack(batch) }
+        // Bounded: --until-empty stops at the first empty claim; the queue is finite.
+        repeat {
+            let batch = try await consumer.claim(max: max)
+            if batch.isEmpty { break }
+            claimed += batch.count
+            if !untilEmpty { for task in batch.tasks { print(task) } }
+            if ack {
+                let acked = try await consumer.ack(batch)
+                result.acked += acked.acked
+                for range in ConsumerGroup.ranges(of: batch.tasks.map(\.offset)) {
+                    try journalFile?.record(offset: range.lowerBound, count: Int(range.count))
+                }
+            }
+        } while untilEmpty
         let progress = consumer.progress
         if common.json {
             var line = JSONLine()
             line.add("type", "summary")
-            line.add("claimed", batch.count)
+            line.add("claimed", claimed)
             line.add("acked", result.acked)
             line.add("watermark", progress.watermark)
             line.add("lag", progress.lag)
             Console.out(line.text)
         } else {
-            Console.out("claimed \(batch.count) task(s) from \(queue) for group \(group)"
+            Console.out("claimed \(claimed) task(s) from \(queue) for group \(group)"
                         + (ack ? ", acked \(result.acked)" : ", not acked (leases end with this process)")
                         + "; lag now \(progress.lag)")
         }

@@ -152,7 +152,16 @@ final class JournalWriter: Sendable {
     deinit { close(fd) }
 
     func record(offset: Int64, count: Int, firstID: UInt64) throws {
-        let line = Array("\(offset) \(count) \(firstID)\n".utf8)
+        try append("\(offset) \(count) \(firstID)\n")
+    }
+
+    /// A line "<first offset> <count>" (acknowledged ranges of `spool consume --journal`).
+    func record(offset: Int64, count: Int) throws {
+        try append("\(offset) \(count)\n")
+    }
+
+    private func append(_ text: String) throws {
+        let line = Array(text.utf8)
         let n = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         if n != line.count { throw SpoolError(.io, "journal write failed", errno: errno) }
     }
