@@ -205,4 +205,51 @@ struct ConsumerGroupTests {
         #expect(GroupRecord(decoding: ack.encoded() + [0]) == nil)
         #expect(GroupRecord(decoding: Array(ack.encoded().dropLast())) == nil)
     }
+    @Test("a delayed task is not delivered before its not-before time, and the tasks behind it are")
+    func delayedTasks() async throws {
+        let path = scratchRoot()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let clock = ManualClock()
+        var options = SpoolOptions()
+        options.clock = clock
+        let root = try SpoolRoot.open(at: path, options: options)
+        defer { root.close() }
+        let log = try root.queue("q")
+        try await log.append(Array("later".utf8), notBefore: clock.wallMilliseconds() + 60_000)
+        try await log.append(Array("now".utf8))
+        let group = try root.group("g", on: "q")
+        let first = try await group.claim(max: 10).tasks
+        #expect(first.map(\.offset) == [1])
+        try await group.ack(first)
+        clock.advance(milliseconds: 59_999)
+        #expect(try await group.claim(max: 10).isEmpty)
+        clock.advance(milliseconds: 1)
+        let due = try await group.claim(max: 10).tasks
+        #expect(due.map(\.offset) == [0])
+        #expect(due.first?.attempt == 1)
+        #expect(due.first?.headers.contains { $0.name == "spool.not-before" } == true)
+    }
+
+    @Test("replaying dead letters puts them back in the queue once, without the dead-letter headers")
+    func replayDeadLetters() async throws {
+        let path = scratchRoot()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let root = try SpoolRoot.open(at: path)
+        defer { root.close() }
+        try await root.queue("q").append(Array("poison".utf8), key: Array("k".utf8))
+        var groupOptions = GroupOptions()
+        groupOptions.retry.maxAttempts = 1
+        let group = try root.group("g", on: "q", options: groupOptions)
+        let task = try await group.claim(max: 1).tasks[0]
+        try await group.nack(task, reason: "bad input")
+        #expect(try await root.queue("q.dlq").committed.nextOffset == 1)
+        #expect(try await root.replayDeadLetters(of: "q") == 1)
+        #expect(try await root.replayDeadLetters(of: "q") == 0)
+        let again = try await group.claim(max: 10).tasks
+        #expect(again.map(\.offset) == [1])
+        #expect(again.first?.payload == Array("poison".utf8))
+        #expect(again.first?.key == Array("k".utf8))
+        #expect(again.first?.headers.allSatisfy { !$0.name.hasPrefix("spool.") } == true)
+        #expect(again.first?.attempt == 1)
+    }
 }

@@ -42,11 +42,17 @@ public final class QueueLog: Sendable {
     ///   - key: optional key.
     ///   - headers: optional headers; Spool's own use names starting with `spool.`.
     ///   - timestamp: milliseconds since the epoch; the root's clock when nil.
+    ///   - notBefore: a delayed task: consumer groups do not deliver it before this time (ms
+    ///     since the epoch). Stored as the `spool.not-before` header.
     /// - Throws: `.limitExceeded` for a record above `limits.recordBytesMax`; `.queueFull` under
     ///   `.fail` backpressure; `.closed`; `.diskFull` or `.io` naming the segment when the write
     ///   or sync failed (the record is then not acknowledged, though it may survive a crash).
     @discardableResult
-    public func append(_ value: [UInt8]?, key: [UInt8]? = nil, headers: [RecordHeader] = [], timestamp: Int64? = nil) async throws -> Int64 {
+    public func append(
+        _ value: [UInt8]?, key: [UInt8]? = nil, headers: [RecordHeader] = [], timestamp: Int64? = nil, notBefore: Int64? = nil
+    ) async throws -> Int64 {
+        var headers = headers
+        if let notBefore { headers.append(TaskHeaders.notBefore(notBefore)) }
         let record = RecordInput(value: value, key: key, headers: headers, timestamp: timestamp ?? shared.options.clock.wallMilliseconds())
         return try await append(batch: [record])
     }

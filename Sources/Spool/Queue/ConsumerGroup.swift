@@ -187,7 +187,8 @@ public final class ConsumerGroup: Sendable {
     private func claimNew(_ s: inout State, now: Int64, room: Int, into tasks: inout [QueueTask]) throws {
         var left = room
         // Bounded: each pass consumes records or ends (the reader stops at the committed end).
-        while left > 0 {
+        // Delayed tasks wait in memory; past inFlightMax of them, reading stops until they go.
+        while left > 0 && s.retries.count < options.inFlightMax {
             s.reader.seek(to: s.cursor)
             let records = try s.reader.read(max: left)
             guard !records.isEmpty else { return }
@@ -195,6 +196,11 @@ public final class ConsumerGroup: Sendable {
                 s.cursor = record.offset + 1
                 if s.acked.contains(record.offset) || s.leases[record.offset] != nil || s.retries[record.offset] != nil
                     || s.acking.contains(record.offset) { continue }
+                if let notBefore = TaskHeaders.notBefore(in: record.headers), notBefore > now {
+                    // A delayed task waits with the retries until its time comes.
+                    s.retries[record.offset] = Retry(attempts: 0, notBefore: notBefore)
+                    continue
+                }
                 tasks.append(lease(&s, record, attempt: 1, now: now))
                 left -= 1
             }
@@ -388,11 +394,11 @@ public final class ConsumerGroup: Sendable {
         for letter in dead {
             reader.seek(to: letter.offset)
             guard let record = try reader.read(max: 1).first, record.offset == letter.offset else { continue }
-            var headers = record.headers.filter { !$0.name.hasPrefix("spool.dlq") && $0.name != "spool.attempt" && $0.name != "spool.source-offset" }
-            headers.append(RecordHeader(name: "spool.dlq-reason", value: Array(letter.reason.utf8)))
-            headers.append(RecordHeader(name: "spool.attempt", value: Array(String(letter.attempts).utf8)))
-            headers.append(RecordHeader(name: "spool.source-offset", value: Array(String(letter.offset).utf8)))
-            headers.append(RecordHeader(name: "spool.source-group", value: Array(name.utf8)))
+            var headers = record.headers.filter { !TaskHeaders.deadLetterNames.contains($0.name) }
+            headers.append(RecordHeader(name: TaskHeaders.deadLetterReasonName, value: Array(letter.reason.utf8)))
+            headers.append(RecordHeader(name: TaskHeaders.attemptName, value: Array(String(letter.attempts).utf8)))
+            headers.append(RecordHeader(name: TaskHeaders.sourceOffsetName, value: Array(String(letter.offset).utf8)))
+            headers.append(RecordHeader(name: TaskHeaders.sourceGroupName, value: Array(name.utf8)))
             records.append(RecordInput(value: record.value, key: record.key, headers: headers, timestamp: record.timestamp))
         }
         return records
