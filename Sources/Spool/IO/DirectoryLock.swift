@@ -20,6 +20,9 @@ final class DirectoryLock {
             let code = errno
             let holder = (try? AtomicFile.read(path, limit: 32, fileSystem: fs)).flatMap { String(decoding: $0, as: UTF8.self) } ?? ""
             fs.close(fd)
+            // The object is fully initialised, so deinit runs after this throw: it must not
+            // close the descriptor again (by then the number may belong to another file).
+            fd = -1
             if code == EWOULDBLOCK {
                 let who = holder.isEmpty ? "another process" : "process \(holder.trimmingCharacters())"
                 throw SpoolError(
