@@ -12,6 +12,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        // The worker runner is a Service, so an application's ServiceGroup shuts it down on SIGTERM.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // C: CRC-32C with SSE4.2 / ARMv8 instructions and a table fallback, chosen at run time.
@@ -35,6 +37,7 @@ let package = Package(
             dependencies: [
                 "SpoolFormat", "CSpoolSys",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         // The `spool` command's subcommands, kept in a library so tests can run them in-process.
         .target(
@@ -45,7 +48,12 @@ let package = Package(
             ]),
         .executableTarget(name: "spool", dependencies: ["SpoolCLI"]),
         .testTarget(name: "SpoolFormatTests", dependencies: ["SpoolFormat", "CCRC32C"]),
-        .testTarget(name: "SpoolTests", dependencies: ["Spool", "SpoolFormat"]),
+        .testTarget(
+            name: "SpoolTests",
+            dependencies: [
+                "Spool", "SpoolFormat",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]),
         .testTarget(name: "SpoolCLITests", dependencies: ["SpoolCLI", "Spool", "SpoolFormat"]),
     ],
     swiftLanguageModes: [.v6]

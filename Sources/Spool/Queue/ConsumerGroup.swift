@@ -386,6 +386,19 @@ public final class ConsumerGroup: Sendable {
         return outcome.0
     }
 
+    /// Gives a task back without counting an attempt, for immediate redelivery: what a worker
+    /// that shuts down does with tasks it will not finish. Returns false for a stale lease.
+    @discardableResult
+    public func release(_ task: QueueTask) -> Bool {
+        let now = clock.wallMilliseconds()
+        return state.withLock { s in
+            guard let delivery = s.leases[task.offset], delivery.lease.id == task.lease.id else { return false }
+            s.leases[task.offset] = nil
+            s.retries[task.offset] = Retry(attempts: delivery.attempt - 1, notBefore: now)
+            return true
+        }
+    }
+
     // MARK: Dead letters
 
     private func deadLetterRecords(_ dead: [DeadLetter]) throws -> [RecordInput] {

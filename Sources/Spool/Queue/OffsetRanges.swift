@@ -33,7 +33,7 @@ struct OffsetRanges: Equatable, Sendable {
     mutating func insert(_ range: Range<Int64>) {
         guard !range.isEmpty, range.upperBound > watermark else { return }
         var new = max(range.lowerBound, watermark)..<range.upperBound
-        var i = firstIndex(notBelow: new.lowerBound - 1)
+        let i = firstIndex(notBelow: new.lowerBound - 1)
         // Absorb every range that overlaps or touches `new`.
         while i < ranges.count && ranges[i].lowerBound <= new.upperBound {
             new = min(new.lowerBound, ranges[i].lowerBound)..<max(new.upperBound, ranges[i].upperBound)
