@@ -12,6 +12,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        // Metrics through a factory in options: the library never bootstraps a global system.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         // The worker runner is a Service, so an application's ServiceGroup shuts it down on SIGTERM.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
@@ -38,6 +40,7 @@ let package = Package(
                 "SpoolFormat", "CSpoolSys",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]),
         // The `spool` command's subcommands, kept in a library so tests can run them in-process.
         .target(
@@ -53,6 +56,7 @@ let package = Package(
             dependencies: [
                 "Spool", "SpoolFormat",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
             ]),
         .testTarget(name: "SpoolCLITests", dependencies: ["SpoolCLI", "Spool", "SpoolFormat"]),
     ],

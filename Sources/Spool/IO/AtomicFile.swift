@@ -17,7 +17,7 @@ enum AtomicFile {
     ) throws {
         let temporary = path + temporarySuffix
         let fd = try fs.open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
-        do throws {
+        do {
             try bytes.withUnsafeBytes { (buffer) in try fs.write(fd, from: buffer, at: 0) }
             if durable { try fs.fsync(fd) }
         } catch {
@@ -32,7 +32,7 @@ enum AtomicFile {
     /// Reads a whole small file, at most `limit` bytes; nil if it does not exist.
     static func read(_ path: String, limit: Int, fileSystem fs: any FileSystem) throws -> [UInt8]? {
         let fd: Int32
-        do throws {
+        do {
             fd = try fs.open(path, flags: O_RDONLY, mode: 0)
         } catch let error as SpoolError where error.code == .notFound {
             return nil

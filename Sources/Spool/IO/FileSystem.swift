@@ -39,7 +39,7 @@ extension FileSystem {
     public func syncDirectory(_ path: String) throws {
         let fd = try open(path, flags: O_RDONLY | O_DIRECTORY, mode: 0)
         defer { close(fd) }
-        do throws {
+        do {
             try fsync(fd)
         } catch {
             throw error.with(path: path)

@@ -28,12 +28,14 @@ final class LogShared: Sendable {
     let directory: String
     let options: SpoolOptions
     let state: Mutex<LogState>
+    let metrics: LogMetrics
 
     init(name: String, directory: String, options: SpoolOptions, state: LogState) {
         self.name = name
         self.directory = directory
         self.options = options
         self.state = Mutex(state)
+        self.metrics = LogMetrics(queue: name, factory: options.metricsFactory)
     }
 
     var snapshot: (segments: [Segment], committed: LogPosition) {

@@ -37,6 +37,8 @@ final class LogWriter: @unchecked Sendable {
     private var buffer: [UInt8] = []
     private var lastCheckpoint: RecoveryPoint
     private var syncDeadline: UInt64? = nil
+    /// The next offset when the last flush ended: what a flush adds is counted from here.
+    private var countedOffset: Int64 = 0
     private var unsynced = false
     private var thread: OSThread? = nil
     private let zeros: [UInt8]
@@ -210,6 +212,7 @@ final class LogWriter: @unchecked Sendable {
         var done: [(AppendRequest.Completion, Int64)] = []
         var pendingIndex: [(UInt32, UInt32, Int64)] = []
         var saved = savedTail()
+        countedOffset = active.nextOffset
         buffer.removeAll(keepingCapacity: true)
         do {
             for i in group.indices {
@@ -223,6 +226,7 @@ final class LogWriter: @unchecked Sendable {
                     saved = savedTail()
                     try roll()
                     saved = savedTail()
+                    countedOffset = active.nextOffset
                 }
                 let first = active.nextOffset
                 stamp(&group[i].bytes, indexEntries: &pendingIndex)
@@ -302,7 +306,7 @@ final class LogWriter: @unchecked Sendable {
         let end = segment.writeEnd + Int64(buffer.count)
         // Zero-filling ahead only pays off for syncs; under `.never` appends just grow the file.
         if options.durability != .never { try prepare(upTo: end) }
-        do throws {
+        do {
             try buffer.withUnsafeBytes { (raw) in try fs.write(segment.fd, from: raw, at: segment.writeEnd) }
         } catch {
             throw error.with(path: segment.logPath, segment: segment.baseOffset)
@@ -334,13 +338,19 @@ final class LogWriter: @unchecked Sendable {
         }
         indexEntries.removeAll()
         buffer.removeAll(keepingCapacity: true)
+        let records = active.nextOffset - countedOffset
+        countedOffset = active.nextOffset
+        shared.metrics.enqueued.increment(by: records)
+        shared.metrics.commitRecords.record(records)
         publish()
         if synced { checkpointIfDue() }
     }
 
     /// fdatasync of the active segment; a failure poisons the log.
     private func dataSync(_ segment: Segment) throws {
-        do throws {
+        let started = options.clock.monotonicNanoseconds()
+        defer { shared.metrics.fsync.recordNanoseconds(Int64(options.clock.monotonicNanoseconds() &- started)) }
+        do {
             try fs.fdatasync(segment.fd)
         } catch {
             let failure = error.asSpoolError.with(path: segment.logPath, segment: segment.baseOffset)
@@ -428,7 +438,7 @@ final class LogWriter: @unchecked Sendable {
     /// Syncs the segment, trims its preallocated space and index files, and moves the recovery
     /// point (durably) to its end.
     private func seal(_ segment: Segment) throws {
-        do throws {
+        do {
             try fs.truncate(segment.fd, to: segment.writeEnd)
             try fs.fsync(segment.fd)
         } catch {

@@ -66,6 +66,8 @@ public final class QueueLog: Sendable {
     @discardableResult
     public func append(batch records: [RecordInput]) async throws -> Int64 {
         let bytes = try encode(records)
+        let started = shared.options.clock.monotonicNanoseconds()
+        defer { shared.metrics.enqueueLatency.recordNanoseconds(Int64(shared.options.clock.monotonicNanoseconds() &- started)) }
         do {
             return try await withUnsafeThrowingContinuation { continuation in
                 do {
@@ -88,6 +90,8 @@ public final class QueueLog: Sendable {
     @discardableResult
     public func appendBlocking(batch records: [RecordInput]) throws -> Int64 {
         let bytes = try encode(records)
+        let started = shared.options.clock.monotonicNanoseconds()
+        defer { shared.metrics.enqueueLatency.recordNanoseconds(Int64(shared.options.clock.monotonicNanoseconds() &- started)) }
         let waiter = BlockingWaiter()
         try writer.submit(AppendRequest(bytes: bytes, completion: .waiter(waiter)))
         return try waiter.wait(spinNanoseconds: UInt64(shared.options.waitSpinMicroseconds) * 1000, clock: shared.options.clock)

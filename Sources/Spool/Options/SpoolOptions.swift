@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import SpoolFormat
 
@@ -42,6 +43,10 @@ public struct SpoolOptions: Sendable {
     public var fileSystem: any FileSystem = PosixFileSystem()
     public var clock: any SpoolClock = SystemClock()
     public var logger: Logger = Logger(label: "spool")
+    /// Where metrics go (swift-metrics): enqueued, acked, nacked, dead-lettered, redelivered,
+    /// group lag, records per commit, fsync, enqueue and end-to-end latency. nil (the default)
+    /// records nothing; the library never uses the global `MetricsSystem`.
+    public var metricsFactory: (any MetricsFactory)? = nil
 
     public init() {}
 

@@ -29,6 +29,7 @@ public final class ConsumerGroup: Sendable {
     private let logger: Logger
     private let deadLetters: @Sendable () throws -> QueueLog
     private let state: Mutex<State>
+    private let metrics: GroupMetrics
 
     /// One delivery in flight.
     struct Delivery: Sendable {
@@ -65,6 +66,7 @@ public final class ConsumerGroup: Sendable {
         self.clock = rootOptions.clock
         self.logger = rootOptions.logger
         self.deadLetters = deadLetters
+        self.metrics = GroupMetrics(queue: queue.name, group: name, factory: rootOptions.metricsFactory)
         let seed = UInt64(bitPattern: rootOptions.clock.wallMilliseconds()) ^ UInt64(rootOptions.clock.monotonicNanoseconds()) ^ UInt64(getpid())
         var random = SplitMix64(seed: seed)
         let replayed = try Self.replay(log, queueStart: queue.firstOffset)
@@ -106,6 +108,7 @@ public final class ConsumerGroup: Sendable {
         let (batch, records, dead) = try prepareClaim(max: max)
         if !records.isEmpty { try await log.append(batch: records) }
         try await moveToDeadLetters(dead)
+        recordClaim(batch)
         return batch
     }
 
@@ -114,7 +117,24 @@ public final class ConsumerGroup: Sendable {
         let (batch, records, dead) = try prepareClaim(max: max)
         if !records.isEmpty { try log.appendBlocking(batch: records) }
         try moveToDeadLettersBlocking(dead)
+        recordClaim(batch)
         return batch
+    }
+
+    private func recordClaim(_ batch: TaskBatch) {
+        let again = batch.tasks.reduce(0) { $0 + ($1.attempt > 1 ? 1 : 0) }
+        if again > 0 { metrics.redelivered.increment(by: again) }
+    }
+
+    /// Acked-task metrics: the count, each task's end-to-end time, and the group's lag.
+    private func recordAcks(_ tasks: [QueueTask], _ result: AckResult) {
+        guard result.acked > 0 else { return }
+        metrics.acked.increment(by: result.acked)
+        let now = clock.wallMilliseconds()
+        for task in tasks where task.enqueuedAt <= now {
+            metrics.endToEnd.recordMilliseconds(now - task.enqueuedAt)
+        }
+        metrics.lag.record(Double(progress.lag))
     }
 
     /// A task whose attempts are used up, with why.
@@ -233,6 +253,7 @@ public final class ConsumerGroup: Sendable {
             throw error
         }
         finishAck(ranges, taken)
+        recordAcks(tasks, result)
         return result
     }
 
@@ -248,6 +269,7 @@ public final class ConsumerGroup: Sendable {
             throw error
         }
         finishAck(ranges, taken)
+        recordAcks(tasks, result)
         return result
     }
 
@@ -383,6 +405,7 @@ public final class ConsumerGroup: Sendable {
         }
         if !outcome.1.isEmpty { try await log.append(batch: outcome.1) }
         try await moveToDeadLetters(outcome.2)
+        if outcome.0 { metrics.nacked.increment() }
         return outcome.0
     }
 
@@ -424,6 +447,7 @@ public final class ConsumerGroup: Sendable {
         let ranges = Self.ranges(of: dead.map(\.offset))
         try await log.append(batch: [RecordInput(value: GroupRecord.ack(ranges).encoded(), timestamp: clock.wallMilliseconds())])
         finishAck(ranges, dead.map { ($0.offset, Delivery(lease: .init(id: 0, expiresAt: 0), attempt: $0.attempts)) })
+        metrics.deadLettered.increment(by: dead.count)
         logger.notice("tasks moved to the dead-letter queue", metadata: ["group": "\(name)", "count": "\(dead.count)"])
     }
 
@@ -434,6 +458,7 @@ public final class ConsumerGroup: Sendable {
         let ranges = Self.ranges(of: dead.map(\.offset))
         try log.appendBlocking(batch: [RecordInput(value: GroupRecord.ack(ranges).encoded(), timestamp: clock.wallMilliseconds())])
         finishAck(ranges, dead.map { ($0.offset, Delivery(lease: .init(id: 0, expiresAt: 0), attempt: $0.attempts)) })
+        metrics.deadLettered.increment(by: dead.count)
     }
 
     // MARK: Inspection

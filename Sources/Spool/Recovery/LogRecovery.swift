@@ -207,7 +207,7 @@ enum LogRecovery {
         var bytes = [UInt8](repeating: 0, count: count)
         let got = try bytes.withUnsafeMutableBytes { (raw) in try segment.read(into: raw, at: position) }
         try AtomicFile.write(Array(bytes[0..<got]), to: brokenPath, directory: segment.directory, durable: true, fileSystem: fs)
-        do throws {
+        do {
             try fs.truncate(segment.fd, to: position)
             try fs.fsync(segment.fd)
         } catch {

@@ -44,7 +44,7 @@ public final class SpoolRoot: Sendable {
                 throw SpoolError(.notFound, "the data directory does not exist", path: path,
                                  hint: "create it, or pass the right --dir")
             }
-            do throws {
+            do {
                 try fs.makeDirectory(path, mode: 0o700)
             } catch let error as SpoolError {
                 throw error.with(hint: error.code == .notFound ? "its parent directory does not exist; create it first" : nil)
