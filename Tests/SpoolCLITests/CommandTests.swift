@@ -119,6 +119,25 @@ struct CommandTests {
         #expect(recovered.status == 0)
         #expect(recovered.stdout.contains(#""found":1"#))
     }
+    @Test("consume, ack and nack work by offset across processes, and an unknown queue exits 2")
+    func consumerCommands() throws {
+        let dir = ScratchDirectory()
+        _ = try SpoolProcess.run(["enqueue", "--dir", dir.path, "--queue", "q", "a", "b", "c"])
+        var r = try SpoolProcess.run(["ack", "--dir", dir.path, "--queue", "q", "--group", "g", "0"])
+        #expect(r.stdout.contains("acked 1 task(s) in q for group g; watermark 1"))
+        r = try SpoolProcess.run(["nack", "--dir", dir.path, "--queue", "q", "--group", "g", "1", "--delay-ms", "0", "--json"])
+        #expect(r.stdout.contains(#""nacked":1"#))
+        r = try SpoolProcess.run(["consume", "--dir", dir.path, "--queue", "q", "--group", "g", "--ack", "--json"])
+        #expect(r.stdout.contains(#""offset":1,"attempt":2"#))
+        #expect(r.stdout.contains(#""offset":2,"attempt":1"#))
+        #expect(r.stdout.contains(#""claimed":2,"acked":2,"watermark":3,"lag":0"#))
+        r = try SpoolProcess.run(["consume", "--dir", dir.path, "--queue", "qq", "--group", "g"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("no queue named qq"))
+        r = try SpoolProcess.run(["ack", "--dir", dir.path, "--queue", "q", "--group", "g", "7"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("offset 7 is not in queue q"))
+    }
 }
 
 /// Compares output with a golden file in fixtures/; SPOOL_UPDATE_GOLDEN=1 rewrites the file.

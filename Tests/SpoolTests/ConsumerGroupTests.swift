@@ -252,4 +252,63 @@ struct ConsumerGroupTests {
         #expect(again.first?.headers.allSatisfy { !$0.name.hasPrefix("spool.") } == true)
         #expect(again.first?.attempt == 1)
     }
+    @Test("batches(max:) yields claims as an async sequence and ends when its task is cancelled")
+    func batchesSequence() async throws {
+        let path = scratchRoot()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let root = try SpoolRoot.open(at: path)
+        defer { root.close() }
+        let log = try root.queue("q")
+        try await fill(log, count: 25)
+        let group = try root.group("g", on: "q")
+        let consumer = Task { () -> [Int64] in
+            var offsets: [Int64] = []
+            for try await batch in group.batches(max: 10) {
+                offsets += batch.tasks.map(\.offset)
+                try await group.ack(batch)
+            }
+            return offsets
+        }
+        // A task enqueued while the consumer waits reaches it too.
+        try await Task.sleep(for: .milliseconds(50))
+        try await log.append(Array("late".utf8))
+        let deadline = ContinuousClock.now + .seconds(10)
+        while group.progress.watermark < 26 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        consumer.cancel()
+        #expect(try await consumer.value == Array(0..<26))
+    }
+
+    @Test("a task whose handler never returns is delivered again once its lease expires")
+    func stuckHandlerLeaseExpires() async throws {
+        let path = scratchRoot()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let root = try SpoolRoot.open(at: path)
+        defer { root.close() }
+        try await fill(try root.queue("q"), count: 1)
+        var groupOptions = GroupOptions()
+        groupOptions.leaseMilliseconds = 50
+        groupOptions.retry.baseDelayMilliseconds = 0
+        groupOptions.retry.jitter = 0
+        let stuck = Mutex<CheckedContinuation<Void, Never>?>(nil)
+        var options = WorkerOptions()
+        options.concurrency = 1
+        let worker = try root.worker(queue: "q", group: "g", options: options, groupOptions: groupOptions) { _ in
+            await withCheckedContinuation { continuation in stuck.withLock { $0 = continuation } }
+        }
+        let running = Task { try await worker.run() }
+        let group = try root.group("g", on: "q")
+        var again: [QueueTask] = []
+        let deadline = ContinuousClock.now + .seconds(10)
+        // The worker's handler holds the task first.
+        while stuck.withLock({ $0 == nil }) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        while again.isEmpty && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+            again = try await group.claim(max: 1).tasks
+        }
+        #expect(again.map(\.offset) == [0])
+        #expect(again.first?.attempt == 2)
+        worker.stop()
+        stuck.withLock { $0?.resume(); $0 = nil }
+        try await running.value
+    }
 }

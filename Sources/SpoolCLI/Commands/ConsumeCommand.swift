@@ -45,9 +45,7 @@ struct ConsumeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var options = SpoolOptions()
-        options.createIfMissing = false
-        let root = try SpoolRoot.open(at: common.resolvedDir, options: options)
+        let root = try openExistingQueue(common: common, queue: queue)
         defer { root.close() }
         var groupOptions = GroupOptions()
         groupOptions.leaseMilliseconds = leaseMilliseconds
@@ -126,9 +124,7 @@ struct AckCommand: AsyncParsableCommand {
     var offsets: [Int64]
 
     func run() async throws {
-        var options = SpoolOptions()
-        options.createIfMissing = false
-        let root = try SpoolRoot.open(at: common.resolvedDir, options: options)
+        let root = try openExistingQueue(common: common, queue: queue)
         defer { root.close() }
         let consumer = try root.group(group, on: queue)
         let result = try await consumer.acknowledge(offsets: offsets)
@@ -144,4 +140,63 @@ struct AckCommand: AsyncParsableCommand {
                         + "; watermark \(consumer.progress.watermark)")
         }
     }
+}
+
+/// `spool nack`: fails tasks of a consumer group by offset: each counts an attempt.
+struct NackCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nack",
+        abstract: "Fail tasks of a consumer group by offset: retried after a delay, or dead-lettered.",
+        discussion: """
+            Examples:
+              spool nack --queue emails --group senders 41 --reason "smtp 451" --delay-ms 60000
+
+            Each offset counts an attempt; after the group's last attempt it moves to <queue>.dlq.
+            """)
+
+    @OptionGroup var common: CommonOptions
+
+    @Option(help: "Queue name.")
+    var queue = "default"
+
+    @Option(help: "Consumer group name.")
+    var group = "default"
+
+    @Option(help: "Why, recorded in the dead-letter headers if it comes to that.")
+    var reason = "nack"
+
+    @Option(name: .customLong("delay-ms"), help: "Deliver again after this many milliseconds (default: the backoff).")
+    var delayMilliseconds: Int64?
+
+    @Argument(help: "Offsets to fail.")
+    var offsets: [Int64]
+
+    func run() async throws {
+        let root = try openExistingQueue(common: common, queue: queue)
+        defer { root.close() }
+        let consumer = try root.group(group, on: queue)
+        let count = try await consumer.fail(offsets: offsets, reason: reason, delayMilliseconds: delayMilliseconds)
+        if common.json {
+            var line = JSONLine()
+            line.add("nacked", count)
+            Console.out(line.text)
+        } else {
+            Console.out("nacked \(count) task(s) in \(queue) for group \(group)")
+        }
+    }
+}
+
+/// Opens the root (which must exist) and checks that `queue` exists: a consumer command on a
+/// misspelt queue should say so, not create an empty queue.
+func openExistingQueue(common: CommonOptions, queue: String) throws -> SpoolRoot {
+    var options = SpoolOptions()
+    options.createIfMissing = false
+    let root = try SpoolRoot.open(at: common.resolvedDir, options: options)
+    try QueueName.validate(queue)
+    guard try root.queueNames().contains(queue) else {
+        root.close()
+        throw SpoolError(.notFound, "no queue named \(queue)", path: root.directory(ofQueue: queue),
+                         hint: "list the queues with `spool dump` or check --queue and --dir")
+    }
+    return root
 }
