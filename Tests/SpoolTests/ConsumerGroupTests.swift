@@ -18,6 +18,19 @@ private func scratchRoot() -> String {
     return String(cString: mkdtemp(&template)!)
 }
 
+/// Runs `body` with a fresh root (on `clock` when given) holding `tasks` tasks in queue "q";
+/// closes and removes it afterwards.
+private func withQueue(tasks: Int, clock: ManualClock? = nil, _ body: (SpoolRoot) async throws -> Void) async throws {
+    let path = scratchRoot()
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    var options = SpoolOptions()
+    if let clock { options.clock = clock }
+    let root = try SpoolRoot.open(at: path, options: options)
+    defer { root.close() }
+    try await fill(try root.queue("q"), count: tasks)
+    try await body(root)
+}
+
 private func fill(_ log: QueueLog, count: Int) async throws {
     for i in 0..<count { try await log.append(Array("task-\(i)".utf8)) }
 }
@@ -26,19 +39,16 @@ private func fill(_ log: QueueLog, count: Int) async throws {
 struct ConsumerGroupTests {
     @Test("two consumers of one group never get the same task while leases hold")
     func leasesKeepConsumersApart() async throws {
-        let path = scratchRoot()
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let root = try SpoolRoot.open(at: path)
-        defer { root.close() }
-        try await fill(try root.queue("q"), count: 50)
-        let group = try root.group("g", on: "q")
-        async let a = group.claim(max: 30)
-        async let b = group.claim(max: 30)
-        let (first, second) = try await (a, b)
-        let offsets = first.tasks.map(\.offset) + second.tasks.map(\.offset)
-        #expect(offsets.count == 50)
-        #expect(Set(offsets).count == 50)
-        #expect(try await group.claim(max: 10).isEmpty)
+        try await withQueue(tasks: 50) { root in
+            let group = try root.group("g", on: "q")
+            async let a = group.claim(max: 30)
+            async let b = group.claim(max: 30)
+            let (first, second) = try await (a, b)
+            let offsets = first.tasks.map(\.offset) + second.tasks.map(\.offset)
+            #expect(offsets.count == 50)
+            #expect(Set(offsets).count == 50)
+            #expect(try await group.claim(max: 10).isEmpty)
+        }
     }
 
     @Test("acked tasks are never delivered again after reopen; claimed but unacked ones are")
@@ -63,121 +73,100 @@ struct ConsumerGroupTests {
 
     @Test("out-of-order acks are kept as ranges and the watermark jumps when the gap closes")
     func outOfOrderAcks() async throws {
-        let path = scratchRoot()
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let root = try SpoolRoot.open(at: path)
-        defer { root.close() }
-        try await fill(try root.queue("q"), count: 10)
-        let group = try root.group("g", on: "q")
-        let tasks = try await group.claim(max: 10).tasks
-        try await group.ack([tasks[5], tasks[7], tasks[6]])
-        #expect(group.progress.watermark == 0)
-        #expect(group.progress.ackedAboveWatermark == 3)
-        try await group.ack(Array(tasks[0..<5]))
-        #expect(group.progress.watermark == 8)
-        #expect(group.progress.ackedAboveWatermark == 0)
-        #expect(group.progress.lag == 2)
+        try await withQueue(tasks: 10) { root in
+            let group = try root.group("g", on: "q")
+            let tasks = try await group.claim(max: 10).tasks
+            try await group.ack([tasks[5], tasks[7], tasks[6]])
+            #expect(group.progress.watermark == 0)
+            #expect(group.progress.ackedAboveWatermark == 3)
+            try await group.ack(Array(tasks[0..<5]))
+            #expect(group.progress.watermark == 8)
+            #expect(group.progress.ackedAboveWatermark == 0)
+            #expect(group.progress.lag == 2)
+        }
     }
 
     @Test("a double ack counts as already acked and an ack after the lease expired is stale")
     func doubleAndStaleAcks() async throws {
-        let path = scratchRoot()
-        defer { try? FileManager.default.removeItem(atPath: path) }
         let clock = ManualClock()
-        var options = SpoolOptions()
-        options.clock = clock
-        let root = try SpoolRoot.open(at: path, options: options)
-        defer { root.close() }
-        try await fill(try root.queue("q"), count: 2)
-        var groupOptions = GroupOptions()
-        groupOptions.leaseMilliseconds = 1000
-        groupOptions.retry.baseDelayMilliseconds = 0
-        groupOptions.retry.jitter = 0
-        let group = try root.group("g", on: "q", options: groupOptions)
-        let tasks = try await group.claim(max: 2).tasks
-        #expect(try await group.ack([tasks[0]]).acked == 1)
-        #expect(try await group.ack([tasks[0]]).alreadyAcked == 1)
-        clock.advance(milliseconds: 1001)
-        let redelivered = try await group.claim(max: 2).tasks
-        #expect(redelivered.map(\.offset) == [1])
-        #expect(redelivered.first?.attempt == 2)
-        #expect(try await group.ack([tasks[1]]).stale == 1)
-        #expect(try await group.ack(redelivered).acked == 1)
-        #expect(group.progress.watermark == 2)
+        try await withQueue(tasks: 2, clock: clock) { root in
+            var groupOptions = GroupOptions()
+            groupOptions.leaseMilliseconds = 1000
+            groupOptions.retry.baseDelayMilliseconds = 0
+            groupOptions.retry.jitter = 0
+            let group = try root.group("g", on: "q", options: groupOptions)
+            let tasks = try await group.claim(max: 2).tasks
+            #expect(try await group.ack([tasks[0]]).acked == 1)
+            #expect(try await group.ack([tasks[0]]).alreadyAcked == 1)
+            clock.advance(milliseconds: 1001)
+            let redelivered = try await group.claim(max: 2).tasks
+            #expect(redelivered.map(\.offset) == [1])
+            #expect(redelivered.first?.attempt == 2)
+            #expect(try await group.ack([tasks[1]]).stale == 1)
+            #expect(try await group.ack(redelivered).acked == 1)
+            #expect(group.progress.watermark == 2)
+        }
     }
 
     @Test("an ack of an offset the group never delivered is rejected")
     func ackNeverDelivered() async throws {
-        let path = scratchRoot()
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let root = try SpoolRoot.open(at: path)
-        defer { root.close() }
-        try await fill(try root.queue("q"), count: 3)
-        let group = try root.group("g", on: "q")
-        var task = try await group.claim(max: 1).tasks[0]
-        task.offset = 2
-        await #expect(throws: SpoolError.self) { try await group.ack([task]) }
-        let error = await #expect(throws: SpoolError.self) { try await group.acknowledge(offsets: [3]) }
-        #expect(error?.code == .invalidArgument)
+        try await withQueue(tasks: 3) { root in
+            let group = try root.group("g", on: "q")
+            var task = try await group.claim(max: 1).tasks[0]
+            task.offset = 2
+            await #expect(throws: SpoolError.self) { try await group.ack([task]) }
+            let error = await #expect(throws: SpoolError.self) { try await group.acknowledge(offsets: [3]) }
+            #expect(error?.code == .invalidArgument)
+        }
     }
 
     @Test("a nack delays redelivery, and a delay beyond the limit is rejected")
     func nackDelays() async throws {
-        let path = scratchRoot()
-        defer { try? FileManager.default.removeItem(atPath: path) }
         let clock = ManualClock()
-        var options = SpoolOptions()
-        options.clock = clock
-        let root = try SpoolRoot.open(at: path, options: options)
-        defer { root.close() }
-        try await fill(try root.queue("q"), count: 1)
-        var groupOptions = GroupOptions()
-        groupOptions.nackDelayMaxMilliseconds = 60_000
-        let group = try root.group("g", on: "q", options: groupOptions)
-        let task = try await group.claim(max: 1).tasks[0]
-        let error = await #expect(throws: SpoolError.self) { try await group.nack(task, delayMilliseconds: 60_001) }
-        #expect(error?.code == .invalidArgument)
-        #expect(try await group.nack(task, reason: "smtp 451", delayMilliseconds: 5_000))
-        #expect(try await group.claim(max: 1).isEmpty)
-        clock.advance(milliseconds: 5_000)
-        let again = try await group.claim(max: 1).tasks
-        #expect(again.map(\.offset) == [0])
-        #expect(again.first?.attempt == 2)
+        try await withQueue(tasks: 1, clock: clock) { root in
+            var groupOptions = GroupOptions()
+            groupOptions.nackDelayMaxMilliseconds = 60_000
+            let group = try root.group("g", on: "q", options: groupOptions)
+            let task = try await group.claim(max: 1).tasks[0]
+            let error = await #expect(throws: SpoolError.self) { try await group.nack(task, delayMilliseconds: 60_001) }
+            #expect(error?.code == .invalidArgument)
+            #expect(try await group.nack(task, reason: "smtp 451", delayMilliseconds: 5_000))
+            #expect(try await group.claim(max: 1).isEmpty)
+            clock.advance(milliseconds: 5_000)
+            let again = try await group.claim(max: 1).tasks
+            #expect(again.map(\.offset) == [0])
+            #expect(again.first?.attempt == 2)
+        }
     }
 
     @Test("after its last attempt a task moves to <queue>.dlq with the reason and attempt count")
     func deadLetters() async throws {
-        let path = scratchRoot()
-        defer { try? FileManager.default.removeItem(atPath: path) }
         let clock = ManualClock()
-        var options = SpoolOptions()
-        options.clock = clock
-        let root = try SpoolRoot.open(at: path, options: options)
-        defer { root.close() }
-        try await fill(try root.queue("q"), count: 2)
-        var groupOptions = GroupOptions()
-        groupOptions.retry.maxAttempts = 2
-        groupOptions.retry.baseDelayMilliseconds = 10
-        groupOptions.retry.jitter = 0
-        let group = try root.group("g", on: "q", options: groupOptions)
-        var task = try await group.claim(max: 1).tasks[0]
-        try await group.nack(task, reason: "boom 1")
-        clock.advance(milliseconds: 10)
-        task = try await group.claim(max: 1).tasks[0]
-        #expect(task.attempt == 2)
-        try await group.nack(task, reason: "boom 2")
-        clock.advance(milliseconds: 1_000_000)
-        let rest = try await group.claim(max: 10).tasks
-        #expect(rest.map(\.offset) == [1])
-        var reader = try root.queue("q.dlq").reader(from: 0)
-        let letters = try reader.read(max: 10)
-        #expect(letters.count == 1)
-        let headers = Dictionary(uniqueKeysWithValues: letters[0].headers.map { ($0.name, String(decoding: $0.value ?? [], as: UTF8.self)) })
-        #expect(headers["spool.dlq-reason"] == "boom 2")
-        #expect(headers["spool.attempt"] == "2")
-        #expect(headers["spool.source-offset"] == "0")
-        #expect(letters[0].value == Array("task-0".utf8))
-        #expect(group.progress.watermark == 1)
+        try await withQueue(tasks: 2, clock: clock) { root in
+            var groupOptions = GroupOptions()
+            groupOptions.retry.maxAttempts = 2
+            groupOptions.retry.baseDelayMilliseconds = 10
+            groupOptions.retry.jitter = 0
+            let group = try root.group("g", on: "q", options: groupOptions)
+            var task = try await group.claim(max: 1).tasks[0]
+            try await group.nack(task, reason: "boom 1")
+            clock.advance(milliseconds: 10)
+            task = try await group.claim(max: 1).tasks[0]
+            #expect(task.attempt == 2)
+            try await group.nack(task, reason: "boom 2")
+            clock.advance(milliseconds: 1_000_000)
+            let rest = try await group.claim(max: 10).tasks
+            #expect(rest.map(\.offset) == [1])
+            var reader = try root.queue("q.dlq").reader(from: 0)
+            let letters = try reader.read(max: 10)
+            #expect(letters.count == 1)
+            let headers = Dictionary(uniqueKeysWithValues: letters[0].headers.map { ($0.name, String(decoding: $0.value ?? [], as: UTF8.self)) })
+            #expect(headers["spool.dlq-reason"] == "boom 2")
+            #expect(headers["spool.attempt"] == "2")
+            #expect(headers["spool.source-offset"] == "0")
+            #expect(letters[0].value == Array("task-0".utf8))
+            #expect(group.progress.watermark == 1)
+        }
     }
 
     @Test("offset ranges merge neighbours and advance the watermark")
@@ -280,35 +269,32 @@ struct ConsumerGroupTests {
 
     @Test("a task whose handler never returns is delivered again once its lease expires")
     func stuckHandlerLeaseExpires() async throws {
-        let path = scratchRoot()
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let root = try SpoolRoot.open(at: path)
-        defer { root.close() }
-        try await fill(try root.queue("q"), count: 1)
-        var groupOptions = GroupOptions()
-        groupOptions.leaseMilliseconds = 50
-        groupOptions.retry.baseDelayMilliseconds = 0
-        groupOptions.retry.jitter = 0
-        let stuck = Mutex<CheckedContinuation<Void, Never>?>(nil)
-        var options = WorkerOptions()
-        options.concurrency = 1
-        let worker = try root.worker(queue: "q", group: "g", options: options, groupOptions: groupOptions) { _ in
-            await withCheckedContinuation { continuation in stuck.withLock { $0 = continuation } }
+        try await withQueue(tasks: 1) { root in
+            var groupOptions = GroupOptions()
+            groupOptions.leaseMilliseconds = 50
+            groupOptions.retry.baseDelayMilliseconds = 0
+            groupOptions.retry.jitter = 0
+            let stuck = Mutex<CheckedContinuation<Void, Never>?>(nil)
+            var options = WorkerOptions()
+            options.concurrency = 1
+            let worker = try root.worker(queue: "q", group: "g", options: options, groupOptions: groupOptions) { _ in
+                await withCheckedContinuation { continuation in stuck.withLock { $0 = continuation } }
+            }
+            let running = Task { try await worker.run() }
+            let group = try root.group("g", on: "q")
+            var again: [QueueTask] = []
+            let deadline = ContinuousClock.now + .seconds(10)
+            // The worker's handler holds the task first.
+            while stuck.withLock({ $0 == nil }) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            while again.isEmpty && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+                again = try await group.claim(max: 1).tasks
+            }
+            #expect(again.map(\.offset) == [0])
+            #expect(again.first?.attempt == 2)
+            worker.stop()
+            stuck.withLock { $0?.resume(); $0 = nil }
+            try await running.value
         }
-        let running = Task { try await worker.run() }
-        let group = try root.group("g", on: "q")
-        var again: [QueueTask] = []
-        let deadline = ContinuousClock.now + .seconds(10)
-        // The worker's handler holds the task first.
-        while stuck.withLock({ $0 == nil }) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
-        while again.isEmpty && ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
-            again = try await group.claim(max: 1).tasks
-        }
-        #expect(again.map(\.offset) == [0])
-        #expect(again.first?.attempt == 2)
-        worker.stop()
-        stuck.withLock { $0?.resume(); $0 = nil }
-        try await running.value
     }
 }

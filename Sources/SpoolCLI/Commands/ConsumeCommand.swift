@@ -18,11 +18,9 @@ struct ConsumeCommand: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Option(help: "Queue name.")
-    var queue = "default"
-
-    @Option(help: "Consumer group name.")
-    var group = "default"
+    @OptionGroup var target: GroupTarget
+    var queue: String { target.queue }
+    var group: String { target.group }
 
     @Option(help: "Tasks to claim at most.")
     var max = 10
@@ -114,11 +112,9 @@ struct AckCommand: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Option(help: "Queue name.")
-    var queue = "default"
-
-    @Option(help: "Consumer group name.")
-    var group = "default"
+    @OptionGroup var target: GroupTarget
+    var queue: String { target.queue }
+    var group: String { target.group }
 
     @Argument(help: "Offsets to acknowledge.")
     var offsets: [Int64]
@@ -156,11 +152,9 @@ struct NackCommand: AsyncParsableCommand {
 
     @OptionGroup var common: CommonOptions
 
-    @Option(help: "Queue name.")
-    var queue = "default"
-
-    @Option(help: "Consumer group name.")
-    var group = "default"
+    @OptionGroup var target: GroupTarget
+    var queue: String { target.queue }
+    var group: String { target.group }
 
     @Option(help: "Why, recorded in the dead-letter headers if it comes to that.")
     var reason = "nack"

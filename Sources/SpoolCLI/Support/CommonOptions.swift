@@ -17,6 +17,15 @@ struct CommonOptions: ParsableArguments {
     }
 }
 
+/// The queue and consumer group a consumer command works on.
+struct GroupTarget: ParsableArguments {
+    @Option(help: "Queue name.")
+    var queue = "default"
+
+    @Option(help: "Consumer group name.")
+    var group = "default"
+}
+
 /// Raised by a command that ran but found problems (exit code 1), after it printed them.
 struct ProblemsFound: Error, CustomStringConvertible {
     var summary: String
