@@ -429,7 +429,6 @@ final class LogWriter: @unchecked Sendable {
         let next = try Segment(directory: shared.directory, baseOffset: active.nextOffset, writable: true, create: true, fileSystem: fs)
         try LogRecovery.installWritableIndexes(next, options: options)
         try fs.syncDirectory(shared.directory)
-        next.firstTimestamp = nil
         active = next
         shared.state.withLock { $0.segments.append(next) }
         logger.info("segment rolled", metadata: ["queue": "\(shared.name)", "segment": "\(next.baseOffset)"])

@@ -106,8 +106,7 @@ public final class QueueLog: Sendable {
         var out: [UInt8] = []
         do {
             try RecordBatchEncoder.encode(records, baseOffset: 0, limits: limits, into: &out)
-        } catch .limitExceeded(let what, let value, let limit) where what.contains("batch") && records.count > 1 {
-            _ = (value, limit)
+        } catch .limitExceeded(let what, _, _) where what.contains("batch") && records.count > 1 {
             // Too big for one batch: halve until each part fits (bounded: log2(records) levels).
             let middle = records.count / 2
             out = try encode(Array(records[..<middle])) + encode(Array(records[middle...]))

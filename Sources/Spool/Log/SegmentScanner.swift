@@ -54,7 +54,7 @@ struct SegmentScanner {
         while position < limit {
             // Make sure the header is in the buffer.
             if position + Int64(RecordBatchHeader.size) > bufferStart + Int64(bufferCount) {
-                try fill(&buffer, &bufferStart, &bufferCount, from: position, need: RecordBatchHeader.size, limit: limit)
+                try fill(&buffer, &bufferStart, &bufferCount, from: position, limit: limit)
             }
             let available = Int(bufferStart + Int64(bufferCount) - position)
             let local = Int(position - bufferStart)
@@ -87,7 +87,7 @@ struct SegmentScanner {
             if checkCRC {
                 if position + Int64(total) > bufferStart + Int64(bufferCount) {
                     if total + RecordBatchHeader.size > buffer.count { buffer = [UInt8](repeating: 0, count: total + RecordBatchHeader.size) }
-                    try fill(&buffer, &bufferStart, &bufferCount, from: position, need: total, limit: limit)
+                    try fill(&buffer, &bufferStart, &bufferCount, from: position, limit: limit)
                 }
                 let local = Int(position - bufferStart)
                 do {
@@ -117,10 +117,11 @@ struct SegmentScanner {
         return result
     }
 
-    /// Refills the buffer starting at `position` with at least `need` bytes when the file has them.
+    /// Refills the buffer from `position`, as far as it holds and the data goes (callers size the
+    /// buffer for what they need first).
     private func fill(
         _ buffer: inout [UInt8], _ bufferStart: inout Int64, _ bufferCount: inout Int,
-        from position: Int64, need: Int, limit: Int64
+        from position: Int64, limit: Int64
     ) throws {
         let want = Int(min(Int64(buffer.count), limit - position))
         let got = try buffer.withUnsafeMutableBytes { (raw) in
@@ -128,7 +129,6 @@ struct SegmentScanner {
         }
         bufferStart = position
         bufferCount = got
-        _ = need
     }
 
     /// Whether bytes [from, to) of the file are all zero (the preallocated space past the tail).

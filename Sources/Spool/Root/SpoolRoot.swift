@@ -117,8 +117,7 @@ public final class SpoolRoot: Sendable {
     /// Throws `.closed` once ``close()`` ran: the lock is gone, so opening a log would make a
     /// second writer possible.
     private func checkOpen() throws {
-        let closed = lock.withLock { $0 == nil }
-        if closed || isClosed.load(ordering: .acquiring) {
+        if isClosed.load(ordering: .acquiring) {
             throw SpoolError(.closed, "the root is closed", path: path, hint: "open it again with SpoolRoot.open")
         }
     }
