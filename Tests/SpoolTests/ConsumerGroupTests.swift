@@ -297,4 +297,39 @@ struct ConsumerGroupTests {
             try await running.value
         }
     }
+    @Test("a flood in one lane does not starve another: claims alternate between lanes by weight")
+    func lanesShareByWeight() async throws {
+        try await withQueue(tasks: 0) { root in
+            let log = try root.queue("q")
+            try await log.append(batch: (0..<600).map { _ in RecordInput(value: [1], headers: [TaskHeaders.lane("filesystem")], timestamp: 1) })
+            try await log.append(batch: (0..<100).map { _ in RecordInput(value: [2], headers: [TaskHeaders.lane("network")], timestamp: 1) })
+            var options = GroupOptions()
+            options.lanes = ["filesystem": LaneOptions(weight: 3), "network": LaneOptions(weight: 1)]
+            let group = try root.group("g", on: "q", options: options)
+            let tasks = try await group.claim(max: 40).tasks
+            let lanes = tasks.map { String(decoding: $0.headers.first { $0.name == "spool.lane" }?.value ?? [], as: UTF8.self) }
+            #expect(lanes.filter { $0 == "filesystem" }.count == 30)
+            #expect(lanes.filter { $0 == "network" }.count == 10)
+            #expect(tasks.filter { $0.offset >= 600 }.map(\.offset) == Array(600..<610))
+        }
+    }
+
+    @Test("a lane's concurrency limit caps its tasks in flight until some are acked")
+    func laneConcurrencyLimit() async throws {
+        try await withQueue(tasks: 0) { root in
+            let log = try root.queue("q")
+            for _ in 0..<10 { try await log.append([1], headers: [TaskHeaders.lane("memory")]) }
+            for _ in 0..<5 { try await log.append([2]) }
+            var options = GroupOptions()
+            options.lanes = ["memory": LaneOptions(concurrencyMax: 2)]
+            let group = try root.group("g", on: "q", options: options)
+            let first = try await group.claim(max: 100).tasks
+            #expect(first.filter { $0.offset < 10 }.count == 2)
+            #expect(first.filter { $0.offset >= 10 }.count == 5)
+            #expect(try await group.claim(max: 100).isEmpty)
+            try await group.ack([first[0]])
+            let next = try await group.claim(max: 100).tasks
+            #expect(next.map(\.offset) == [2])
+        }
+    }
 }

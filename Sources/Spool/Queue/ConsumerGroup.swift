@@ -35,6 +35,7 @@ public final class ConsumerGroup: Sendable {
     struct Delivery: Sendable {
         var lease: QueueTask.Lease
         var attempt: Int
+        var lane: String = ""
     }
 
     /// A task waiting to be delivered again.
@@ -45,7 +46,7 @@ public final class ConsumerGroup: Sendable {
 
     struct State: Sendable {
         var acked: OffsetRanges
-        /// The next offset never delivered since the group was opened.
+        /// The next offset not yet read (into the lane buffers) since the group was opened.
         var cursor: Int64
         var leases: [Int64: Delivery] = [:]
         var retries: [Int64: Retry] = [:]
@@ -54,6 +55,24 @@ public final class ConsumerGroup: Sendable {
         var reader: LogReader
         /// Offsets acked but not yet durable: neither claimable nor ackable again meanwhile.
         var acking: Set<Int64> = []
+        /// Read-ahead buffers and in-flight counts per priority lane.
+        var lanes: LaneScheduler
+        /// Records read but not yet looked at (the rest of the last read), from `pendingHead`.
+        var pending: [Record] = []
+        var pendingHead = 0
+
+        /// Ends the lease on `offset` (ack, nack, expiry, release) and frees its lane's slot.
+        mutating func endLease(_ offset: Int64) -> Delivery? {
+            guard let delivery = leases.removeValue(forKey: offset) else { return nil }
+            lanes.finished(delivery.lane)
+            return delivery
+        }
+
+        /// Puts back a lease that `endLease` ended (an ack whose write failed).
+        mutating func restoreLease(_ offset: Int64, _ delivery: Delivery) {
+            leases[offset] = delivery
+            lanes.started(delivery.lane)
+        }
     }
 
     init(name: String, queue: QueueLog, log: QueueLog, options: GroupOptions, rootOptions: SpoolOptions,
@@ -73,7 +92,7 @@ public final class ConsumerGroup: Sendable {
         let cursor = replayed.acked.watermark
         state = Mutex(State(
             acked: replayed.acked, cursor: cursor, retries: replayed.retries, nextLeaseID: random.next() | 1,
-            random: random, reader: queue.reader(from: cursor)))
+            random: random, reader: queue.reader(from: cursor), lanes: LaneScheduler(lanes: options.lanes)))
     }
 
     /// Rebuilds acks and pending retries from the group's log.
@@ -165,7 +184,7 @@ public final class ConsumerGroup: Sendable {
     private func expireLeases(_ s: inout State, now: Int64, records: inout [RecordInput]) -> [DeadLetter] {
         var dead: [DeadLetter] = []
         for (offset, delivery) in s.leases where delivery.lease.expiresAt <= now {
-            s.leases[offset] = nil
+            _ = s.endLease(offset)
             if let letter = fail(&s, offset: offset, attempts: delivery.attempt, delay: nil, now: now,
                                  reason: "lease expired after attempt \(delivery.attempt)", records: &records) {
                 dead.append(letter)
@@ -199,38 +218,71 @@ public final class ConsumerGroup: Sendable {
                 s.retries[offset] = nil
                 continue
             }
+            let lane = LaneScheduler.lane(of: record.headers)
+            guard s.lanes.hasRoom(lane) else { continue }
             let attempts = s.retries.removeValue(forKey: offset)!.attempts
-            tasks.append(lease(&s, record, attempt: attempts + 1, now: now))
+            s.lanes.started(lane)
+            tasks.append(lease(&s, record, attempt: attempts + 1, now: now, lane: lane))
         }
     }
 
     private func claimNew(_ s: inout State, now: Int64, room: Int, into tasks: inout [QueueTask]) throws {
-        var left = room
-        // Bounded: each pass consumes records or ends (the reader stops at the committed end).
-        // Delayed tasks wait in memory; past inFlightMax of them, reading stops until they go.
-        while left > 0 && s.retries.count < options.inFlightMax {
-            s.reader.seek(to: s.cursor)
-            let records = try s.reader.read(max: left)
-            guard !records.isEmpty else { return }
-            for record in records {
-                s.cursor = record.offset + 1
-                if s.acked.contains(record.offset) || s.leases[record.offset] != nil || s.retries[record.offset] != nil
-                    || s.acking.contains(record.offset) { continue }
-                if let notBefore = TaskHeaders.notBefore(in: record.headers), notBefore > now {
-                    // A delayed task waits with the retries until its time comes.
-                    s.retries[record.offset] = Retry(attempts: 0, notBefore: notBefore)
-                    continue
-                }
-                tasks.append(lease(&s, record, attempt: 1, now: now))
+        guard room > 0 else { return }
+        if options.lanes.isEmpty {
+            // Plain FIFO: read just what this claim delivers.
+            var left = room
+            while left > 0 && s.retries.count < options.inFlightMax, let record = try nextClaimable(&s, now: now, max: left) {
+                tasks.append(lease(&s, record, attempt: 1, now: now, lane: ""))
                 left -= 1
             }
+            return
+        }
+        // Lanes: read ahead up to lookaheadMax so a claim can look past a flooded lane, then
+        // hand out by weight within each lane's concurrency limit.
+        while s.lanes.buffered < options.lookaheadMax && s.retries.count < options.inFlightMax,
+              let record = try nextClaimable(&s, now: now, max: options.lookaheadMax - s.lanes.buffered) {
+            s.lanes.add(record)
+        }
+        let acked = s.acked, acking = s.acking, retries = s.retries, leases = s.leases
+        let picked = s.lanes.pick(room: room) { record in
+            acked.contains(record.offset) || acking.contains(record.offset) || retries[record.offset] != nil || leases[record.offset] != nil
+        }
+        for (record, lane) in picked {
+            tasks.append(lease(&s, record, attempt: 1, now: now, lane: lane))
         }
     }
 
-    private func lease(_ s: inout State, _ record: Record, attempt: Int, now: Int64) -> QueueTask {
+    /// The next record past the cursor that may be delivered now: not acked, leased or waiting
+    /// for a retry; a delayed one goes to the retries instead. Reads up to `max` records at a
+    /// time into `pending`. Nil at the committed end.
+    private func nextClaimable(_ s: inout State, now: Int64, max: Int) throws -> Record? {
+        // Bounded: each pass consumes a pending record or reads more (nil at the end).
+        while true {
+            if s.pendingHead == s.pending.count {
+                s.reader.seek(to: s.cursor)
+                s.pending = try s.reader.read(max: Swift.max(max, 1))
+                s.pendingHead = 0
+                if s.pending.isEmpty { return nil }
+            }
+            let record = s.pending[s.pendingHead]
+            s.pendingHead += 1
+            s.cursor = record.offset + 1
+            if s.acked.contains(record.offset) || s.leases[record.offset] != nil || s.retries[record.offset] != nil
+                || s.acking.contains(record.offset) { continue }
+            if let notBefore = TaskHeaders.notBefore(in: record.headers), notBefore > now {
+                // A delayed task waits with the retries until its time comes.
+                s.retries[record.offset] = Retry(attempts: 0, notBefore: notBefore)
+                continue
+            }
+            return record
+        }
+    }
+
+    /// Leases `record` (its lane's slot is already taken by the caller).
+    private func lease(_ s: inout State, _ record: Record, attempt: Int, now: Int64, lane: String) -> QueueTask {
         let lease = QueueTask.Lease(id: s.nextLeaseID, expiresAt: now + options.leaseMilliseconds)
         s.nextLeaseID &+= 1
-        s.leases[record.offset] = Delivery(lease: lease, attempt: attempt)
+        s.leases[record.offset] = Delivery(lease: lease, attempt: attempt, lane: lane)
         return QueueTask(offset: record.offset, key: record.key, headers: record.headers, payload: record.value,
                          attempt: attempt, enqueuedAt: record.timestamp, lease: lease)
     }
@@ -286,16 +338,17 @@ public final class ConsumerGroup: Sendable {
                 if s.acked.contains(offset) || s.acking.contains(offset) {
                     result.alreadyAcked += 1
                 } else if let delivery = s.leases[offset], delivery.lease.id == task.lease.id {
-                    s.leases[offset] = nil
+                    _ = s.endLease(offset)
                     s.acking.insert(offset)
                     taken.append((offset, delivery))
                     offsets.append(offset)
                     result.acked += 1
-                } else if s.leases[offset] != nil || s.retries[offset] != nil || offset < s.cursor {
+                } else if s.leases[offset] != nil || s.retries[offset] != nil {
+                    // Its lease expired (it waits for redelivery) or went to another delivery.
                     result.stale += 1
                 } else {
                     // Give back what this call took before refusing it whole.
-                    for (o, d) in taken { s.leases[o] = d; s.acking.remove(o) }
+                    for (o, d) in taken { s.restoreLease(o, d); s.acking.remove(o) }
                     throw SpoolError(.invalidArgument, "offset \(offset) was never delivered to group \(name)",
                                      path: log.directory, offset: offset, hint: "ack only tasks this group's claim returned")
                 }
@@ -308,7 +361,7 @@ public final class ConsumerGroup: Sendable {
         state.withLock { s in
             for (offset, delivery) in taken {
                 s.acking.remove(offset)
-                s.leases[offset] = delivery
+                s.restoreLease(offset, delivery)
             }
         }
     }
@@ -350,7 +403,7 @@ public final class ConsumerGroup: Sendable {
                                      path: queue.directory, offset: offset)
                 }
                 if s.acked.contains(offset) || s.acking.contains(offset) { result.alreadyAcked += 1; continue }
-                if let delivery = s.leases.removeValue(forKey: offset) { taken.append((offset, delivery)) }
+                if let delivery = s.endLease(offset) { taken.append((offset, delivery)) }
                 s.retries[offset] = nil
                 s.acking.insert(offset)
                 fresh.append(offset)
@@ -391,13 +444,14 @@ public final class ConsumerGroup: Sendable {
         let now = clock.wallMilliseconds()
         let outcome: (Bool, [RecordInput], [DeadLetter]) = try state.withLock { s in
             guard let delivery = s.leases[task.offset], delivery.lease.id == task.lease.id else {
-                if task.offset >= s.cursor && !s.acked.contains(task.offset) {
+                if s.leases[task.offset] == nil && s.retries[task.offset] == nil && !s.acked.contains(task.offset)
+                    && !s.acking.contains(task.offset) {
                     throw SpoolError(.invalidArgument, "offset \(task.offset) was never delivered to group \(name)",
                                      path: log.directory, offset: task.offset)
                 }
                 return (false, [], [])
             }
-            s.leases[task.offset] = nil
+            _ = s.endLease(task.offset)
             var records: [RecordInput] = []
             let dead = fail(&s, offset: task.offset, attempts: delivery.attempt, delay: delayMilliseconds, now: now,
                             reason: reason, records: &records)
@@ -431,7 +485,7 @@ public final class ConsumerGroup: Sendable {
                                      path: queue.directory, offset: offset)
                 }
                 if s.acked.contains(offset) || s.acking.contains(offset) { continue }
-                let attempts = s.leases.removeValue(forKey: offset)?.attempt ?? ((s.retries[offset]?.attempts ?? 0) + 1)
+                let attempts = s.endLease(offset)?.attempt ?? ((s.retries[offset]?.attempts ?? 0) + 1)
                 if let letter = fail(&s, offset: offset, attempts: attempts, delay: delayMilliseconds, now: now, reason: reason, records: &records) {
                     dead.append(letter)
                 }
@@ -452,7 +506,7 @@ public final class ConsumerGroup: Sendable {
         let now = clock.wallMilliseconds()
         return state.withLock { s in
             guard let delivery = s.leases[task.offset], delivery.lease.id == task.lease.id else { return false }
-            s.leases[task.offset] = nil
+            _ = s.endLease(task.offset)
             s.retries[task.offset] = Retry(attempts: delivery.attempt - 1, notBefore: now)
             return true
         }

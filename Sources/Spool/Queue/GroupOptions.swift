@@ -11,6 +11,14 @@ public struct GroupOptions: Sendable, Equatable {
     /// The longest delay a nack may ask for. Default 7 days.
     public var nackDelayMaxMilliseconds: Int64 = 7 * 86_400_000
 
+    /// Priority lanes by name (the tasks' `spool.lane` header): weights and concurrency limits.
+    /// Lanes not listed get weight 1 and no limit. With no lanes configured, claims are plain
+    /// FIFO and read no further ahead than they deliver.
+    public var lanes: [String: LaneOptions] = [:]
+    /// Records a claim may read ahead into lane buffers (when lanes are configured), so that it
+    /// can look past a flooded lane. Bounds the memory a group holds. Default 10,000.
+    public var lookaheadMax: Int = 10_000
+
     public init() {}
 
     func validate() throws {
@@ -19,6 +27,12 @@ public struct GroupOptions: Sendable, Equatable {
         }
         if !(1...10_000_000).contains(inFlightMax) { throw SpoolError(.invalidArgument, "inFlightMax must be 1...10000000") }
         if nackDelayMaxMilliseconds < 0 { throw SpoolError(.invalidArgument, "nackDelayMaxMilliseconds must not be negative") }
+        if !(1...1_000_000).contains(lookaheadMax) { throw SpoolError(.invalidArgument, "lookaheadMax must be 1...1000000") }
+        for (name, lane) in lanes {
+            if !(1...1000).contains(lane.weight) { throw SpoolError(.invalidArgument, "lane \(name): weight must be 1...1000") }
+            if let limit = lane.concurrencyMax, limit < 1 { throw SpoolError(.invalidArgument, "lane \(name): concurrencyMax must be at least 1") }
+            if name.utf8.count > LaneOptions.nameBytesMax { throw SpoolError(.invalidArgument, "lane names are at most \(LaneOptions.nameBytesMax) bytes") }
+        }
         try retry.validate()
     }
 }

@@ -4,6 +4,8 @@ import SpoolFormat
 /// Values are decimal ASCII, so any Kafka tool shows them as text.
 public enum TaskHeaders {
     public static let notBeforeName = "spool.not-before"
+    /// The task's priority lane (resource group), e.g. "network"; see ``LaneOptions``.
+    public static let laneName = "spool.lane"
     public static let attemptName = "spool.attempt"
     public static let deadLetterReasonName = "spool.dlq-reason"
     public static let sourceOffsetName = "spool.source-offset"
@@ -12,6 +14,11 @@ public enum TaskHeaders {
     /// A delayed task's header: not delivered before `milliseconds` since the epoch.
     public static func notBefore(_ milliseconds: Int64) -> RecordHeader {
         RecordHeader(name: notBeforeName, value: Array(String(milliseconds).utf8))
+    }
+
+    /// A task's lane header.
+    public static func lane(_ name: String) -> RecordHeader {
+        RecordHeader(name: laneName, value: Array(name.utf8))
     }
 
     /// The not-before time in `headers`, if one is there and well-formed.
