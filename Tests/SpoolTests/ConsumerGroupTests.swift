@@ -231,7 +231,7 @@ struct ConsumerGroupTests {
         let group = try root.group("g", on: "q", options: groupOptions)
         let task = try await group.claim(max: 1).tasks[0]
         try await group.nack(task, reason: "bad input")
-        #expect(try await root.queue("q.dlq").committed.nextOffset == 1)
+        #expect(try root.queue("q.dlq").committed.nextOffset == 1)
         #expect(try await root.replayDeadLetters(of: "q") == 1)
         #expect(try await root.replayDeadLetters(of: "q") == 0)
         let again = try await group.claim(max: 10).tasks

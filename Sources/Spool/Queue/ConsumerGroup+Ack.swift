@@ -1,0 +1,146 @@
+import Glibc
+import Logging
+import SpoolFormat
+import Synchronization
+
+/// Acknowledging: with the lease a claim gave, or by offset for other processes.
+extension ConsumerGroup {
+    /// Acknowledges tasks; returns once the acks are durable (per the root's durability).
+    /// Tasks whose lease expired and went to another delivery are `stale` and ignored; tasks
+    /// acked before count as `alreadyAcked`.
+    /// - Throws: `.invalidArgument` for an offset this group never delivered; write errors (the
+    ///   leases are then given back, so the tasks can be acked again).
+    @discardableResult
+    public func ack(_ tasks: [QueueTask]) async throws -> AckResult {
+        let (result, ranges, taken) = try prepareAck(tasks)
+        guard !ranges.isEmpty else { return result }
+        do {
+            try await log.append(batch: [RecordInput(value: GroupRecord.ack(ranges).encoded(), timestamp: clock.wallMilliseconds())])
+        } catch {
+            giveBack(taken)
+            throw error
+        }
+        finishAck(ranges, taken)
+        recordAcks(tasks, result)
+        return result
+    }
+
+    /// ``ack(_:)`` for callers on their own threads.
+    @discardableResult
+    public func ackBlocking(_ tasks: [QueueTask]) throws -> AckResult {
+        let (result, ranges, taken) = try prepareAck(tasks)
+        guard !ranges.isEmpty else { return result }
+        do {
+            try log.appendBlocking(batch: [RecordInput(value: GroupRecord.ack(ranges).encoded(), timestamp: clock.wallMilliseconds())])
+        } catch {
+            giveBack(taken)
+            throw error
+        }
+        finishAck(ranges, taken)
+        recordAcks(tasks, result)
+        return result
+    }
+
+    @discardableResult
+    public func ack(_ batch: TaskBatch) async throws -> AckResult { try await ack(batch.tasks) }
+
+    func prepareAck(_ tasks: [QueueTask]) throws -> (AckResult, [Range<Int64>], [(Int64, Delivery)]) {
+        try state.withLock { s in
+            var result = AckResult()
+            var offsets: [Int64] = []
+            var taken: [(Int64, Delivery)] = []
+            for task in tasks {
+                let offset = task.offset
+                if s.acked.contains(offset) || s.acking.contains(offset) {
+                    result.alreadyAcked += 1
+                } else if let delivery = s.leases[offset], delivery.lease.id == task.lease.id {
+                    _ = s.endLease(offset)
+                    s.acking.insert(offset)
+                    taken.append((offset, delivery))
+                    offsets.append(offset)
+                    result.acked += 1
+                } else if s.leases[offset] != nil || s.retries[offset] != nil {
+                    // Its lease expired (it waits for redelivery) or went to another delivery.
+                    result.stale += 1
+                } else {
+                    // Give back what this call took before refusing it whole.
+                    for (o, d) in taken { s.restoreLease(o, d); s.acking.remove(o) }
+                    throw SpoolError(.invalidArgument, "offset \(offset) was never delivered to group \(name)",
+                                     path: log.directory, offset: offset, hint: "ack only tasks this group's claim returned")
+                }
+            }
+            return (result, Self.ranges(of: offsets), taken)
+        }
+    }
+
+    func giveBack(_ taken: [(Int64, Delivery)]) {
+        state.withLock { s in
+            for (offset, delivery) in taken {
+                s.acking.remove(offset)
+                s.restoreLease(offset, delivery)
+            }
+        }
+    }
+
+    func finishAck(_ ranges: [Range<Int64>], _ taken: [(Int64, Delivery)]) {
+        state.withLock { s in
+            for range in ranges { s.acked.insert(range) }
+            for (offset, _) in taken { s.acking.remove(offset) }
+        }
+    }
+
+    /// Sorted, merged ranges of `offsets`.
+    public static func ranges(of offsets: [Int64]) -> [Range<Int64>] {
+        var ranges: [Range<Int64>] = []
+        for offset in offsets.sorted() {
+            if let last = ranges.last, last.upperBound == offset {
+                ranges[ranges.count - 1] = last.lowerBound..<(offset + 1)
+            } else if ranges.last?.contains(offset) != true {
+                ranges.append(offset..<(offset + 1))
+            }
+        }
+        return ranges
+    }
+
+    /// Acknowledges offsets without a lease: for operators and tools in another process (the
+    /// `spool ack` command), where the claim's lease is not known. Offsets already acked count
+    /// as `alreadyAcked`; a current lease on one is dropped.
+    /// - Throws: `.invalidArgument` for an offset past the queue's end; write errors.
+    @discardableResult
+    public func acknowledge(offsets: [Int64]) async throws -> AckResult {
+        let end = queue.committed.nextOffset
+        let (result, ranges, taken): (AckResult, [Range<Int64>], [(Int64, Delivery)]) = try state.withLock { s in
+            var result = AckResult()
+            var fresh: [Int64] = []
+            var taken: [(Int64, Delivery)] = []
+            for offset in Set(offsets) {
+                guard offset >= 0 && offset < end else {
+                    throw SpoolError(.invalidArgument, "offset \(offset) is not in queue \(queue.name) (it ends at \(end))",
+                                     path: queue.directory, offset: offset)
+                }
+                if s.acked.contains(offset) || s.acking.contains(offset) { result.alreadyAcked += 1; continue }
+                if let delivery = s.endLease(offset) { taken.append((offset, delivery)) }
+                s.retries[offset] = nil
+                s.acking.insert(offset)
+                fresh.append(offset)
+                result.acked += 1
+            }
+            return (result, Self.ranges(of: fresh), taken)
+        }
+        guard !ranges.isEmpty else { return result }
+        do {
+            try await log.append(batch: [RecordInput(value: GroupRecord.ack(ranges).encoded(), timestamp: clock.wallMilliseconds())])
+        } catch {
+            state.withLock { s in for range in ranges { for o in range { s.acking.remove(o) } } }
+            giveBack(taken)
+            throw error
+        }
+        state.withLock { s in
+            for range in ranges {
+                s.acked.insert(range)
+                for o in range { s.acking.remove(o) }
+            }
+        }
+        return result
+    }
+}

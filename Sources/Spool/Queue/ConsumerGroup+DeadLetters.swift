@@ -1,0 +1,44 @@
+import Glibc
+import Logging
+import SpoolFormat
+import Synchronization
+
+/// Dead letters: tasks whose attempts are used up move to `<queue>.dlq`.
+extension ConsumerGroup {
+    func deadLetterRecords(_ dead: [DeadLetter]) throws -> [RecordInput] {
+        var reader = queue.reader(from: 0)
+        var records: [RecordInput] = []
+        for letter in dead {
+            reader.seek(to: letter.offset)
+            guard let record = try reader.read(max: 1).first, record.offset == letter.offset else { continue }
+            var headers = record.headers.filter { !TaskHeaders.deadLetterNames.contains($0.name) }
+            headers.append(RecordHeader(name: TaskHeaders.deadLetterReasonName, value: Array(letter.reason.utf8)))
+            headers.append(RecordHeader(name: TaskHeaders.attemptName, value: Array(String(letter.attempts).utf8)))
+            headers.append(RecordHeader(name: TaskHeaders.sourceOffsetName, value: Array(String(letter.offset).utf8)))
+            headers.append(RecordHeader(name: TaskHeaders.sourceGroupName, value: Array(name.utf8)))
+            records.append(RecordInput(value: record.value, key: record.key, headers: headers, timestamp: record.timestamp))
+        }
+        return records
+    }
+
+    func moveToDeadLetters(_ dead: [DeadLetter]) async throws {
+        guard !dead.isEmpty else { return }
+        let records = try deadLetterRecords(dead)
+        if !records.isEmpty { try await deadLetters().append(batch: records) }
+        let ranges = Self.ranges(of: dead.map(\.offset))
+        try await log.append(batch: [RecordInput(value: GroupRecord.ack(ranges).encoded(), timestamp: clock.wallMilliseconds())])
+        finishAck(ranges, dead.map { ($0.offset, Delivery(lease: .init(id: 0, expiresAt: 0), attempt: $0.attempts)) })
+        metrics.deadLettered.increment(by: dead.count)
+        logger.notice("tasks moved to the dead-letter queue", metadata: ["group": "\(name)", "count": "\(dead.count)"])
+    }
+
+    func moveToDeadLettersBlocking(_ dead: [DeadLetter]) throws {
+        guard !dead.isEmpty else { return }
+        let records = try deadLetterRecords(dead)
+        if !records.isEmpty { try deadLetters().appendBlocking(batch: records) }
+        let ranges = Self.ranges(of: dead.map(\.offset))
+        try log.appendBlocking(batch: [RecordInput(value: GroupRecord.ack(ranges).encoded(), timestamp: clock.wallMilliseconds())])
+        finishAck(ranges, dead.map { ($0.offset, Delivery(lease: .init(id: 0, expiresAt: 0), attempt: $0.attempts)) })
+        metrics.deadLettered.increment(by: dead.count)
+    }
+}
