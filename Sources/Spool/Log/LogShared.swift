@@ -1,3 +1,4 @@
+import Glibc
 import Synchronization
 
 /// A place in a queue's log: the segment (by base offset), the byte position just after the
@@ -29,13 +30,75 @@ final class LogShared: Sendable {
     let options: SpoolOptions
     let state: Mutex<LogState>
     let metrics: LogMetrics
+    /// The committed next offset, readable without the lock (consumers spin on it).
+    let committedNext: Atomic<Int64>
+    /// Where waiting consumers park, and how many do.
+    private let commitLock = ConditionLock()
+    private let parked = Atomic<Int>(0)
+    /// Async waiters: resumed once the committed next offset passes their offset.
+    private let asyncWaiters = Mutex<[(Int64, CheckedContinuation<Void, Never>)]>([])
 
     init(name: String, directory: String, options: SpoolOptions, state: LogState) {
         self.name = name
         self.directory = directory
         self.options = options
+        self.committedNext = Atomic(state.committed.nextOffset)
         self.state = Mutex(state)
         self.metrics = LogMetrics(queue: name, factory: options.metricsFactory)
+    }
+
+    /// The writer publishes a new committed end, and wakes consumers waiting for it.
+    func publish(_ position: LogPosition) {
+        state.withLock { $0.committed = position }
+        committedNext.store(position.nextOffset, ordering: .sequentiallyConsistent)
+        // Sequentially consistent with the waiter's count and check: one of them sees the other.
+        if parked.load(ordering: .sequentiallyConsistent) > 0 { commitLock.withLock { commitLock.broadcast() } }
+        let ready: [CheckedContinuation<Void, Never>] = asyncWaiters.withLock { waiters in
+            guard !waiters.isEmpty else { return [] }
+            let due = waiters.filter { $0.0 + 1 < position.nextOffset }.map(\.1)
+            waiters.removeAll { $0.0 + 1 < position.nextOffset }
+            return due
+        }
+        for continuation in ready { continuation.resume() }
+    }
+
+    /// Blocks until a record past `offset` is committed or `timeoutNanoseconds` pass; spins
+    /// (yielding) for up to the spin budget first. Returns whether one is.
+    func waitForCommit(beyond offset: Int64, timeoutNanoseconds: UInt64) -> Bool {
+        let clock = options.clock
+        let start = clock.monotonicNanoseconds()
+        let spin = min(UInt64(options.waitSpinMicroseconds) * 1000, timeoutNanoseconds)
+        var rounds = 0
+        // A record past `offset` exists once the next offset is beyond offset + 1.
+        while committedNext.load(ordering: .acquiring) <= offset + 1 {
+            rounds += 1
+            if rounds & 15 == 0 && clock.monotonicNanoseconds() - start >= spin { break }
+            sched_yield()
+        }
+        if committedNext.load(ordering: .acquiring) > offset + 1 { return true }
+        let deadline = start + timeoutNanoseconds
+        parked.add(1, ordering: .sequentiallyConsistent)
+        defer { parked.subtract(1, ordering: .sequentiallyConsistent) }
+        return commitLock.withLock {
+            // Bounded by the deadline.
+            while committedNext.load(ordering: .sequentiallyConsistent) <= offset + 1 {
+                if clock.monotonicNanoseconds() >= deadline { return false }
+                commitLock.wait(until: deadline)
+            }
+            return true
+        }
+    }
+
+    /// Suspends until a record past `offset` is committed (or returns at once if one is).
+    func commit(beyond offset: Int64) async {
+        await withCheckedContinuation { continuation in
+            let now: Bool = asyncWaiters.withLock { waiters in
+                if committedNext.load(ordering: .acquiring) > offset + 1 { return true }
+                waiters.append((offset, continuation))
+                return false
+            }
+            if now { continuation.resume() }
+        }
     }
 
     var snapshot: (segments: [Segment], committed: LogPosition) {

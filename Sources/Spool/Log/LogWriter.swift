@@ -373,8 +373,7 @@ final class LogWriter: @unchecked Sendable {
     }
 
     private func publish() {
-        let position = LogPosition(segment: active.baseOffset, position: active.writeEnd, nextOffset: active.nextOffset)
-        shared.state.withLock { $0.committed = position }
+        shared.publish(LogPosition(segment: active.baseOffset, position: active.writeEnd, nextOffset: active.nextOffset))
     }
 
     /// Zero-fills the active segment ahead of the tail in steps, so the appends that follow

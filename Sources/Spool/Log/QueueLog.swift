@@ -120,6 +120,19 @@ public final class QueueLog: Sendable {
         return out
     }
 
+    /// Blocks the calling thread until a record past `offset` is committed, or the timeout
+    /// passes; spins briefly first, then parks. Returns whether one is. For consumer threads
+    /// that follow the log (a reader at its end waits here instead of polling).
+    public func waitForCommit(beyond offset: Int64, timeoutMilliseconds: Int64) -> Bool {
+        shared.waitForCommit(beyond: offset, timeoutNanoseconds: UInt64(max(timeoutMilliseconds, 0)) * 1_000_000)
+    }
+
+    /// Suspends until a record past `offset` is committed. Cancellation does not end the wait
+    /// early; pair it with a timeout task if needed.
+    public func commit(beyond offset: Int64) async {
+        await shared.commit(beyond: offset)
+    }
+
     /// Where the log ends for readers: records below `nextOffset` can be read.
     public var committed: LogPosition { shared.snapshot.committed }
 

@@ -16,7 +16,7 @@ struct BenchCommand: AsyncParsableCommand {
               spool bench enqueue --dir /tmp/b --n 64000 --batch 1 --threads 16       # W3
               spool bench enqueue --dir /tmp/b --n 200000 --batch 100 --crash && spool bench recover --dir /tmp/b   # W6
             """,
-        subcommands: [BenchEnqueue.self, BenchRecover.self, BenchDrain.self])
+        subcommands: [BenchEnqueue.self, BenchRecover.self, BenchDrain.self, BenchHandOff.self])
 }
 
 /// Flags shared with qbench (WORKLOAD.md, "Adding an engine") plus Spool's own.
@@ -259,5 +259,71 @@ struct BenchDrain: AsyncParsableCommand {
         line.add("ok", drained == n && payloadBytes == drained * bench.payload)
         Console.out(line.text)
         root.close()
+    }
+}
+
+/// W9: one producer and one consumer in one process, durability `.never`: how long a task takes
+/// from its enqueue call to the consumer that follows the log.
+struct BenchHandOff: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "w9",
+        abstract: "W9: in-process hand-off, 1 producer and 1 consumer, durability never; enqueue-to-delivery latency.")
+
+    @OptionGroup var bench: BenchOptions
+
+    @Option(help: "Tasks in all.")
+    var n = 1_000_000
+
+    func run() async throws {
+        var options = bench.options()
+        options.durability = .never
+        let root = try SpoolRoot.open(at: bench.dir, options: options)
+        defer { root.close() }
+        let log = try root.queue("w9")
+        let start = log.committed.nextOffset
+        let (n, size) = (self.n, max(bench.payload, 16))
+        let clock = SystemClock()
+        let began = clock.monotonicNanoseconds()
+        let latencies = Mutex(LatencySamples())
+        let failure = Mutex<(any Error)?>(nil)
+        let consumer = Thread {
+            var reader = log.reader(from: start)
+            var samples = LatencySamples()
+            samples.reserve(n)
+            do {
+                while samples.values.count < n {
+                    guard let batch = try reader.nextBatch() else {
+                        _ = log.waitForCommit(beyond: reader.nextOffset - 1, timeoutMilliseconds: 1000)
+                        continue
+                    }
+                    let now = clock.monotonicNanoseconds()
+                    for record in batch.records {
+                        let sent = record.value!.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                        samples.add(Double(now &- sent) / 1e9)
+                    }
+                }
+            } catch {
+                failure.withLock { $0 = error }
+            }
+            latencies.withLock { $0 = samples }
+        }
+        var payload = [UInt8](repeating: UInt8(ascii: "x"), count: size)
+        for _ in 0..<n {
+            let now = clock.monotonicNanoseconds()
+            payload.withUnsafeMutableBytes { $0.storeBytes(of: now, as: UInt64.self) }
+            try log.appendBlocking(batch: [RecordInput(value: payload, timestamp: 0)])
+        }
+        consumer.join()
+        if let error = failure.withLock({ $0 }) { throw error }
+        let secs = Double(clock.monotonicNanoseconds() - began) / 1e9
+        var line = JSONLine()
+        line.add("backend", "spool")
+        line.add("workload", "w9")
+        line.add("n", n)
+        line.add("payload", size)
+        line.add("secs", secs, decimals: 6)
+        line.add("tps", Double(n) / secs, decimals: 1)
+        latencies.withLock { $0 }.summary().add(to: &line)
+        Console.out(line.text)
     }
 }
