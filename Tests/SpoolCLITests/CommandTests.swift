@@ -138,6 +138,16 @@ struct CommandTests {
         #expect(r.status == 2)
         #expect(r.stderr.contains("offset 7 is not in queue q"))
     }
+    @Test("bench w9 and w11 run briefly and report their workloads' fields")
+    func benchW9W11() throws {
+        let dir = ScratchDirectory()
+        var r = try SpoolProcess.run(["bench", "w9", "--dir", dir.path + "/w9", "--n", "2000"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains(#""workload":"w9","n":2000"#) && r.stdout.contains(#""p99_us":"#))
+        r = try SpoolProcess.run(["bench", "w11", "--dir", dir.path + "/w11", "--duration", "1", "--producers", "2", "--consumers", "2"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains(#""workload":"w11""#) && r.stdout.contains(#""samples_second_rsskib_fds_diskbytes":[[1,"#))
+    }
 }
 
 /// Compares output with a golden file in fixtures/; SPOOL_UPDATE_GOLDEN=1 rewrites the file.
