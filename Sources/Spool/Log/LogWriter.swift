@@ -428,8 +428,13 @@ final class LogWriter: @unchecked Sendable {
         let next = try Segment(directory: shared.directory, baseOffset: active.nextOffset, writable: true, create: true, fileSystem: fs)
         try LogRecovery.installWritableIndexes(next, options: options)
         try fs.syncDirectory(shared.directory)
+        let sealed = active
         active = next
         shared.state.withLock { $0.segments.append(next) }
+        // The sealed segment's writable index mappings go (only now that the roll succeeded):
+        // readers map them read-only when they need them, so a writer's memory does not grow
+        // with every segment it fills.
+        sealed.closeIndexes()
         logger.info("segment rolled", metadata: ["queue": "\(shared.name)", "segment": "\(next.baseOffset)"])
     }
 
