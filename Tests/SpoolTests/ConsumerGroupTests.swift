@@ -332,4 +332,29 @@ struct ConsumerGroupTests {
             #expect(next.map(\.offset) == [2])
         }
     }
+    @Test("a deep backlog behind a slow consumer stays on disk: the group holds only one claim's worth in memory")
+    func backlogStaysOnDisk() async throws {
+        try await withQueue(tasks: 0) { root in
+            let log = try root.queue("q")
+            for chunk in 0..<100 {
+                try await log.append(batch: (0..<1000).map { RecordInput(value: Array("task \(chunk * 1000 + $0)".utf8), timestamp: 1) })
+            }
+            let group = try root.group("g", on: "q")
+            for round in 0..<200 {
+                let batch = try await group.claim(max: 10)
+                #expect(batch.count == 10)
+                try await group.ack(round % 2 == 0 ? batch.tasks : batch.tasks.reversed())
+                // Producers keep outpacing the consumer.
+                if round % 20 == 0 { try await log.append(batch: (0..<1000).map { _ in RecordInput(value: [0], timestamp: 1) }) }
+            }
+            let held = group.state.withLock { s in
+                (leases: s.leases.count, pending: s.pending.count - s.pendingHead, retries: s.retries.count,
+                 buffered: s.lanes.buffered, ranges: s.acked.ranges.count)
+            }
+            #expect(held.leases == 0 && held.retries == 0 && held.buffered == 0 && held.ranges == 0)
+            #expect(held.pending <= 10)
+            #expect(group.progress.watermark == 2000)
+            #expect(group.progress.lag == 110_000 - 2000)
+        }
+    }
 }
