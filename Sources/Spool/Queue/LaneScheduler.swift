@@ -39,8 +39,12 @@ struct LaneScheduler: Sendable {
         return String(decoding: value.prefix(LaneOptions.nameBytesMax), as: UTF8.self)
     }
 
+    /// Distinct lanes tracked at most; tasks of further unknown lanes share the default lane.
+    static let lanesMax = 1024
+
     mutating func add(_ record: Record) {
-        let lane = Self.lane(of: record.headers)
+        var lane = Self.lane(of: record.headers)
+        if buffers[lane] == nil && order.count >= Self.lanesMax && lanes[lane] == nil { lane = "" }
         if buffers[lane] == nil { order.append(lane) }
         buffers[lane, default: Buffer()].records.append(record)
         buffered += 1
