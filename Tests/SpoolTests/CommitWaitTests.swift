@@ -7,14 +7,13 @@ import Testing
 @Suite("waiting for commits")
 struct CommitWaitTests {
     private func withLog(_ body: (QueueLog) async throws -> Void) async throws {
-        var template = Array("/tmp/spool-wait-XXXXXX".utf8CString)
-        let path = String(cString: mkdtemp(&template)!)
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        var options = SpoolOptions()
-        options.waitSpinMicroseconds = 0
-        let root = try SpoolRoot.open(at: path, options: options)
-        defer { root.close() }
-        try await body(try root.queue("q"))
+        try await withTemporaryDirectory { dir in
+            var options = SpoolOptions()
+            options.waitSpinMicroseconds = 0
+            let root = try SpoolRoot.open(at: dir + "/root", options: options)
+            defer { root.close() }
+            try await body(try root.queue("q"))
+        }
     }
 
     @Test("a consumer thread parked at the end of the log wakes when the next record is committed")

@@ -13,22 +13,17 @@ private final class ManualClock: SpoolClock {
     func advance(milliseconds: Int64) { now.withLock { $0 += milliseconds } }
 }
 
-private func scratchRoot() -> String {
-    var template = Array("/tmp/spool-group-XXXXXX".utf8CString)
-    return String(cString: mkdtemp(&template)!)
-}
-
 /// Runs `body` with a fresh root (on `clock` when given) holding `tasks` tasks in queue "q";
 /// closes and removes it afterwards.
 private func withQueue(tasks: Int, clock: ManualClock? = nil, _ body: (SpoolRoot) async throws -> Void) async throws {
-    let path = scratchRoot()
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    var options = SpoolOptions()
-    if let clock { options.clock = clock }
-    let root = try SpoolRoot.open(at: path, options: options)
-    defer { root.close() }
-    try await fill(try root.queue("q"), count: tasks)
-    try await body(root)
+    try await withTemporaryDirectory { path in
+        var options = SpoolOptions()
+        if let clock { options.clock = clock }
+        let root = try SpoolRoot.open(at: path + "/root", options: options)
+        defer { root.close() }
+        try await fill(try root.queue("q"), count: tasks)
+        try await body(root)
+    }
 }
 
 private func fill(_ log: QueueLog, count: Int) async throws {
@@ -53,22 +48,23 @@ struct ConsumerGroupTests {
 
     @Test("acked tasks are never delivered again after reopen; claimed but unacked ones are")
     func acksSurviveReopen() async throws {
-        let path = scratchRoot()
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        do {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/root"
+            do {
+                let root = try SpoolRoot.open(at: path)
+                try await fill(try root.queue("q"), count: 20)
+                let group = try root.group("g", on: "q")
+                let batch = try await group.claim(max: 15)
+                let result = try await group.ack(Array(batch.tasks[0..<10]))
+                #expect(result.acked == 10)
+                root.close()
+            }
             let root = try SpoolRoot.open(at: path)
-            try await fill(try root.queue("q"), count: 20)
-            let group = try root.group("g", on: "q")
-            let batch = try await group.claim(max: 15)
-            let result = try await group.ack(Array(batch.tasks[0..<10]))
-            #expect(result.acked == 10)
-            root.close()
+            defer { root.close() }
+            let again = try await root.group("g", on: "q").claim(max: 100)
+            #expect(again.tasks.map(\.offset) == Array(10..<20))
+            #expect(again.tasks.allSatisfy { $0.attempt == 1 })
         }
-        let root = try SpoolRoot.open(at: path)
-        defer { root.close() }
-        let again = try await root.group("g", on: "q").claim(max: 100)
-        #expect(again.tasks.map(\.offset) == Array(10..<20))
-        #expect(again.tasks.allSatisfy { $0.attempt == 1 })
     }
 
     @Test("out-of-order acks are kept as ranges and the watermark jumps when the gap closes")
@@ -196,75 +192,78 @@ struct ConsumerGroupTests {
     }
     @Test("a delayed task is not delivered before its not-before time, and the tasks behind it are")
     func delayedTasks() async throws {
-        let path = scratchRoot()
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let clock = ManualClock()
-        var options = SpoolOptions()
-        options.clock = clock
-        let root = try SpoolRoot.open(at: path, options: options)
-        defer { root.close() }
-        let log = try root.queue("q")
-        try await log.append(Array("later".utf8), notBefore: clock.wallMilliseconds() + 60_000)
-        try await log.append(Array("now".utf8))
-        let group = try root.group("g", on: "q")
-        let first = try await group.claim(max: 10).tasks
-        #expect(first.map(\.offset) == [1])
-        try await group.ack(first)
-        clock.advance(milliseconds: 59_999)
-        #expect(try await group.claim(max: 10).isEmpty)
-        clock.advance(milliseconds: 1)
-        let due = try await group.claim(max: 10).tasks
-        #expect(due.map(\.offset) == [0])
-        #expect(due.first?.attempt == 1)
-        #expect(due.first?.headers.contains { $0.name == "spool.not-before" } == true)
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/root"
+            let clock = ManualClock()
+            var options = SpoolOptions()
+            options.clock = clock
+            let root = try SpoolRoot.open(at: path, options: options)
+            defer { root.close() }
+            let log = try root.queue("q")
+            try await log.append(Array("later".utf8), notBefore: clock.wallMilliseconds() + 60_000)
+            try await log.append(Array("now".utf8))
+            let group = try root.group("g", on: "q")
+            let first = try await group.claim(max: 10).tasks
+            #expect(first.map(\.offset) == [1])
+            try await group.ack(first)
+            clock.advance(milliseconds: 59_999)
+            #expect(try await group.claim(max: 10).isEmpty)
+            clock.advance(milliseconds: 1)
+            let due = try await group.claim(max: 10).tasks
+            #expect(due.map(\.offset) == [0])
+            #expect(due.first?.attempt == 1)
+            #expect(due.first?.headers.contains { $0.name == "spool.not-before" } == true)
+        }
     }
 
     @Test("replaying dead letters puts them back in the queue once, without the dead-letter headers")
     func replayDeadLetters() async throws {
-        let path = scratchRoot()
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let root = try SpoolRoot.open(at: path)
-        defer { root.close() }
-        try await root.queue("q").append(Array("poison".utf8), key: Array("k".utf8))
-        var groupOptions = GroupOptions()
-        groupOptions.retry.maxAttempts = 1
-        let group = try root.group("g", on: "q", options: groupOptions)
-        let task = try await group.claim(max: 1).tasks[0]
-        try await group.nack(task, reason: "bad input")
-        #expect(try root.queue("q.dlq").committed.nextOffset == 1)
-        #expect(try await root.replayDeadLetters(of: "q") == 1)
-        #expect(try await root.replayDeadLetters(of: "q") == 0)
-        let again = try await group.claim(max: 10).tasks
-        #expect(again.map(\.offset) == [1])
-        #expect(again.first?.payload == Array("poison".utf8))
-        #expect(again.first?.key == Array("k".utf8))
-        #expect(again.first?.headers.allSatisfy { !$0.name.hasPrefix("spool.") } == true)
-        #expect(again.first?.attempt == 1)
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/root"
+            let root = try SpoolRoot.open(at: path)
+            defer { root.close() }
+            try await root.queue("q").append(Array("poison".utf8), key: Array("k".utf8))
+            var groupOptions = GroupOptions()
+            groupOptions.retry.maxAttempts = 1
+            let group = try root.group("g", on: "q", options: groupOptions)
+            let task = try await group.claim(max: 1).tasks[0]
+            try await group.nack(task, reason: "bad input")
+            #expect(try root.queue("q.dlq").committed.nextOffset == 1)
+            #expect(try await root.replayDeadLetters(of: "q") == 1)
+            #expect(try await root.replayDeadLetters(of: "q") == 0)
+            let again = try await group.claim(max: 10).tasks
+            #expect(again.map(\.offset) == [1])
+            #expect(again.first?.payload == Array("poison".utf8))
+            #expect(again.first?.key == Array("k".utf8))
+            #expect(again.first?.headers.allSatisfy { !$0.name.hasPrefix("spool.") } == true)
+            #expect(again.first?.attempt == 1)
+        }
     }
     @Test("batches(max:) yields claims as an async sequence and ends when its task is cancelled")
     func batchesSequence() async throws {
-        let path = scratchRoot()
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let root = try SpoolRoot.open(at: path)
-        defer { root.close() }
-        let log = try root.queue("q")
-        try await fill(log, count: 25)
-        let group = try root.group("g", on: "q")
-        let consumer = Task { () -> [Int64] in
-            var offsets: [Int64] = []
-            for try await batch in group.batches(max: 10) {
-                offsets += batch.tasks.map(\.offset)
-                try await group.ack(batch)
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/root"
+            let root = try SpoolRoot.open(at: path)
+            defer { root.close() }
+            let log = try root.queue("q")
+            try await fill(log, count: 25)
+            let group = try root.group("g", on: "q")
+            let consumer = Task { () -> [Int64] in
+                var offsets: [Int64] = []
+                for try await batch in group.batches(max: 10) {
+                    offsets += batch.tasks.map(\.offset)
+                    try await group.ack(batch)
+                }
+                return offsets
             }
-            return offsets
+            // A task enqueued while the consumer waits reaches it too.
+            try await Task.sleep(for: .milliseconds(50))
+            try await log.append(Array("late".utf8))
+            let deadline = ContinuousClock.now + .seconds(10)
+            while group.progress.watermark < 26 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            consumer.cancel()
+            #expect(try await consumer.value == Array(0..<26))
         }
-        // A task enqueued while the consumer waits reaches it too.
-        try await Task.sleep(for: .milliseconds(50))
-        try await log.append(Array("late".utf8))
-        let deadline = ContinuousClock.now + .seconds(10)
-        while group.progress.watermark < 26 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
-        consumer.cancel()
-        #expect(try await consumer.value == Array(0..<26))
     }
 
     @Test("a task whose handler never returns is delivered again once its lease expires")
