@@ -42,10 +42,7 @@ func embeddingExample(directory: String) async throws -> [String] {
 struct ReadmeExampleTests {
     @Test("the README's embedding example runs and reads back what it appended")
     func exampleRuns() async throws {
-        var template = Array("/tmp/spool-readme-XXXXXX".utf8CString)
-        let base = String(cString: mkdtemp(&template)!)
-        defer { _ = try? FileManager.default.removeItem(atPath: base) }
-        let lines = try await embeddingExample(directory: base + "/spool")
+        let lines = try await withTemporaryDirectory { base in try await embeddingExample(directory: base + "/spool") }
         #expect(lines == [
             #"0: {"to":"ada@example.com"}"#,
             #"1: {"to":"bob@example.com"}"#,
