@@ -69,6 +69,16 @@ final class Segment: @unchecked Sendable {
         }
     }
 
+    /// The batch header at `position`, or nil when the bytes there are not one (short or
+    /// malformed). For checking index entries against the log.
+    /// - Throws: I/O errors reading the file.
+    func batchHeader(at position: Int64, limits: FormatLimits) throws -> RecordBatchHeader? {
+        var header = [UInt8](repeating: 0, count: RecordBatchHeader.size)
+        let got = try header.withUnsafeMutableBytes { try read(into: $0, at: position) }
+        guard got == RecordBatchHeader.size else { return nil }
+        return try? header.withUnsafeBytes { try RecordBatchHeader.decode($0, limits: limits) }
+    }
+
     func scanner(limits: FormatLimits) -> SegmentScanner {
         SegmentScanner(fileSystem: fileSystem, path: logPath, fd: fd, limits: limits)
     }
@@ -143,10 +153,7 @@ final class Segment: @unchecked Sendable {
         if o.file.count > 0 {
             // An index copied from another segment passes the order checks; its last entry must
             // point at a batch of this segment with the offset it claims.
-            var header = [UInt8](repeating: 0, count: RecordBatchHeader.size)
-            let position = Int64(o.position(o.file.count - 1))
-            guard let got = try? header.withUnsafeMutableBytes({ try read(into: $0, at: position) }), got == header.count,
-                  let decoded = try? header.withUnsafeBytes({ try RecordBatchHeader.decode($0) }),
+            guard let decoded = (try? batchHeader(at: Int64(o.position(o.file.count - 1)), limits: .default)) ?? nil,
                   decoded.baseOffset == baseOffset + Int64(o.relativeOffset(o.file.count - 1))
             else { return nil }
         }

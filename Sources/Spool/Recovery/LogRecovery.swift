@@ -275,20 +275,13 @@ enum LogRecovery {
     /// Whether the batch at `position` starts at `base + relativeOffset` (an index copied from
     /// another segment fails this).
     static func entryMatchesLog(_ segment: Segment, relativeOffset: UInt32, position: Int64, options: SpoolOptions) throws -> Bool {
-        var header = [UInt8](repeating: 0, count: RecordBatchHeader.size)
-        let got = try header.withUnsafeMutableBytes { (raw) in try segment.read(into: raw, at: position) }
-        guard got == RecordBatchHeader.size else { return false }
-        guard let decoded = try? header.withUnsafeBytes({ (raw) in try RecordBatchHeader.decode(raw, limits: options.limits) }) else { return false }
+        guard let decoded = try segment.batchHeader(at: position, limits: options.limits) else { return false }
         return decoded.baseOffset == segment.baseOffset + Int64(relativeOffset)
     }
 
     /// The first batch's timestamp, for rolling a reopened segment by age (never in the future).
     static func firstBatchTimestamp(_ segment: Segment, options: SpoolOptions) throws -> Int64? {
-        var header = [UInt8](repeating: 0, count: RecordBatchHeader.size)
-        let got = try header.withUnsafeMutableBytes { try segment.read(into: $0, at: 0) }
-        guard got == RecordBatchHeader.size,
-              let decoded = try? header.withUnsafeBytes({ try RecordBatchHeader.decode($0, limits: options.limits) })
-        else { return nil }
+        guard let decoded = try segment.batchHeader(at: 0, limits: options.limits) else { return nil }
         return min(decoded.baseTimestamp, options.clock.wallMilliseconds())
     }
 
