@@ -417,8 +417,7 @@ final class LogWriter: @unchecked Sendable {
     }
 
     private func writeRecoveryPoint(_ point: RecoveryPoint, durable: Bool) throws {
-        try AtomicFile.write(point.encoded(), to: shared.directory + "/" + RecoveryPoint.fileName,
-                             directory: shared.directory, durable: durable, fileSystem: fs)
+        try point.write(in: shared.directory, durable: durable, fileSystem: fs)
         lastCheckpoint = point
     }
 

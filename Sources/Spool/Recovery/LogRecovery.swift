@@ -59,7 +59,7 @@ enum LogRecovery {
         report.segments = segments.count
         report.firstOffset = bases[0]
         let rpPath = directory + "/" + RecoveryPoint.fileName
-        let stored = try AtomicFile.read(rpPath, limit: RecoveryPoint.encodedSize + 1, fileSystem: fs).flatMap(RecoveryPoint.init(decoding:))
+        let stored = try RecoveryPoint.read(in: directory, fileSystem: fs)
         var start: RecoveryPoint
         if let stored, let index = bases.firstIndex(of: stored.segment) {
             start = stored
@@ -120,7 +120,7 @@ enum LogRecovery {
         try fs.fdatasync(active.fd)
         let point = RecoveryPoint(segment: active.baseOffset, position: active.writeEnd, nextOffset: active.nextOffset)
         if point != stored {
-            try AtomicFile.write(point.encoded(), to: rpPath, directory: directory, durable: true, fileSystem: fs)
+            try point.write(in: directory, durable: true, fileSystem: fs)
         }
         report.seconds = seconds(since: started, options.clock)
         return Outcome(segments: segments, active: active, checkpoint: point, report: report)

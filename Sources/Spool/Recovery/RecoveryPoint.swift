@@ -45,4 +45,15 @@ struct RecoveryPoint: Equatable, Sendable {
         self.position = position
         self.nextOffset = nextOffset
     }
+
+    /// Replaces `<directory>/recovery-point` atomically; `durable` adds the fsyncs (at seals and
+    /// close; between them a lost update only means a longer scan).
+    func write(in directory: String, durable: Bool, fileSystem fs: any FileSystem) throws {
+        try AtomicFile.write(encoded(), to: directory + "/" + Self.fileName, directory: directory, durable: durable, fileSystem: fs)
+    }
+
+    /// The point stored in `directory`; nil when missing or unreadable.
+    static func read(in directory: String, fileSystem fs: any FileSystem) throws -> RecoveryPoint? {
+        try AtomicFile.read(directory + "/" + fileName, limit: encodedSize + 1, fileSystem: fs).flatMap(RecoveryPoint.init(decoding:))
+    }
 }
