@@ -298,7 +298,9 @@ struct BenchHandOff: AsyncParsableCommand {
                     }
                     let now = clock.monotonicNanoseconds()
                     for record in batch.records {
-                        let sent = record.value!.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                        guard let sent = StampedPayload.stamp(of: record.value) else {
+                            throw SpoolError(.invalidArgument, "offset \(record.offset) carries no W9 timestamp", offset: record.offset)
+                        }
                         samples.add(Double(now &- sent) / 1e9)
                     }
                 }
@@ -310,7 +312,7 @@ struct BenchHandOff: AsyncParsableCommand {
         var payload = [UInt8](repeating: UInt8(ascii: "x"), count: size)
         for _ in 0..<n {
             let now = clock.monotonicNanoseconds()
-            payload.withUnsafeMutableBytes { $0.storeBytes(of: now, as: UInt64.self) }
+            StampedPayload.stamp(&payload, nanoseconds: now)
             try log.appendBlocking(batch: [RecordInput(value: payload, timestamp: 0)])
         }
         consumer.join()

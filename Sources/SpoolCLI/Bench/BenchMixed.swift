@@ -49,7 +49,7 @@ struct BenchMixed: AsyncParsableCommand {
                 var payload = [UInt8](repeating: UInt8(ascii: "x"), count: size)
                 while !stop.load(ordering: .relaxed) {
                     let now = clock.monotonicNanoseconds()
-                    payload.withUnsafeMutableBytes { $0.storeBytes(of: now, as: UInt64.self) }
+                    StampedPayload.stamp(&payload, nanoseconds: now)
                     do { try log.appendBlocking(batch: [RecordInput(value: payload, timestamp: clock.wallMilliseconds())]) } catch {
                         failure.withLock { $0 = "\(error)" }
                         return
@@ -71,8 +71,7 @@ struct BenchMixed: AsyncParsableCommand {
                         try group.ackBlocking(batch.tasks)
                         let now = clock.monotonicNanoseconds()
                         for task in batch.tasks {
-                            let sent = task.payload!.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
-                            local.add(nanoseconds: now &- sent)
+                            if let sent = StampedPayload.stamp(of: task.payload) { local.add(nanoseconds: now &- sent) }
                         }
                         consumed.add(batch.count, ordering: .relaxed)
                     } catch {

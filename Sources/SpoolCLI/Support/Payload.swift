@@ -34,3 +34,18 @@ public enum Payload {
         }
     }
 }
+
+/// Latency benchmarks (W9, W11) carry the monotonic time of the enqueue call in a payload's
+/// first 8 bytes, so the consumer can tell how long the task took to reach it.
+enum StampedPayload {
+    static func stamp(_ payload: inout [UInt8], nanoseconds: UInt64) {
+        precondition(payload.count >= 8)
+        payload.withUnsafeMutableBytes { $0.storeBytes(of: nanoseconds, as: UInt64.self) }
+    }
+
+    /// The stamp, or nil for a payload that carries none (too short, or null).
+    static func stamp(of payload: [UInt8]?) -> UInt64? {
+        guard let payload, payload.count >= 8 else { return nil }
+        return payload.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+    }
+}
