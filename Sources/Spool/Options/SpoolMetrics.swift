@@ -34,8 +34,11 @@ struct GroupMetrics: Sendable {
     let lag: Gauge
     /// Time from a task's enqueue (its timestamp) to its ack.
     let endToEnd: Timer
+    /// False when no factory was given: callers may skip work done only to record.
+    let isEnabled: Bool
 
     init(queue: String, group: String, factory: (any MetricsFactory)?) {
+        isEnabled = factory != nil
         let factory = factory ?? NOOPMetricsHandler.instance
         let dimensions = [("queue", queue), ("group", group)]
         acked = Counter(label: "spool_acked_total", dimensions: dimensions, factory: factory)

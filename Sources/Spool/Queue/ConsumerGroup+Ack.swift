@@ -143,4 +143,17 @@ extension ConsumerGroup {
         }
         return result
     }
+
+    /// Acked-task metrics: the count, each task's end-to-end time, and the group's lag. The
+    /// per-task times and the lag (which takes the group's lock) are skipped when no metrics
+    /// factory was given: this runs on every ack.
+    func recordAcks(_ tasks: [QueueTask], _ result: AckResult) {
+        guard result.acked > 0, metrics.isEnabled else { return }
+        metrics.acked.increment(by: result.acked)
+        let now = clock.wallMilliseconds()
+        for task in tasks where task.enqueuedAt <= now {
+            metrics.endToEnd.recordMilliseconds(now - task.enqueuedAt)
+        }
+        metrics.lag.record(Double(progress.lag))
+    }
 }

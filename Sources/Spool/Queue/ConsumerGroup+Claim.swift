@@ -30,17 +30,6 @@ extension ConsumerGroup {
         if again > 0 { metrics.redelivered.increment(by: again) }
     }
 
-    /// Acked-task metrics: the count, each task's end-to-end time, and the group's lag.
-    func recordAcks(_ tasks: [QueueTask], _ result: AckResult) {
-        guard result.acked > 0 else { return }
-        metrics.acked.increment(by: result.acked)
-        let now = clock.wallMilliseconds()
-        for task in tasks where task.enqueuedAt <= now {
-            metrics.endToEnd.recordMilliseconds(now - task.enqueuedAt)
-        }
-        metrics.lag.record(Double(progress.lag))
-    }
-
     /// A task whose attempts are used up, with why.
     struct DeadLetter: Sendable {
         var offset: Int64
