@@ -39,10 +39,9 @@ public enum BatchDecompressor {
     /// when `body` returns. This is how the batch decoder reads records without another copy.
     static func withDecompressed<R>(
         _ input: UnsafeRawBufferPointer, codec: CompressionCodec, limit: Int,
+        context: DecompressionContext? = nil,
         _ body: (UnsafeRawBufferPointer) throws(FormatError) -> R
     ) throws(FormatError) -> R {
-        var output = OutputBuffer(limit: limit)
-        defer { output.free() }
         switch codec {
         case .none:
             guard input.count <= limit else {
@@ -51,17 +50,30 @@ public enum BatchDecompressor {
             return try body(input)
         case .gzip, .snappy:
             throw .unsupportedCodec(codec)
-        case .lz4:
-            try decompressLZ4(input, into: &output)
-        case .zstd:
-            try decompressZstd(input, into: &output)
+        case .lz4, .zstd:
+            break
         }
-        return try body(output.bytes)
+        guard let context else {
+            let temporary = DecompressionContext()
+            return try withDecompressed(input, codec: codec, limit: limit, context: temporary, body)
+        }
+        context.output.reset(limit: limit)
+        defer { context.output.trim(keepingAtMost: DecompressionContext.outputKeptMax) }
+        if codec == .lz4 {
+            try decompressLZ4(input, into: &context.output, dctx: try context.lz4Context())
+        } else {
+            try decompressZstd(input, into: &context.output, dctx: try context.zstdContext(), dictionaries: context.dictionaries)
+        }
+        context.batchesDecompressed += 1
+        return try body(context.output.bytes)
     }
 
     // MARK: zstd
 
-    private static func decompressZstd(_ input: UnsafeRawBufferPointer, into output: inout OutputBuffer) throws(FormatError) {
+    private static func decompressZstd(
+        _ input: UnsafeRawBufferPointer, into output: inout OutputBuffer, dctx context: OpaquePointer,
+        dictionaries: (UInt32) -> ZstdDictionary?
+    ) throws(FormatError) {
         guard !input.isEmpty, let source = input.baseAddress else {
             throw .decompressionFailed(.zstd, reason: "the compressed records section is empty")
         }
@@ -79,15 +91,27 @@ public enum BatchDecompressor {
         let guess = declared != CZSTD_CONTENTSIZE_UNKNOWN ? Int(declared) : initialGuess(input.count)
         try output.grow(toAtLeast: max(guess, 1))
 
-        guard let context = ZSTD_createDCtx() else {
-            throw .decompressionFailed(.zstd, reason: "out of memory creating a decompression context")
-        }
-        defer { ZSTD_freeDCtx(context) }
+        ZSTD_DCtx_reset(context, ZSTD_reset_session_only)
         let windowLog = min(max(bitsNeeded(output.limit), zstdMinimumWindowLog), zstdMaximumWindowLog)
         let set = ZSTD_DCtx_setParameter(context, ZSTD_d_windowLogMax, Int32(windowLog))
         if ZSTD_isError(set) != 0 {
             throw .decompressionFailed(.zstd, reason: String(cString: ZSTD_getErrorName(set)))
         }
+        // A frame made with a trained dictionary names it (FORMAT.md, "Zstd dictionaries").
+        let dictionaryID = ZSTD_getDictID_fromFrame(source, input.count)
+        var dictionary: ZstdDictionary? = nil
+        if dictionaryID != 0 {
+            guard let found = dictionaries(dictionaryID), found.id == dictionaryID else {
+                throw .dictionaryMissing(id: dictionaryID)
+            }
+            dictionary = found
+        }
+        let referenced = ZSTD_DCtx_refDDict(context, dictionary?.ddict)
+        if ZSTD_isError(referenced) != 0 {
+            throw .decompressionFailed(.zstd, reason: String(cString: ZSTD_getErrorName(referenced)))
+        }
+        // The DDict must outlive the decompression that references it.
+        defer { withExtendedLifetime(dictionary) {} }
 
         var inBuffer = ZSTD_inBuffer(src: source, size: input.count, pos: 0)
         while true {
@@ -112,16 +136,13 @@ public enum BatchDecompressor {
 
     // MARK: LZ4 frame
 
-    private static func decompressLZ4(_ input: UnsafeRawBufferPointer, into output: inout OutputBuffer) throws(FormatError) {
+    private static func decompressLZ4(
+        _ input: UnsafeRawBufferPointer, into output: inout OutputBuffer, dctx context: OpaquePointer
+    ) throws(FormatError) {
         guard !input.isEmpty, let source = input.baseAddress else {
             throw .decompressionFailed(.lz4, reason: "the compressed records section is empty")
         }
-        var context: OpaquePointer?
-        let created = LZ4F_createDecompressionContext(&context, UInt32(LZ4F_VERSION))
-        guard LZ4F_isError(created) == 0, let context else {
-            throw .decompressionFailed(.lz4, reason: "out of memory creating a decompression context")
-        }
-        defer { LZ4F_freeDecompressionContext(context) }
+        LZ4F_resetDecompressionContext(context)
 
         // Read the frame header first: it may declare the content size, which sizes the buffer
         // exactly and lets a bomb be refused before decoding anything.
@@ -176,15 +197,27 @@ public enum BatchDecompressor {
     }
 
     /// A growable output allocation capped at `limit + 1` bytes: reaching the extra byte proves
-    /// the output is larger than the limit. Owned by one decompression call.
-    private struct OutputBuffer {
-        let limit: Int
+    /// the output is larger than the limit. Owned by one ``DecompressionContext`` and reused
+    /// from batch to batch.
+    struct OutputBuffer {
+        private(set) var limit: Int
         private(set) var base: UnsafeMutableRawPointer?
         private(set) var capacity = 0
         private(set) var count = 0
 
         init(limit: Int) {
             self.limit = max(limit, 0)
+        }
+
+        /// Empties the buffer for the next batch, keeping its memory.
+        mutating func reset(limit: Int) {
+            self.limit = max(limit, 0)
+            count = 0
+        }
+
+        /// Frees the memory when it grew past `bytes`, so one huge batch does not pin it.
+        mutating func trim(keepingAtMost bytes: Int) {
+            if capacity > bytes { free() }
         }
 
         var isFull: Bool { count == capacity }
@@ -197,6 +230,7 @@ public enum BatchDecompressor {
         ///
         /// - Throws: `.limitExceeded` when the buffer is already at `limit + 1`.
         mutating func grow(toAtLeast minimum: Int = 0) throws(FormatError) {
+            if minimum > 0 && capacity >= minimum { return }
             let ceiling = limit == Int.max ? limit : limit + 1
             guard capacity < ceiling else {
                 throw .limitExceeded(what: "decompressed records section bytes", value: count, limit: limit)

@@ -33,6 +33,9 @@ public enum FormatError: Error, Sendable, Equatable, CustomStringConvertible {
     case limitExceeded(what: String, value: Int, limit: Int)
     /// lz4 or zstd rejected the records section; `reason` carries the library's error name.
     case decompressionFailed(CompressionCodec, reason: String)
+    /// A zstd frame names a dictionary (by its id) that the reader was not given: the batch
+    /// was written with a trained dictionary (FORMAT.md, "Zstd dictionaries").
+    case dictionaryMissing(id: UInt32)
 
     public var description: String {
         switch self {
@@ -70,6 +73,9 @@ public enum FormatError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .decompressionFailed(codec, reason):
             return "\(codec) decompression failed: \(reason); "
                 + "the compressed records section is corrupt or truncated"
+        case let .dictionaryMissing(id):
+            return "the zstd frame needs dictionary \(id), which the reader does not have; "
+                + "the batch was compressed with a trained dictionary: restore the queue's dictionary file"
         }
     }
 

@@ -6,9 +6,16 @@ public struct RecordBatch: Sendable {
     public var header: RecordBatchHeader
     /// The records in offset order; `records.count == header.recordCount`.
     public var records: [Record]
+    /// Bytes of the records section before compression (equal to the stored section for
+    /// codec none): with ``storedRecordsBytes``, the batch's compression ratio.
+    public var recordsBytes: Int
 
-    public init(header: RecordBatchHeader, records: [Record]) {
+    public init(header: RecordBatchHeader, records: [Record], recordsBytes: Int? = nil) {
         self.header = header
         self.records = records
+        self.recordsBytes = recordsBytes ?? header.totalBytes - RecordBatchHeader.size
     }
+
+    /// Bytes of the records section as stored (compressed, for lz4 and zstd).
+    public var storedRecordsBytes: Int { header.totalBytes - RecordBatchHeader.size }
 }

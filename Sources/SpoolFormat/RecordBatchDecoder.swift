@@ -16,24 +16,32 @@ public enum RecordBatchDecoder {
     ///
     /// - Throws: any `FormatError`: `.truncated` when `bytes` is shorter than the batch,
     ///   `.crcMismatch(stored:computed:)`, `.unsupportedCodec`, `.invalidCodec`,
-    ///   `.decompressionFailed`, `.limitExceeded`, `.malformedRecord`, `.recordCountMismatch`,
+    ///   `.decompressionFailed`, `.dictionaryMissing`, `.limitExceeded`, `.malformedRecord`, `.recordCountMismatch`,
     ///   and the header errors listed on `RecordBatchHeader.decode`.
-    public static func decode(_ bytes: UnsafeRawBufferPointer, limits: FormatLimits = .default) throws(FormatError) -> RecordBatch {
+    ///
+    /// `context` keeps decompression state and buffers between calls (a reader's); without one,
+    /// each compressed batch gets a temporary context, and frames made with a zstd dictionary
+    /// fail with `.dictionaryMissing`.
+    public static func decode(
+        _ bytes: UnsafeRawBufferPointer, limits: FormatLimits = .default, context: DecompressionContext? = nil
+    ) throws(FormatError) -> RecordBatch {
         let header = try RecordBatchHeader.decode(bytes, limits: limits)
         try verifyCRC(bytes, header: header)
         let codec = try header.codec()
         let section = UnsafeRawBufferPointer(rebasing: bytes[RecordBatchHeader.size..<header.totalBytes])
         let records: [Record]
+        var recordsBytes = section.count
         if codec == .none {
             records = try RecordsSectionReader.read(
                 section, header: header, limits: limits, positionBase: RecordBatchHeader.size, compressed: false)
         } else {
-            records = try BatchDecompressor.withDecompressed(section, codec: codec, limit: limits.decompressedBytesMax) {
+            records = try BatchDecompressor.withDecompressed(section, codec: codec, limit: limits.decompressedBytesMax, context: context) {
                 plain throws(FormatError) in
-                try RecordsSectionReader.read(plain, header: header, limits: limits, positionBase: 0, compressed: true)
+                recordsBytes = plain.count
+                return try RecordsSectionReader.read(plain, header: header, limits: limits, positionBase: 0, compressed: true)
             }
         }
-        return RecordBatch(header: header, records: records)
+        return RecordBatch(header: header, records: records, recordsBytes: recordsBytes)
     }
 
     /// Checks only the CRC: computes CRC-32C over `bytes[21..<header.totalBytes]` and compares it

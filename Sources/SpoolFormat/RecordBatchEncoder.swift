@@ -34,6 +34,27 @@ public enum RecordBatchEncoder {
         _ records: [RecordInput], baseOffset: Int64, codec: CompressionCodec = .none,
         compressionLevel: Int? = nil, limits: FormatLimits = .default, into out: inout [UInt8]
     ) throws(FormatError) -> Int {
+        try encode(records, baseOffset: baseOffset, codec: codec, level: compressionLevel, context: nil, limits: limits, into: &out)
+    }
+
+    /// The same as ``encode(_:baseOffset:codec:compressionLevel:limits:into:)`` with the codec,
+    /// level and dictionary of `context`, reusing its compression state and scratch space: what
+    /// a writer that compresses every batch calls. `context` is used by this call alone until
+    /// it returns.
+    ///
+    /// - Throws: as the other `encode`.
+    @discardableResult
+    public static func encode(
+        _ records: [RecordInput], baseOffset: Int64, context: CompressionContext,
+        limits: FormatLimits = .default, into out: inout [UInt8]
+    ) throws(FormatError) -> Int {
+        try encode(records, baseOffset: baseOffset, codec: context.codec, level: context.level, context: context, limits: limits, into: &out)
+    }
+
+    private static func encode(
+        _ records: [RecordInput], baseOffset: Int64, codec: CompressionCodec, level compressionLevel: Int?,
+        context: CompressionContext?, limits: FormatLimits, into out: inout [UInt8]
+    ) throws(FormatError) -> Int {
         guard !records.isEmpty else {
             throw .limitExceeded(what: "records in a batch (at least 1 is needed)", value: 0, limit: limits.recordsPerBatchMax)
         }
@@ -104,12 +125,20 @@ public enum RecordBatchEncoder {
             return total
         }
 
-        let section = UnsafeMutableRawBufferPointer.allocate(byteCount: sectionBytes, alignment: 16)
-        defer { section.deallocate() }
+        let owned = context == nil ? UnsafeMutableRawBufferPointer.allocate(byteCount: sectionBytes, alignment: 16) : nil
+        defer {
+            owned?.deallocate()
+            context?.trimScratch()
+        }
+        let section = owned ?? context!.scratch(count: sectionBytes)
         writeRecords(records, baseTimestamp: baseTimestamp, into: section)
         out.append(contentsOf: repeatElement(0, count: RecordBatchHeader.size))
         do throws(FormatError) {
-            try BatchCompressor.compress(UnsafeRawBufferPointer(section), codec: codec, level: compressionLevel, into: &out)
+            if let context {
+                try context.compress(UnsafeRawBufferPointer(section), into: &out)
+            } else {
+                try BatchCompressor.compress(UnsafeRawBufferPointer(section), codec: codec, level: compressionLevel, into: &out)
+            }
         } catch {
             out.removeSubrange(start...)
             throw error
