@@ -109,13 +109,16 @@ public struct SpoolError: Error, Sendable, Equatable, CustomStringConvertible {
     ) -> SpoolError {
         if let error = error as? SpoolError { return error.with(path: path, segment: segment, position: position, offset: offset) }
         let code: Code
+        var hint = "inspect the file with `spool dump FILE`; the batch cannot be read as it is"
         switch error as? FormatError {
         case .unsupportedCodec?, .invalidCodec?: code = .unsupported
+        case .dictionaryMissing(let id)?:
+            code = .notFound
+            hint = "restore dictionaries/\(id).zdict in the queue's directory (see `spool train-dict`)"
         default: code = .corruption
         }
         return SpoolError(
-            code, "bad batch: \(error)", path: path, segment: segment, position: position, offset: offset,
-            hint: "inspect the file with `spool dump FILE`; the batch cannot be read as it is")
+            code, "bad batch: \(error)", path: path, segment: segment, position: position, offset: offset, hint: hint)
     }
 }
 

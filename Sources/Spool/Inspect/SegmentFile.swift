@@ -37,6 +37,9 @@ public final class SegmentFile {
     public let size: Int64
     private let fd: Int32
     private let fs: any FileSystem
+    /// Decompression state reused from batch to batch; zstd dictionaries come from the
+    /// segment's queue directory (FORMAT.md, "Zstd dictionaries").
+    private let decompression: DecompressionContext
 
     /// - Throws: `.notFound`, `.io` naming the path; `.invalidArgument` for a directory.
     public init(path: String, fileSystem: any FileSystem = PosixFileSystem()) throws {
@@ -54,6 +57,8 @@ public final class SegmentFile {
         }
         let name = path.split(separator: "/").last.map(String.init) ?? path
         nameOffset = SegmentName.parseLog(name)
+        let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        decompression = DecompressionContext(dictionaries: DictionaryStore(queueDirectory: directory, fileSystem: fileSystem).lookup)
     }
 
     deinit { fs.close(fd) }
@@ -95,7 +100,7 @@ public final class SegmentFile {
                 let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[RecordBatchHeader.crcCoverageStart...]))
                 let batch: Result<RecordBatch, SpoolError>
                 do {
-                    batch = .success(try RecordBatchDecoder.decode(bytes, limits: limits))
+                    batch = .success(try RecordBatchDecoder.decode(bytes, limits: limits, context: decompression))
                 } catch {
                     batch = .failure(SpoolError.corruption(error, path: path, segment: nameOffset, position: position, offset: header.baseOffset))
                 }

@@ -1,24 +1,52 @@
 import Glibc
 import Synchronization
+import SpoolFormat
 
 /// One producer's encoded batches, waiting for the writer. The producer encoded them (and
 /// their CRCs) on its own thread; the writer only stamps base offsets, which the CRC does not
 /// cover (FORMAT.md, "Batch header"), and writes them.
+///
+/// A lingering request (``SpoolOptions/lingerMicroseconds``) carries its records unencoded
+/// instead: the writer compresses the records of several such requests as one batch.
 struct AppendRequest {
     var bytes: [UInt8]
     /// Told the offset of the request's first record once its durability holds, or the error.
     let completion: Completion
+    /// The records of a lingering request; nil when the producer encoded them into `bytes`.
+    var records: [RecordInput]? = nil
+    /// Bytes the request counts for in the writer's pending bound.
+    var size: Int
+    /// When it was queued (monotonic ns): a lingering request is written by `arrival + linger`.
+    var arrival: UInt64 = 0
+
+    init(bytes: [UInt8], completion: Completion) {
+        self.bytes = bytes
+        self.completion = completion
+        self.size = bytes.count
+    }
+
+    init(lingering records: [RecordInput], size: Int, arrival: UInt64, completion: Completion) {
+        self.bytes = []
+        self.completion = completion
+        self.records = records
+        self.size = size
+        self.arrival = arrival
+    }
 
     /// How the producer waits: an async task's continuation, or a thread blocked in a
     /// ``BlockingWaiter``.
     enum Completion {
         case continuation(UnsafeContinuation<Int64, any Error>)
         case waiter(BlockingWaiter)
+        /// Lingering requests the writer encoded as one batch: each is told the batch's first
+        /// offset plus the records before its own.
+        case several([(completion: Completion, delta: Int64)])
 
         func resume(returning offset: Int64) {
             switch self {
             case .continuation(let c): c.resume(returning: offset)
             case .waiter(let w): w.complete(.success(offset))
+            case .several(let parts): for part in parts { part.completion.resume(returning: offset + part.delta) }
             }
         }
 
@@ -26,6 +54,7 @@ struct AppendRequest {
             switch self {
             case .continuation(let c): c.resume(throwing: error)
             case .waiter(let w): w.complete(.failure(error.asSpoolError))
+            case .several(let parts): for part in parts { part.completion.resume(throwing: error) }
             }
         }
     }

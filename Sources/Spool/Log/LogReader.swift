@@ -4,7 +4,13 @@ import SpoolFormat
 /// appends. It reads only below the committed end, finds its starting batch through the sparse
 /// index, reads whole batches with pread, and checks each batch's CRC as it decodes it.
 ///
-/// Not thread-safe: one reader per consumer thread or task (it owns its buffer and position).
+/// Compressed batches are decompressed once each, into a buffer the reader reuses: records a
+/// ``read(max:)`` leaves over from a batch are kept for the next call instead of being decoded
+/// again.
+///
+/// Not thread-safe: one reader per consumer thread or task (it owns its buffer, decompression
+/// state and position; copies of a reader share the decompression state, so use one copy at a
+/// time).
 public struct LogReader: Sendable {
     let shared: LogShared
     /// The offset of the next record this reader returns.
@@ -14,17 +20,25 @@ public struct LogReader: Sendable {
     private var buffer: [UInt8] = []
     /// Records below this timestamp are skipped (set by ``seek(toTimestamp:)``).
     private var minimumTimestamp: Int64? = nil
+    /// The rest of the last batch that ``read(max:)`` did not return; starts at ``nextOffset``.
+    private var carried: RecordBatch? = nil
+    private let decompression: DecompressionContext
 
     init(shared: LogShared, from offset: Int64) {
         self.shared = shared
         self.nextOffset = max(offset, 0)
+        self.decompression = DecompressionContext(dictionaries: shared.dictionaries.lookup)
     }
+
+    /// Compressed batches this reader has decompressed (each once, however it is read).
+    public var batchesDecompressed: Int { decompression.batchesDecompressed }
 
     /// Moves to `offset`.
     public mutating func seek(to offset: Int64) {
         nextOffset = max(offset, 0)
         cursor = nil
         minimumTimestamp = nil
+        carried = nil
     }
 
     /// Moves to the first record whose timestamp is at least `timestamp` (milliseconds), found
@@ -33,6 +47,7 @@ public struct LogReader: Sendable {
     /// reaches `timestamp`, skipping the earlier records of that first batch only.
     /// - Throws: `.corruption` or `.io` naming the segment.
     public mutating func seek(toTimestamp timestamp: Int64) throws {
+        carried = nil
         let (segments, committed) = shared.snapshot
         for segment in segments {
             let limit = limitOf(segment, committed: committed)
@@ -66,6 +81,10 @@ public struct LogReader: Sendable {
     /// - Throws: `.corruption` (file, position, offset) when a batch fails its checks;
     ///   `.notFound` when ``nextOffset`` is below the log's first offset.
     public mutating func nextBatch() throws -> RecordBatch? {
+        if let rest = carried {
+            carried = nil
+            return rest
+        }
         let (segments, committed) = shared.snapshot
         guard nextOffset < committed.nextOffset, let first = segments.first else { return nil }
         if nextOffset < first.baseOffset {
@@ -106,12 +125,17 @@ public struct LogReader: Sendable {
     /// Up to `max` records from ``nextOffset`` on, across batches.
     public mutating func read(max: Int) throws -> [Record] {
         var records: [Record] = []
+        var lastBatch: RecordBatch? = nil
         while records.count < max, let batch = try nextBatch() {
             records += batch.records
+            lastBatch = RecordBatch(header: batch.header, records: [])
         }
-        if records.count > max {
+        if records.count > max, var rest = lastBatch {
+            // The surplus is all from the last batch (the loop stops once `max` is reached):
+            // keep it, and the cursor past that batch, rather than decode the batch again.
             nextOffset = records[max].offset
-            cursor = nil
+            rest.records = Array(records[max...])
+            carried = rest
             records.removeLast(records.count - max)
         }
         return records
@@ -199,7 +223,7 @@ public struct LogReader: Sendable {
         }
         do {
             return try buffer.withUnsafeBytes { (raw) in
-                try RecordBatchDecoder.decode(UnsafeRawBufferPointer(rebasing: raw[0..<got]), limits: shared.options.limits)
+                try RecordBatchDecoder.decode(UnsafeRawBufferPointer(rebasing: raw[0..<got]), limits: shared.options.limits, context: decompression)
             }
         } catch {
             throw SpoolError.corruption(error, path: segment.logPath, segment: segment.baseOffset, position: position, offset: header.baseOffset)

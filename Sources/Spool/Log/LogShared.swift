@@ -1,5 +1,6 @@
 import Glibc
 import Synchronization
+import SpoolFormat
 
 /// A place in a queue's log: the segment (by base offset), the byte position just after the
 /// last batch, and the offset the next record gets.
@@ -38,10 +39,17 @@ final class LogShared: Sendable {
     /// Async waiters: resumed once the committed next offset passes their offset.
     private let asyncWaiters = Mutex<[(Int64, CheckedContinuation<Void, Never>)]>([])
 
-    init(name: String, directory: String, options: SpoolOptions, state: LogState) {
+    /// The compression of new batches, and the contexts producers borrow to encode them.
+    let compressor: CompressorPool
+    /// The queue's trained zstd dictionaries, for readers of batches made with one.
+    let dictionaries: DictionaryStore
+
+    init(name: String, directory: String, options: SpoolOptions, state: LogState, compressor: CompressorPool, dictionaries: DictionaryStore) {
         self.name = name
         self.directory = directory
         self.options = options
+        self.compressor = compressor
+        self.dictionaries = dictionaries
         self.committedNext = Atomic(state.committed.nextOffset)
         self.state = Mutex(state)
         self.metrics = LogMetrics(queue: name, factory: options.metricsFactory)
@@ -103,5 +111,38 @@ final class LogShared: Sendable {
 
     var snapshot: (segments: [Segment], committed: LogPosition) {
         state.withLock { ($0.segments, $0.committed) }
+    }
+
+    /// Encodes records into one or more batches, each within the batch limit, compressed as
+    /// the queue's compression says.
+    /// - Throws: `.invalidArgument` for no records, `.limitExceeded` for a record or append that
+    ///   cannot fit a batch or a segment.
+    func encode(_ records: [RecordInput]) throws -> [UInt8] {
+        guard !records.isEmpty else { throw SpoolError(.invalidArgument, "an append needs at least one record", path: directory) }
+        var limits = options.limits
+        limits.batchBytesMax = min(limits.batchBytesMax, options.segmentBytes)
+        var out: [UInt8] = []
+        do {
+            if compressor.codec == .none {
+                try RecordBatchEncoder.encode(records, baseOffset: 0, limits: limits, into: &out)
+            } else {
+                try compressor.withContext { context in
+                    try RecordBatchEncoder.encode(records, baseOffset: 0, context: context, limits: limits, into: &out)
+                }
+            }
+        } catch let error as SpoolError {
+            throw error.with(path: directory)
+        } catch FormatError.limitExceeded(let what, _, _) where (what.contains("batch") || what.contains("records section")) && records.count > 1 {
+            // Too big for one batch: halve until each part fits (bounded: log2(records) levels).
+            let middle = records.count / 2
+            out = try encode(Array(records[..<middle])) + encode(Array(records[middle...]))
+        } catch {
+            throw SpoolError(.limitExceeded, "record batch rejected: \(error)", path: directory,
+                             hint: "split the payload or raise SpoolOptions.limits")
+        }
+        if out.count > options.segmentBytes {
+            throw SpoolError(.limitExceeded, "an append of \(out.count) bytes does not fit in one segment of \(options.segmentBytes)", path: directory)
+        }
+        return out
     }
 }

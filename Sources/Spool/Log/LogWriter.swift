@@ -64,7 +64,7 @@ final class LogWriter: @unchecked Sendable {
     /// is full under `.fail` backpressure; under `.wait` a full log parks the request until the
     /// writer has room.
     func submit(_ request: AppendRequest) throws {
-        let size = request.bytes.count
+        let size = request.size
         let error: SpoolError? = lock.withLock {
             if closing { return SpoolError(.closed, "the queue \(shared.name) is closed", path: shared.directory) }
             if let failure = shared.state.withLock({ $0.failure }) { return closedAfterFailure(failure) }
@@ -116,6 +116,7 @@ final class LogWriter: @unchecked Sendable {
             spinForWork()
             gatherStragglers()
             lock.lock()
+            lingerIfDue()
             while queue.isEmpty && !closing {
                 if let deadline = syncDeadline {
                     if options.clock.monotonicNanoseconds() >= deadline { syncDue = true; break }
@@ -174,11 +175,30 @@ final class LogWriter: @unchecked Sendable {
         }
     }
 
+    /// Batch linger (``SpoolOptions/lingerMicroseconds``): when the oldest queued request
+    /// lingers, waits until its deadline (its arrival plus the linger) or until enough small
+    /// appends have gathered to fill a compressed batch, whichever is first. Lock held.
+    private func lingerIfDue() {
+        guard options.lingerMicroseconds > 0, let head = queue.first, head.records != nil else { return }
+        let deadline = head.arrival + UInt64(options.lingerMicroseconds) * 1000
+        // Bounded: each pass waits until the deadline or a new request, and stops at the deadline.
+        while !closing && queuedBytes < Self.lingerTargetBytes && options.clock.monotonicNanoseconds() < deadline {
+            writerSleeping = true
+            lock.wait(until: deadline)
+            writerSleeping = false
+        }
+    }
+
+    /// Lingering stops once this many bytes wait: enough for a compressor to do well.
+    static let lingerTargetBytes = 256 << 10
+    /// Lingered records encoded as one batch: at most this many bytes before compression.
+    static let lingerBatchBytesMax = 1 << 20
+
     /// Takes queued requests up to groupBytesMax (at least one), then admits parked ones. Lock held.
     private func takeGroup() -> [AppendRequest] {
         var taken = 0, bytes = 0
-        while taken < queue.count && (taken == 0 || bytes + queue[taken].bytes.count <= options.groupBytesMax) {
-            bytes += queue[taken].bytes.count
+        while taken < queue.count && (taken == 0 || bytes + queue[taken].size <= options.groupBytesMax) {
+            bytes += queue[taken].size
             taken += 1
         }
         let group: [AppendRequest]
@@ -193,10 +213,10 @@ final class LogWriter: @unchecked Sendable {
         queuedRequests.subtract(taken, ordering: .relaxed)
         if taken > 0 { lastGroupSize = taken }
         defer { hasWork.store(!queue.isEmpty, ordering: .releasing) }
-        while let next = waiting.first, queuedBytes + next.bytes.count <= options.pendingBytesMax || queue.isEmpty {
+        while let next = waiting.first, queuedBytes + next.size <= options.pendingBytesMax || queue.isEmpty {
             waiting.removeFirst()
             queue.append(next)
-            queuedBytes += next.bytes.count
+            queuedBytes += next.size
             queuedRequests.add(1, ordering: .relaxed)
         }
         return group
@@ -208,6 +228,7 @@ final class LogWriter: @unchecked Sendable {
             for request in group { request.completion.resume(throwing: closedAfterFailure(failure)) }
             return
         }
+        if group.contains(where: { $0.records != nil }) { group = encodeLingering(group) }
         var unflushed: [(AppendRequest.Completion, Int64)] = []
         var done: [(AppendRequest.Completion, Int64)] = []
         var pendingIndex: [(UInt32, UInt32, Int64)] = []
@@ -244,6 +265,56 @@ final class LogWriter: @unchecked Sendable {
             logger.error("write failed", metadata: ["queue": "\(shared.name)", "error": "\(error)"])
         }
         for (completion, offset) in done { completion.resume(returning: offset) }
+    }
+
+    /// Encodes each run of lingering requests as one compressed batch, handed on as one
+    /// request that answers all of them. A run that cannot be encoded together (a record over a
+    /// limit) is encoded request by request, and only the requests that fail alone fail.
+    private func encodeLingering(_ group: [AppendRequest]) -> [AppendRequest] {
+        let runBytesMax = min(Self.lingerBatchBytesMax, options.segmentBytes / 2, options.limits.decompressedBytesMax / 2)
+        var out: [AppendRequest] = []
+        var run: [AppendRequest] = []
+        var runBytes = 0, runRecords = 0
+        for request in group {
+            guard let records = request.records else {
+                out += encodeRun(run)
+                run.removeAll()
+                out.append(request)
+                continue
+            }
+            if !run.isEmpty && (runBytes + request.size > runBytesMax || runRecords + records.count > options.limits.recordsPerBatchMax) {
+                out += encodeRun(run)
+                run.removeAll()
+                runBytes = 0
+                runRecords = 0
+            }
+            run.append(request)
+            runBytes += request.size
+            runRecords += records.count
+        }
+        out += encodeRun(run)
+        return out
+    }
+
+    private func encodeRun(_ run: [AppendRequest]) -> [AppendRequest] {
+        guard !run.isEmpty else { return [] }
+        var records: [RecordInput] = []
+        var parts: [(completion: AppendRequest.Completion, delta: Int64)] = []
+        for request in run {
+            parts.append((request.completion, Int64(records.count)))
+            records += request.records ?? []
+        }
+        if let bytes = try? shared.encode(records) {
+            return [AppendRequest(bytes: bytes, completion: .several(parts))]
+        }
+        return run.compactMap { request in
+            do {
+                return AppendRequest(bytes: try shared.encode(request.records ?? []), completion: request.completion)
+            } catch {
+                request.completion.resume(throwing: error)
+                return nil
+            }
+        }
     }
 
     private struct SavedTail {

@@ -20,13 +20,25 @@ public final class QueueLog: Sendable {
     let shared: LogShared
     private let writer: LogWriter
 
-    init(name: String, directory: String, options: SpoolOptions) throws {
+    /// How new batches are compressed (older batches keep the codec they were written with).
+    public let compression: Compression
+
+    /// - Throws: recovery errors; `.corruption`/`.notFound` naming the file when
+    ///   `.zstdDictionary` is asked for and the queue's current dictionary cannot be read.
+    init(name: String, directory: String, options: SpoolOptions, compression: Compression) throws {
         self.name = name
         self.directory = directory
+        self.compression = compression
+        let dictionaries = DictionaryStore(queueDirectory: directory, fileSystem: options.fileSystem)
+        var dictionary: ZstdDictionary? = nil
+        if case .zstdDictionary = compression { dictionary = try dictionaries.current() }
+        let compressor = CompressorPool(codec: compression.codec, level: compression.level, dictionary: dictionary)
         let outcome = try LogRecovery.recover(directory: directory, name: name, options: options)
         recoveryReport = outcome.report
         let committed = LogPosition(segment: outcome.active.baseOffset, position: outcome.active.writeEnd, nextOffset: outcome.active.nextOffset)
-        shared = LogShared(name: name, directory: directory, options: options, state: LogState(segments: outcome.segments, committed: committed))
+        shared = LogShared(
+            name: name, directory: directory, options: options, state: LogState(segments: outcome.segments, committed: committed),
+            compressor: compressor, dictionaries: dictionaries)
         writer = LogWriter(shared: shared, active: outcome.active, checkpoint: outcome.checkpoint)
         writer.start()
     }
@@ -65,13 +77,14 @@ public final class QueueLog: Sendable {
     /// - Throws: as ``append(_:key:headers:timestamp:)``, and `.invalidArgument` for an empty batch.
     @discardableResult
     public func append(batch records: [RecordInput]) async throws -> Int64 {
-        let bytes = try encode(records)
         let started = shared.options.clock.monotonicNanoseconds()
+        let lingering = lingerSize(records)
+        let bytes = lingering == nil ? try shared.encode(records) : []
         defer { shared.metrics.enqueueLatency.recordNanoseconds(Int64(shared.options.clock.monotonicNanoseconds() &- started)) }
         do {
             return try await withUnsafeThrowingContinuation { continuation in
                 do {
-                    try writer.submit(AppendRequest(bytes: bytes, completion: .continuation(continuation)))
+                    try writer.submit(request(records, bytes: bytes, lingering: lingering, arrival: started, completion: .continuation(continuation)))
                 } catch {
                     continuation.resume(throwing: error)
                 }
@@ -89,35 +102,33 @@ public final class QueueLog: Sendable {
     /// - Throws: as ``append(batch:)``.
     @discardableResult
     public func appendBlocking(batch records: [RecordInput]) throws -> Int64 {
-        let bytes = try encode(records)
         let started = shared.options.clock.monotonicNanoseconds()
+        let lingering = lingerSize(records)
+        let bytes = lingering == nil ? try shared.encode(records) : []
         defer { shared.metrics.enqueueLatency.recordNanoseconds(Int64(shared.options.clock.monotonicNanoseconds() &- started)) }
         let waiter = BlockingWaiter()
-        try writer.submit(AppendRequest(bytes: bytes, completion: .waiter(waiter)))
+        try writer.submit(request(records, bytes: bytes, lingering: lingering, arrival: started, completion: .waiter(waiter)))
         return try waiter.wait(spinNanoseconds: UInt64(shared.options.waitSpinMicroseconds) * 1000, clock: shared.options.clock)
     }
 
-    /// Encodes records into one or more batches, each within the batch limit.
-    func encode(_ records: [RecordInput]) throws -> [UInt8] {
+    private func request(
+        _ records: [RecordInput], bytes: [UInt8], lingering: Int?, arrival: UInt64, completion: AppendRequest.Completion
+    ) -> AppendRequest {
+        guard let lingering else { return AppendRequest(bytes: bytes, completion: completion) }
+        return AppendRequest(lingering: records, size: lingering, arrival: arrival, completion: completion)
+    }
+
+    /// The size a small append counts for when it lingers for the writer to compress it with
+    /// others (``SpoolOptions/lingerMicroseconds``); nil when it is encoded here as usual.
+    private func lingerSize(_ records: [RecordInput]) -> Int? {
         let options = shared.options
-        guard !records.isEmpty else { throw SpoolError(.invalidArgument, "an append needs at least one record", path: directory) }
-        var limits = options.limits
-        limits.batchBytesMax = min(limits.batchBytesMax, options.segmentBytes)
-        var out: [UInt8] = []
-        do {
-            try RecordBatchEncoder.encode(records, baseOffset: 0, limits: limits, into: &out)
-        } catch .limitExceeded(let what, _, _) where what.contains("batch") && records.count > 1 {
-            // Too big for one batch: halve until each part fits (bounded: log2(records) levels).
-            let middle = records.count / 2
-            out = try encode(Array(records[..<middle])) + encode(Array(records[middle...]))
-        } catch {
-            throw SpoolError(.limitExceeded, "record batch rejected: \(error)", path: directory,
-                             hint: "split the payload or raise SpoolOptions.limits")
+        guard options.lingerMicroseconds > 0, shared.compressor.codec != .none, !records.isEmpty else { return nil }
+        var size = 0
+        for record in records {
+            size += RecordInput.estimatedSize(record)
+            if size > options.lingerAppendBytesMax { return nil }
         }
-        if out.count > options.segmentBytes {
-            throw SpoolError(.limitExceeded, "an append of \(out.count) bytes does not fit in one segment of \(options.segmentBytes)", path: directory)
-        }
-        return out
+        return size
     }
 
     /// Blocks the calling thread until a record past `offset` is committed, or the timeout
@@ -149,5 +160,15 @@ public final class QueueLog: Sendable {
     public func close() {
         writer.close()
         shared.state.withLock { $0.closed = true }
+    }
+}
+
+extension RecordInput {
+    /// Roughly the bytes a record takes in a records section: payload, key, headers and a
+    /// little framing. For bounds on lingering appends, not for layout.
+    static func estimatedSize(_ record: RecordInput) -> Int {
+        var size = 16 + (record.value?.count ?? 0) + (record.key?.count ?? 0)
+        for header in record.headers { size += 8 + header.name.utf8.count + (header.value?.count ?? 0) }
+        return size
     }
 }

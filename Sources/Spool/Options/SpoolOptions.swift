@@ -34,6 +34,18 @@ public struct SpoolOptions: Sendable {
     /// it parks, and how long the writer spins for more work before it sleeps. Covers one
     /// `fdatasync`, so that neither side pays a thread wake-up per commit. 0 disables. Default 200 µs.
     public var waitSpinMicroseconds: Int = 200
+    /// How queues compress their batches, unless ``SpoolRoot/queue(_:compression:)`` says
+    /// otherwise for one. Default `.none`. Group logs are never compressed.
+    public var compression: Compression = .none
+    /// Batch linger, for compression under single-task enqueue: the writer holds small appends
+    /// (under ``lingerAppendBytesMax``) for up to this long, measured from the oldest one's
+    /// arrival, to compress the tasks of concurrent producers together as one batch. No append
+    /// waits longer than this for the linger. 0 (the default) turns it off; it only ever adds
+    /// latency without compression, so it applies to compressed queues alone. 0...10000 µs.
+    public var lingerMicroseconds: Int = 0
+    /// Appends at most this many bytes (payloads, keys and headers) linger; larger ones are
+    /// encoded by their producer as usual. Default 16 KiB.
+    public var lingerAppendBytesMax: Int = 16 << 10
     /// Record, batch and decompression limits. A batch is also never larger than a segment.
     public var limits: FormatLimits = .default
     /// What open does with damaged data at or below the recovery point. Default `.fail`.
@@ -78,6 +90,9 @@ public struct SpoolOptions: Sendable {
         try check(recoveryCheckpointBytes >= 4096, "recoveryCheckpointBytes must be at least 4 KiB")
         try check(pendingBytesMax >= limits.batchBytesMax, "pendingBytesMax must hold at least one batch (limits.batchBytesMax)")
         try check((0...10_000).contains(waitSpinMicroseconds), "waitSpinMicroseconds must be 0...10000")
+        try check((0...10_000).contains(lingerMicroseconds), "lingerMicroseconds must be 0...10000")
+        try check((0...1 << 20).contains(lingerAppendBytesMax), "lingerAppendBytesMax must be 0...1 MiB")
+        try compression.validate()
         try check(groupBytesMax >= 4096, "groupBytesMax must be at least 4 KiB")
         try check(segmentMaxAgeMilliseconds > 0, "segmentMaxAgeMilliseconds must be positive")
         if case .interval(let ms) = durability { try check(ms > 0 && ms <= 60_000, "durability interval must be 1...60000 ms") }

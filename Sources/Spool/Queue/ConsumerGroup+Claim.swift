@@ -133,7 +133,8 @@ extension ConsumerGroup {
         // Bounded: each pass consumes a pending record or reads more (nil at the end).
         while true {
             if s.pendingHead == s.pending.count {
-                s.reader.seek(to: s.cursor)
+                // Seeking drops what the reader kept of its last batch: only when it is elsewhere.
+                if s.reader.nextOffset != s.cursor { s.reader.seek(to: s.cursor) }
                 s.pending = try s.reader.read(max: Swift.max(max, 1))
                 s.pendingHead = 0
                 if s.pending.isEmpty { return nil }

@@ -66,18 +66,31 @@ public final class SpoolRoot: Sendable {
 
     /// Opens (creating when missing) queue `name`, recovering its log. Repeated calls return
     /// the same ``QueueLog``.
-    /// - Throws: `.invalidArgument` for a bad name; recovery errors (`.corruption`, ...).
-    public func queue(_ name: String) throws -> QueueLog {
+    ///
+    /// - Parameter compression: how this queue compresses new batches; nil means
+    ///   ``SpoolOptions/compression``. It applies from this open on: batches already written
+    ///   keep their codec, so it may change from one open of the root to the next.
+    /// - Throws: `.invalidArgument` for a bad name, or when the queue is already open with
+    ///   another compression; recovery errors (`.corruption`, ...); for `.zstdDictionary`,
+    ///   errors reading the queue's current dictionary.
+    public func queue(_ name: String, compression: Compression? = nil) throws -> QueueLog {
         try QueueName.validate(name)
+        try compression?.validate()
         return try queues.withLock { (open) throws -> QueueLog in
-            if let existing = open[name] { return existing }
+            if let existing = open[name] {
+                if let compression, compression != existing.compression {
+                    throw SpoolError(.invalidArgument, "queue \(name) is open with \(existing.compression) compression, not \(compression)",
+                                     path: existing.directory, hint: "close the root and open it again to change a queue's compression")
+                }
+                return existing
+            }
             try checkOpen()
             let directory = directory(ofQueue: name)
             if options.fileSystem.fileType(directory) == .missing {
                 try options.fileSystem.makeDirectory(directory, mode: 0o700)
                 try options.fileSystem.syncDirectory(path + "/queues")
             }
-            let log = try QueueLog(name: name, directory: directory, options: options)
+            let log = try QueueLog(name: name, directory: directory, options: options, compression: compression ?? options.compression)
             open[name] = log
             return log
         }
@@ -102,7 +115,7 @@ public final class SpoolRoot: Sendable {
                 try fs.syncDirectory(parent)
                 try fs.syncDirectory(source.directory)
             }
-            let log = try QueueLog(name: queue + "/groups/" + name, directory: directory, options: options)
+            let log = try QueueLog(name: queue + "/groups/" + name, directory: directory, options: options, compression: .none)
             let group = try ConsumerGroup(
                 name: name, queue: source, log: log, options: groupOptions, rootOptions: options,
                 deadLetters: { [weak self] in
