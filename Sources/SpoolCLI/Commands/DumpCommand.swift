@@ -84,6 +84,10 @@ struct DumpCommand: AsyncParsableCommand {
             line.add("bytes", h.totalBytes)
             line.add("records", Int64(h.recordCount))
             line.add("codec", codecName(h))
+            if case .success(let batch) = entry.batch {
+                line.add("records_bytes_stored", batch.storedRecordsBytes)
+                line.add("records_bytes", batch.recordsBytes)
+            }
             line.add("crc", Human.crc(h.crc))
             line.add("crc_computed", Human.crc(entry.computedCRC))
             line.add("crc_ok", h.crc == entry.computedCRC)
@@ -95,9 +99,16 @@ struct DumpCommand: AsyncParsableCommand {
         }
         let crc = h.crc == entry.computedCRC ? "\(Human.crc(h.crc)) ok" : "\(Human.crc(h.crc)) BAD (computed \(Human.crc(entry.computedCRC)))"
         var text = "batch offsets \(h.baseOffset)–\(h.lastOffset)  position \(entry.position)  \(Human.count(h.totalBytes)) B  "
-            + "\(h.recordCount) records  codec \(codecName(h))  crc \(crc)  time \(Human.timestamp(h.baseTimestamp))"
+            + "\(h.recordCount) records  codec \(codecName(h))\(compressionText(entry))  crc \(crc)  time \(Human.timestamp(h.baseTimestamp))"
         if !errors.isEmpty { text += "  ERROR: " + errors.joined(separator: "; ") }
         Console.out(text)
+    }
+
+    /// For a compressed batch: the records section's stored and plain sizes, and the ratio.
+    private func compressionText(_ entry: SegmentFile.Entry) -> String {
+        guard case .success(let batch) = entry.batch, entry.header.codecBits != 0, batch.storedRecordsBytes > 0 else { return "" }
+        let ratio = Double(batch.recordsBytes) / Double(batch.storedRecordsBytes)
+        return " \(Human.count(batch.storedRecordsBytes)) of \(Human.count(batch.recordsBytes)) B (\(JSONLine.fixed(ratio, decimals: 2))×)"
     }
 
     private func printRecord(_ record: Record, file: String) {
