@@ -158,3 +158,9 @@ struct SplitMix64: Sendable {
     /// A uniform double in [0, 1).
     mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }
+
+extension ConsumerGroup {
+    /// Compressed batches the group's reader has decompressed: each once, however many claims
+    /// take tasks from it (tests check this).
+    var readerBatchesDecompressed: Int { state.withLock { $0.reader.batchesDecompressed } }
+}

@@ -15,8 +15,9 @@ struct BenchCommand: AsyncParsableCommand {
               spool bench enqueue --dir /tmp/b --n 200000 --batch 100 --threads 1     # W2
               spool bench enqueue --dir /tmp/b --n 64000 --batch 1 --threads 16       # W3
               spool bench enqueue --dir /tmp/b --n 200000 --batch 100 --crash && spool bench recover --dir /tmp/b   # W6
+              spool bench w7 --dir /tmp/b                                             # W7: W2 with none, lz4, zstd
             """,
-        subcommands: [BenchEnqueue.self, BenchRecover.self, BenchDrain.self, BenchHandOff.self, BenchMixed.self])
+        subcommands: [BenchEnqueue.self, BenchRecover.self, BenchDrain.self, BenchFootprint.self, BenchHandOff.self, BenchMixed.self])
 }
 
 /// Flags shared with qbench (WORKLOAD.md, "Adding an engine") plus Spool's own.
@@ -45,8 +46,11 @@ struct BenchOptions: ParsableArguments {
     @Option(name: .customLong("prealloc-step"), help: "Bytes zero-filled ahead of the tail at a time.")
     var preallocationStep: Int?
 
+    @OptionGroup var compression: CompressionOptions
+
     func options() -> SpoolOptions {
         var options = SpoolOptions()
+        compression.apply(to: &options)
         options.durability = durability
         if let segmentBytes { options.segmentBytes = segmentBytes }
         if let spinMicroseconds { options.waitSpinMicroseconds = spinMicroseconds }
@@ -173,6 +177,7 @@ struct BenchEnqueue: AsyncParsableCommand {
         line.add("tps", Double(n) / secs, decimals: 1)
         samples.summary().add(to: &line)
         line.add("durability", bench.durability.description)
+        line.add("compression", bench.compression.compression.description)
         line.add("api", useAsync ? "async" : "blocking")
         Console.out(line.text)
         Console.flush()

@@ -142,6 +142,15 @@ enum ProcessProbe {
 
     /// Allocated bytes (st_blocks × 512) of the files under `path`, recursively.
     static func allocatedBytes(under path: String) -> Int64 {
+        sum(under: path) { Int64($0.st_blocks) * 512 }
+    }
+
+    /// Apparent sizes (st_size) of the files under `path`, recursively.
+    static func apparentBytes(under path: String) -> Int64 {
+        sum(under: path) { Int64($0.st_size) }
+    }
+
+    private static func sum(under path: String, _ measure: (stat) -> Int64) -> Int64 {
         guard let dir = opendir(path) else { return 0 }
         defer { closedir(dir) }
         var total: Int64 = 0
@@ -153,7 +162,7 @@ enum ProcessProbe {
             let child = path + "/" + name
             var info = stat()
             guard lstat(child, &info) == 0 else { continue }
-            if (info.st_mode & S_IFMT) == S_IFDIR { total += allocatedBytes(under: child) } else { total += Int64(info.st_blocks) * 512 }
+            if (info.st_mode & S_IFMT) == S_IFDIR { total += sum(under: child, measure) } else { total += measure(info) }
         }
         return total
     }

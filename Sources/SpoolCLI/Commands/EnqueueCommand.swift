@@ -13,6 +13,7 @@ struct EnqueueCommand: AsyncParsableCommand {
               spool enqueue --queue emails '{"to":"a@example.com"}' '{"to":"b@example.com"}'
               printf 'one\\ntwo\\n' | spool enqueue --queue jobs --stdin
               spool enqueue --queue bench --count 100000 --payload-size 128 --batch 100 --journal acked.txt
+              spool enqueue --queue logs --compression zstd:6 --stdin < events.jsonl
 
             With --journal FILE, every acknowledged append adds a line "<first offset> <count> <first id>"
             to FILE after its durability holds; `spool audit --journal FILE` later checks them all.
@@ -50,6 +51,8 @@ struct EnqueueCommand: AsyncParsableCommand {
     @Option(name: .customLong("segment-bytes"), help: "Segment size in bytes.")
     var segmentBytes: Int?
 
+    @OptionGroup var compression: CompressionOptions
+
     func validate() throws {
         let sources = (payloads.isEmpty ? 0 : 1) + (stdin ? 1 : 0) + (count == nil ? 0 : 1)
         guard sources == 1 else { throw ValidationError("give payloads as arguments, or --stdin, or --count (exactly one)") }
@@ -63,6 +66,7 @@ struct EnqueueCommand: AsyncParsableCommand {
         var options = SpoolOptions()
         options.durability = durability
         if let segmentBytes { options.segmentBytes = segmentBytes }
+        compression.apply(to: &options)
         let root = try SpoolRoot.open(at: common.resolvedDir, options: options)
         defer { root.close() }
         let log = try root.queue(queue)

@@ -35,3 +35,21 @@ struct ProblemsFound: Error, CustomStringConvertible {
 extension Durability: ExpressibleByArgument {
     public init?(argument: String) { self.init(parsing: argument) }
 }
+
+extension Compression: ExpressibleByArgument {
+    public init?(argument: String) { try? self.init(parsing: argument) }
+}
+
+/// How a writing command compresses new batches (FORMAT.md, "Compression").
+struct CompressionOptions: ParsableArguments {
+    @Option(help: "none | lz4 | zstd[:LEVEL] | zstd-dict[:LEVEL] (zstd with the queue's trained dictionary, see train-dict).")
+    var compression: Compression = .none
+
+    @Option(name: .customLong("linger-us"), help: "Let small appends wait up to this long (µs) to be compressed together (0: off).")
+    var lingerMicroseconds = 0
+
+    func apply(to options: inout SpoolOptions) {
+        options.compression = compression
+        options.lingerMicroseconds = lingerMicroseconds
+    }
+}
