@@ -10,7 +10,7 @@ struct BenchFootprint: AsyncParsableCommand {
         commandName: "w7",
         abstract: "W7: footprint with compression (W2's tasks with none, lz4 and zstd).",
         discussion: """
-            Each codec writes into DIR/<codec>, which must not exist yet. Allocated bytes are
+            Each codec writes into DIR/<n>-<codec>, which must not exist yet. Allocated bytes are
             st_blocks × 512 of every file of the queue after the root is closed.
             Example:
               spool bench w7 --dir /tmp/w7 --n 200000 --batch 100
@@ -55,9 +55,9 @@ struct BenchFootprint: AsyncParsableCommand {
             throw SpoolError(.io, "cannot create the bench directory", path: dir, errno: errno)
         }
         var baseline: (tps: Double, bytes: Int64)? = nil
-        for name in codecList {
+        for (index, name) in codecList.enumerated() {
             let compression = try Compression(parsing: name)
-            let path = dir + "/" + name.replacingColons()
+            let path = dir + "/\(index + 1)-" + name.replacingColons()
             var options = SpoolOptions()
             options.compression = compression
             options.lingerMicroseconds = compression == .none ? 0 : lingerMicroseconds
