@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
         // The worker runner is a Service, so an application's ServiceGroup shuts it down on SIGTERM.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
     ],
     targets: [
         // C: CRC-32C with SSE4.2 / ARMv8 instructions and a table fallback, chosen at run time.
@@ -48,6 +49,7 @@ let package = Package(
             dependencies: [
                 "Spool", "SpoolFormat",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]),
         .executableTarget(name: "spool", dependencies: ["SpoolCLI"]),
         .testTarget(name: "SpoolFormatTests", dependencies: ["SpoolFormat", "CCRC32C"]),

@@ -101,7 +101,6 @@ struct BenchEnqueue: AsyncParsableCommand {
             let (from, count) = share(p, n: n, producers: producers)
             threads.append(Thread {
                 var samples = LatencySamples()
-                samples.reserve(count / batch + 2)
                 do {
                     var i = 0
                     while i < count {
@@ -131,7 +130,6 @@ struct BenchEnqueue: AsyncParsableCommand {
                 let (from, count) = share(p, n: n, producers: producers)
                 group.addTask {
                     var samples = LatencySamples()
-                    samples.reserve(count / batch + 2)
                     var i = 0
                     while i < count {
                         let k = min(batch, count - i)
@@ -236,7 +234,6 @@ struct BenchDrain: AsyncParsableCommand {
         let root = try SpoolRoot.open(at: bench.dir, options: bench.options())
         let group = try root.group(Self.group, on: BenchOptions.queue)
         var samples = LatencySamples()
-        samples.reserve(n / max(batch, 1) + 16)
         var drained = 0, payloadBytes = 0
         let started = clock.monotonicNanoseconds()
         while true {
@@ -294,9 +291,8 @@ struct BenchHandOff: AsyncParsableCommand {
         let consumer = Thread {
             var reader = log.reader(from: start)
             var samples = LatencySamples()
-            samples.reserve(n)
             do {
-                while samples.values.count < n {
+                while samples.count < n {
                     guard let batch = try reader.nextBatch() else {
                         _ = log.waitForCommit(beyond: reader.nextOffset - 1, timeoutMilliseconds: 1000)
                         continue

@@ -1,21 +1,17 @@
-/// Latency samples in seconds, summarised by nearest rank exactly as the peers' qbench.c does
-/// (`pct()`), so Spool's percentiles compare one to one.
-struct LatencySamples {
-    private(set) var values: [Double] = []
+/// Latency samples in seconds for the qbench-compatible workloads, summarised with the same
+/// fields as the peers' qbench.c (`lat_samples`, `p50_us` … `max_us`). Recorded in an
+/// HdrHistogram (``LatencyHistogram``), so memory stays bounded however long a run is and
+/// percentiles are within 0.1% of qbench's exact nearest-rank values.
+struct LatencySamples: Sendable {
+    private var histogram = LatencyHistogram()
 
-    mutating func reserve(_ n: Int) { values.reserveCapacity(n) }
-    mutating func add(_ seconds: Double) { values.append(seconds) }
-    mutating func merge(_ other: LatencySamples) { values += other.values }
+    var count: Int { histogram.total }
+    mutating func add(_ seconds: Double) { histogram.add(nanoseconds: UInt64(max(seconds, 0) * 1e9)) }
+    mutating func merge(_ other: LatencySamples) { histogram.merge(other.histogram) }
 
-    /// Sorted copy's value at rank round(p × (n − 1)).
     func summary() -> Summary {
-        let sorted = values.sorted()
-        func pct(_ p: Double) -> Double {
-            guard !sorted.isEmpty else { return 0 }
-            let i = min(Int(p * Double(sorted.count - 1) + 0.5), sorted.count - 1)
-            return sorted[i]
-        }
-        return Summary(count: sorted.count, p50: pct(0.5), p90: pct(0.9), p99: pct(0.99), p999: pct(0.999), max: sorted.last ?? 0)
+        Summary(count: count, p50: histogram.percentile(0.5), p90: histogram.percentile(0.9), p99: histogram.percentile(0.99),
+                p999: histogram.percentile(0.999), max: histogram.maximum)
     }
 
     struct Summary {
