@@ -19,9 +19,9 @@ struct BenchAllTests {
     }
 
     @Test("bench all --quick writes a report with W1–W12 from fresh processes, and bench-compare flags a 20% slowdown")
-    func quickReportAndCompare() throws {
+    func quickReportAndCompare() async throws {
         let dir = ScratchDirectory()
-        let r = try SpoolProcess.run(["bench", "all", "--dir", dir.path + "/bench", "--quick", "--out", dir.path + "/report.json"])
+        let r = try await SpoolProcess.run(["bench", "all", "--dir", dir.path + "/bench", "--quick", "--out", dir.path + "/report.json"])
         #expect(r.status == 0, "\(r.stderr)")
         let data = try Data(contentsOf: URL(fileURLWithPath: dir.path + "/report.json"))
         let report = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
@@ -52,9 +52,9 @@ struct BenchAllTests {
     }
 
     @Test("bench all refuses a directory that exists, so it never mixes runs")
-    func existingDirectory() throws {
+    func existingDirectory() async throws {
         let dir = ScratchDirectory()
-        let r = try SpoolProcess.run(["bench", "all", "--dir", dir.path, "--quick"])
+        let r = try await SpoolProcess.run(["bench", "all", "--dir", dir.path, "--quick"])
         #expect(r.status == 2)
         #expect(r.stderr.contains("must not exist"))
     }

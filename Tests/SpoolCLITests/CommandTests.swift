@@ -5,18 +5,18 @@ import Testing
 @Suite("spool command")
 struct CommandTests {
     @Test("enqueue from arguments, stdin and the generator appends consecutive offsets that dump shows")
-    func enqueueSources() throws {
+    func enqueueSources() async throws {
         let dir = ScratchDirectory()
         let root = dir.path + "/root"
-        var r = try SpoolProcess.run(["enqueue", "--dir", root, "--queue", "jobs", "alpha", "beta"])
+        var r = try await SpoolProcess.run(["enqueue", "--dir", root, "--queue", "jobs", "alpha", "beta"])
         #expect(r.status == 0)
         #expect(r.stdout.contains("enqueued 2 tasks to jobs: offsets 0–1"))
-        r = try SpoolProcess.run(["enqueue", "--dir", root, "--queue", "jobs", "--stdin", "--json"], input: "one\ntwo\nthree\n")
+        r = try await SpoolProcess.run(["enqueue", "--dir", root, "--queue", "jobs", "--stdin", "--json"], input: "one\ntwo\nthree\n")
         #expect(r.status == 0)
         #expect(r.stdout.contains(#""enqueued":3,"first_offset":2,"last_offset":4"#))
-        r = try SpoolProcess.run(["enqueue", "--dir", root, "--queue", "jobs", "--count", "100", "--batch", "10", "--producers", "3"])
+        r = try await SpoolProcess.run(["enqueue", "--dir", root, "--queue", "jobs", "--count", "100", "--batch", "10", "--producers", "3"])
         #expect(r.status == 0)
-        r = try SpoolProcess.run(["dump", root + "/queues/jobs", "--json", "--payloads"])
+        r = try await SpoolProcess.run(["dump", root + "/queues/jobs", "--json", "--payloads"])
         #expect(r.status == 0)
         let records = r.stdout.split(separator: "\n").filter { $0.contains(#""type":"record""#) }
         #expect(records.count == 105)
@@ -29,19 +29,19 @@ struct CommandTests {
     }
 
     @Test("dump of a Kafka client's segment matches the golden text and JSON")
-    func dumpInteropGolden() throws {
+    func dumpInteropGolden() async throws {
         for (arguments, golden) in [
             (["dump", "fixtures/interop/00000000000000001000.log", "--payloads", "--full"], "fixtures/cli/dump-interop.txt"),
             (["dump", "fixtures/interop/00000000000000001000.log", "--payloads", "--json"], "fixtures/cli/dump-interop.jsonl"),
         ] {
-            let r = try SpoolProcess.run(arguments, directory: SpoolProcess.repositoryRoot)
+            let r = try await SpoolProcess.run(arguments, directory: SpoolProcess.repositoryRoot)
             #expect(r.status == 0, "\(r.stderr)")
             try Golden.check(r.stdout, against: golden)
         }
     }
 
     @Test("dump of a gzip batch says unsupported codec gzip and exits 1")
-    func dumpGzip() throws {
+    func dumpGzip() async throws {
         // The shared gzip-batch.bin carries codec bits 0 (see fixtures/interop/NOTES.md): set
         // them to 1 (gzip) with a byte mutator and recompute the CRC, as a Kafka producer would.
         let dir = ScratchDirectory()
@@ -51,7 +51,7 @@ struct CommandTests {
         for i in 0..<4 { bytes[RecordBatchHeader.crcPosition + i] = UInt8(truncatingIfNeeded: crc >> (24 - 8 * i)) }
         let path = dir.path + "/gzip-batch.bin"
         try Data(bytes).write(to: URL(fileURLWithPath: path))
-        let r = try SpoolProcess.run(["dump", path])
+        let r = try await SpoolProcess.run(["dump", path])
         #expect(r.status == 1)
         #expect(r.stdout.contains("unsupported codec gzip"))
         #expect(r.stdout.contains("codec gzip"))
@@ -59,92 +59,92 @@ struct CommandTests {
     }
 
     @Test("dump of a path that does not exist exits 2 and names the path")
-    func dumpMissing() throws {
-        let r = try SpoolProcess.run(["dump", "/nonexistent/spool/queue"])
+    func dumpMissing() async throws {
+        let r = try await SpoolProcess.run(["dump", "/nonexistent/spool/queue"])
         #expect(r.status == 2)
         #expect(r.stderr.contains("/nonexistent/spool/queue"))
         #expect(r.stderr.contains("no such file or directory"))
     }
 
     @Test("garbage arguments exit 2 with a usage message")
-    func usageErrors() throws {
+    func usageErrors() async throws {
         for arguments in [["frobnicate"], ["enqueue", "--batch", "zero", "x"], ["enqueue"], ["audit"], ["enqueue", "--durability", "sometimes", "x"]] {
-            let r = try SpoolProcess.run(arguments)
+            let r = try await SpoolProcess.run(arguments)
             #expect(r.status == 2, "\(arguments)")
             #expect(!r.stderr.isEmpty, "\(arguments)")
         }
-        let help = try SpoolProcess.run(["dump", "--help"])
+        let help = try await SpoolProcess.run(["dump", "--help"])
         #expect(help.status == 0)
         #expect(help.stdout.contains("Examples:"))
     }
 
     @Test("recover --json reports what it scanned and the next offset")
-    func recoverJSON() throws {
+    func recoverJSON() async throws {
         let dir = ScratchDirectory()
-        _ = try SpoolProcess.run(["enqueue", "--dir", dir.path, "--queue", "q", "--count", "1000", "--batch", "50"])
-        let r = try SpoolProcess.run(["recover", "--dir", dir.path, "--json"])
+        _ = try await SpoolProcess.run(["enqueue", "--dir", dir.path, "--queue", "q", "--count", "1000", "--batch", "50"])
+        let r = try await SpoolProcess.run(["recover", "--dir", dir.path, "--json"])
         #expect(r.status == 0)
         #expect(r.stdout.contains(#""queue":"q""#))
         #expect(r.stdout.contains(#""next_offset":1000"#))
         #expect(r.stdout.contains(#""bytes_truncated":0"#))
-        let missing = try SpoolProcess.run(["recover", "--dir", dir.path + "/absent"])
+        let missing = try await SpoolProcess.run(["recover", "--dir", dir.path + "/absent"])
         #expect(missing.status == 2)
         #expect(missing.stderr.contains("does not exist"))
     }
 
     @Test("audit passes for a journal of acknowledged appends and exits 1 when one is missing")
-    func audit() throws {
+    func audit() async throws {
         let dir = ScratchDirectory()
         let journal = dir.path + "/journal.txt"
-        _ = try SpoolProcess.run(["enqueue", "--dir", dir.path, "--queue", "q", "--count", "500", "--batch", "7", "--journal", journal])
-        var r = try SpoolProcess.run(["audit", "--dir", dir.path, "--queue", "q", "--journal", journal])
+        _ = try await SpoolProcess.run(["enqueue", "--dir", dir.path, "--queue", "q", "--count", "500", "--batch", "7", "--journal", journal])
+        var r = try await SpoolProcess.run(["audit", "--dir", dir.path, "--queue", "q", "--journal", journal])
         #expect(r.status == 0)
         #expect(r.stdout.contains("audited 500 acknowledged tasks"))
         #expect(r.stdout.contains("all present and intact"))
         try "\(try String(contentsOfFile: journal, encoding: .utf8))900 3 1\n".write(toFile: journal, atomically: true, encoding: .utf8)
-        r = try SpoolProcess.run(["audit", "--dir", dir.path, "--queue", "q", "--journal", journal])
+        r = try await SpoolProcess.run(["audit", "--dir", dir.path, "--queue", "q", "--journal", journal])
         #expect(r.status == 1)
         #expect(r.stdout.contains("offset 900: missing"))
     }
 
     @Test("bench enqueue prints the qbench JSON, --crash dies by SIGKILL, and bench recover finds the first task")
-    func benchCrashRecover() throws {
+    func benchCrashRecover() async throws {
         let dir = ScratchDirectory()
-        let r = try SpoolProcess.run(["bench", "enqueue", "--backend", "spool", "--dir", dir.path, "--payload", "128", "--n", "2000", "--batch", "100", "--threads", "2", "--crash"])
+        let r = try await SpoolProcess.run(["bench", "enqueue", "--backend", "spool", "--dir", dir.path, "--payload", "128", "--n", "2000", "--batch", "100", "--threads", "2", "--crash"])
         #expect(r.status == 9 || r.status == SIGKILL)
         for field in ["\"n\":2000", "\"tps\":", "\"p50_us\":", "\"p90_us\":", "\"p99_us\":", "\"p999_us\":", "\"max_us\":"] {
             #expect(r.stdout.contains(field), "\(field)")
         }
-        let recovered = try SpoolProcess.run(["bench", "recover", "--dir", dir.path, "--payload", "128"])
+        let recovered = try await SpoolProcess.run(["bench", "recover", "--dir", dir.path, "--payload", "128"])
         #expect(recovered.status == 0)
         #expect(recovered.stdout.contains(#""found":1"#))
     }
     @Test("consume, ack and nack work by offset across processes, and an unknown queue exits 2")
-    func consumerCommands() throws {
+    func consumerCommands() async throws {
         let dir = ScratchDirectory()
-        _ = try SpoolProcess.run(["enqueue", "--dir", dir.path, "--queue", "q", "a", "b", "c"])
-        var r = try SpoolProcess.run(["ack", "--dir", dir.path, "--queue", "q", "--group", "g", "0"])
+        _ = try await SpoolProcess.run(["enqueue", "--dir", dir.path, "--queue", "q", "a", "b", "c"])
+        var r = try await SpoolProcess.run(["ack", "--dir", dir.path, "--queue", "q", "--group", "g", "0"])
         #expect(r.stdout.contains("acked 1 task(s) in q for group g; watermark 1"))
-        r = try SpoolProcess.run(["nack", "--dir", dir.path, "--queue", "q", "--group", "g", "1", "--delay-ms", "0", "--json"])
+        r = try await SpoolProcess.run(["nack", "--dir", dir.path, "--queue", "q", "--group", "g", "1", "--delay-ms", "0", "--json"])
         #expect(r.stdout.contains(#""nacked":1"#))
-        r = try SpoolProcess.run(["consume", "--dir", dir.path, "--queue", "q", "--group", "g", "--ack", "--json"])
+        r = try await SpoolProcess.run(["consume", "--dir", dir.path, "--queue", "q", "--group", "g", "--ack", "--json"])
         #expect(r.stdout.contains(#""offset":1,"attempt":2"#))
         #expect(r.stdout.contains(#""offset":2,"attempt":1"#))
         #expect(r.stdout.contains(#""claimed":2,"acked":2,"watermark":3,"lag":0"#))
-        r = try SpoolProcess.run(["consume", "--dir", dir.path, "--queue", "qq", "--group", "g"])
+        r = try await SpoolProcess.run(["consume", "--dir", dir.path, "--queue", "qq", "--group", "g"])
         #expect(r.status == 2)
         #expect(r.stderr.contains("no queue named qq"))
-        r = try SpoolProcess.run(["ack", "--dir", dir.path, "--queue", "q", "--group", "g", "7"])
+        r = try await SpoolProcess.run(["ack", "--dir", dir.path, "--queue", "q", "--group", "g", "7"])
         #expect(r.status == 2)
         #expect(r.stderr.contains("offset 7 is not in queue q"))
     }
     @Test("bench w9 and w11 run briefly and report their workloads' fields")
-    func benchW9W11() throws {
+    func benchW9W11() async throws {
         let dir = ScratchDirectory()
-        var r = try SpoolProcess.run(["bench", "w9", "--dir", dir.path + "/w9", "--n", "2000"])
+        var r = try await SpoolProcess.run(["bench", "w9", "--dir", dir.path + "/w9", "--n", "2000"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains(#""workload":"w9","n":2000"#) && r.stdout.contains(#""p99_us":"#))
-        r = try SpoolProcess.run(["bench", "w11", "--dir", dir.path + "/w11", "--duration", "1", "--producers", "2", "--consumers", "2"])
+        r = try await SpoolProcess.run(["bench", "w11", "--dir", dir.path + "/w11", "--duration", "1", "--producers", "2", "--consumers", "2"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains(#""workload":"w11""#) && r.stdout.contains(#""samples_second_rsskib_fds_diskbytes":[[1,"#))
     }

@@ -5,49 +5,49 @@ import Testing
 @Suite("compression commands")
 struct CompressionCommandTests {
     @Test("enqueue with --compression writes batches of that codec, and dump shows their sizes and ratio")
-    func enqueueCompressed() throws {
+    func enqueueCompressed() async throws {
         let dir = ScratchDirectory()
         let root = dir.path + "/root"
         for codec in ["lz4", "zstd:7"] {
-            let r = try SpoolProcess.run(["enqueue", "--dir", root, "--queue", "q", "--count", "500", "--batch", "100", "--compression", codec])
+            let r = try await SpoolProcess.run(["enqueue", "--dir", root, "--queue", "q", "--count", "500", "--batch", "100", "--compression", codec])
             #expect(r.status == 0, "\(r.stderr)")
         }
-        let r = try SpoolProcess.run(["dump", root + "/queues/q"])
+        let r = try await SpoolProcess.run(["dump", root + "/queues/q"])
         #expect(r.status == 0, "\(r.stderr)")
         let batches = r.stdout.split(separator: "\n").filter { $0.hasPrefix("batch ") }
         #expect(batches.count == 10)
         #expect(batches.prefix(5).allSatisfy { $0.contains("codec lz4 ") && $0.contains("×)") })
         #expect(batches.suffix(5).allSatisfy { $0.contains("codec zstd ") && $0.contains("×)") })
-        let json = try SpoolProcess.run(["dump", root + "/queues/q", "--json"])
+        let json = try await SpoolProcess.run(["dump", root + "/queues/q", "--json"])
         let lines = json.stdout.split(separator: "\n").filter { $0.contains(#""type":"batch""#) }
         #expect(lines.allSatisfy { $0.contains(#""records_bytes_stored":"#) && $0.contains(#""records_bytes":"#) })
     }
 
     @Test("a compression that does not exist is a usage error naming the choices")
-    func badCompression() throws {
+    func badCompression() async throws {
         let dir = ScratchDirectory()
         for bad in ["gzip", "zstd:99", "lz4:3", ""] {
-            let r = try SpoolProcess.run(["enqueue", "--dir", dir.path + "/root", "--compression", bad, "x"])
+            let r = try await SpoolProcess.run(["enqueue", "--dir", dir.path + "/root", "--compression", bad, "x"])
             #expect(r.status == 2, "--compression '\(bad)'")
             #expect(r.stderr.contains("compression"), "\(r.stderr)")
         }
     }
 
     @Test("train-dict learns from a queue, and enqueue with zstd-dict then writes smaller batches that read back")
-    func trainDictionary() throws {
+    func trainDictionary() async throws {
         let dir = ScratchDirectory()
         let root = dir.path + "/root"
-        #expect(try SpoolProcess.run(["enqueue", "--dir", root, "--queue", "q", "--count", "3000", "--batch", "100"]).status == 0)
-        let trained = try SpoolProcess.run(["train-dict", "--dir", root, "--queue", "q", "--json"])
+        #expect(try await SpoolProcess.run(["enqueue", "--dir", root, "--queue", "q", "--count", "3000", "--batch", "100"]).status == 0)
+        let trained = try await SpoolProcess.run(["train-dict", "--dir", root, "--queue", "q", "--json"])
         #expect(trained.status == 0, "\(trained.stderr)")
         #expect(trained.stdout.contains(#""samples":3000"#))
         let id = try #require(trained.stdout.range(of: #""dictionary_id":"#).map { Int(trained.stdout[$0.upperBound...].prefix { $0.isNumber }) } ?? nil)
         #expect(FileManager.default.fileExists(atPath: root + "/queues/q/dictionaries/\(id).zdict"))
         for (queue, codec) in [("q", "zstd-dict"), ("q", "zstd")] {
-            let r = try SpoolProcess.run(["enqueue", "--dir", root, "--queue", queue, "--count", "200", "--batch", "10", "--compression", codec])
+            let r = try await SpoolProcess.run(["enqueue", "--dir", root, "--queue", queue, "--count", "200", "--batch", "10", "--compression", codec])
             #expect(r.status == 0, "\(r.stderr)")
         }
-        let dump = try SpoolProcess.run(["dump", root + "/queues/q", "--json"])
+        let dump = try await SpoolProcess.run(["dump", root + "/queues/q", "--json"])
         #expect(dump.status == 0, "\(dump.stderr)")
         let sizes = dump.stdout.split(separator: "\n").filter { $0.contains(#""type":"batch""#) && $0.contains(#""codec":"zstd""#) }.map { line -> Int in
             let range = line.range(of: #""bytes":"#)!
@@ -59,17 +59,17 @@ struct CompressionCommandTests {
     }
 
     @Test("train-dict on an empty or missing queue exits 2 and names it")
-    func trainDictionaryWithoutTasks() throws {
+    func trainDictionaryWithoutTasks() async throws {
         let dir = ScratchDirectory()
-        let r = try SpoolProcess.run(["train-dict", "--dir", dir.path + "/root", "--queue", "nothing"])
+        let r = try await SpoolProcess.run(["train-dict", "--dir", dir.path + "/root", "--queue", "nothing"])
         #expect(r.status == 2)
         #expect(r.stderr.contains("queues/nothing"))
     }
 
     @Test("bench w7 prints a line per codec with bytes per task and ratios to none")
-    func benchFootprint() throws {
+    func benchFootprint() async throws {
         let dir = ScratchDirectory()
-        let r = try SpoolProcess.run(["bench", "w7", "--dir", dir.path + "/w7", "--n", "2000", "--codecs", "none,lz4,zstd"])
+        let r = try await SpoolProcess.run(["bench", "w7", "--dir", dir.path + "/w7", "--n", "2000", "--codecs", "none,lz4,zstd"])
         #expect(r.status == 0, "\(r.stderr)")
         let lines = r.stdout.split(separator: "\n")
         #expect(lines.count == 3)

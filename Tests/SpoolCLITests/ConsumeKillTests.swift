@@ -8,11 +8,14 @@ struct ConsumeKillTests {
     func killedConsumerKeepsAcks() async throws {
         let dir = ScratchDirectory()
         let total = 20_000
-        var r = try SpoolProcess.run(["enqueue", "--dir", dir.path, "--queue", "q", "--count", "\(total)", "--batch", "100"])
+        var r = try await SpoolProcess.run(["enqueue", "--dir", dir.path, "--queue", "q", "--count", "\(total)", "--batch", "100"])
         try #require(r.status == 0, "\(r.stderr)")
         let journal = dir.path + "/acked.txt"
-        // Three consumers in turn, each killed at a different moment while it claims and acks.
-        for delay in [60_000, 150_000, 90_000] as [UInt32] {
+        // Three consumers in turn, each killed at a different moment while it claims and acks:
+        // once it has journaled 1, 4 or 2 more acks (a moment set by events, not by a clock, so
+        // a slow machine moves it but cannot skip it).
+        for more in [1, 4, 2] {
+            let before = Self.lines(journal)
             let process = Process()
             process.executableURL = URL(fileURLWithPath: SpoolProcess.binary)
             process.arguments = ["consume", "--dir", dir.path, "--queue", "q", "--group", "g", "--max", "20",
@@ -20,7 +23,10 @@ struct ConsumeKillTests {
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle.nullDevice
             try process.run()
-            usleep(delay)
+            let deadline = Date().addingTimeInterval(60)
+            while Self.lines(journal) < before + more && process.isRunning && Date() < deadline {
+                try await Task.sleep(nanoseconds: 1_000_000)
+            }
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
         }
@@ -51,7 +57,13 @@ struct ConsumeKillTests {
         #expect(unaccounted.count <= 3 * 20, "\(unaccounted.count) tasks were neither acknowledged nor delivered again")
         #expect(group.progress.watermark == Int64(total))
         root.close()
-        r = try SpoolProcess.run(["consume", "--dir", dir.path, "--queue", "q", "--group", "g", "--json"])
+        r = try await SpoolProcess.run(["consume", "--dir", dir.path, "--queue", "q", "--group", "g", "--json"])
         #expect(r.stdout.contains(#""claimed":0"#), "\(r.stderr)")
+    }
+
+    /// Whole lines in the journal so far (0 before it exists).
+    static func lines(_ path: String) -> Int {
+        guard let data = FileManager.default.contents(atPath: path) else { return 0 }
+        return data.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
     }
 }

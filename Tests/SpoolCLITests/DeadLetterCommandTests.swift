@@ -17,17 +17,17 @@ struct DeadLetterCommandTests {
             let task = try await group.claim(max: 1).tasks[0]
             try await group.nack(task, reason: "parse error at byte 7")
         }
-        var r = try SpoolProcess.run(["dlq", "list", "--dir", dir.path, "--queue", "jobs"])
+        var r = try await SpoolProcess.run(["dlq", "list", "--dir", dir.path, "--queue", "jobs"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("offset 0  from jobs@0 group workers  attempts 1  reason \"parse error at byte 7\""))
         #expect(r.stdout.contains("1 dead letter(s) in jobs.dlq"))
-        r = try SpoolProcess.run(["dlq", "replay", "--dir", dir.path, "--queue", "jobs", "--json"])
+        r = try await SpoolProcess.run(["dlq", "replay", "--dir", dir.path, "--queue", "jobs", "--json"])
         #expect(r.stdout.contains(#""replayed":1"#))
-        r = try SpoolProcess.run(["dlq", "replay", "--dir", dir.path, "--queue", "jobs", "--json"])
+        r = try await SpoolProcess.run(["dlq", "replay", "--dir", dir.path, "--queue", "jobs", "--json"])
         #expect(r.stdout.contains(#""replayed":0"#))
-        r = try SpoolProcess.run(["dlq", "list", "--dir", dir.path, "--queue", "jobs", "--json"])
+        r = try await SpoolProcess.run(["dlq", "list", "--dir", dir.path, "--queue", "jobs", "--json"])
         #expect(r.stdout.contains(#""replayed":true"#))
-        r = try SpoolProcess.run(["consume", "--dir", dir.path, "--queue", "jobs", "--group", "workers", "--json"])
+        r = try await SpoolProcess.run(["consume", "--dir", dir.path, "--queue", "jobs", "--group", "workers", "--json"])
         #expect(r.stdout.contains(#""offset":1"#) && r.stdout.contains(#""payload":"poison pill""#))
     }
 }

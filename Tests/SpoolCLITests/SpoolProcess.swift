@@ -25,7 +25,20 @@ struct SpoolProcess {
     }
 
     /// Runs `spool arguments...` with `input` on standard input; waits for it to exit.
-    static func run(_ arguments: [String], input: String? = nil, environment: [String: String] = [:], directory: String? = nil) throws -> Outcome {
+    ///
+    /// The waiting happens on a thread of its own, never on Swift's cooperative pool: that pool
+    /// has one thread per core (two here), and a test blocking it while a child runs for
+    /// seconds would starve every async test running beside it.
+    static func run(_ arguments: [String], input: String? = nil, environment: [String: String] = [:], directory: String? = nil) async throws -> Outcome {
+        try await withCheckedThrowingContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(with: Result { try runBlocking(arguments, input: input, environment: environment, directory: directory) })
+            }
+            thread.start()
+        }
+    }
+
+    private static func runBlocking(_ arguments: [String], input: String?, environment: [String: String], directory: String?) throws -> Outcome {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
