@@ -67,7 +67,8 @@ public struct Repairer: Sendable {
         }
         defer { lock?.release(fileSystem: fs) }
         var report = RepairReport(dryRun: dryRun)
-        let verifier = Verifier(limits: options.limits, deep: false, fileSystem: fs)
+        var verifier = Verifier(limits: options.limits, deep: false, fileSystem: fs)
+        verifier.detectWriter = false  // the lock is this repair's own (or, in a dry run, free)
         for log in logs {
             let found = try verifier.verify(path: log.kind == .file ? log.name : log.directory ?? log.name)
             // Verifying a queue directory covers its groups too: keep this log's problems only.

@@ -18,6 +18,9 @@ public struct Verifier: Sendable {
     public var fileSystem: any FileSystem
     /// Progress is reported after at least this many bytes, and at the end of each file.
     public var progressBytes: Int64 = 64 << 20
+    /// Whether to look for a writer holding the root's lock (and then leave its unfinished tail
+    /// alone). False for a caller that holds the lock itself, as repair does.
+    public var detectWriter = true
 
     public init(limits: FormatLimits = .default, deep: Bool = false, fileSystem: any FileSystem = PosixFileSystem()) {
         self.limits = limits
@@ -36,7 +39,7 @@ public struct Verifier: Sendable {
         var queueEnds: [String: Int64] = [:]
         var lockStates: [String: Bool] = [:]
         for log in logs {
-            let writerActive = log.root.map { root in
+            let writerActive = !detectWriter ? false : log.root.map { root in
                 if let known = lockStates[root] { return known }
                 let held = WriterLockProbe.isHeld(root: root)
                 lockStates[root] = held
