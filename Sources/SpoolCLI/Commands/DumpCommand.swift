@@ -125,8 +125,10 @@ struct DumpCommand: AsyncParsableCommand {
             let queue = segment.queue.map { "queue \($0), " } ?? ""
             Console.out("== \(segment.path) (\(queue)\(Human.bytes(file.size)))" + (start.position > 0 ? " from position \(start.position) (index)" : ""))
         }
+        // Options read once: the per-record filter runs a million times a second.
+        let (fromOffset, toOffset, fromTime, toTime, hasRange, showRecords) = (self.fromOffset, self.toOffset, self.fromTime, self.toTime, self.hasRange, self.showRecords)
         let printer = RecordPrinter(json: common.json, valueLimit: full ? nil : 64, file: common.json ? segment.path : nil, values: payloads)
-        let end = try file.forEachBatch(from: start.position, expectedOffset: start.offset, decode: showRecords) { entry in
+        let end = try file.forEachBatch(from: start.position, expectedOffset: start.offset, decode: true) { entry in
             let header = entry.header
             if outcome.first == nil { outcome.first = header.baseOffset }
             if let toOffset, header.baseOffset > toOffset { return false }
@@ -151,7 +153,7 @@ struct DumpCommand: AsyncParsableCommand {
             }
             outcome.matched += Int64(shown.count)
             printBatch(entry, file: segment.path, queue: segment.queue, errors: errors)
-            for record in shown { printer.print(record) }
+            if showRecords { printer.print(shown) }
             return true
         }
         outcome.next = end.nextOffset ?? outcome.next

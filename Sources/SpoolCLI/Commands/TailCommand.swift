@@ -51,7 +51,7 @@ struct TailCommand: AsyncParsableCommand {
         let printer = RecordPrinter(json: common.json, valueLimit: full ? nil : 64)
         while true {
             let records = try follower.poll()
-            for record in records { printer.print(record) }
+            printer.print(records)
             Console.flush()
             if !f && records.count < 100_000 { return }
             if records.isEmpty { usleep(UInt32(pollMilliseconds) * 1000) }
@@ -67,32 +67,22 @@ struct RecordPrinter {
     /// Whether to print values (dump without --payloads shows their size only).
     var values = true
 
-    func print(_ record: Record) {
+    func print(_ record: Record) { print([record]) }
+
+    func print(_ records: [Record]) {
         if json {
-            var line = JSONLine()
-            line.add("type", "record")
-            if let file { line.add("file", file) }
-            line.add("offset", record.offset)
-            line.add("timestamp", record.timestamp)
-            Self.addBytes(&line, "key", record.key)
-            if values { Self.addBytes(&line, "value", record.value) } else { line.add("value_bytes", record.value.map { Int64($0.count) }) }
-            line.addRaw("headers", JSONLine.headers(record.headers))
-            Console.out(line.text)
+            var out: [UInt8] = []
+            out.reserveCapacity(records.count * 256)
+            let fileField = file.map(RecordJSON.fileField)
+            for record in records { RecordJSON.append(record, fileField: fileField, values: values, into: &out) }
+            Console.out(bytes: out)
             return
         }
-        let headers = record.headers.map { "\($0.name)=\(Human.payload($0.value, limit: 32))" }.joined(separator: " ")
-        Console.out("  offset \(record.offset)  time \(Human.timestamp(record.timestamp))  key \(Human.payload(record.key, limit: 32))"
-                    + (headers.isEmpty ? "" : "  headers \(headers)")
-                    + "  value \(record.value.map { "\($0.count) B" } ?? "null")" + (values && record.value != nil ? " " + Human.payload(record.value, limit: valueLimit) : ""))
-    }
-
-    static func addBytes(_ line: inout JSONLine, _ key: String, _ bytes: [UInt8]?) {
-        guard let bytes else { line.add(key, nil as String?); return }
-        if let text = String(validating: bytes, as: UTF8.self) {
-            line.add(key, text)
-        } else {
-            line.add(key, nil as String?)
-            line.add(key + "_hex", Human.hex(bytes))
+        for record in records {
+            let headers = record.headers.map { "\($0.name)=\(Human.payload($0.value, limit: 32))" }.joined(separator: " ")
+            Console.out("  offset \(record.offset)  time \(Human.timestamp(record.timestamp))  key \(Human.payload(record.key, limit: 32))"
+                        + (headers.isEmpty ? "" : "  headers \(headers)")
+                        + "  value \(record.value.map { "\($0.count) B" } ?? "null")" + (values && record.value != nil ? " " + Human.payload(record.value, limit: valueLimit) : ""))
         }
     }
 }
