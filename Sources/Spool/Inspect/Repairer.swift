@@ -46,6 +46,8 @@ public struct RepairReport: Sendable, Equatable {
 /// Thread-safety: a value type; do not run two on one root (the lock prevents it).
 public struct Repairer: Sendable {
     public var options: SpoolOptions
+    /// Appended to the name of a segment renamed aside.
+    public static let quarantineSuffix = ".quarantined"
 
     public init(options: SpoolOptions = SpoolOptions()) {
         self.options = options
@@ -108,8 +110,8 @@ public struct Repairer: Sendable {
                     try fs.unlink(problem.file)
                 }
             case .leftoverFile where problem.file.hasSuffix(SegmentName.logSuffix):
-                try act(RepairAction(kind: .quarantine, path: problem.file, detail: "rename \(problem.file) to \(problem.file).quarantined (not a segment name; open refuses it)")) {
-                    try fs.rename(problem.file, to: problem.file + ".quarantined")
+                try act(RepairAction(kind: .quarantine, path: problem.file, detail: "rename \(problem.file) to \(problem.file)\(Self.quarantineSuffix) (not a segment name; open refuses it)")) {
+                    try fs.rename(problem.file, to: problem.file + Self.quarantineSuffix)
                 }
             case .tornTail, .corruption:
                 guard let segmentPath = problem.segmentFile, let position = problem.position, !handledSegments.contains(segmentPath) else {
@@ -148,8 +150,8 @@ public struct Repairer: Sendable {
         let lost = offset.map { "from offset \($0) on" } ?? "after it"
         if position == 0 && !isLast {
             try act(RepairAction(kind: .quarantine, path: path, position: 0, offset: offset,
-                                 detail: "rename \(path) to \(path).quarantined: no batch in it is readable (\(file.size) bytes); its records are lost from the log")) {
-                try fs.rename(path, to: path + ".quarantined")
+                                 detail: "rename \(path) to \(path)\(Self.quarantineSuffix): no batch in it is readable (\(file.size) bytes); its records are lost from the log")) {
+                try fs.rename(path, to: path + Self.quarantineSuffix)
                 for suffix in [SegmentName.indexSuffix, SegmentName.timeIndexSuffix] where fs.fileType(stem + suffix) == .regular {
                     try fs.unlink(stem + suffix)
                 }
@@ -159,7 +161,7 @@ public struct Repairer: Sendable {
         }
         let broken = "\(stem).\(position)\(SegmentName.brokenSuffix)"
         try act(RepairAction(kind: .truncate, path: path, position: position, offset: offset,
-                             detail: "truncate \(path) at position \(position) (\(lastData - position) bytes of damaged data kept in \(broken); records \(lost) in this segment are cut)")) {
+                             detail: "truncate \(path) at position \(position) (the \(lastData - position) bytes from there on are kept in \(broken); records \(lost) in this segment leave the log)")) {
             try keep(path, from: position, to: lastData, in: broken)
             let fd = try fs.open(path, flags: O_RDWR, mode: 0)
             defer { fs.close(fd) }

@@ -124,10 +124,13 @@ private struct LogCheck {
                                           message: "the recovery point names segment \(point.segment), which is missing"))
         }
         var previousEnd: Int64? = nil
+        var previousPath: String? = nil
         for (i, segment) in named.enumerated() {
             let isLast = i == named.count - 1
             let base = segment.baseOffset
-            if let previousEnd, let base, base != previousEnd {
+            if let previousEnd, let base, base > previousEnd, let kept = cutByRepair(previousEnd, previousPath) {
+                notes.append("\(segment.path): offsets \(previousEnd)–\(base - 1) are not in the log: cut by repair and kept in \(kept)")
+            } else if let previousEnd, let base, base != previousEnd {
                 problems.append(VerifyProblem(
                     kind: .corruption, file: segment.path, segmentFile: segment.path, position: 0, offset: previousEnd,
                     message: base > previousEnd ? "segment starts at offset \(base) but the one before ends at \(previousEnd): offsets \(previousEnd)–\(base - 1) are missing"
@@ -150,8 +153,24 @@ private struct LogCheck {
             records += segmentCheck.records
             bytesChecked += segmentCheck.bytes
             previousEnd = segmentCheck.nextOffset ?? base
+            previousPath = segment.path
         }
         nextOffset = previousEnd
+    }
+
+    /// The file `spool repair` kept when it cut the offsets from `offset` on: a quarantined
+    /// segment starting there, or the `.broken` bytes cut from the end of the segment before.
+    private func cutByRepair(_ offset: Int64, _ previous: String?) -> String? {
+        guard let directory = log.directory else { return nil }
+        let quarantined = SegmentName.stem(offset) + SegmentName.logSuffix + Repairer.quarantineSuffix
+        if log.otherFiles.contains(quarantined) { return directory + "/" + quarantined }
+        if let previous {
+            let stem = String(previous.split(separator: "/").last?.dropLast(SegmentName.logSuffix.count) ?? "")
+            if let broken = log.otherFiles.first(where: { $0.hasPrefix(stem + ".") && $0.hasSuffix(SegmentName.brokenSuffix) }) {
+                return directory + "/" + broken
+            }
+        }
+        return nil
     }
 
     private mutating func checkOtherFiles() {
@@ -166,6 +185,8 @@ private struct LogCheck {
                 problems.append(VerifyProblem(kind: .leftoverFile, file: path, message: "temporary file of an interrupted atomic write (open removes it)"))
             } else if name.hasSuffix(".cleaned") || name.hasSuffix(".swap") {
                 problems.append(VerifyProblem(kind: .leftoverFile, file: path, message: "left by an interrupted compaction (open finishes or rolls it back)"))
+            } else if name.hasSuffix(Repairer.quarantineSuffix) {
+                notes.append("\(path): a damaged segment that repair renamed aside (read it with `spool dump`)")
             } else if name.hasSuffix(SegmentName.brokenSuffix) {
                 notes.append("\(path): bytes cut from a torn tail, kept by recovery or repair")
             } else {
