@@ -215,6 +215,24 @@ struct InspectCommandTests {
         }
     }
 
+    @Test("verify checks CRCs by default; --deep also decodes records and reports a gzip batch as corruption")
+    func verifyDeep() throws {
+        // As in the dump test: the shared gzip-batch.bin with codec bits set to 1 and the CRC
+        // recomputed, so only decoding finds the problem.
+        let dir = ScratchDirectory()
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: SpoolProcess.repositoryRoot + "/fixtures/interop/gzip-batch.bin")))
+        bytes[RecordBatchHeader.attributesPosition + 1] |= 1
+        let crc = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[RecordBatchHeader.crcCoverageStart...])) }
+        for i in 0..<4 { bytes[RecordBatchHeader.crcPosition + i] = UInt8(truncatingIfNeeded: crc >> (24 - 8 * i)) }
+        let path = dir.path + "/00000000000000002000.log"  // its batch's base offset
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        var r = try SpoolProcess.run(["verify", path])
+        #expect(r.status == 0, "\(r.stdout)")
+        r = try SpoolProcess.run(["verify", path, "--deep", "--json"])
+        #expect(r.status == 1)
+        #expect(r.stdout.contains(#""kind":"corruption""#) && r.stdout.contains("unsupported codec gzip"))
+    }
+
     @Test("a root locked by a writer: dump, verify, stats and tail work; repair refuses and names the lock")
     func lockedRoot() async throws {
         let dir = ScratchDirectory()

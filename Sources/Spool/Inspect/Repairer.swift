@@ -101,6 +101,7 @@ public struct Repairer: Sendable {
             if !dryRun { try body() }
         }
         var rewritePoint = false
+        var pointWritten = false
         var handledSegments: Set<String> = []
         let named = log.segments.filter { $0.baseOffset != nil }
         for problem in problems {
@@ -124,8 +125,8 @@ public struct Repairer: Sendable {
                 }
                 handledSegments.insert(segmentPath)
                 let isLast = named.last?.path == segmentPath
-                try cut(segmentPath, at: position, offset: problem.offset, isLast: isLast, act: act)
-                rewritePoint = true
+                try cut(segmentPath, at: position, offset: problem.offset, isLast: isLast, directory: log.directory, act: act)
+                pointWritten = pointWritten || isLast
             case .indexMismatch:
                 guard let segmentPath = problem.segmentFile, !handledSegments.contains(segmentPath) else { continue }
                 handledSegments.insert(segmentPath)
@@ -134,17 +135,22 @@ public struct Repairer: Sendable {
                 report.leftAlone.append(problem)
             }
         }
-        if rewritePoint, let directory = log.directory {
+        if rewritePoint && !pointWritten, let directory = log.directory {
             try writeRecoveryPoint(directory, log: log, dryRun: dryRun, act: act)
         }
     }
 
-    /// Cuts a segment at `position` (keeping the cut bytes), or quarantines it when nothing
-    /// before `position` is readable and it is not the log's last segment.
-    private func cut(_ path: String, at position: Int64, offset: Int64?, isLast: Bool,
+    /// Cuts a segment at its first damage (`position`, where its valid prefix ends), keeping the
+    /// cut bytes, or quarantines it when nothing in it is readable and it is not the log's last
+    /// segment. For the last segment the recovery point is first written at the cut: it then
+    /// claims nothing the cut removes, so a crash in the middle leaves a log open can recover.
+    private func cut(_ path: String, at problemPosition: Int64, offset: Int64?, isLast: Bool, directory: String?,
                      act: (RepairAction, () throws -> Void) throws -> Void) throws {
         let fs = options.fileSystem
         let file = try SegmentFile(path: path, fileSystem: fs)
+        guard let base = file.nameOffset else { return }
+        let valid = try validEnd(of: file, base: base)
+        let position = min(problemPosition, valid.position)
         let lastData = try file.lastNonZero(from: position) ?? position
         let stem = String(path.dropLast(SegmentName.logSuffix.count))
         let lost = offset.map { "from offset \($0) on" } ?? "after it"
@@ -160,6 +166,15 @@ public struct Repairer: Sendable {
             return
         }
         let broken = "\(stem).\(position)\(SegmentName.brokenSuffix)"
+        if isLast, let directory {
+            let point = RecoveryPoint(segment: base, position: valid.position, nextOffset: valid.nextOffset)
+            if try RecoveryPoint.read(in: directory, fileSystem: fs) != point {
+                try act(RepairAction(kind: .rewriteRecoveryPoint, path: directory + "/" + RecoveryPoint.fileName, position: point.position, offset: point.nextOffset,
+                                     detail: "write \(directory)/\(RecoveryPoint.fileName) at the cut (segment \(base), position \(point.position), next offset \(point.nextOffset)) before cutting")) {
+                    try point.write(in: directory, durable: true, fileSystem: fs)
+                }
+            }
+        }
         try act(RepairAction(kind: .truncate, path: path, position: position, offset: offset,
                              detail: "truncate \(path) at position \(position) (the \(lastData - position) bytes from there on are kept in \(broken); records \(lost) in this segment leave the log)")) {
             try keep(path, from: position, to: lastData, in: broken)

@@ -253,6 +253,7 @@ private struct SegmentCheck {
         let deep = verifier.deep
         var sinceProgress: Int64 = 0
         var found: [(Int64, Int64?, String)] = []
+        var decodeFailures: [(Int64, Int64?, String)] = []
         var indexProblems: [(Int64?, Int64?, String, String)] = []
         let end = try file.forEachBatch(limits: verifier.limits, decode: deep) { batch in
             let h = batch.header
@@ -262,7 +263,8 @@ private struct SegmentCheck {
             if !batch.crcOK {
                 found.append((batch.position, h.baseOffset, "CRC mismatch: stored \(hex(h.crc)), computed \(hex(batch.computedCRC))"))
             } else if case .failure(let error) = batch.batch {
-                found.append((batch.position, h.baseOffset, error.message))
+                // The CRC matched: the writer wrote these bytes whole, so this is no torn write.
+                decodeFailures.append((batch.position, h.baseOffset, error.message))
             }
             if let base, indexed {
                 // Entries must point at batch starts with the offsets they claim.
@@ -315,6 +317,9 @@ private struct SegmentCheck {
         progress(VerifyProgress(bytesDone: done, bytesTotal: total, file: segment.path))
         nextOffset = end.nextOffset
         for (position, offset, message) in found { damage(position, offset, message) }
+        for (position, offset, message) in decodeFailures {
+            problems.append(VerifyProblem(kind: .corruption, file: segment.path, segmentFile: segment.path, position: position, offset: offset, message: message))
+        }
         if let problem = end.problem {
             damage(end.position, end.nextOffset, "\(problem); \(end.trailingBytes) bytes from here to the end of the file")
         }
