@@ -272,9 +272,14 @@ struct InspectCommandTests {
         process.standardError = FileHandle.nullDevice
         try process.run()
         defer { if process.isRunning { process.terminate() }; process.waitUntilExit() }
+        // Enqueue only once tail has printed the last task: it found the end first.
+        var seen = ""
+        for _ in 0..<1000 where !seen.contains("offset 299 ") {
+            try await Task.sleep(nanoseconds: 20_000_000)
+            seen = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        }
         let enqueued = try SpoolProcess.run(["enqueue", "--dir", root, "--queue", "q", "followed-one", "followed-two"])
         #expect(enqueued.status == 0, "\(enqueued.stderr)")
-        var seen = ""
         for _ in 0..<1000 where !seen.contains("followed-two") {
             try await Task.sleep(nanoseconds: 20_000_000)
             seen = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
