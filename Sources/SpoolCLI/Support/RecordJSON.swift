@@ -68,40 +68,45 @@ struct RecordJSON {
         }
     }
 
-    /// A JSON string of valid UTF-8 bytes, escaped as ``JSONLine/quote(_:)`` does. Runs of
-    /// bytes that need no escape are copied at once.
-    /// Returns whether any byte was outside ASCII.
+    /// A JSON string of valid UTF-8 bytes, escaped as ``JSONLine/quote(_:)`` does; returns
+    /// whether any byte was outside ASCII. Measures the escaped length first, then writes in
+    /// place, so that a payload full of quotes costs no more than two passes over it.
     @discardableResult
     private static func quote(_ bytes: [UInt8], into out: inout [UInt8]) -> Bool {
-        out.append(UInt8(ascii: "\""))
+        var length = bytes.count + 2
         var high: UInt8 = 0
-        bytes.withUnsafeBufferPointer { p in
-            var runStart = 0
-            for i in 0..<p.count {
-                let b = p[i]
-                high |= b
-                if b >= 0x20 && b != 0x22 && b != 0x5C { continue }
-                if i > runStart { out.append(contentsOf: UnsafeBufferPointer(rebasing: p[runStart..<i])) }
-                runStart = i + 1
-                switch b {
-                case 0x22: out.append(0x5C); out.append(0x22)
-                case 0x5C: out.append(0x5C); out.append(0x5C)
-                case 0x0A: out.append(0x5C); out.append(UInt8(ascii: "n"))
-                case 0x0D: out.append(0x5C); out.append(UInt8(ascii: "r"))
-                case 0x09: out.append(0x5C); out.append(UInt8(ascii: "t"))
-                default:
-                    out.append(contentsOf: unicodePrefix)
-                    out.append(hexDigits[Int(b >> 4)])
-                    out.append(hexDigits[Int(b & 15)])
-                }
-            }
-            if p.count > runStart { out.append(contentsOf: UnsafeBufferPointer(rebasing: p[runStart..<p.count])) }
+        for b in bytes {
+            high |= b
+            if b >= 0x20 && b != 0x22 && b != 0x5C { continue }
+            length += (b == 0x22 || b == 0x5C || b == 0x0A || b == 0x0D || b == 0x09) ? 1 : 5
         }
-        out.append(UInt8(ascii: "\""))
+        let mark = out.count
+        out.append(contentsOf: repeatElement(0, count: length))
+        out.withUnsafeMutableBufferPointer { o in
+            bytes.withUnsafeBufferPointer { p in
+                var w = mark
+                o[w] = 0x22; w += 1
+                for b in p {
+                    if b >= 0x20 && b != 0x22 && b != 0x5C { o[w] = b; w += 1; continue }
+                    o[w] = 0x5C
+                    switch b {
+                    case 0x22, 0x5C: o[w + 1] = b; w += 2
+                    case 0x0A: o[w + 1] = UInt8(ascii: "n"); w += 2
+                    case 0x0D: o[w + 1] = UInt8(ascii: "r"); w += 2
+                    case 0x09: o[w + 1] = UInt8(ascii: "t"); w += 2
+                    default:
+                        o[w + 1] = UInt8(ascii: "u"); o[w + 2] = 0x30; o[w + 3] = 0x30
+                        o[w + 4] = hexDigit(b >> 4); o[w + 5] = hexDigit(b & 15)
+                        w += 6
+                    }
+                }
+                o[w] = 0x22
+            }
+        }
         return high >= 0x80
     }
 
-    private static let unicodePrefix = Array(#"\u00"#.utf8)
+    @inline(__always) private static func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? 0x30 + v : 0x57 + v }
 
     private static func decimal(_ value: Int64, into out: inout [UInt8]) {
         if value < 0 { out.append(UInt8(ascii: "-")) }
