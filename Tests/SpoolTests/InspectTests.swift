@@ -152,7 +152,7 @@ struct InspectTests {
             let problem = try #require(report.problems.first)
             #expect(problem.kind == .corruption)
             #expect(problem.message.contains("recovery point"))
-            #expect(problem.position == cut.end)
+            #expect(problem.position == cut.end, "where the valid data ends")
             #expect(throws: SpoolError.self) { let r = try openRoot(at: root, options: options); defer { r.close() }; _ = try r.queue("q") }
             let done = try Repairer(options: options).repair(path: root, dryRun: false)
             // The cut also left index entries past the data: they are rebuilt.
@@ -161,6 +161,28 @@ struct InspectTests {
             let spool = try openRoot(at: root, options: options)
             defer { spool.close() }
             #expect(try spool.queue("q").committed.nextOffset == cut.nextOffset)
+        }
+    }
+
+    @Test("a recovery point inside a batch is corruption of the recovery point, never a torn tail, and repair rewrites it")
+    func recoveryPointInsideBatch() async throws {
+        try await withTemporaryDirectory { dir in
+            let root = dir + "/root"
+            let options = try await Self.writeRoot(root)
+            let directory = QueueFiles.directory(root, "q")
+            let base = QueueFiles.bases(directory).last!
+            let (found, end) = try batches(in: QueueFiles.logPath(directory, base))
+            let batch = try #require(found.dropLast().last)
+            try RecoveryPoint(segment: base, position: batch.position + 10, nextOffset: batch.nextOffset)
+                .write(in: directory, durable: true, fileSystem: PosixFileSystem())
+            let report = try Verifier().verify(path: root)
+            #expect(report.problems.count == 1)
+            #expect(report.problems.first?.kind == .corruption)
+            #expect(report.problems.first?.message.contains("not at a batch boundary") == true)
+            let done = try Repairer(options: options).repair(path: root, dryRun: false)
+            #expect(done.actions.map(\.kind) == [.rewriteRecoveryPoint])
+            #expect(try RecoveryPoint.read(in: directory, fileSystem: PosixFileSystem()) == RecoveryPoint(segment: base, position: end.position, nextOffset: 200))
+            #expect(try Verifier().verify(path: root).problems == [])
         }
     }
 

@@ -60,7 +60,7 @@ public final class LogFollower {
             guard let current = file else { return out }
             try current.refreshSize()
             var failure: SpoolError? = nil
-            let end = try current.forEachBatch(from: position, expectedOffset: expected, limits: limits) { entry in
+            try current.forEachBatch(from: position, expectedOffset: expected, limits: limits) { entry in
                 guard entry.crcOK, entry.header.baseOffset == expected else { return false }
                 switch entry.batch {
                 case .success(let batch)?:
@@ -78,7 +78,6 @@ public final class LogFollower {
             if let failure { throw failure }
             if out.count >= maxRecords { return out }
             // No more whole batches here: move on only once the next segment exists.
-            _ = end
             guard try moveToNextSegment() else { return out }
         }
         return out

@@ -102,7 +102,7 @@ public struct Repairer: Sendable {
         }
         var rewritePoint = false
         var pointWritten = false
-        var handledSegments: Set<String> = []
+        var cutSegments: Set<String> = [], rebuiltSegments: Set<String> = []
         let named = log.segments.filter { $0.baseOffset != nil }
         for problem in problems {
             switch problem.kind {
@@ -115,21 +115,21 @@ public struct Repairer: Sendable {
                     try fs.rename(problem.file, to: problem.file + Self.quarantineSuffix)
                 }
             case .tornTail, .corruption:
-                guard let segmentPath = problem.segmentFile, let position = problem.position, !handledSegments.contains(segmentPath) else {
-                    if problem.file.hasSuffix(RecoveryPoint.fileName) { rewritePoint = true } else if problem.segmentFile == nil { report.leftAlone.append(problem) }
+                if problem.subject == .recoveryPoint { rewritePoint = true; continue }
+                if problem.subject == .segmentOrder { report.leftAlone.append(problem); continue }
+                guard let segmentPath = problem.segmentFile, let position = problem.position else {
+                    report.leftAlone.append(problem)  // a group's state against its queue
                     continue
                 }
-                if problem.message.hasPrefix("segment starts at offset") || problem.message.hasPrefix("the recovery point") {
-                    if problem.message.hasPrefix("the recovery point") { rewritePoint = true } else { report.leftAlone.append(problem) }
-                    continue
-                }
-                handledSegments.insert(segmentPath)
+                if cutSegments.contains(segmentPath) { continue }
+                cutSegments.insert(segmentPath)
+                rebuiltSegments.insert(segmentPath)  // the cut rebuilds its indexes
                 let isLast = named.last?.path == segmentPath
                 try cut(segmentPath, at: position, offset: problem.offset, isLast: isLast, directory: log.directory, act: act)
                 pointWritten = pointWritten || isLast
             case .indexMismatch:
-                guard let segmentPath = problem.segmentFile, !handledSegments.contains(segmentPath) else { continue }
-                handledSegments.insert(segmentPath)
+                guard let segmentPath = problem.segmentFile, !rebuiltSegments.contains(segmentPath) else { continue }
+                rebuiltSegments.insert(segmentPath)
                 try rebuild(segmentPath, act: act)
             default:
                 report.leftAlone.append(problem)

@@ -25,6 +25,10 @@ public struct VerifyProblem: Sendable, Equatable {
     /// Record offset involved.
     public var offset: Int64?
     public var message: String
+    /// What the problem is about, for ``Repairer``: the bytes of a batch, the recovery point,
+    /// or a gap or overlap between two segments.
+    enum Subject: Sendable, Equatable { case data, recoveryPoint, segmentOrder }
+    var subject: Subject = .data
 
     public init(kind: Kind, file: String, segmentFile: String? = nil, position: Int64? = nil, offset: Int64? = nil, message: String) {
         self.kind = kind
