@@ -186,6 +186,47 @@ struct InspectTests {
         }
     }
 
+    @Test("a missing middle segment is corruption naming the offsets it held")
+    func missingSegment() async throws {
+        try await withTemporaryDirectory { dir in
+            let root = dir + "/root"
+            _ = try await Self.writeRoot(root)
+            let directory = QueueFiles.directory(root, "q")
+            let bases = QueueFiles.bases(directory)
+            try #require(bases.count >= 3)
+            for path in [QueueFiles.logPath(directory, bases[1]), QueueFiles.indexPath(directory, bases[1]), QueueFiles.timeIndexPath(directory, bases[1])] {
+                #expect(unlink(path) == 0)
+            }
+            let report = try Verifier().verify(path: root)
+            #expect(report.problems.count == 1)
+            let problem = try #require(report.problems.first)
+            #expect(problem.kind == .corruption)
+            #expect(problem.file == QueueFiles.logPath(directory, bases[2]))
+            #expect(problem.offset == bases[1])
+            #expect(problem.message.contains("offsets \(bases[1])–\(bases[2] - 1) are missing"))
+        }
+    }
+
+    @Test("a segment of nothing but damaged batches lists at most 1000 of them and counts the rest")
+    func problemsAreBounded() async throws {
+        try await withTemporaryDirectory { dir in
+            let root = dir + "/root"
+            let options = testOptions { $0.durability = .never }
+            let spool = try openRoot(at: root, options: options)
+            let log = try spool.queue("q")
+            for i in Int64(0)..<1100 { try await log.append([UInt8(i & 0x7f) | 1], timestamp: i) }
+            spool.close()
+            let path = QueueFiles.logPath(QueueFiles.directory(root, "q"), 0)
+            for batch in try batches(in: path).batches {
+                try ByteMutator.flipBit(path, at: batch.position + 17)  // the stored CRC
+            }
+            let report = try Verifier().verify(path: root)
+            #expect(report.problems.count == 1000)
+            #expect(report.problems.allSatisfy { $0.kind == .corruption && $0.message.hasPrefix("CRC mismatch") })
+            #expect(report.notes.contains { $0.contains("100 more damaged batches") })
+        }
+    }
+
     @Test("a group that acked offsets past its queue's end is reported against the queue")
     func groupAheadOfQueue() async throws {
         try await withTemporaryDirectory { dir in

@@ -56,9 +56,9 @@ struct SegmentCheck {
         var pointChecked = point == nil
         let deep = verifier.deep
         var sinceProgress: Int64 = 0
-        var found: [(Int64, Int64?, String)] = []
-        var decodeFailures: [(Int64, Int64?, String)] = []
-        var indexProblems: [(Int64?, Int64?, String, String)] = []
+        var found = BoundedList<(Int64, Int64?, String)>()
+        var decodeFailures = BoundedList<(Int64, Int64?, String)>()
+        var indexProblems = BoundedList<(Int64?, Int64?, String, String)>()
         var pointProblems: [(Int64, Int64?, String)] = []
         let end = try file.forEachBatch(limits: verifier.limits, decode: deep) { batch in
             let h = batch.header
@@ -121,8 +121,12 @@ struct SegmentCheck {
         done += file.size - (bytes - sinceProgress)
         progress(VerifyProgress(bytesDone: done, bytesTotal: total, file: segment.path))
         nextOffset = end.nextOffset
-        for (position, offset, message) in found { damage(position, offset, message) }
-        for (position, offset, message) in decodeFailures {
+        for (position, offset, message) in found.items { damage(position, offset, message) }
+        let dropped = found.dropped + decodeFailures.dropped + indexProblems.dropped
+        if dropped > 0 {
+            notes.append("\(segment.path): \(dropped) more damaged batches or index entries not listed (at most \(BoundedList<Int>.max) of each kind per file)")
+        }
+        for (position, offset, message) in decodeFailures.items {
             problems.append(VerifyProblem(kind: .corruption, file: segment.path, segmentFile: segment.path, position: position, offset: offset, message: message))
         }
         if let problem = end.problem {
@@ -146,8 +150,8 @@ struct SegmentCheck {
     }
 
     private mutating func checkIndexesAfterWalk(_ indexes: IndexEntries, from entry: Int, end: SegmentFile.End, indexPath: String, timeIndexPath: String,
-                                                 extra: [(Int64?, Int64?, String, String)]) {
-        var found = extra
+                                                 extra: BoundedList<(Int64?, Int64?, String, String)>) {
+        var found = extra.items
         if !live {
             for i in entry..<indexes.offsets.count {
                 found.append((Int64(i) * 8, nil, indexPath, "entry \(i) points at position \(indexes.offsets[i].position), past the last batch (\(end.position))"))
@@ -173,4 +177,16 @@ struct SegmentCheck {
 private func hex(_ value: UInt32) -> String {
     let h = String(value, radix: 16)
     return "0x" + String(repeating: "0", count: 8 - h.count) + h
+}
+
+/// Problems kept for a report, at most ``max``; the rest are only counted, so a file of
+/// nothing but damage cannot make a report grow without bound.
+struct BoundedList<T> {
+    static var max: Int { 1000 }
+    private(set) var items: [T] = []
+    private(set) var dropped = 0
+
+    mutating func append(_ item: T) {
+        if items.count < Self.max { items.append(item) } else { dropped += 1 }
+    }
 }
