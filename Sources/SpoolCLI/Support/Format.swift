@@ -86,7 +86,7 @@ public enum Console {
     }
 
     /// Appends bytes that already end in a newline (a fast path for many lines at once).
-    static func out(bytes: [UInt8]) {
+    static func out(bytes: UnsafeRawBufferPointer) {
         buffer.withLock { buffered in
             buffered += bytes
             if buffered.count >= bufferBytes { writeAll(1, buffered); buffered.removeAll(keepingCapacity: true) }

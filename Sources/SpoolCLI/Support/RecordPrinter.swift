@@ -7,16 +7,18 @@ struct RecordPrinter {
     var file: String? = nil
     /// Whether to print values (dump without --payloads shows their size only).
     var values = true
+    /// Reused between calls for JSON lines (one allocation for a whole dump).
+    var buffer: ByteBuffer? = ByteBuffer()
 
     func print(_ record: Record) { print([record]) }
 
     func print(_ records: [Record]) {
         if json {
-            var out: [UInt8] = []
-            out.reserveCapacity(records.count * 256)
+            let out = buffer ?? ByteBuffer()
+            out.clear()
             let fileField = file.map(RecordJSON.fileField)
-            for record in records { RecordJSON.append(record, fileField: fileField, values: values, into: &out) }
-            Console.out(bytes: out)
+            for record in records { RecordJSON.append(record, fileField: fileField, values: values, into: out) }
+            Console.out(bytes: out.bytes)
             return
         }
         for record in records {
