@@ -69,4 +69,10 @@ public struct VerifyProgress: Sendable, Equatable {
     public var bytesDone: Int64
     public var bytesTotal: Int64
     public var file: String
+
+    public init(bytesDone: Int64, bytesTotal: Int64, file: String) {
+        self.bytesDone = bytesDone
+        self.bytesTotal = bytesTotal
+        self.file = file
+    }
 }

@@ -5,10 +5,15 @@ import Spool
 /// when disabled (standard error is not a terminal, or --json).
 final class ProgressBar {
     private let enabled: Bool
+    private let fd: Int32
     private var lastDraw: UInt64 = 0
     private var drawn = false
 
-    init(enabled: Bool) { self.enabled = enabled }
+    /// - Parameter fd: where to draw; standard error unless a test passes a file.
+    init(enabled: Bool, fd: Int32 = 2) {
+        self.enabled = enabled
+        self.fd = fd
+    }
 
     func update(_ progress: VerifyProgress) {
         guard enabled else { return }
@@ -30,6 +35,6 @@ final class ProgressBar {
 
     private func write(_ text: String) {
         let bytes = Array(text.utf8)
-        bytes.withUnsafeBytes { _ = Glibc.write(2, $0.baseAddress, $0.count) }
+        bytes.withUnsafeBytes { _ = Glibc.write(fd, $0.baseAddress, $0.count) }
     }
 }
