@@ -161,6 +161,12 @@ struct InspectCommandTests {
         #expect(r.stdout.contains("from position"), "the start came from the time index")
         #expect(r.stdout.contains("offset 200  time") && r.stdout.contains("offset 201  time") && !r.stdout.contains("offset 202  time"))
         #expect(r.stdout.contains(#"key "key-201""#) && r.stdout.contains(#"value 309 B "task 200 xxx"#))
+        // A group's log is dumped when its directory is given (a root's dump is the tasks only).
+        r = try SpoolProcess.run(["dump", root + "/queues/q/groups/g", "--records"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("groups/g/00000000000000000000.log") && r.stdout.contains("offset 0  time"))
+        r = try SpoolProcess.run(["dump", root])
+        #expect(!r.stdout.contains("groups/g"))
     }
 
     @Test("bad input: missing paths, non-segments, empty and zero files, a huge length field, ranges outside the log and garbage arguments")

@@ -73,7 +73,9 @@ struct DumpCommand: AsyncParsableCommand {
         var matched: Int64 = 0
         var extent: (Int64, Int64)? = nil
         for target in targets {
-            for log in try SpoolLayout.logs(at: target) where log.kind != .group {
+            // Groups' logs only when asked for by their directory: a root or queue dump is the tasks.
+            let logs = try SpoolLayout.logs(at: target)
+            for log in logs where log.kind != .group || logs.allSatisfy({ $0.kind == .group }) {
                 for segment in log.segments {
                     if index {
                         damaged += try dumpIndex(segment)
