@@ -186,6 +186,21 @@ struct InspectTests {
         }
     }
 
+    @Test("a segment file given alone: damage with sound batches after it is corruption, damage at its end a torn tail")
+    func loneFileClassification() async throws {
+        try await withTemporaryDirectory { dir in
+            _ = try await Self.writeRoot(dir + "/root")
+            let lone = dir + "/" + QueueFiles.stem(0) + ".log"
+            try Files.write(lone, try Files.read(Self.segment(dir + "/root", 0)))
+            let (found, end) = try batches(in: lone)
+            try ByteMutator.flipBit(lone, at: found[5].position + 70)
+            try ByteMutator.append(lone, [1, 2, 3])
+            let report = try Verifier().verify(path: lone)
+            #expect(report.problems.map(\.kind) == [.corruption, .tornTail])
+            #expect(report.problems.map(\.position) == [found[5].position, end.position])
+        }
+    }
+
     @Test("a missing middle segment is corruption naming the offsets it held")
     func missingSegment() async throws {
         try await withTemporaryDirectory { dir in

@@ -17,6 +17,8 @@ struct SegmentCheck {
     var records: Int64 = 0
     var bytes: Int64 = 0
     var nextOffset: Int64?
+    /// The end of the last batch whose CRC and offset were right.
+    private var lastSoundEnd: Int64 = 0
 
     init(segment: SpoolLayout.SegmentPath, verifier: Verifier, tailStart: Int64?, live: Bool, point: RecoveryPoint?, indexed: Bool) {
         self.segment = segment
@@ -28,6 +30,9 @@ struct SegmentCheck {
     }
 
     private func kind(at position: Int64) -> VerifyProblem.Kind {
+        // A file given alone has no recovery point: damage is a torn tail only when nothing
+        // sound follows it (a crash tears the end of a log, not its middle).
+        if !indexed && position < lastSoundEnd { return .corruption }
         if let tailStart, position >= tailStart { return .tornTail }
         return .corruption
     }
@@ -105,6 +110,9 @@ struct SegmentCheck {
                 } else if h.baseOffset != point.nextOffset {
                     pointProblems.append((point.position, h.baseOffset, "the recovery point says offset \(point.nextOffset) starts at position \(point.position), but the batch there starts at offset \(h.baseOffset)"))
                 }
+            }
+            if batch.crcOK && (batch.expectedOffset ?? h.baseOffset) == h.baseOffset {
+                lastSoundEnd = batch.position + Int64(h.totalBytes)
             }
             maxTimestamp = max(maxTimestamp, h.maxTimestamp)
             batches += 1

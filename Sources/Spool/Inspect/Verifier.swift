@@ -1,3 +1,4 @@
+import Glibc
 import SpoolFormat
 
 /// Checks a root, queue, group or single segment file without changing anything and without
@@ -64,7 +65,7 @@ public struct Verifier: Sendable {
     }
 
     private func fileSize(_ path: String) -> Int64 {
-        guard let fd = try? fileSystem.open(path, flags: 0, mode: 0) else { return 0 }
+        guard let fd = try? fileSystem.open(path, flags: O_RDONLY, mode: 0) else { return 0 }
         defer { fileSystem.close(fd) }
         return (try? fileSystem.size(fd)) ?? 0
     }
