@@ -201,6 +201,26 @@ struct InspectTests {
         }
     }
 
+    @Test("stats samples the last batch's codec and compression ratio: a Kafka client's zstd batch in a copied root")
+    func statsCompressionRatio() async throws {
+        try await withTemporaryDirectory { dir in
+            let fixture = String(#filePath).components(separatedBy: "/Tests/")[0] + "/fixtures/interop/00000000000000001000.log"
+            try Files.makeDirectory(dir + "/queues")
+            try Files.makeDirectory(dir + "/queues/kafka")
+            let copy = dir + "/queues/kafka/00000000000000001000.log"
+            try Files.write(copy, try Files.read(fixture))
+            let stats = try #require(try StatsCollector().collect(path: dir).first)
+            let (found, _) = try batches(in: copy)
+            let last = try #require(found.last)
+            #expect(stats.firstOffset == 1000 && stats.nextOffset == last.nextOffset && stats.tasks == 150)
+            #expect(stats.lastCodec == "zstd")
+            let bytes = try ByteMutator.read(copy, last.position..<last.end)
+            let plain = try bytes.withUnsafeBytes { try BatchDecompressor.decompress(UnsafeRawBufferPointer(rebasing: $0[61...]), codec: .zstd, limit: 1 << 26) }
+            #expect(stats.compressionRatio == Double(plain.count) / Double(last.totalBytes - 61))
+            #expect(try Verifier(deep: true).verify(path: dir).problems.map(\.kind) == [.indexMismatch, .indexMismatch], "a copied root without its indexes")
+        }
+    }
+
     @Test("a missing middle segment is corruption naming the offsets it held")
     func missingSegment() async throws {
         try await withTemporaryDirectory { dir in
