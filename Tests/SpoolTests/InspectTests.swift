@@ -1,6 +1,7 @@
 import Glibc
 @testable import Spool
 import SpoolFormat
+import Synchronization
 import Testing
 
 /// The read-only inspection engine (Sources/Spool/Inspect): verify, stats, group state, follow,
@@ -221,6 +222,17 @@ struct InspectTests {
         }
     }
 
+    @Test("a segment removed while verify runs (retention on a live root) is noted, not an error")
+    func segmentRemovedDuringVerify() async throws {
+        try await withTemporaryDirectory { dir in
+            _ = try await Self.writeRoot(dir + "/root")
+            let first = Self.segment(dir + "/root", 0)
+            let report = try Verifier(fileSystem: VanishingFileSystem(vanishing: first)).verify(path: dir + "/root")
+            #expect(report.problems == [])
+            #expect(report.notes.contains { $0.contains("removed while it was being verified") })
+        }
+    }
+
     @Test("a missing middle segment is corruption naming the offsets it held")
     func missingSegment() async throws {
         try await withTemporaryDirectory { dir in
@@ -412,4 +424,30 @@ struct InspectTests {
             #expect(missing?.path == dir + "/absent")
         }
     }
+}
+
+/// Removes one file the first time it is opened, as retention would between a listing and a read.
+final class VanishingFileSystem: FileSystem {
+    let base = PosixFileSystem()
+    let path: String
+    private let done = Mutex(false)
+
+    init(vanishing path: String) { self.path = path }
+
+    func open(_ path: String, flags: Int32, mode: mode_t) throws -> Int32 {
+        if path == self.path && done.withLock({ d in defer { d = true }; return !d }) { _ = Glibc.unlink(path) }
+        return try base.open(path, flags: flags, mode: mode)
+    }
+    func close(_ fd: Int32) { base.close(fd) }
+    func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at position: Int64) throws -> Int { try base.read(fd, into: buffer, at: position) }
+    func write(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at position: Int64) throws { try base.write(fd, from: buffer, at: position) }
+    func fdatasync(_ fd: Int32) throws { try base.fdatasync(fd) }
+    func fsync(_ fd: Int32) throws { try base.fsync(fd) }
+    func truncate(_ fd: Int32, to length: Int64) throws { try base.truncate(fd, to: length) }
+    func size(_ fd: Int32) throws -> Int64 { try base.size(fd) }
+    func rename(_ from: String, to: String) throws { try base.rename(from, to: to) }
+    func unlink(_ path: String) throws { try base.unlink(path) }
+    func makeDirectory(_ path: String, mode: mode_t) throws { try base.makeDirectory(path, mode: mode) }
+    func listDirectory(_ path: String) throws -> [String] { try base.listDirectory(path) }
+    func fileType(_ path: String) -> FileType { base.fileType(path) }
 }

@@ -62,7 +62,14 @@ struct LogCheck {
             let rpHere = (point != nil && point!.segment == base && log.kind != .file) ? point : nil
             var segmentCheck = SegmentCheck(segment: segment, verifier: verifier, tailStart: tailStart, live: writerActive && isLast,
                                             point: rpHere, indexed: log.kind != .file)
-            try segmentCheck.run(done: &done, total: total, progress: progress)
+            do {
+                try segmentCheck.run(done: &done, total: total, progress: progress)
+            } catch let error as SpoolError where error.code == .notFound && verifier.fileSystem.fileType(segment.path) == .missing {
+                // Listed a moment ago and gone now: retention or compaction removed it meanwhile.
+                notes.append("\(segment.path): removed while it was being verified (retention or compaction)")
+                previousEnd = nil
+                continue
+            }
             problems += segmentCheck.problems
             notes += segmentCheck.notes
             batches += segmentCheck.batches
