@@ -9,17 +9,18 @@ struct DumpCommand: AsyncParsableCommand {
         abstract: "Print the batches and records of a segment, queue or root.",
         discussion: """
             Examples:
-              spool dump                                   # the root in --dir
-              spool dump spool-data/queues/emails          # one queue
+              spool dump                             # the root in --dir
+              spool dump spool-data/queues/emails    # one queue
               spool dump 00000000000000000000.log --payloads
-              spool dump spool-data/queues/emails --from-offset 1000 --to-offset 1099 --payloads
-              spool dump spool-data/queues/emails --from-time 2026-11-27T07:00:00Z --records
-              spool dump spool-data/queues/emails --index  # index entries, checked against the log
+              spool dump spool-data/queues/emails --from-offset 1000 --to-offset 1099
+              spool dump spool-data/queues/emails --from-time 2026-11-27T07:00:00Z
+              spool dump spool-data/queues/emails --index   # checked entries
               spool dump ../shared/interop/00000000000000001000.log --json
 
-            Read-only and lock-free: safe while a writer runs. Ranges start through the .index and
-            .timeindex files (checked against the log), so they do not read the whole log.
-            Exit code 1 when a batch or index entry is damaged, 2 for a range outside the log.
+            Read-only and lock-free: safe while a writer runs. Ranges start through
+            the .index and .timeindex files (checked against the log), so they do
+            not read the whole log. Exit code 1 when a batch or index entry is
+            damaged, 2 for a range outside the log.
             """)
 
     @OptionGroup var common: CommonOptions

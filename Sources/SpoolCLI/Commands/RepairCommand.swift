@@ -8,17 +8,18 @@ struct RepairCommand: AsyncParsableCommand {
         abstract: "Cut torn tails, rebuild indexes, quarantine unreadable segments; --dry-run first.",
         discussion: """
             Examples:
-              spool repair --dry-run                        # what it would do to the root in --dir
-              spool repair                                  # do it
+              spool repair --dry-run        # what it would do to the root in --dir
+              spool repair                  # do it
               spool repair spool-data/queues/emails --json
 
-            Plans from `spool verify`'s findings. A damaged tail is cut and its bytes kept as
-            <segment>.<position>.broken beside it; a sealed segment with no readable batch is
-            renamed to <name>.log.quarantined; indexes are rebuilt from the log; a recovery point
-            past the repaired data is rewritten; leftover .tmp files are removed. Every action is
-            printed. Refuses to run while a writer holds the root's lock (stop it first).
-            Exit codes: 0 repaired or nothing to do, 1 a dry run found work or problems were left,
-            2 could not run (locked, bad path, I/O error).
+            Plans from `spool verify`'s findings. A damaged tail is cut and its
+            bytes kept as <segment>.<position>.broken beside it; a sealed segment
+            with no readable batch is renamed to <name>.log.quarantined; indexes
+            are rebuilt from the log; a recovery point past the repaired data is
+            rewritten; leftover .tmp files are removed. Every action is printed.
+            Refuses to run while a writer holds the root's lock (stop it first).
+            Exit codes: 0 repaired or nothing to do, 1 a dry run found work or
+            problems were left, 2 could not run (locked, bad path, I/O error).
             """)
 
     @OptionGroup var common: CommonOptions

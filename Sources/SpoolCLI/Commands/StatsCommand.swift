@@ -8,14 +8,16 @@ struct StatsCommand: AsyncParsableCommand {
         abstract: "Per queue and group: depth, lag, oldest pending age, segments, bytes, DLQ size.",
         discussion: """
             Examples:
-              spool stats                                   # every queue of the root in --dir
+              spool stats                      # every queue of the root in --dir
               spool stats --queue emails --json
               spool stats --prometheus > /var/lib/node_exporter/textfile/spool.prom
 
-            Reads file sizes, the indexes, the recovery point, the last batch header and the group
-            logs, never the data itself, so it is fast on any size of root; read-only and lock-free.
-            TASKS is records held, DEPTH the backlog of the slowest group (or TASKS without groups),
-            RATIO the compression ratio of the last batch, RETAINED the age of the oldest record.
+            Reads file sizes, the indexes, the recovery point, the last batch
+            header and the group logs, never the data itself: fast on any size of
+            root, read-only and lock-free. TASKS is the records held, DEPTH the
+            backlog of the slowest group (TASKS when there is none), RATIO the
+            compression ratio of the last batch, RETAINED the age of the oldest
+            record.
             """)
 
     @OptionGroup var common: CommonOptions

@@ -10,12 +10,13 @@ struct TailCommand: AsyncParsableCommand {
         abstract: "Print the last tasks of a queue, and with -f follow new ones.",
         discussion: """
             Examples:
-              spool tail --queue emails                     # the last 10 tasks
+              spool tail --queue emails              # the last 10 tasks
               spool tail --queue emails -n 100 --json
-              spool tail --queue emails -f                  # then follow, like tail -f
+              spool tail --queue emails -f           # then follow, like tail -f
 
-            Read-only and lock-free: works while another process writes. With -f it checks for
-            new batches every --poll-ms milliseconds (bounded sleep) until interrupted.
+            Read-only and lock-free: works while another process writes. With -f
+            it looks for new batches every --poll-ms milliseconds (a bounded sleep)
+            until interrupted.
             """)
 
     @OptionGroup var common: CommonOptions

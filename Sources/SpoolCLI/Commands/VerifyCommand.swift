@@ -9,15 +9,16 @@ struct VerifyCommand: AsyncParsableCommand {
         abstract: "Check every batch CRC, offsets, indexes, the recovery point and group state.",
         discussion: """
             Examples:
-              spool verify                                  # the root in --dir
-              spool verify spool-data/queues/emails         # one queue and its groups
-              spool verify 00000000000000000000.log         # a segment file alone
-              spool verify --deep --json > report.jsonl     # decode every record too
+              spool verify                            # the root in --dir
+              spool verify spool-data/queues/emails   # a queue and its groups
+              spool verify 00000000000000000000.log   # a segment file alone
+              spool verify --deep --json > out.jsonl  # decode every record too
 
-            Read-only and lock-free: safe while a writer runs (bytes it is still writing past the
-            recovery point are not reported). Each problem names its file, position, offset and
-            kind: torn tail, corruption, index mismatch or leftover file. `spool repair` fixes
-            torn tails, damaged segments and indexes.
+            Read-only and lock-free: safe while a writer runs (bytes it is still
+            writing past the recovery point are not reported). Each problem names
+            its file, position, offset and kind: torn tail, corruption, index
+            mismatch or leftover file. `spool repair` fixes torn tails, damaged
+            segments and indexes.
             Exit codes: 0 clean, 1 problems found, 2 could not run.
             """)
 
