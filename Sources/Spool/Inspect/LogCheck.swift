@@ -31,7 +31,11 @@ struct LogCheck {
             }
         }
         let named = log.segments.filter { $0.baseOffset != nil || log.kind == .file }
-        if let point, log.kind != .file, !named.contains(where: { $0.baseOffset == point.segment }) {
+        let lastBase = named.last?.baseOffset ?? -1
+        if let point, log.kind != .file, writerActive, point.segment > lastBase {
+            // The writer rolled to a new segment after the directory was listed.
+            notes.append("\(log.directory ?? log.name): the writer moved on to segment \(point.segment) during the check")
+        } else if let point, log.kind != .file, !named.contains(where: { $0.baseOffset == point.segment }) {
             var problem = VerifyProblem(kind: .corruption, file: (log.directory ?? "") + "/" + RecoveryPoint.fileName, offset: point.nextOffset,
                                         message: "the recovery point names segment \(point.segment), which is missing")
             problem.subject = .recoveryPoint
@@ -59,7 +63,7 @@ struct LogCheck {
                 else if let point, point.segment == base { tailStart = point.position }
                 else if let point, let base, point.segment < base { tailStart = 0 }
             }
-            let rpHere = (point != nil && point!.segment == base && log.kind != .file) ? point : nil
+            let rpHere = point.flatMap { $0.segment == base && log.kind != .file ? $0 : nil }
             var segmentCheck = SegmentCheck(segment: segment, verifier: verifier, tailStart: tailStart, live: writerActive && isLast,
                                             point: rpHere, indexed: log.kind != .file)
             do {
