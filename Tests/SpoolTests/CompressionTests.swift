@@ -99,8 +99,8 @@ struct CompressionTests {
             try await group.ack(batch)
             let groupDirectory = try root.queue("q").directory + "/groups/g"
             var codecs: [Int] = []
-            for segment in try SpoolLayout.segments(at: groupDirectory) {
-                try SegmentFile(path: segment.path).forEachBatch { codecs.append(Int($0.header.codecBits)); return true }
+            for base in QueueFiles.bases(groupDirectory) {
+                try SegmentFile(path: QueueFiles.logPath(groupDirectory, base)).forEachBatch { codecs.append(Int($0.header.codecBits)); return true }
             }
             #expect(!codecs.isEmpty && codecs.allSatisfy { $0 == 0 })
         }

@@ -46,7 +46,7 @@ public enum DictionaryTrainer {
 
     /// Payloads of the newest tasks, newest segment first, bounded by count and bytes.
     private static func collect(queueDirectory: String, samplesMax: Int, fileSystem: any FileSystem) throws -> [[UInt8]] {
-        let segments = try SpoolLayout.queueSegments(queueDirectory, queue: nil, fileSystem: fileSystem)
+        let segments = try SpoolLayout.log(queueDirectory, kind: .queue, name: queueDirectory, queue: nil, group: nil, root: nil, fileSystem: fileSystem).segments
         guard !segments.isEmpty else {
             throw SpoolError(.notFound, "the queue has no segments to learn from", path: queueDirectory)
         }

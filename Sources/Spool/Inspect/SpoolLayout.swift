@@ -1,5 +1,5 @@
-/// Finds segment files under a path given to an inspection command: a root (with `queues/`),
-/// a queue directory, or a single segment file.
+/// Finds the logs and segment files under a path given to an inspection command: a root (with
+/// `queues/`), a queue directory, a group directory, or a single segment file. Read-only.
 public enum SpoolLayout {
     public struct SegmentPath: Sendable, Equatable {
         /// The queue's name when the path is inside a root or queue directory.
@@ -8,10 +8,40 @@ public enum SpoolLayout {
         public var baseOffset: Int64?
     }
 
-    /// Segment files under `path`, in queue then offset order.
-    /// - Throws: `.notFound` when nothing is at `path`; `.invalidArgument` when a directory holds
-    ///   neither `queues/` nor segments.
+    /// One log found under a path: a queue's, a consumer group's, or a lone segment file.
+    public struct Log: Sendable, Equatable {
+        public enum Kind: String, Sendable, Equatable {
+            case queue, group
+            /// A segment file given alone: no recovery point, no neighbours.
+            case file
+        }
+        public var kind: Kind
+        /// "emails", "emails/groups/workers", or the file's path.
+        public var name: String
+        public var queue: String?
+        public var group: String?
+        /// The log's directory; nil for a lone file.
+        public var directory: String?
+        /// Segments in offset order (unparseable names last).
+        public var segments: [SegmentPath]
+        /// Names in the directory that are neither segments, their indexes, the recovery point,
+        /// nor the groups folder (temp files, `.broken` copies, leftovers of a compaction).
+        public var otherFiles: [String]
+        /// The root directory holding the log, when the path shows one (for the writer lock).
+        public var root: String?
+    }
+
+    /// Segment files under `path`, in queue then offset order (queues only, not groups).
+    /// - Throws: as ``logs(at:fileSystem:)``.
     public static func segments(at path: String, fileSystem fs: any FileSystem = PosixFileSystem()) throws -> [SegmentPath] {
+        try logs(at: path, fileSystem: fs).filter { $0.kind != .group }.flatMap(\.segments)
+    }
+
+    /// The logs under `path`: for a root, each queue then its groups; for a queue directory,
+    /// the queue and its groups; for a group directory, the group; for a file, the file.
+    /// - Throws: `.notFound` when nothing is at `path`; `.invalidArgument` when a directory holds
+    ///   no log; `.io` when a directory cannot be listed.
+    public static func logs(at path: String, fileSystem fs: any FileSystem = PosixFileSystem()) throws -> [Log] {
         var path = path
         while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
         switch fs.fileType(path) {
@@ -19,27 +49,84 @@ public enum SpoolLayout {
             throw SpoolError(.notFound, "no such file or directory", path: path, hint: "check the path, or pass --dir")
         case .regular, .other:
             let name = path.split(separator: "/").last.map(String.init) ?? path
-            return [SegmentPath(queue: nil, path: path, baseOffset: SegmentName.parseLog(name))]
+            let segment = SegmentPath(queue: nil, path: path, baseOffset: SegmentName.parseLog(name))
+            return [Log(kind: .file, name: path, directory: nil, segments: [segment], otherFiles: [], root: nil)]
         case .directory:
             if fs.fileType(path + "/queues") == .directory {
-                var all: [SegmentPath] = []
+                var all: [Log] = []
                 for queue in try fs.listDirectory(path + "/queues").sorted() where fs.fileType(path + "/queues/" + queue) == .directory {
-                    all += try queueSegments(path + "/queues/" + queue, queue: queue, fileSystem: fs)
+                    all += try queueLogs(path + "/queues/" + queue, queue: queue, root: path, fileSystem: fs)
                 }
                 return all
             }
-            let found = try queueSegments(path, queue: path.split(separator: "/").last.map(String.init), fileSystem: fs)
-            if found.isEmpty {
-                throw SpoolError(.invalidArgument, "neither a Spool root (no queues/) nor a queue directory (no .log files)", path: path)
+            let components = path.split(separator: "/").map(String.init)
+            let last = components.last ?? path
+            if components.count >= 3 && components[components.count - 2] == "groups" {
+                let queue = components[components.count - 3]
+                let root = components.count >= 5 && components[components.count - 4] == "queues"
+                    ? rootPath(path, droppingComponents: 5) : nil
+                let log = try log(path, kind: .group, name: queue + "/groups/" + last, queue: queue, group: last, root: root, fileSystem: fs)
+                if log.segments.isEmpty && !hasRecoveryPoint(path, fs) { throw notALog(path) }
+                return [log]
             }
+            let root = components.count >= 2 && components[components.count - 2] == "queues" ? rootPath(path, droppingComponents: 2) : nil
+            let found = try queueLogs(path, queue: last, root: root, fileSystem: fs)
+            if found.allSatisfy({ $0.segments.isEmpty }) && !hasRecoveryPoint(path, fs) { throw notALog(path) }
             return found
         }
     }
 
-    static func queueSegments(_ directory: String, queue: String?, fileSystem fs: any FileSystem) throws -> [SegmentPath] {
-        try fs.listDirectory(directory)
-            .filter { $0.hasSuffix(SegmentName.logSuffix) }
-            .map { SegmentPath(queue: queue, path: directory + "/" + $0, baseOffset: SegmentName.parseLog($0)) }
-            .sorted { ($0.baseOffset ?? .max, $0.path) < ($1.baseOffset ?? .max, $1.path) }
+    private static func notALog(_ path: String) -> SpoolError {
+        SpoolError(.invalidArgument, "neither a Spool root (no queues/) nor a queue or group directory (no .log files)", path: path,
+                   hint: "pass a root, a queue directory (<root>/queues/<name>) or a .log file")
+    }
+
+    private static func hasRecoveryPoint(_ directory: String, _ fs: any FileSystem) -> Bool {
+        fs.fileType(directory + "/" + RecoveryPoint.fileName) == .regular
+    }
+
+    private static func rootPath(_ path: String, droppingComponents n: Int) -> String {
+        var parts = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        parts.removeLast(n)
+        let joined = parts.joined(separator: "/")
+        return joined.isEmpty ? (path.hasPrefix("/") ? "/" : ".") : joined
+    }
+
+    static func queueLogs(_ directory: String, queue: String, root: String?, fileSystem fs: any FileSystem) throws -> [Log] {
+        var logs = [try log(directory, kind: .queue, name: queue, queue: queue, group: nil, root: root, fileSystem: fs)]
+        let groups = directory + "/groups"
+        if fs.fileType(groups) == .directory {
+            for group in try fs.listDirectory(groups).sorted() where fs.fileType(groups + "/" + group) == .directory {
+                logs.append(try log(groups + "/" + group, kind: .group, name: queue + "/groups/" + group, queue: queue, group: group, root: root, fileSystem: fs))
+            }
+        }
+        return logs
+    }
+
+    static func log(_ directory: String, kind: Log.Kind, name: String, queue: String?, group: String?, root: String?, fileSystem fs: any FileSystem) throws -> Log {
+        let names: [String]
+        do { names = try fs.listDirectory(directory) } catch { throw error.with(path: directory) }
+        var segments: [SegmentPath] = []
+        var other: [String] = []
+        for file in names {
+            if file.hasSuffix(SegmentName.logSuffix) {
+                segments.append(SegmentPath(queue: queue, path: directory + "/" + file, baseOffset: SegmentName.parseLog(file)))
+            } else if isKnown(file) {
+                continue
+            } else {
+                other.append(file)
+            }
+        }
+        segments.sort { ($0.baseOffset ?? .max, $0.path) < ($1.baseOffset ?? .max, $1.path) }
+        return Log(kind: kind, name: name, queue: queue, group: group, directory: directory, segments: segments, otherFiles: other.sorted(), root: root)
+    }
+
+    /// An index of a segment, the recovery point, or the groups folder.
+    private static func isKnown(_ file: String) -> Bool {
+        if file == RecoveryPoint.fileName || file == "groups" { return true }
+        for suffix in [SegmentName.indexSuffix, SegmentName.timeIndexSuffix] where file.hasSuffix(suffix) {
+            return SegmentName.parseLog(String(file.dropLast(suffix.count)) + SegmentName.logSuffix) != nil
+        }
+        return false
     }
 }

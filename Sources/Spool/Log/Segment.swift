@@ -161,7 +161,7 @@ final class Segment: @unchecked Sendable {
     }
 
     /// Scans the segment's batch headers and writes both index files anew (temp file, rename).
-    private func rebuildIndexFiles(end: Int64, options: SpoolOptions) throws {
+    func rebuildIndexFiles(end: Int64, options: SpoolOptions) throws {
         var offsets: [UInt8] = [], times: [UInt8] = []
         var lastIndexed: Int64 = 0
         var maxTimestamp = Int64.min

@@ -85,6 +85,14 @@ public enum Console {
         }
     }
 
+    /// Appends bytes that already end in a newline (a fast path for many lines at once).
+    static func out(bytes: UnsafeRawBufferPointer) {
+        buffer.withLock { buffered in
+            buffered += bytes
+            if buffered.count >= bufferBytes { writeAll(1, buffered); buffered.removeAll(keepingCapacity: true) }
+        }
+    }
+
     static func err(_ line: String) {
         flush()
         writeAll(2, Array((line + "\n").utf8))

@@ -1,0 +1,124 @@
+import SpoolFormat
+
+/// The checks of one log (its segments, indexes, recovery point and leftover files).
+struct LogCheck {
+    let log: SpoolLayout.Log
+    let verifier: Verifier
+    let writerActive: Bool
+    var problems: [VerifyProblem] = []
+    var notes: [String] = []
+    var batches: Int64 = 0
+    var records: Int64 = 0
+    var bytesChecked: Int64 = 0
+    /// The log's next offset after the last valid batch.
+    var nextOffset: Int64?
+
+    init(log: SpoolLayout.Log, verifier: Verifier, writerActive: Bool) {
+        self.log = log
+        self.verifier = verifier
+        self.writerActive = writerActive
+    }
+
+    mutating func run(done: inout Int64, total: Int64, progress: (VerifyProgress) -> Void) throws {
+        checkOtherFiles()
+        let fs = verifier.fileSystem
+        var point: RecoveryPoint? = nil
+        if let directory = log.directory {
+            let rpPath = directory + "/" + RecoveryPoint.fileName
+            point = try RecoveryPoint.read(in: directory, fileSystem: fs)
+            if point == nil && fs.fileType(rpPath) == .regular {
+                notes.append("\(rpPath): unreadable recovery point (ignored: open scans the last segment from its start)")
+            }
+        }
+        let named = log.segments.filter { $0.baseOffset != nil || log.kind == .file }
+        let lastBase = named.last?.baseOffset ?? -1
+        if let point, log.kind != .file, writerActive, point.segment > lastBase {
+            // The writer rolled to a new segment after the directory was listed.
+            notes.append("\(log.directory ?? log.name): the writer moved on to segment \(point.segment) during the check")
+        } else if let point, log.kind != .file, !named.contains(where: { $0.baseOffset == point.segment }) {
+            var problem = VerifyProblem(kind: .corruption, file: (log.directory ?? "") + "/" + RecoveryPoint.fileName, offset: point.nextOffset,
+                                        message: "the recovery point names segment \(point.segment), which is missing")
+            problem.subject = .recoveryPoint
+            problems.append(problem)
+        }
+        var previousEnd: Int64? = nil
+        var previousPath: String? = nil
+        for (i, segment) in named.enumerated() {
+            let isLast = i == named.count - 1
+            let base = segment.baseOffset
+            if let previousEnd, let base, base > previousEnd, let kept = cutByRepair(previousEnd, previousPath) {
+                notes.append("\(segment.path): offsets \(previousEnd)–\(base - 1) are not in the log: cut by repair and kept in \(kept)")
+            } else if let previousEnd, let base, base != previousEnd {
+                var problem = VerifyProblem(
+                    kind: .corruption, file: segment.path, segmentFile: segment.path, position: 0, offset: previousEnd,
+                    message: base > previousEnd ? "segment starts at offset \(base) but the one before ends at \(previousEnd): offsets \(previousEnd)–\(base - 1) are missing"
+                        : "segment starts at offset \(base) but the one before ends at \(previousEnd): offsets overlap")
+                problem.subject = .segmentOrder
+                problems.append(problem)
+            }
+            // From which position damage is a torn tail rather than corruption.
+            var tailStart: Int64? = nil
+            if isLast {
+                if log.kind == .file || point == nil { tailStart = 0 }
+                else if let point, point.segment == base { tailStart = point.position }
+                else if let point, let base, point.segment < base { tailStart = 0 }
+            }
+            let rpHere = point.flatMap { $0.segment == base && log.kind != .file ? $0 : nil }
+            var segmentCheck = SegmentCheck(segment: segment, verifier: verifier, tailStart: tailStart, live: writerActive && isLast,
+                                            point: rpHere, indexed: log.kind != .file)
+            do {
+                try segmentCheck.run(done: &done, total: total, progress: progress)
+            } catch let error as SpoolError where error.code == .notFound && verifier.fileSystem.fileType(segment.path) == .missing {
+                // Listed a moment ago and gone now: retention or compaction removed it meanwhile.
+                notes.append("\(segment.path): removed while it was being verified (retention or compaction)")
+                previousEnd = nil
+                continue
+            }
+            problems += segmentCheck.problems
+            notes += segmentCheck.notes
+            batches += segmentCheck.batches
+            records += segmentCheck.records
+            bytesChecked += segmentCheck.bytes
+            previousEnd = segmentCheck.nextOffset ?? base
+            previousPath = segment.path
+        }
+        nextOffset = previousEnd
+    }
+
+    /// The file `spool repair` kept when it cut the offsets from `offset` on: a quarantined
+    /// segment starting there, or the `.broken` bytes cut from the end of the segment before.
+    private func cutByRepair(_ offset: Int64, _ previous: String?) -> String? {
+        guard let directory = log.directory else { return nil }
+        let quarantined = SegmentName.stem(offset) + SegmentName.logSuffix + Repairer.quarantineSuffix
+        if log.otherFiles.contains(quarantined) { return directory + "/" + quarantined }
+        if let previous {
+            let stem = String(previous.split(separator: "/").last?.dropLast(SegmentName.logSuffix.count) ?? "")
+            if let broken = log.otherFiles.first(where: { $0.hasPrefix(stem + ".") && $0.hasSuffix(SegmentName.brokenSuffix) }) {
+                return directory + "/" + broken
+            }
+        }
+        return nil
+    }
+
+    private mutating func checkOtherFiles() {
+        guard let directory = log.directory else { return }
+        for segment in log.segments where segment.baseOffset == nil {
+            problems.append(VerifyProblem(kind: .leftoverFile, file: segment.path,
+                                          message: "a .log file whose name is not a 20-digit base offset: open refuses the queue until it is moved out"))
+        }
+        for name in log.otherFiles {
+            let path = directory + "/" + name
+            if name.hasSuffix(AtomicFile.temporarySuffix) {
+                problems.append(VerifyProblem(kind: .leftoverFile, file: path, message: "temporary file of an interrupted atomic write (open removes it)"))
+            } else if name.hasSuffix(".cleaned") || name.hasSuffix(".swap") {
+                problems.append(VerifyProblem(kind: .leftoverFile, file: path, message: "left by an interrupted compaction (open finishes or rolls it back)"))
+            } else if name.hasSuffix(Repairer.quarantineSuffix) {
+                notes.append("\(path): a damaged segment that repair renamed aside (read it with `spool dump`)")
+            } else if name.hasSuffix(SegmentName.brokenSuffix) {
+                notes.append("\(path): bytes cut from a torn tail, kept by recovery or repair")
+            } else {
+                notes.append("\(path): not a Spool file")
+            }
+        }
+    }
+}

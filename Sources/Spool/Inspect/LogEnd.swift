@@ -1,0 +1,69 @@
+import SpoolFormat
+
+/// Where a log ends, found cheaply for `spool stats` and `spool tail`: from the last segment's
+/// offset index (or its recovery point) it reads only batch headers to the end of the data,
+/// and checks the last batch's CRC. Reads no other data, takes no lock.
+public struct LogEnd: Sendable, Equatable {
+    /// The first segment's base offset (the first offset still in the log).
+    public var firstOffset: Int64
+    /// The offset the next record will get.
+    public var nextOffset: Int64
+    /// The last segment and the position just after its last valid batch.
+    public var lastSegment: String?
+    public var endPosition: Int64
+    /// The last valid batch's header and position, when the log holds one in its last segment.
+    public var lastBatch: RecordBatchHeader?
+    public var lastBatchPosition: Int64?
+    /// Header of the first batch of the first segment (the oldest record's time).
+    public var firstBatch: RecordBatchHeader?
+
+    /// Headers read at most past the starting point, so a log without an index stays bounded.
+    static let headersMax = 10_000_000
+
+    /// Finds the end of `log`.
+    /// - Throws: I/O errors.
+    public static func find(_ log: SpoolLayout.Log, fileSystem fs: any FileSystem = PosixFileSystem()) throws -> LogEnd {
+        let segments = log.segments.filter { $0.baseOffset != nil }
+        guard let last = segments.last, let base = last.baseOffset else {
+            return LogEnd(firstOffset: 0, nextOffset: 0, lastSegment: nil, endPosition: 0)
+        }
+        let first = segments[0]
+        var result = LogEnd(firstOffset: first.baseOffset ?? 0, nextOffset: base, lastSegment: last.path, endPosition: 0)
+        let file = try SegmentFile(path: last.path, fileSystem: fs)
+        let indexes = try IndexEntries.read(segment: last.path, fileSystem: fs)
+        var start = try file.seekPosition(forOffset: .max, indexes: indexes)
+        if start.offset == nil { start = (0, base) }
+        var position = start.position, expected = start.offset ?? base
+        var walked: [(Int64, RecordBatchHeader)] = []
+        for _ in 0..<headersMax {
+            guard position < file.size, let header = try file.header(at: position), header.baseOffset == expected,
+                  position + Int64(header.totalBytes) <= file.size else { break }
+            walked.append((position, header))
+            if walked.count > 64 { walked.removeFirst(32) }
+            position += Int64(header.totalBytes)
+            expected = header.nextOffset
+        }
+        // A torn batch can have a sound header: step back past any whose CRC fails.
+        while let (at, header) = walked.last {
+            let bytes = try file.batchBytes(at: at, header: header)
+            let ok = bytes.withUnsafeBytes { raw in (try? RecordBatchDecoder.verifyCRC(raw, header: header)) != nil }
+            if ok { break }
+            walked.removeLast()
+        }
+        if let (at, header) = walked.last {
+            result.lastBatch = header
+            result.lastBatchPosition = at
+            result.endPosition = at + Int64(header.totalBytes)
+            result.nextOffset = header.nextOffset
+        } else {
+            result.endPosition = start.position
+            result.nextOffset = start.offset ?? base
+        }
+        if first.path == last.path && result.lastBatchPosition == 0 {
+            result.firstBatch = result.lastBatch
+        } else if let firstFile = try? SegmentFile(path: first.path, fileSystem: fs) {
+            result.firstBatch = try firstFile.header(at: 0)
+        }
+        return result
+    }
+}

@@ -1,0 +1,258 @@
+import Glibc
+import SpoolFormat
+
+/// One step `spool repair` takes (or, in a dry run, would take).
+public struct RepairAction: Sendable, Equatable {
+    public enum Kind: String, Sendable, Equatable {
+        /// Cut a segment at its first damaged batch; the cut bytes are kept as `.broken`.
+        case truncate
+        /// Rename a segment with no readable batch aside (`<name>.quarantined`) with its indexes.
+        case quarantine
+        /// Write both index files of a segment anew from the log.
+        case rebuildIndexes = "rebuild indexes"
+        /// Rewrite the recovery point at the end of the repaired data.
+        case rewriteRecoveryPoint = "rewrite recovery point"
+        /// Remove a temporary file of an interrupted atomic write.
+        case removeTemporaryFile = "remove temporary file"
+    }
+
+    public var kind: Kind
+    public var path: String
+    public var position: Int64?
+    public var offset: Int64?
+    /// What it does and what it costs, in words.
+    public var detail: String
+}
+
+/// What a repair did (or would do) and what it left alone.
+public struct RepairReport: Sendable, Equatable {
+    public var actions: [RepairAction] = []
+    /// Problems repair does not fix (they are reported, never silently dropped).
+    public var leftAlone: [VerifyProblem] = []
+    public var dryRun: Bool
+}
+
+/// Brings a root (or one queue or group directory) back to a state the engine opens, with the
+/// salvage path of DESIGN.md "Recovery and compaction": cuts torn tails and damaged batches
+/// (keeping the cut bytes as `<stem>.<position>.broken`), quarantines segments with nothing
+/// readable by renaming them aside, rebuilds indexes from the log, rewrites a recovery point
+/// that no longer matches the data, and removes leftover temp files. It plans from a
+/// ``Verifier`` run, so it fixes exactly what verify reports.
+///
+/// A writer of the root: it takes `spool.lock` (refusing with `.locked` while another process
+/// holds it); a dry run only probes the lock and changes nothing. Leftovers of an interrupted
+/// compaction (`.cleaned`, `.swap`) are left for the engine's open.
+///
+/// Thread-safety: a value type; do not run two on one root (the lock prevents it).
+public struct Repairer: Sendable {
+    public var options: SpoolOptions
+    /// Appended to the name of a segment renamed aside.
+    public static let quarantineSuffix = ".quarantined"
+
+    public init(options: SpoolOptions = SpoolOptions()) {
+        self.options = options
+    }
+
+    /// Repairs what is under `path`, or with `dryRun` lists what it would do.
+    /// - Throws: `.locked` when a writer holds the root; `.notFound`, `.invalidArgument`; I/O
+    ///   errors naming the file (actions before the failure were done and are durable).
+    public func repair(path: String, dryRun: Bool, onAction: (RepairAction) -> Void = { _ in }) throws -> RepairReport {
+        let fs = options.fileSystem
+        let logs = try SpoolLayout.logs(at: path, fileSystem: fs)
+        var lock: DirectoryLock? = nil
+        if let root = logs.compactMap(\.root).first {
+            if dryRun {
+                if WriterLockProbe.isHeld(root: root) { throw lockedError(root) }
+            } else {
+                lock = try DirectoryLock(root: root, fileSystem: fs)
+            }
+        }
+        defer { lock?.release(fileSystem: fs) }
+        var report = RepairReport(dryRun: dryRun)
+        var verifier = Verifier(limits: options.limits, deep: false, fileSystem: fs)
+        verifier.detectWriter = false  // the lock is this repair's own (or, in a dry run, free)
+        for log in logs {
+            let found = try verifier.verify(path: log.kind == .file ? log.name : log.directory ?? log.name)
+            // Verifying a queue directory covers its groups too: keep this log's problems only.
+            let problems = found.problems.filter { belongs($0, to: log) }
+            try repairLog(log, problems: problems, dryRun: dryRun, report: &report, onAction: onAction)
+        }
+        return report
+    }
+
+    private func lockedError(_ root: String) -> SpoolError {
+        SpoolError(.locked, "the root is locked by a process that is writing to it", path: root + "/spool.lock",
+                   hint: "stop the writer first; verify, dump and stats work while it runs")
+    }
+
+    private func belongs(_ problem: VerifyProblem, to log: SpoolLayout.Log) -> Bool {
+        guard let directory = log.directory else { return true }
+        let file = problem.segmentFile ?? problem.file
+        guard file.hasPrefix(directory + "/") || file == directory else { return false }
+        return !file.dropFirst(directory.count + 1).contains("/")
+    }
+
+    private func repairLog(_ log: SpoolLayout.Log, problems: [VerifyProblem], dryRun: Bool, report: inout RepairReport,
+                           onAction: (RepairAction) -> Void) throws {
+        let fs = options.fileSystem
+        func act(_ action: RepairAction, _ body: () throws -> Void) throws {
+            onAction(action)
+            report.actions.append(action)
+            if !dryRun { try body() }
+        }
+        var rewritePoint = false
+        var pointWritten = false
+        var cutSegments: Set<String> = [], rebuiltSegments: Set<String> = []
+        let named = log.segments.filter { $0.baseOffset != nil }
+        for problem in problems {
+            switch problem.kind {
+            case .leftoverFile where problem.file.hasSuffix(AtomicFile.temporarySuffix):
+                try act(RepairAction(kind: .removeTemporaryFile, path: problem.file, detail: "remove \(problem.file) (an interrupted atomic write; the file it was replacing is intact)")) {
+                    try fs.unlink(problem.file)
+                }
+            case .leftoverFile where problem.file.hasSuffix(SegmentName.logSuffix):
+                try act(RepairAction(kind: .quarantine, path: problem.file, detail: "rename \(problem.file) to \(problem.file)\(Self.quarantineSuffix) (not a segment name; open refuses it)")) {
+                    try fs.rename(problem.file, to: problem.file + Self.quarantineSuffix)
+                }
+            case .tornTail, .corruption:
+                if problem.subject == .recoveryPoint { rewritePoint = true; continue }
+                if problem.subject == .segmentOrder { report.leftAlone.append(problem); continue }
+                guard let segmentPath = problem.segmentFile, let position = problem.position else {
+                    report.leftAlone.append(problem)  // a group's state against its queue
+                    continue
+                }
+                if cutSegments.contains(segmentPath) { continue }
+                cutSegments.insert(segmentPath)
+                rebuiltSegments.insert(segmentPath)  // the cut rebuilds its indexes
+                let isLast = named.last?.path == segmentPath
+                try cut(segmentPath, at: position, offset: problem.offset, isLast: isLast, directory: log.directory, act: act)
+                pointWritten = pointWritten || isLast
+            case .indexMismatch:
+                guard let segmentPath = problem.segmentFile, !rebuiltSegments.contains(segmentPath) else { continue }
+                rebuiltSegments.insert(segmentPath)
+                try rebuild(segmentPath, act: act)
+            default:
+                report.leftAlone.append(problem)
+            }
+        }
+        if rewritePoint && !pointWritten, let directory = log.directory {
+            try writeRecoveryPoint(directory, log: log, dryRun: dryRun, act: act)
+        }
+    }
+
+    /// Cuts a segment at its first damage (`position`, where its valid prefix ends), keeping the
+    /// cut bytes, or quarantines it when nothing in it is readable and it is not the log's last
+    /// segment. For the last segment the recovery point is first written at the cut: it then
+    /// claims nothing the cut removes, so a crash in the middle leaves a log open can recover.
+    private func cut(_ path: String, at problemPosition: Int64, offset: Int64?, isLast: Bool, directory: String?,
+                     act: (RepairAction, () throws -> Void) throws -> Void) throws {
+        let fs = options.fileSystem
+        let file = try SegmentFile(path: path, fileSystem: fs)
+        guard let base = file.nameOffset else { return }
+        let valid = try validEnd(of: file, base: base)
+        let position = min(problemPosition, valid.position)
+        let lastData = try file.lastNonZero(from: position) ?? position
+        let stem = String(path.dropLast(SegmentName.logSuffix.count))
+        let lost = offset.map { "from offset \($0) on" } ?? "after it"
+        if position == 0 && !isLast {
+            try act(RepairAction(kind: .quarantine, path: path, position: 0, offset: offset,
+                                 detail: "rename \(path) to \(path)\(Self.quarantineSuffix): no batch in it is readable (\(file.size) bytes); its records are lost from the log")) {
+                try fs.rename(path, to: path + Self.quarantineSuffix)
+                for suffix in [SegmentName.indexSuffix, SegmentName.timeIndexSuffix] where fs.fileType(stem + suffix) == .regular {
+                    try fs.unlink(stem + suffix)
+                }
+                try fs.syncDirectory(parent(path))
+            }
+            return
+        }
+        let broken = "\(stem).\(position)\(SegmentName.brokenSuffix)"
+        if isLast, let directory {
+            let point = RecoveryPoint(segment: base, position: valid.position, nextOffset: valid.nextOffset)
+            if try RecoveryPoint.read(in: directory, fileSystem: fs) != point {
+                try act(RepairAction(kind: .rewriteRecoveryPoint, path: directory + "/" + RecoveryPoint.fileName, position: point.position, offset: point.nextOffset,
+                                     detail: "write \(directory)/\(RecoveryPoint.fileName) at the cut (segment \(base), position \(point.position), next offset \(point.nextOffset)) before cutting")) {
+                    try point.write(in: directory, durable: true, fileSystem: fs)
+                }
+            }
+        }
+        try act(RepairAction(kind: .truncate, path: path, position: position, offset: offset,
+                             detail: "truncate \(path) at position \(position) (the \(lastData - position) bytes from there on are kept in \(broken); records \(lost) in this segment leave the log)")) {
+            try keep(path, from: position, to: lastData, in: broken)
+            let fd = try fs.open(path, flags: O_RDWR, mode: 0)
+            defer { fs.close(fd) }
+            do {
+                try fs.truncate(fd, to: position)
+                try fs.fsync(fd)
+            } catch { throw error.with(path: path) }
+        }
+        try rebuild(path, act: act)
+    }
+
+    /// Copies bytes [from, to) of `path` into `target` (synced), before a cut.
+    private func keep(_ path: String, from: Int64, to: Int64, in target: String) throws {
+        let fs = options.fileSystem
+        let source = try fs.open(path, flags: O_RDONLY, mode: 0)
+        defer { fs.close(source) }
+        let out = try fs.open(target, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
+        defer { fs.close(out) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var position = from
+        while position < to {
+            let want = Int(min(Int64(buffer.count), to - position))
+            let got = try buffer.withUnsafeMutableBytes { try fs.read(source, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<want]), at: position) }
+            if got == 0 { break }
+            try buffer.withUnsafeBytes { try fs.write(out, from: UnsafeRawBufferPointer(rebasing: $0[0..<got]), at: position - from) }
+            position += Int64(got)
+        }
+        do { try fs.fsync(out) } catch { throw error.with(path: target) }
+        try fs.syncDirectory(parent(path))
+    }
+
+    private func rebuild(_ path: String, act: (RepairAction, () throws -> Void) throws -> Void) throws {
+        let fs = options.fileSystem
+        let name = path.split(separator: "/").last.map(String.init) ?? path
+        guard let base = SegmentName.parseLog(name) else { return }
+        try act(RepairAction(kind: .rebuildIndexes, path: path, detail: "rebuild the .index and .timeindex of \(path) from its batches")) {
+            let file = try SegmentFile(path: path, fileSystem: fs)
+            let end = try validEnd(of: file, base: base)
+            let segment = try Segment(directory: parent(path), baseOffset: base, writable: false, create: false, fileSystem: fs)
+            try segment.rebuildIndexFiles(end: end.position, options: options)
+        }
+    }
+
+    /// Writes the recovery point at the end of the log's last segment, as it is after repair.
+    private func writeRecoveryPoint(_ directory: String, log: SpoolLayout.Log, dryRun: Bool,
+                                    act: (RepairAction, () throws -> Void) throws -> Void) throws {
+        let fs = options.fileSystem
+        // In a dry run the files are unchanged: describe the point from the first damage on.
+        let current = try SpoolLayout.log(directory, kind: log.kind, name: log.name, queue: log.queue, group: log.group, root: log.root, fileSystem: fs)
+        guard let last = current.segments.last(where: { $0.baseOffset != nil }), let base = last.baseOffset else { return }
+        let end = try validEnd(of: SegmentFile(path: last.path, fileSystem: fs), base: base)
+        let point = RecoveryPoint(segment: base, position: end.position, nextOffset: end.nextOffset)
+        let stored = try RecoveryPoint.read(in: directory, fileSystem: fs)
+        guard stored != point else { return }
+        let detail = dryRun
+            ? "rewrite \(directory)/\(RecoveryPoint.fileName) at the end of the repaired data of \(last.path)"
+            : "rewrite \(directory)/\(RecoveryPoint.fileName): segment \(base), position \(point.position), next offset \(point.nextOffset)"
+        try act(RepairAction(kind: .rewriteRecoveryPoint, path: directory + "/" + RecoveryPoint.fileName, position: point.position, offset: point.nextOffset, detail: detail)) {
+            try point.write(in: directory, durable: true, fileSystem: fs)
+        }
+    }
+
+    /// The position after the last batch of the segment's valid prefix (header, CRC and
+    /// offset continuity sound), and the offset after it.
+    private func validEnd(of file: SegmentFile, base: Int64) throws -> (position: Int64, nextOffset: Int64) {
+        var end = (position: Int64(0), nextOffset: base)
+        try file.forEachBatch(limits: options.limits, decode: false) { entry in
+            guard entry.crcOK, entry.expectedOffset == entry.header.baseOffset else { return false }
+            end = (entry.position + Int64(entry.header.totalBytes), entry.header.nextOffset)
+            return true
+        }
+        return end
+    }
+
+    private func parent(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+}

@@ -1,0 +1,200 @@
+import SpoolFormat
+
+/// The checks of one segment file: batches, offsets, indexes, recovery point.
+struct SegmentCheck {
+    let segment: SpoolLayout.SegmentPath
+    let verifier: Verifier
+    /// Damage at or past this position is a torn tail; nil: all damage is corruption.
+    let tailStart: Int64?
+    /// The last segment of a log a writer is writing: damage past `tailStart` is in flight.
+    let live: Bool
+    let point: RecoveryPoint?
+    /// Whether index files are expected (false for a lone file).
+    let indexed: Bool
+    var problems: [VerifyProblem] = []
+    var notes: [String] = []
+    var batches: Int64 = 0
+    var records: Int64 = 0
+    var bytes: Int64 = 0
+    var nextOffset: Int64?
+    /// The end of the last batch whose CRC and offset were right.
+    private var lastSoundEnd: Int64 = 0
+
+    init(segment: SpoolLayout.SegmentPath, verifier: Verifier, tailStart: Int64?, live: Bool, point: RecoveryPoint?, indexed: Bool) {
+        self.segment = segment
+        self.verifier = verifier
+        self.tailStart = tailStart
+        self.live = live
+        self.point = point
+        self.indexed = indexed
+    }
+
+    private func kind(at position: Int64) -> VerifyProblem.Kind {
+        // A file given alone has no recovery point: damage is a torn tail only when nothing
+        // sound follows it (a crash tears the end of a log, not its middle).
+        if !indexed && position < lastSoundEnd { return .corruption }
+        if let tailStart, position >= tailStart { return .tornTail }
+        return .corruption
+    }
+
+    /// Damage past the recovery point of a live log is the writer's unfinished work.
+    private func inFlight(at position: Int64) -> Bool {
+        live && tailStart.map { position >= $0 } == true
+    }
+
+    private mutating func damage(_ position: Int64, _ offset: Int64?, _ message: String) {
+        if inFlight(at: position) {
+            notes.append("\(segment.path): position \(position): \(message) (past the recovery point while a writer runs: a write in progress)")
+            return
+        }
+        problems.append(VerifyProblem(kind: kind(at: position), file: segment.path, segmentFile: segment.path, position: position, offset: offset, message: message))
+    }
+
+    mutating func run(done: inout Int64, total: Int64, progress: (VerifyProgress) -> Void) throws {
+        let file = try SegmentFile(path: segment.path, fileSystem: verifier.fileSystem)
+        let base = file.nameOffset
+        let indexes = indexed ? try IndexEntries.read(segment: segment.path, fileSystem: verifier.fileSystem) : IndexEntries()
+        let stem = String(segment.path.dropLast(SegmentName.logSuffix.count))
+        let indexPath = stem + SegmentName.indexSuffix, timeIndexPath = stem + SegmentName.timeIndexSuffix
+        var entry = 0
+        var maxTimestamp = Int64.min
+        var pointChecked = point == nil
+        let deep = verifier.deep
+        var sinceProgress: Int64 = 0
+        var found = BoundedList<(Int64, Int64?, String)>()
+        var decodeFailures = BoundedList<(Int64, Int64?, String)>()
+        var indexProblems = BoundedList<(Int64?, Int64?, String, String)>()
+        var pointProblems: [(Int64, Int64?, String)] = []
+        let end = try file.forEachBatch(limits: verifier.limits, decode: deep) { batch in
+            let h = batch.header
+            if let expected = batch.expectedOffset, expected != h.baseOffset {
+                found.append((batch.position, h.baseOffset, "batch starts at offset \(h.baseOffset), expected \(expected)"))
+            }
+            if !batch.crcOK {
+                found.append((batch.position, h.baseOffset, "CRC mismatch: stored \(hex(h.crc)), computed \(hex(batch.computedCRC))"))
+            } else if case .failure(let error) = batch.batch {
+                // The CRC matched: the writer wrote these bytes whole, so this is no torn write.
+                decodeFailures.append((batch.position, h.baseOffset, error.message))
+            }
+            if let base, indexed {
+                // Entries must point at batch starts with the offsets they claim.
+                while entry < indexes.offsets.count && Int64(indexes.offsets[entry].position) < batch.position {
+                    let e = indexes.offsets[entry]
+                    indexProblems.append((Int64(entry) * 8, base + Int64(e.relativeOffset), indexPath,
+                                          "entry \(entry) points at position \(e.position), which is not the start of a batch"))
+                    entry += 1
+                }
+                if entry < indexes.offsets.count && Int64(indexes.offsets[entry].position) == batch.position {
+                    let e = indexes.offsets[entry]
+                    if base + Int64(e.relativeOffset) != h.baseOffset {
+                        indexProblems.append((Int64(entry) * 8, h.baseOffset, indexPath,
+                                              "entry \(entry) says offset \(base + Int64(e.relativeOffset)) is at position \(e.position), but the batch there starts at offset \(h.baseOffset)"))
+                    }
+                    if entry < indexes.times.count {
+                        let t = indexes.times[entry]
+                        if t.relativeOffset != e.relativeOffset {
+                            indexProblems.append((Int64(entry) * 12, base + Int64(t.relativeOffset), timeIndexPath,
+                                                  "entry \(entry) is for relative offset \(t.relativeOffset), but the offset index's entry \(entry) is for \(e.relativeOffset)"))
+                        } else if maxTimestamp != .min && t.timestamp < maxTimestamp {
+                            indexProblems.append((Int64(entry) * 12, h.baseOffset, timeIndexPath,
+                                                  "entry \(entry) says records before offset \(h.baseOffset) are at most \(t.timestamp) ms, but one is \(maxTimestamp) ms"))
+                        }
+                    }
+                    entry += 1
+                }
+            }
+            if let point, !pointChecked, batch.position >= point.position {
+                pointChecked = true
+                if batch.position > point.position {
+                    pointProblems.append((point.position, nil, "the recovery point (position \(point.position), offset \(point.nextOffset)) is not at a batch boundary"))
+                } else if h.baseOffset != point.nextOffset {
+                    pointProblems.append((point.position, h.baseOffset, "the recovery point says offset \(point.nextOffset) starts at position \(point.position), but the batch there starts at offset \(h.baseOffset)"))
+                }
+            }
+            if batch.crcOK && (batch.expectedOffset ?? h.baseOffset) == h.baseOffset {
+                lastSoundEnd = batch.position + Int64(h.totalBytes)
+            }
+            maxTimestamp = max(maxTimestamp, h.maxTimestamp)
+            batches += 1
+            records += Int64(h.recordCount)
+            bytes += Int64(h.totalBytes)
+            sinceProgress += Int64(h.totalBytes)
+            if sinceProgress >= verifier.progressBytes {
+                done += sinceProgress
+                sinceProgress = 0
+                progress(VerifyProgress(bytesDone: done, bytesTotal: total, file: segment.path))
+            }
+            return true
+        }
+        done += file.size - (bytes - sinceProgress)
+        progress(VerifyProgress(bytesDone: done, bytesTotal: total, file: segment.path))
+        nextOffset = end.nextOffset
+        for (position, offset, message) in found.items { damage(position, offset, message) }
+        let dropped = found.dropped + decodeFailures.dropped + indexProblems.dropped
+        if dropped > 0 {
+            notes.append("\(segment.path): \(dropped) more damaged batches or index entries not listed (at most \(BoundedList<Int>.max) of each kind per file)")
+        }
+        for (position, offset, message) in decodeFailures.items {
+            problems.append(VerifyProblem(kind: .corruption, file: segment.path, segmentFile: segment.path, position: position, offset: offset, message: message))
+        }
+        if let problem = end.problem {
+            damage(end.position, end.nextOffset, "\(problem); \(end.trailingBytes) bytes from here to the end of the file")
+        }
+        if let point, !pointChecked {
+            if point.position > end.position {
+                pointProblems.append((end.position, point.nextOffset, "the recovery point says \(point.position) bytes are synced, but the valid data ends at \(end.position)"))
+            } else if end.nextOffset != point.nextOffset {
+                pointProblems.append((point.position, end.nextOffset, "the recovery point says the next offset is \(point.nextOffset), but the data ends at offset \(end.nextOffset.map(String.init) ?? "?")"))
+            }
+        }
+        for (position, offset, message) in pointProblems {
+            var problem = VerifyProblem(kind: .corruption, file: segment.path, segmentFile: segment.path, position: position, offset: offset, message: message)
+            problem.subject = .recoveryPoint
+            problems.append(problem)
+        }
+        if indexed, base != nil {
+            checkIndexesAfterWalk(indexes, from: entry, end: end, indexPath: indexPath, timeIndexPath: timeIndexPath, extra: indexProblems)
+        }
+    }
+
+    private mutating func checkIndexesAfterWalk(_ indexes: IndexEntries, from entry: Int, end: SegmentFile.End, indexPath: String, timeIndexPath: String,
+                                                 extra: BoundedList<(Int64?, Int64?, String, String)>) {
+        var found = extra.items
+        if !live {
+            for i in entry..<indexes.offsets.count {
+                found.append((Int64(i) * 8, nil, indexPath, "entry \(i) points at position \(indexes.offsets[i].position), past the last batch (\(end.position))"))
+            }
+            if !indexes.offsetFileExists && end.position > 0 {
+                found.append((nil, nil, indexPath, "the offset index is missing"))
+            }
+            if !indexes.timeFileExists && end.position > 0 {
+                found.append((nil, nil, timeIndexPath, "the time index is missing"))
+            }
+            if indexes.offsetFileExists && indexes.timeFileExists && indexes.offsets.count != indexes.times.count {
+                found.append((nil, nil, timeIndexPath, "the time index has \(indexes.times.count) entries, the offset index \(indexes.offsets.count)"))
+            }
+            if indexes.offsetPartialBytes != 0 { found.append((nil, nil, indexPath, "the file's size is not a whole number of 8-byte entries")) }
+            if indexes.timePartialBytes != 0 { found.append((nil, nil, timeIndexPath, "the file's size is not a whole number of 12-byte entries")) }
+        }
+        for (position, offset, path, message) in found {
+            problems.append(VerifyProblem(kind: .indexMismatch, file: path, segmentFile: segment.path, position: position, offset: offset, message: message))
+        }
+    }
+}
+
+private func hex(_ value: UInt32) -> String {
+    let h = String(value, radix: 16)
+    return "0x" + String(repeating: "0", count: 8 - h.count) + h
+}
+
+/// Problems kept for a report, at most ``max``; the rest are only counted, so a file of
+/// nothing but damage cannot make a report grow without bound.
+struct BoundedList<T> {
+    static var max: Int { 1000 }
+    private(set) var items: [T] = []
+    private(set) var dropped = 0
+
+    mutating func append(_ item: T) {
+        if items.count < Self.max { items.append(item) } else { dropped += 1 }
+    }
+}
