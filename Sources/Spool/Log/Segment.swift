@@ -38,6 +38,20 @@ final class Segment: @unchecked Sendable {
         var times: TimeIndex?
     }
     private let indexes = Mutex(Indexes())
+    /// Set once the compactor deleted or replaced this segment's file: readers that still hold
+    /// it finish on the open descriptor, but it never writes index files again (they would
+    /// describe the old file under the live file's name).
+    private let retiredFlag = Atomic<Bool>(false)
+
+    /// Facts about a sealed segment the compactor asks for once: its record count and greatest
+    /// timestamp (sealed segments never change; a rewrite makes a new ``Segment``).
+    struct Summary: Sendable, Equatable {
+        var records: Int64
+        var maxTimestamp: Int64
+        var bytes: Int64
+    }
+    private let summaryCache = Mutex<Summary?>(nil)
+    private let maxTimestampCache = Mutex<Int64?>(nil)
 
     /// Opens (or creates) the segment file. `writable` opens it read-write.
     init(directory: String, baseOffset: Int64, writable: Bool, create: Bool, fileSystem fs: any FileSystem) throws {
@@ -83,6 +97,51 @@ final class Segment: @unchecked Sendable {
         SegmentScanner(fileSystem: fileSystem, path: logPath, fd: fd, limits: limits)
     }
 
+    /// Whether the compactor deleted or replaced this segment's file.
+    var isRetired: Bool { retiredFlag.load(ordering: .acquiring) }
+
+    /// Marks the segment deleted or replaced (see `retiredFlag`). Thread-safe.
+    func retire() {
+        retiredFlag.store(true, ordering: .releasing)
+    }
+
+    /// Record count, greatest timestamp and size of a sealed segment, from a scan of its batch
+    /// headers (no CRC check: a bad batch is found when it is read), cached after the first call.
+    /// - Throws: I/O errors reading the file.
+    func summary(limits: FormatLimits) throws -> Summary {
+        if let cached = summaryCache.withLock({ $0 }) { return cached }
+        let end = try size()
+        var scanner = scanner(limits: limits)
+        scanner.checkCRC = false
+        scanner.allowOffsetGaps = true
+        let result = try scanner.scan(from: 0, limit: end, nextOffset: baseOffset)
+        let summary = Summary(records: result.records, maxTimestamp: result.maxTimestamp, bytes: end)
+        summaryCache.withLock { $0 = summary }
+        return summary
+    }
+
+    /// The greatest record timestamp of a sealed segment (for retention by age): the time
+    /// index's last entry covers the batches before it, and the batches after it are scanned
+    /// (at most one index interval). Cached.
+    /// - Throws: I/O errors reading the file.
+    func maxTimestamp(options: SpoolOptions) throws -> Int64 {
+        if let cached = maxTimestampCache.withLock({ $0 }) { return cached }
+        let end = try size()
+        var start: (position: Int64, offset: Int64, best: Int64) = (0, baseOffset, .min)
+        if let (offsets, times) = sealedIndexes(validEnd: end, options: options), offsets.file.count > 0,
+           let header = try batchHeader(at: offsets.lastPosition, limits: options.limits),
+           header.baseOffset == baseOffset + Int64(offsets.relativeOffset(offsets.file.count - 1)) {
+            start = (offsets.lastPosition, header.baseOffset, times.timestamp(times.file.count - 1))
+        }
+        var scanner = scanner(limits: options.limits)
+        scanner.checkCRC = false
+        scanner.allowOffsetGaps = true
+        let result = try scanner.scan(from: start.position, limit: end, nextOffset: start.offset)
+        let best = max(start.best, result.maxTimestamp)
+        maxTimestampCache.withLock { $0 = best }
+        return best
+    }
+
     // MARK: Indexes
 
     /// Index capacity for a segment of `segmentBytes`: one entry per interval, plus slack.
@@ -118,6 +177,8 @@ final class Segment: @unchecked Sendable {
                 (i.offsets, i.times) = (loaded.0, loaded.1)
                 return loaded
             }
+            // A deleted or replaced file: its index files now belong to the live one.
+            if isRetired { return nil }
             options.logger.warning("rebuilding a missing or inconsistent index", metadata: ["file": "\(indexPath)"])
             do {
                 try rebuildIndexFiles(end: validEnd, options: options)
@@ -135,6 +196,7 @@ final class Segment: @unchecked Sendable {
     func discardIndexes(validEnd: Int64, options: SpoolOptions) {
         indexes.withLock { i in
             i = Indexes()
+            if isRetired { return }
             try? fileSystem.unlink(indexPath)
             try? fileSystem.unlink(timeIndexPath)
         }
@@ -167,6 +229,7 @@ final class Segment: @unchecked Sendable {
         var maxTimestamp = Int64.min
         var scanner = scanner(limits: options.limits)
         scanner.checkCRC = false
+        scanner.allowOffsetGaps = true
         _ = try scanner.scan(from: 0, limit: end, nextOffset: baseOffset) { header, position in
             if position > 0 && position - lastIndexed >= Int64(options.indexIntervalBytes) {
                 let rel = UInt32(header.baseOffset - baseOffset)

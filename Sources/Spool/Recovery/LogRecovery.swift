@@ -5,6 +5,7 @@ import SpoolFormat
 /// Brings a queue's directory back to a consistent log when it is opened (DESIGN.md,
 /// "Recovery and compaction"; FORMAT.md, "Recovery point"):
 ///
+/// 0. finishes or rolls back an interrupted compaction (``CompactionLeftovers``);
 /// 1. removes leftover `*.tmp` files of interrupted atomic writes;
 /// 2. lists segments (a `.log` whose name is not 20 digits is an error, not ignored);
 /// 3. reads the recovery point and scans only past it, CRC-checking each batch;
@@ -26,6 +27,13 @@ enum LogRecovery {
         let fs = options.fileSystem
         let started = options.clock.monotonicNanoseconds()
         var report = RecoveryReport()
+        // An interrupted compaction is finished or rolled back first (FORMAT.md, "Compaction").
+        let leftovers = try CompactionLeftovers.plan(in: directory, fileSystem: fs)
+        try CompactionLeftovers.apply(leftovers, in: directory, fileSystem: fs)
+        for action in leftovers {
+            report.compactionLeftovers.append(action.description)
+            options.logger.notice("resolved a compaction leftover", metadata: ["action": "\(action)"])
+        }
         let names = try fs.listDirectory(directory)
         for file in names where file.hasSuffix(AtomicFile.temporarySuffix) {
             try fs.unlink(directory + "/" + file)
