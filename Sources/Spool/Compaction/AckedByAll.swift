@@ -27,8 +27,7 @@ struct AckedByAll: Sendable {
     /// A group's acked offsets within `range`, as sorted disjoint intervals.
     static func intervals(_ acked: OffsetRanges, within range: Range<Int64>) -> [Range<Int64>] {
         var out: [Range<Int64>] = []
-        let below = range.lowerBound..<min(acked.watermark, range.upperBound)
-        if !below.isEmpty { out.append(below) }
+        if acked.watermark > range.lowerBound { out.append(range.lowerBound..<min(acked.watermark, range.upperBound)) }
         for r in acked.ranges where r.upperBound > range.lowerBound && r.lowerBound < range.upperBound {
             out.append(max(r.lowerBound, range.lowerBound)..<min(r.upperBound, range.upperBound))
         }

@@ -1,3 +1,5 @@
+import Glibc
+
 /// The checkpoint files of one consumer group (FORMAT.md, "Group checkpoint"):
 /// `<group>/checkpoint` (newest) and `<group>/checkpoint.old` (the one before it).
 ///
@@ -32,7 +34,7 @@ struct GroupCheckpointStore {
         var ignored: [String] = []
         for name in [Self.fileName, Self.oldFileName] {
             let path = directory + "/" + name
-            guard let bytes = try AtomicFile.read(path, limit: GroupCheckpoint.encodedBytesMax + 1, fileSystem: fileSystem) else { continue }
+            guard let bytes = try read(path) else { continue }
             do {
                 found.append(try GroupCheckpoint.decode(bytes))
             } catch {
@@ -42,6 +44,21 @@ struct GroupCheckpointStore {
         let newest = found.max { $0.logOffset < $1.logOffset }
         let deletable = found.count == 2 ? found.map(\.logOffset).min()! : 0
         return Loaded(newest: newest, deletableBelow: deletable, ignored: ignored)
+    }
+
+    /// The file's bytes (at most ``GroupCheckpoint/encodedBytesMax`` + 1); nil when missing.
+    private func read(_ path: String) throws -> [UInt8]? {
+        let fd: Int32
+        do {
+            fd = try fileSystem.open(path, flags: O_RDONLY, mode: 0)
+        } catch let error as SpoolError where error.code == .notFound {
+            return nil
+        }
+        defer { fileSystem.close(fd) }
+        let size = Int(min(try fileSystem.size(fd), Int64(GroupCheckpoint.encodedBytesMax + 1)))
+        var bytes = [UInt8](repeating: 0, count: size)
+        let got = try bytes.withUnsafeMutableBytes { try fileSystem.read(fd, into: $0, at: 0) }
+        return Array(bytes[0..<got])
     }
 
     /// Saves `checkpoint` as the newest, keeping the previous newest as `checkpoint.old`.

@@ -70,7 +70,12 @@ public struct LogReader: Sendable {
     ///   ``QueueLog/firstOffset``). A reader that is between two calls while a segment is
     ///   deleted or rewritten finishes on the file it has open.
     public mutating func nextBatch() throws -> RecordBatch? {
-        let (segments, committed) = shared.snapshot
+        var (segments, committed) = shared.snapshot
+        if let held = cursor?.segment, held.isRetired, held.baseOffset <= nextOffset, !segments.contains(where: { $0 === held }) {
+            // The compactor deleted or replaced the segment this reader is in: it finishes
+            // that file (still open through `held`), then goes on with the live ones after it.
+            segments = [held] + segments.filter { $0.baseOffset > held.baseOffset }
+        }
         guard nextOffset < committed.nextOffset, let first = segments.first else { return nil }
         if nextOffset < first.baseOffset {
             throw SpoolError(.offsetOutOfRange, "offset \(nextOffset) is below the log start \(first.baseOffset): retention or compaction deleted the segments that held it",
