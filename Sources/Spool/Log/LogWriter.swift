@@ -27,6 +27,8 @@ final class LogWriter: @unchecked Sendable {
     private var writerSleeping = false
     /// Set by ``requestRoll()``: seal the active segment at the next idle moment.
     private var rollRequested = false
+    /// Roll requests the writer thread has handled (rolled, found nothing to roll, or failed).
+    let rollsHandled = Atomic<Int>(0)
     /// Set by producers when they queue work; lets the writer spin without the lock.
     private let hasWork = Atomic<Bool>(false)
     /// Requests queued right now (read without the lock while gathering a group).
@@ -148,7 +150,10 @@ final class LogWriter: @unchecked Sendable {
             } else if syncDue {
                 syncNow()
             }
-            if rollNow { rollOnRequest() }
+            if rollNow {
+                rollOnRequest()
+                rollsHandled.add(1, ordering: .releasing)
+            }
             if finish {
                 finalize()
                 return

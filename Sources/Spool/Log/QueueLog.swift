@@ -156,14 +156,15 @@ public final class QueueLog: Sendable {
     func rollAndWait(timeoutMilliseconds: Int64) -> Bool {
         let clock = shared.options.clock
         let before = shared.snapshot.committed.segment
+        let handled = writer.rollsHandled.load(ordering: .acquiring)
         writer.requestRoll()
         let deadline = clock.monotonicNanoseconds() + UInt64(max(timeoutMilliseconds, 0)) * 1_000_000
-        // Bounded by the deadline.
-        while shared.snapshot.committed.segment == before {
+        // Bounded by the deadline; ends as soon as the writer handled the request.
+        while writer.rollsHandled.load(ordering: .acquiring) == handled {
             if clock.monotonicNanoseconds() >= deadline { return false }
-            usleep(500)
+            usleep(200)
         }
-        return true
+        return shared.snapshot.committed.segment != before
     }
 
     /// Writes what is queued, syncs, records the recovery point durably and stops the writer.
