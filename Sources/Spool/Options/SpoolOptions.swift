@@ -48,11 +48,13 @@ public struct SpoolOptions: Sendable {
     /// records nothing; the library never uses the global `MetricsSystem`.
     public var metricsFactory: (any MetricsFactory)? = nil
 
-    // MARK: Retention and compaction (README, "Retention"; FORMAT.md, "Compaction")
+    // MARK: Retention and compaction (FORMAT.md, "Log start" and "Compaction")
 
     /// Sealed segments whose newest record is older than this (by record timestamp and
     /// ``clock``) are deleted, whether or not every group acked them: those tasks are gone, and
-    /// groups skip past them. A clock behind the records expires nothing. nil (the default):
+    /// groups skip past them (a group that never acks therefore loses its oldest tasks to
+    /// retention, and never holds more disk than retention allows). Without retention, a group
+    /// that never acks keeps every segment from its watermark on. A clock behind the records expires nothing. nil (the default):
     /// no age limit. 0 deletes every sealed segment at each compaction.
     public var retentionMilliseconds: Int64? = nil
     /// While a queue's segments hold more than this many bytes, its oldest sealed segments are

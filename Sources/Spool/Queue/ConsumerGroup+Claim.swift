@@ -167,7 +167,7 @@ extension ConsumerGroup {
     }
 
     /// When retention or the compactor deleted segments this group had not finished, the
-    /// tasks in them are gone (README, "Retention"): the group moves on to the log start, and
+    /// tasks in them are gone (FORMAT.md, "Log start"): the group moves on to the log start, and
     /// counts what is below it as done (in memory; the next open starts there anyway).
     func skipToLogStart(_ s: inout State) {
         let start = queue.firstOffset

@@ -165,7 +165,7 @@ public final class SpoolRoot: Sendable {
     /// Runs the compactor now, over `queues` (every queue on disk when nil): deletes what every
     /// consumer group acked and what is past retention, rewrites sparse segments, checkpoints
     /// the groups (see ``SpoolOptions`` for the retention and compaction options, and
-    /// README "Retention" for what happens to tasks a group never acked). Waits for a
+    /// FORMAT.md "Log start" for what happens to tasks a group never acked). Waits for a
     /// background pass in progress first. Blocks the calling thread: call it from a thread
     /// of your own or wrap it in a detached task.
     ///
