@@ -364,3 +364,57 @@ struct CompactionTests {
         }
     }
 }
+
+@Suite("Recovery in constant time")
+struct ConstantRecoveryTests {
+    typealias F = CompactionFixture
+
+    /// Files opened by reopening a root and its queue after the root filled `count` tasks.
+    static func opensAtReopen(count: Int, in dir: String) async throws -> (opens: Int, segments: Int, report: RecoveryReport) {
+        let path = dir + "/root-\(count)"
+        let root = try openRoot(at: path, options: F.options())
+        try await F.fill(try root.queue("q"), count: count)
+        root.close()
+        let fs = FaultInjectingFileSystem()
+        let reopened = try openRoot(at: path, options: F.options { $0.fileSystem = fs })
+        defer { reopened.close() }
+        let before = fs.counters.opens
+        let log = try reopened.queue("q")
+        return (fs.counters.opens - before, QueueFiles.bases(log.directory).count, log.recoveryReport)
+    }
+
+    @Test("opening a queue opens and scans the same few files whether it has 3 sealed segments or 30")
+    func opensDoNotGrowWithSegments() async throws {
+        try await withTemporaryDirectory { dir in
+            let small = try await Self.opensAtReopen(count: 1000, in: dir)
+            let large = try await Self.opensAtReopen(count: 10_000, in: dir)
+            #expect(large.segments >= 10 * small.segments / 2 && large.segments >= 25)
+            #expect(large.opens == small.opens, "\(small.opens) opens for \(small.segments) segments, \(large.opens) for \(large.segments)")
+            #expect(large.report.segmentsScanned == 1 && small.report.segmentsScanned == 1)
+            #expect(large.report.bytesScanned <= Int64(64 << 10))
+        }
+    }
+
+    @Test("a sealed segment whose indexes are missing opens without rebuilding them, and the first read rebuilds them")
+    func missingSealedIndexesRebuiltOnRead() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/root"
+            let root = try openRoot(at: path, options: F.options())
+            let log = try root.queue("q")
+            try await F.fill(log, count: 1500)
+            root.close()
+            let directory = QueueFiles.directory(path, "q")
+            let sealed = QueueFiles.bases(directory)[1]
+            unlink(QueueFiles.indexPath(directory, sealed))
+            unlink(QueueFiles.timeIndexPath(directory, sealed))
+            let reopened = try openRoot(at: path, options: F.options())
+            defer { reopened.close() }
+            let queue = try reopened.queue("q")
+            #expect(queue.recoveryReport.indexesRebuilt == 0)
+            #expect(!Files.exists(QueueFiles.indexPath(directory, sealed)))
+            var reader = queue.reader(from: sealed + 100)
+            #expect(try reader.read(max: 1).first?.value == F.payload(sealed + 100))
+            #expect(Files.exists(QueueFiles.indexPath(directory, sealed)) && Files.size(QueueFiles.indexPath(directory, sealed)) > 0)
+        }
+    }
+}

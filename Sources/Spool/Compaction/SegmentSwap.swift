@@ -23,6 +23,8 @@ enum SegmentSwap {
     static func commitRewrite(of old: Segment, in shared: LogShared) throws {
         let fs = shared.options.fileSystem
         let stem = old.directory + "/" + SegmentName.stem(old.baseOffset)
+        // Readers that still hold `old` must keep reading the old file, not the new one.
+        _ = try old.fd
         try fs.rename(stem + CompactionLeftovers.cleanedSuffix, to: stem + CompactionLeftovers.swapSuffix)
         try fs.syncDirectory(old.directory)
         // From here the old file's index names belong to the new file: the old segment must not
@@ -51,6 +53,8 @@ enum SegmentSwap {
         guard removed else {
             throw SpoolError(.invalidArgument, "only the first sealed segment of a log can be deleted", path: segment.logPath, segment: segment.baseOffset)
         }
+        // A reader that took its list of segments just before may still read this one.
+        _ = try? segment.fd
         segment.retire()
         let fs = shared.options.fileSystem
         try CompactionLeftovers.unlinkIfPresent(segment.indexPath, fs)

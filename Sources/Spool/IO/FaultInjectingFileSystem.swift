@@ -35,6 +35,8 @@ public final class FaultInjectingFileSystem: FileSystem {
         public var renames = 0
         /// Changing calls made since the plan was last set.
         public var mutations = 0
+        /// Files and directories opened.
+        public var opens = 0
     }
 
     private struct State {
@@ -72,7 +74,7 @@ public final class FaultInjectingFileSystem: FileSystem {
     public func open(_ path: String, flags: Int32, mode: mode_t) throws -> Int32 {
         if flags & (O_CREAT | O_TRUNC) != 0 { try mutation("open", path: path) }
         let fd = try base.open(path, flags: flags, mode: mode)
-        state.withLock { $0.paths[fd] = path }
+        state.withLock { $0.paths[fd] = path; $0.counters.opens += 1 }
         return fd
     }
 

@@ -17,8 +17,12 @@ final class Segment: @unchecked Sendable {
     let logPath: String
     let indexPath: String
     let timeIndexPath: String
-    let fd: Int32
     let fileSystem: any FileSystem
+    private let writable: Bool
+    /// The `.log` file's descriptor, -1 until first used: opening a queue opens only the
+    /// segments recovery reads, however many sealed ones there are.
+    private let descriptor = Atomic<Int32>(-1)
+    private let opening = Mutex<Void>(())
 
     // Writer-owned state of the active segment.
     /// Position just after the last batch written.
@@ -63,13 +67,38 @@ final class Segment: @unchecked Sendable {
         timeIndexPath = stem + SegmentName.timeIndexSuffix
         fileSystem = fs
         nextOffset = baseOffset
-        var flags = writable ? O_RDWR : O_RDONLY
-        if create { flags |= O_CREAT | O_EXCL }
-        fd = try fs.open(logPath, flags: flags, mode: 0o600)
+        self.writable = writable
+        if create {
+            descriptor.store(try fs.open(logPath, flags: (writable ? O_RDWR : O_RDONLY) | O_CREAT | O_EXCL, mode: 0o600), ordering: .releasing)
+        }
     }
 
     deinit {
-        fileSystem.close(fd)
+        let fd = descriptor.load(ordering: .acquiring)
+        if fd >= 0 { fileSystem.close(fd) }
+    }
+
+    /// The `.log` file's descriptor, opened on first use (thread-safe; opened once). The
+    /// compactor opens it before it deletes or replaces the file, so a segment object always
+    /// reads the file it was made for.
+    /// - Throws: `.notFound` or `.io` naming the file when it cannot be opened.
+    var fd: Int32 {
+        get throws {
+            let cached = descriptor.load(ordering: .acquiring)
+            if cached >= 0 { return cached }
+            return try opening.withLock { _ in
+                let again = descriptor.load(ordering: .acquiring)
+                if again >= 0 { return again }
+                let opened: Int32
+                do {
+                    opened = try fileSystem.open(logPath, flags: writable ? O_RDWR : O_RDONLY, mode: 0o600)
+                } catch {
+                    throw error.with(path: logPath, segment: baseOffset)
+                }
+                descriptor.store(opened, ordering: .releasing)
+                return opened
+            }
+        }
     }
 
     func size() throws -> Int64 {
@@ -93,8 +122,8 @@ final class Segment: @unchecked Sendable {
         return try? header.withUnsafeBytes { try RecordBatchHeader.decode($0, limits: limits) }
     }
 
-    func scanner(limits: FormatLimits) -> SegmentScanner {
-        SegmentScanner(fileSystem: fileSystem, path: logPath, fd: fd, limits: limits)
+    func scanner(limits: FormatLimits) throws -> SegmentScanner {
+        SegmentScanner(fileSystem: fileSystem, path: logPath, fd: try fd, limits: limits)
     }
 
     /// Whether the compactor deleted or replaced this segment's file.
@@ -111,7 +140,7 @@ final class Segment: @unchecked Sendable {
     func summary(limits: FormatLimits) throws -> Summary {
         if let cached = summaryCache.withLock({ $0 }) { return cached }
         let end = try size()
-        var scanner = scanner(limits: limits)
+        var scanner = try scanner(limits: limits)
         scanner.checkCRC = false
         scanner.allowOffsetGaps = true
         let result = try scanner.scan(from: 0, limit: end, nextOffset: baseOffset)
@@ -133,7 +162,7 @@ final class Segment: @unchecked Sendable {
            header.baseOffset == baseOffset + Int64(offsets.relativeOffset(offsets.file.count - 1)) {
             start = (offsets.lastPosition, header.baseOffset, times.timestamp(times.file.count - 1))
         }
-        var scanner = scanner(limits: options.limits)
+        var scanner = try scanner(limits: options.limits)
         scanner.checkCRC = false
         scanner.allowOffsetGaps = true
         let result = try scanner.scan(from: start.position, limit: end, nextOffset: start.offset)
@@ -227,7 +256,7 @@ final class Segment: @unchecked Sendable {
         var offsets: [UInt8] = [], times: [UInt8] = []
         var lastIndexed: Int64 = 0
         var maxTimestamp = Int64.min
-        var scanner = scanner(limits: options.limits)
+        var scanner = try scanner(limits: options.limits)
         scanner.checkCRC = false
         scanner.allowOffsetGaps = true
         _ = try scanner.scan(from: 0, limit: end, nextOffset: baseOffset) { header, position in

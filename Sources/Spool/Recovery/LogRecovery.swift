@@ -143,7 +143,7 @@ enum LogRecovery {
         options: SpoolOptions, report: inout RecoveryReport
     ) throws -> Int64 {
         let size = try segment.size()
-        let scanner = segment.scanner(limits: options.limits)
+        let scanner = try segment.scanner(limits: options.limits)
         var maxTimestamp = Int64.min
         let result = try scanner.scan(from: from, limit: size, nextOffset: nextOffset) { header, _ in
             maxTimestamp = max(maxTimestamp, header.maxTimestamp)
@@ -263,7 +263,7 @@ enum LogRecovery {
         // entries were lost with the page cache).
         segment.lastIndexedPosition = from
         if from < segment.writeEnd {
-            var scanner = segment.scanner(limits: options.limits)
+            var scanner = try segment.scanner(limits: options.limits)
             scanner.checkCRC = false
             let firstOffset = from == 0 ? segment.baseOffset : segment.baseOffset + Int64(offsets.relativeOffset(offsets.file.count - 1))
             _ = try scanner.scan(from: from, limit: segment.writeEnd, nextOffset: firstOffset) { header, position in
