@@ -50,11 +50,17 @@ final class Compactor: Sendable {
             let started = clock.monotonicNanoseconds()
             var report = CompactionReport()
             let names = try queues ?? root.queueNames()
+            let reserve = DiskReserve(root: root.path, options: root.options)
+            defer {
+                do { try reserve.ensure() } catch {
+                    root.options.logger.warning("compaction reserve not made", metadata: ["file": "\(reserve.path)", "error": "\(error)"])
+                }
+            }
             var totals = names.map { QueueCompaction(queue: $0) }
             for pass in 1...Self.passesMax {
                 var changed = false
                 for (i, name) in names.enumerated() where !isStopped {
-                    let result = compactQueue(root: root, name: name, progress: progress)
+                    let result = compactQueue(root: root, name: name, reserve: reserve, progress: progress)
                     totals[i].add(result)
                     changed = changed || result.changedSomething
                 }
@@ -70,17 +76,17 @@ final class Compactor: Sendable {
 
     // MARK: One queue
 
-    private func compactQueue(root: SpoolRoot, name: String, progress: ProgressHandler?) -> QueueCompaction {
+    private func compactQueue(root: SpoolRoot, name: String, reserve: DiskReserve, progress: ProgressHandler?) -> QueueCompaction {
         var result = QueueCompaction(queue: name)
         let options = root.options
         do {
             let log = try root.queue(name)
-            let acked = try refreshGroups(root: root, queue: log, result: &result)
+            let acked = try refreshGroups(root: root, queue: log, reserve: reserve, result: &result)
             if !acked.groups.isEmpty && acked.watermark >= log.committed.nextOffset && log.committed.position > 0 {
                 if log.rollAndWait(timeoutMilliseconds: Self.rollWaitMilliseconds) { result.rolls += 1 }
             }
             try deleteFromFront(log, acked: acked, options: options, result: &result)
-            try rewriteSparse(log, acked: acked, options: options, progress: progress, result: &result)
+            try rewriteSparse(log, acked: acked, options: options, reserve: reserve, progress: progress, result: &result)
             let (segments, committed) = log.shared.snapshot
             result.logStartOffset = segments.first?.baseOffset ?? 0
             result.nextOffset = committed.nextOffset
@@ -95,7 +101,7 @@ final class Compactor: Sendable {
 
     /// Brings every group of the queue up to date, checkpoints it, trims its log; returns what
     /// all of them have acked.
-    private func refreshGroups(root: SpoolRoot, queue log: QueueLog, result: inout QueueCompaction) throws -> AckedByAll {
+    private func refreshGroups(root: SpoolRoot, queue log: QueueLog, reserve: DiskReserve, result: inout QueueCompaction) throws -> AckedByAll {
         let options = root.options
         let queueStart = log.firstOffset
         var all: [OffsetRanges] = []
@@ -113,8 +119,14 @@ final class Compactor: Sendable {
             state = try GroupReplay.advance(state, log: groupLog, upTo: durableEnd).0
             state.tidy(queueStart: queueStart)
             if loaded.newest?.logOffset != state.logOffset || loaded.deletableBelow < state.logOffset {
-                try store.save(state)
-                result.checkpointsWritten += 1
+                do {
+                    try saveCheckpoint(state, store, reserve: reserve, logger: options.logger)
+                    result.checkpointsWritten += 1
+                } catch {
+                    // The state stands without it (it comes from the group's durable log); only
+                    // trimming the group log waits for a later pass.
+                    options.logger.warning("group checkpoint not written", metadata: ["group": "\(groupLog.directory)", "error": "\(error)"])
+                }
                 loaded = try store.load()
             }
             groupStates.withLock { $0[key] = state }
@@ -122,6 +134,17 @@ final class Compactor: Sendable {
             result.groupSegmentsDeleted += try trimGroupLog(groupLog, below: loaded.deletableBelow)
         }
         return AckedByAll(groups: all)
+    }
+
+    /// Saves a checkpoint; on a full disk, once more after giving back the reserve.
+    private func saveCheckpoint(_ state: GroupCheckpoint, _ store: GroupCheckpointStore, reserve: DiskReserve, logger: Logger) throws {
+        do {
+            try store.save(state)
+        } catch let error as SpoolError where error.code == .diskFull && reserve.release() {
+            logger.warning("disk full writing a group checkpoint: released the compaction reserve and trying again",
+                           metadata: ["file": "\(error.path ?? store.directory)"])
+            try store.save(state)
+        }
     }
 
     /// Deletes the group log's sealed segments wholly below `bound` (both checkpoints cover
@@ -179,7 +202,7 @@ final class Compactor: Sendable {
     }
 
     /// Rewrites sealed segments whose removable records reach the sparse ratio.
-    private func rewriteSparse(_ log: QueueLog, acked: AckedByAll, options: SpoolOptions, progress: ProgressHandler?, result: inout QueueCompaction) throws {
+    private func rewriteSparse(_ log: QueueLog, acked: AckedByAll, options: SpoolOptions, reserve: DiskReserve, progress: ProgressHandler?, result: inout QueueCompaction) throws {
         guard !acked.groups.isEmpty || options.keyCompaction else { return }
         let fs = options.fileSystem
         // The segment the recovery point names keeps its positions: recovery starts there.
@@ -220,17 +243,24 @@ final class Compactor: Sendable {
                 let expiredTombstone = record.key != nil && record.value == nil && now >= record.timestamp && now - record.timestamp >= tombstoneAge
                 return !expiredTombstone
             }
-            let outcome: SegmentRewriter.Outcome
-            do {
-                outcome = try SegmentRewriter(options: options).rewrite(segment, keep: keep) { bytes in
-                    done += bytes
-                    throttle.consumed(bytes) { isStopped }
-                    progress?(CompactionProgress(queue: log.name, segment: segment.baseOffset, bytesDone: done, bytesTotal: planned))
-                    return !isStopped
+            var outcome: SegmentRewriter.Outcome? = nil
+            // At most twice: once more after giving back the reserve on a full disk.
+            for attempt in 0..<2 where outcome == nil {
+                do {
+                    outcome = try SegmentRewriter(options: options).rewrite(segment, keep: keep) { bytes in
+                        done += bytes
+                        throttle.consumed(bytes) { isStopped }
+                        progress?(CompactionProgress(queue: log.name, segment: segment.baseOffset, bytesDone: done, bytesTotal: planned))
+                        return !isStopped
+                    }
+                } catch let error as SpoolError where error.code == .closed && isStopped {
+                    break
+                } catch let error as SpoolError where error.code == .diskFull && attempt == 0 && reserve.release() {
+                    options.logger.warning("disk full during a rewrite: released the compaction reserve and trying again",
+                                           metadata: ["file": "\(error.path ?? segment.logPath)", "reserve": "\(reserve.path)"])
                 }
-            } catch let error as SpoolError where error.code == .closed && isStopped {
-                break
             }
+            guard let outcome else { break }
             result.bytesRead += outcome.bytesRead
             let physical = outcome.recordsKept + outcome.recordsRemoved
             guard outcome.recordsRemoved > 0, Double(outcome.recordsRemoved) >= options.compactionSparseRatio * Double(physical) else {

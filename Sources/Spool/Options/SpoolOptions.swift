@@ -79,6 +79,11 @@ public struct SpoolOptions: Sendable {
     /// Distinct keys a key-compaction pass tracks per queue; past it, the pass skips key
     /// compaction (and logs it) rather than grow memory. Default 1,048,576.
     public var keyCompactionKeysMax: Int = 1 << 20
+    /// Bytes the compactor keeps in `<root>/compaction-reserve` and frees when a rewrite finds
+    /// the disk full, so compaction can still run on a nearly full disk (deleting acked and
+    /// expired segments needs no space). Set it to at least ``segmentBytes`` to be sure any
+    /// rewrite fits. 0 (the default): no reserve.
+    public var compactionReserveBytes: Int = 0
 
     public init() {}
 
@@ -118,6 +123,7 @@ public struct SpoolOptions: Sendable {
         try check(compactionBytesPerSecond >= 0, "compactionBytesPerSecond must be 0 (unthrottled) or more")
         try check(compactionSparseRatio >= 0.05 && compactionSparseRatio <= 1, "compactionSparseRatio must be 0.05...1")
         try check(tombstoneRetentionMilliseconds >= 0, "tombstoneRetentionMilliseconds must be 0 or more")
+        try check(compactionReserveBytes >= 0, "compactionReserveBytes must be 0 or more")
         try check(keyCompactionKeysMax >= 1, "keyCompactionKeysMax must be at least 1")
         if case .interval(let ms) = durability { try check(ms > 0 && ms <= 60_000, "durability interval must be 1...60000 ms") }
     }
