@@ -16,7 +16,7 @@ struct BenchCommand: AsyncParsableCommand {
               spool bench enqueue --dir /tmp/b --n 64000 --batch 1 --threads 16       # W3
               spool bench enqueue --dir /tmp/b --n 200000 --batch 100 --crash && spool bench recover --dir /tmp/b   # W6
             """,
-        subcommands: [BenchEnqueue.self, BenchRecover.self, BenchDrain.self, BenchHandOff.self, BenchMixed.self])
+        subcommands: [BenchEnqueue.self, BenchRecover.self, BenchDrain.self, BenchHandOff.self, BenchMixed.self, BenchCompact.self])
 }
 
 /// Flags shared with qbench (WORKLOAD.md, "Adding an engine") plus Spool's own.
