@@ -9,14 +9,58 @@ import SpoolFormat
 ///
 /// Pure functions over bytes; thread-safe.
 enum BatchFilter {
-    /// `batch` (a whole, CRC-checked batch whose records section holds `recordCount` records)
-    /// with only the records whose `keep` flag is set. At least one must be kept.
-    /// - Throws: `FormatError` when the records section cannot be walked or recompressed.
-    static func filter(_ batch: UnsafeRawBufferPointer, header: RecordBatchHeader, keep: [Bool], limits: FormatLimits) throws -> [UInt8] {
-        precondition(keep.count == Int(header.recordCount) && keep.contains(true))
+    /// The records section of `batch` (a whole, CRC-checked batch), decompressed when its
+    /// codec compresses it.
+    /// - Throws: `FormatError` for an unknown codec or a section that does not decompress.
+    static func section(of batch: UnsafeRawBufferPointer, header: RecordBatchHeader, limits: FormatLimits) throws -> [UInt8] {
         let codec = try header.codec()
         let raw = UnsafeRawBufferPointer(rebasing: batch[RecordBatchHeader.size..<header.totalBytes])
-        let section: [UInt8] = codec == .none ? Array(raw) : try BatchDecompressor.decompress(raw, codec: codec, limit: limits.decompressedBytesMax)
+        return codec == .none ? Array(raw) : try BatchDecompressor.decompress(raw, codec: codec, limit: limits.decompressedBytesMax)
+    }
+
+    /// The offset of each record of a records section, from its length, attributes, timestamp
+    /// delta and offset delta only (no key, value or header is copied): enough to decide what
+    /// to keep when only offsets matter.
+    /// - Throws: `FormatError.malformedRecord` when a record runs past the section, or when the
+    ///   section does not hold exactly `recordCount` records.
+    static func recordOffsets(_ section: [UInt8], header: RecordBatchHeader) throws -> [Int64] {
+        var offsets: [Int64] = []
+        offsets.reserveCapacity(Int(header.recordCount))
+        try section.withUnsafeBytes { raw in
+            var at = 0
+            for index in 0..<Int(header.recordCount) {
+                let start = at
+                do {
+                    let length = try Varint.decodeInt32(raw, at: &at)
+                    let end = at + Int(length)
+                    guard length > 0, end <= raw.count else {
+                        throw FormatError.malformedRecord(index: index, position: start, reason: "record length \(length) runs past the records section")
+                    }
+                    at += 1 // attributes
+                    _ = try Varint.decodeInt64(raw, at: &at) // timestamp delta
+                    let delta = try Varint.decodeInt32(raw, at: &at)
+                    guard at <= end, delta >= 0, delta <= header.lastOffsetDelta else {
+                        throw FormatError.malformedRecord(index: index, position: start, reason: "offset delta \(delta) outside the batch")
+                    }
+                    offsets.append(header.baseOffset + Int64(delta))
+                    at = end
+                } catch let error as FormatError {
+                    throw error
+                }
+            }
+            guard at == raw.count else {
+                throw FormatError.malformedRecord(index: Int(header.recordCount), position: at, reason: "bytes after the last record")
+            }
+        }
+        return offsets
+    }
+
+    /// `batch` (a whole, CRC-checked batch) with only the records whose `keep` flag is set, at
+    /// least one; `section` is its records section, decompressed (``section(of:header:limits:)``).
+    /// - Throws: `FormatError` when the records section cannot be walked or recompressed.
+    static func filter(_ batch: UnsafeRawBufferPointer, header: RecordBatchHeader, section: [UInt8], keep: [Bool]) throws -> [UInt8] {
+        precondition(keep.count == Int(header.recordCount) && keep.contains(true))
+        let codec = try header.codec()
         let kept = try keptRecords(section, keep: keep)
         var out = Array(batch[0..<RecordBatchHeader.size])
         try compress(kept, codec: codec, into: &out)

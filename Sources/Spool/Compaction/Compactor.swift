@@ -236,12 +236,15 @@ final class Compactor: Sendable {
         let now = options.clock.wallMilliseconds()
         let tombstoneAge = options.tombstoneRetentionMilliseconds
         for segment in candidates where !isStopped {
-            let keep: (Record) -> Bool = { record in
-                if acked.contains(record.offset) { return false }
-                guard let keys else { return true }
-                if keys.isSuperseded(record) { return false }
-                let expiredTombstone = record.key != nil && record.value == nil && now >= record.timestamp && now - record.timestamp >= tombstoneAge
-                return !expiredTombstone
+            let keep: SegmentRewriter.Keep
+            if let keys {
+                keep = .records { record in
+                    if acked.contains(record.offset) || keys.isSuperseded(record) { return false }
+                    let expiredTombstone = record.key != nil && record.value == nil && now >= record.timestamp && now - record.timestamp >= tombstoneAge
+                    return !expiredTombstone
+                }
+            } else {
+                keep = .offsets { !acked.contains($0) }
             }
             var outcome: SegmentRewriter.Outcome? = nil
             // At most twice: once more after giving back the reserve on a full disk.

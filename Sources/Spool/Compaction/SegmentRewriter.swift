@@ -17,9 +17,20 @@ struct SegmentRewriter {
         var recordsRemoved: Int64 = 0
     }
 
+    /// How the rewrite decides which records live.
+    enum Keep {
+        /// By offset alone: records are not decoded, only walked (acked-by-every-group compaction).
+        case offsets((Int64) -> Bool)
+        /// By the whole record (key compaction): every batch is decoded.
+        case records((Record) -> Bool)
+    }
+
     let options: SpoolOptions
     /// Output is written in chunks of this size.
     static let writeChunkBytes = 1 << 20
+    /// The output is synced every this many bytes, so that its writeback is spread out instead
+    /// of stalling the writer's syncs at the end.
+    static let syncEveryBytes: Int64 = 8 << 20
 
     /// Rewrites `segment` keeping the records `keep` says are live.
     /// - Parameters:
@@ -28,7 +39,7 @@ struct SegmentRewriter {
     /// - Throws: `.corruption` naming the file, position and offset for a batch that fails its
     ///   checks (nothing is changed: the live segment stays); I/O errors naming `.cleaned`
     ///   (`.diskFull` when the disk is full; the partial `.cleaned` is deleted).
-    func rewrite(_ segment: Segment, keep: (Record) -> Bool, onRead: (Int64) -> Bool) throws -> Outcome {
+    func rewrite(_ segment: Segment, keep: Keep, onRead: (Int64) -> Bool) throws -> Outcome {
         let fs = options.fileSystem
         var outcome = Outcome(path: segment.directory + "/" + SegmentName.stem(segment.baseOffset) + CompactionLeftovers.cleanedSuffix)
         let fd = try fs.open(outcome.path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
@@ -48,11 +59,12 @@ struct SegmentRewriter {
         return outcome
     }
 
-    private func copyLive(_ segment: Segment, to fd: Int32, keep: (Record) -> Bool, onRead: (Int64) -> Bool, outcome: inout Outcome) throws {
+    private func copyLive(_ segment: Segment, to fd: Int32, keep: Keep, onRead: (Int64) -> Bool, outcome: inout Outcome) throws {
         let end = try segment.size()
         var output: [UInt8] = []
         output.reserveCapacity(Self.writeChunkBytes + RecordBatchHeader.size)
         var written: Int64 = 0
+        var synced: Int64 = 0
         var run: (first: Int64, last: Int64, maxTimestamp: Int64)? = nil
         var buffer: [UInt8] = []
         var position: Int64 = 0
@@ -67,6 +79,10 @@ struct SegmentRewriter {
             try output.withUnsafeBytes { try options.fileSystem.write(fd, from: $0, at: written) }
             written += Int64(output.count)
             output.removeAll(keepingCapacity: true)
+            if written - synced >= Self.syncEveryBytes {
+                try options.fileSystem.fdatasync(fd)
+                synced = written
+            }
         }
         func closeRun() throws {
             if let r = run { try emit(BatchFilter.emptyBatch(first: r.first, last: r.last, maxTimestamp: r.maxTimestamp)) }
@@ -84,17 +100,27 @@ struct SegmentRewriter {
             let total = header.totalBytes
             if buffer.count < total { buffer = [UInt8](repeating: 0, count: total) }
             let got = try buffer.withUnsafeMutableBytes { try segment.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<total]), at: position) }
-            let records: [Record]
+            var flags: [Bool] = []
+            var section: [UInt8] = []
             do {
-                records = try buffer.withUnsafeBytes { try RecordBatchDecoder.decode(UnsafeRawBufferPointer(rebasing: $0[0..<got]), limits: options.limits).records }
+                try buffer.withUnsafeBytes { raw in
+                    let batch = UnsafeRawBufferPointer(rebasing: raw[0..<got])
+                    switch keep {
+                    case .offsets(let live):
+                        try RecordBatchDecoder.verifyCRC(batch, header: header)
+                        section = try BatchFilter.section(of: batch, header: header, limits: options.limits)
+                        flags = try BatchFilter.recordOffsets(section, header: header).map(live)
+                    case .records(let live):
+                        flags = try RecordBatchDecoder.decode(batch, limits: options.limits).records.map(live)
+                    }
+                }
             } catch {
                 throw SpoolError.corruption(error, path: segment.logPath, segment: segment.baseOffset, position: position, offset: header.baseOffset)
             }
             outcome.bytesRead += Int64(total)
-            let flags = records.map(keep)
             let kept = flags.lazy.filter { $0 }.count
             outcome.recordsKept += Int64(kept)
-            outcome.recordsRemoved += Int64(records.count - kept)
+            outcome.recordsRemoved += Int64(flags.count - kept)
             if kept == 0 {
                 if let r = run, header.lastOffset - r.first <= BatchFilter.emptyRunMax {
                     run = (r.first, header.lastOffset, max(r.maxTimestamp, header.maxTimestamp))
@@ -104,11 +130,15 @@ struct SegmentRewriter {
                 }
             } else {
                 try closeRun()
-                if kept == records.count {
+                if kept == flags.count {
                     try emit(Array(buffer[0..<total]))
                 } else {
                     do {
-                        try emit(try buffer.withUnsafeBytes { try BatchFilter.filter(UnsafeRawBufferPointer(rebasing: $0[0..<total]), header: header, keep: flags, limits: options.limits) })
+                        if section.isEmpty {
+                            section = try buffer.withUnsafeBytes { try BatchFilter.section(of: UnsafeRawBufferPointer(rebasing: $0[0..<total]), header: header, limits: options.limits) }
+                        }
+                        let filtered = try buffer.withUnsafeBytes { try BatchFilter.filter(UnsafeRawBufferPointer(rebasing: $0[0..<total]), header: header, section: section, keep: flags) }
+                        try emit(filtered)
                     } catch let error as FormatError {
                         throw SpoolError.corruption(error, path: segment.logPath, segment: segment.baseOffset, position: position, offset: header.baseOffset)
                     }
