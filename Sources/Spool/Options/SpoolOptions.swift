@@ -64,9 +64,11 @@ public struct SpoolOptions: Sendable {
     /// How often the root's background compactor runs; nil: never (call
     /// ``SpoolRoot/compact(queues:progress:)`` or run `spool compact`). Default 60 s; at least 10 ms.
     public var compactionIntervalMilliseconds: Int64? = 60_000
-    /// The compactor reads at most this many bytes per second, so producers keep the disk.
-    /// 0: unthrottled. Default 256 MiB/s.
-    public var compactionBytesPerSecond: Int = 256 << 20
+    /// The compactor reads at most this many bytes per second, so producers keep the disk and
+    /// the CPU (on a 2-core machine, 100 MiB/s kept a W2 producer at about 0.8-0.9x of its rate
+    /// alone; unthrottled, compaction read 240 MB/s and the producer fell to 0.3x).
+    /// 0: unthrottled. Default 100 MiB/s.
+    public var compactionBytesPerSecond: Int = 100 << 20
     /// A sealed segment is rewritten when at least this fraction of its records can go (acked
     /// by every group, or superseded under key compaction). 0.05...1; default 0.5.
     public var compactionSparseRatio: Double = 0.5
