@@ -418,3 +418,24 @@ struct ConstantRecoveryTests {
         }
     }
 }
+
+@Suite("Background compactor")
+struct BackgroundCompactorTests {
+    typealias F = CompactionFixture
+
+    @Test("a root with a compaction interval deletes acked segments in the background, and close stops it")
+    func backgroundPasses() async throws {
+        try await withTemporaryDirectory { dir in
+            let root = try openRoot(at: dir + "/root", options: F.options { $0.compactionIntervalMilliseconds = 20 })
+            let log = try root.queue("q")
+            try await F.fill(log, count: 1500)
+            try await root.group("g", on: "q").acknowledge(offsets: Array(0..<1500))
+            try await waitFor("the background compactor to delete the acked segments") { QueueFiles.bases(log.directory) == [1500] }
+            root.close()
+            // Closed: nothing runs any more, and the files stay as they are.
+            let files = Files.list(log.directory).sorted()
+            await pause(milliseconds: 100)
+            #expect(Files.list(log.directory).sorted() == files)
+        }
+    }
+}

@@ -110,7 +110,11 @@ final class Compactor: Sendable {
             let store = GroupCheckpointStore(directory: groupLog.directory, fileSystem: options.fileSystem)
             var loaded = try store.load()
             let key = log.name + "/" + group
-            var state = groupStates.withLock { $0[key] } ?? loaded.newest ?? .empty(logOffset: groupLog.firstOffset, queueStart: queueStart)
+            // The state from the last pass, unless the group log no longer matches it (moved away to reset the group).
+            let cached = groupStates.withLock { $0[key] }.flatMap { c in
+                c.logOffset <= groupLog.committed.nextOffset && c.logOffset >= groupLog.firstOffset ? c : nil
+            }
+            var state = cached ?? loaded.newest ?? .empty(logOffset: groupLog.firstOffset, queueStart: queueStart)
             // Under a durability weaker than `.always`, only what the group log has synced is
             // checkpointed: a checkpoint past the log's durable end would hide the records a
             // power cut lets the writer reuse the offsets of.
