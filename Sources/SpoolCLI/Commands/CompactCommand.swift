@@ -9,20 +9,14 @@ struct CompactCommand: AsyncParsableCommand {
         commandName: "compact",
         abstract: "Run the compactor now: delete acked and expired segments, rewrite sparse ones, checkpoint groups.",
         discussion: """
-            Deletes the sealed segments every consumer group has acked, and those past
-            retention (acked or not: their tasks are gone, and groups skip past them); rewrites
-            segments that are mostly acked, keeping every live task at its offset; writes group
-            checkpoints so that opening a group replays a short tail. The active segment is
-            never touched. Shows a progress bar on a terminal.
+            Deletes the sealed segments every consumer group has acked, and those past retention (acked or not: their tasks are gone, and groups skip past them). Rewrites segments that are mostly acked, keeping every live task at its offset. Writes group checkpoints, so that opening a group replays a short tail. The active segment is never touched. Shows a progress bar on a terminal.
 
             Examples:
               spool compact --dir /var/lib/app/spool
               spool compact --queue emails --retention-bytes 1073741824
-              spool compact --retention-ms 604800000 --max-bytes-per-second 104857600 --json
+              spool compact --retention-ms 604800000 --json
 
-            Takes the writer lock: run it while no other process writes to the root (a running
-            application compacts in the background by itself). Exit 1 when a queue could not be
-            compacted (the message names the file), 2 for usage or I/O errors.
+            Takes the writer lock: run it while no other process writes to the root (an application compacts in the background by itself). Exit 1 when a queue could not be compacted (the message names the file), 2 for usage or I/O errors.
             """)
 
     @OptionGroup var common: CommonOptions
@@ -52,6 +46,8 @@ struct CompactCommand: AsyncParsableCommand {
         var options = SpoolOptions()
         options.createIfMissing = false
         options.compactionIntervalMilliseconds = nil
+        // Each deletion and rewrite is in the summary; info lines would break the progress bar.
+        options.logger.logLevel = .warning
         options.retentionMilliseconds = retentionMilliseconds
         options.retentionBytes = retentionBytes
         options.compactionBytesPerSecond = bytesPerSecond
