@@ -132,7 +132,7 @@ struct ReaderTests {
         }
     }
 
-    @Test("reading below the log's first offset throws .notFound naming the first offset")
+    @Test("reading below the log's first offset throws .offsetOutOfRange naming the log start")
     func readBelowFirstOffset() async throws {
         try await withTemporaryDirectory { dir in
             let options = testOptions { $0.segmentBytes = 64 << 10 }
@@ -152,7 +152,7 @@ struct ReaderTests {
             #expect(log.firstOffset == bases[1])
             var reader = log.reader(from: 0)
             let error = #expect(throws: SpoolError.self) { _ = try reader.nextBatch() }
-            #expect(error?.code == .notFound)
+            #expect(error?.code == .offsetOutOfRange)
             #expect(error?.offset == 0)
             #expect(error?.hint?.contains("\(bases[1])") == true)
             reader.seek(to: bases[1])

@@ -23,6 +23,9 @@ public struct SpoolError: Error, Sendable, Equatable, CustomStringConvertible {
         case queueFull
         /// A path, queue or offset that does not exist.
         case notFound
+        /// An offset below the log's start: the segments holding it were deleted by retention
+        /// or compaction (those tasks are gone), or past its end. Read from the log start.
+        case offsetOutOfRange
         /// The log or root was closed, or an earlier fatal error closed it.
         case closed
         /// A record, batch or file exceeds a configured limit.

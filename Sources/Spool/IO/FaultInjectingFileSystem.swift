@@ -18,6 +18,11 @@ public final class FaultInjectingFileSystem: FileSystem {
         public var syncErrno: Int32? = nil
         /// Renames of matching paths fail with EIO (to interrupt atomic-file protocols).
         public var failRenameSuffix: String? = nil
+        /// A crash at a chosen step: once this many changing calls (open to create or
+        /// truncate, write, fsync, fdatasync, ftruncate, rename, unlink) have been made since the plan was set, every further one
+        /// fails with EIO and changes nothing, as if the process had died just before it.
+        /// Counting them first (``Counters/mutations``) gives the steps to sweep.
+        public var failMutationsAfter: Int? = nil
         public init() {}
     }
 
@@ -28,6 +33,10 @@ public final class FaultInjectingFileSystem: FileSystem {
         public var dataSyncs = 0
         public var fullSyncs = 0
         public var renames = 0
+        /// Changing calls made since the plan was last set.
+        public var mutations = 0
+        /// Files and directories opened.
+        public var opens = 0
     }
 
     private struct State {
@@ -47,14 +56,25 @@ public final class FaultInjectingFileSystem: FileSystem {
 
     /// Replaces the plan; counters are kept.
     public func setPlan(_ plan: Plan) {
-        state.withLock { $0.plan = plan; $0.budgetSpent = 0 }
+        state.withLock { $0.plan = plan; $0.budgetSpent = 0; $0.counters.mutations = 0 }
+    }
+
+    /// Counts a changing call; throws EIO when the plan's crash point has passed.
+    private func mutation(_ call: String, path: String? = nil) throws {
+        let crashed = state.withLock { s -> Bool in
+            s.counters.mutations += 1
+            guard let limit = s.plan.failMutationsAfter else { return false }
+            return s.counters.mutations > limit
+        }
+        if crashed { throw SpoolError.system("\(call) (after the injected crash)", errno: EIO, path: path) }
     }
 
     public var counters: Counters { state.withLock { $0.counters } }
 
     public func open(_ path: String, flags: Int32, mode: mode_t) throws -> Int32 {
+        if flags & (O_CREAT | O_TRUNC) != 0 { try mutation("open", path: path) }
         let fd = try base.open(path, flags: flags, mode: mode)
-        state.withLock { $0.paths[fd] = path }
+        state.withLock { $0.paths[fd] = path; $0.counters.opens += 1 }
         return fd
     }
 
@@ -68,6 +88,7 @@ public final class FaultInjectingFileSystem: FileSystem {
     }
 
     public func write(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at position: Int64) throws {
+        try mutation("pwrite")
         let failure: Int32? = state.withLock { s in
             s.counters.writes += 1
             let path = s.paths[fd] ?? ""
@@ -83,18 +104,21 @@ public final class FaultInjectingFileSystem: FileSystem {
     }
 
     public func fdatasync(_ fd: Int32) throws {
+        try mutation("fdatasync")
         let failure = state.withLock { s -> Int32? in s.counters.dataSyncs += 1; return s.plan.syncErrno }
         if let failure { throw SpoolError.system("fdatasync", errno: failure) }
         try base.fdatasync(fd)
     }
 
     public func fsync(_ fd: Int32) throws {
+        try mutation("fsync")
         let failure = state.withLock { s -> Int32? in s.counters.fullSyncs += 1; return s.plan.syncErrno }
         if let failure { throw SpoolError.system("fsync", errno: failure) }
         try base.fsync(fd)
     }
 
     public func truncate(_ fd: Int32, to length: Int64) throws {
+        try mutation("ftruncate")
         try base.truncate(fd, to: length)
     }
 
@@ -103,6 +127,7 @@ public final class FaultInjectingFileSystem: FileSystem {
     }
 
     public func rename(_ from: String, to: String) throws {
+        try mutation("rename", path: from)
         let fail = state.withLock { s -> Bool in
             s.counters.renames += 1
             guard let suffix = s.plan.failRenameSuffix else { return false }
@@ -112,7 +137,10 @@ public final class FaultInjectingFileSystem: FileSystem {
         try base.rename(from, to: to)
     }
 
-    public func unlink(_ path: String) throws { try base.unlink(path) }
+    public func unlink(_ path: String) throws {
+        try mutation("unlink", path: path)
+        try base.unlink(path)
+    }
 
     public func makeDirectory(_ path: String, mode: mode_t) throws {
         try base.makeDirectory(path, mode: mode)

@@ -73,4 +73,12 @@ final class OSThread: @unchecked Sendable {
     func join() {
         pthread_join(handle, nil)
     }
+
+    /// Whether the caller runs on this thread (a thread must not join itself).
+    var isCurrent: Bool { pthread_equal(handle, pthread_self()) != 0 }
+
+    /// Lets the thread end on its own, for the one case where it cannot be joined: itself.
+    func detach() {
+        pthread_detach(handle)
+    }
 }

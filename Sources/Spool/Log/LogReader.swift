@@ -15,8 +15,9 @@ public struct LogReader: Sendable {
     let shared: LogShared
     /// The offset of the next record this reader returns.
     public private(set) var nextOffset: Int64
-    /// Where the next batch starts, when known (saves an index lookup per batch).
-    private var cursor: (segment: Int64, position: Int64)? = nil
+    /// Where the next batch starts, when known (saves an index lookup per batch). The segment
+    /// is held by identity: a compacted segment keeps its base offset but moves its batches.
+    private var cursor: (segment: Segment, position: Int64)? = nil
     private var buffer: [UInt8] = []
     /// Records below this timestamp are skipped (set by ``seek(toTimestamp:)``).
     private var minimumTimestamp: Int64? = nil
@@ -64,7 +65,7 @@ public struct LogReader: Sendable {
                 let header = try readHeader(segment, at: position, limit: limit)
                 if header.maxTimestamp >= timestamp {
                     nextOffset = header.baseOffset
-                    cursor = (segment.baseOffset, position)
+                    cursor = (segment, position)
                     minimumTimestamp = timestamp
                     return
                 }
@@ -79,17 +80,25 @@ public struct LogReader: Sendable {
     /// nil when the reader has caught up with the committed end.
     ///
     /// - Throws: `.corruption` (file, position, offset) when a batch fails its checks;
-    ///   `.notFound` when ``nextOffset`` is below the log's first offset.
+    ///   `.offsetOutOfRange` when ``nextOffset`` is below the log's start (retention or
+    ///   compaction deleted the segments holding it: those records are gone; seek to
+    ///   ``QueueLog/firstOffset``). A reader that is between two calls while a segment is
+    ///   deleted or rewritten finishes on the file it has open.
     public mutating func nextBatch() throws -> RecordBatch? {
         if let rest = carried {
             carried = nil
             return rest
         }
-        let (segments, committed) = shared.snapshot
+        var (segments, committed) = shared.snapshot
+        if let held = cursor?.segment, held.isRetired, held.baseOffset <= nextOffset, !segments.contains(where: { $0 === held }) {
+            // The compactor deleted or replaced the segment this reader is in: it finishes
+            // that file (still open through `held`), then goes on with the live ones after it.
+            segments = [held] + segments.filter { $0.baseOffset > held.baseOffset }
+        }
         guard nextOffset < committed.nextOffset, let first = segments.first else { return nil }
         if nextOffset < first.baseOffset {
-            throw SpoolError(.notFound, "offset \(nextOffset) is below the first offset in the log, \(first.baseOffset)",
-                             path: shared.directory, offset: nextOffset, hint: "read from \(first.baseOffset)")
+            throw SpoolError(.offsetOutOfRange, "offset \(nextOffset) is below the log start \(first.baseOffset): retention or compaction deleted the segments that held it",
+                             path: shared.directory, offset: nextOffset, hint: "those records are gone; read from \(first.baseOffset)")
         }
         var index = segments.lastIndex { $0.baseOffset <= nextOffset }!
         // Bounded: each pass consumes a batch or moves to the next segment.
@@ -103,8 +112,15 @@ public struct LogReader: Sendable {
                     position += Int64(header.totalBytes)
                     continue
                 }
+                if header.recordCount == 0 {
+                    // What compaction left of a run of removed records: nothing to return.
+                    position += Int64(header.totalBytes)
+                    nextOffset = header.nextOffset
+                    cursor = (segment, position)
+                    continue
+                }
                 var batch = try readBatch(segment, at: position, header: header)
-                cursor = (segment.baseOffset, position + Int64(header.totalBytes))
+                cursor = (segment, position + Int64(header.totalBytes))
                 let wanted = nextOffset
                 nextOffset = header.nextOffset
                 batch.records.removeAll { $0.offset < wanted }
@@ -117,7 +133,7 @@ public struct LogReader: Sendable {
             index += 1
             guard index < segments.count else { break }
             nextOffset = max(nextOffset, segments[index].baseOffset)
-            cursor = (segments[index].baseOffset, 0)
+            cursor = (segments[index], 0)
         }
         return nil
     }
@@ -175,7 +191,7 @@ public struct LogReader: Sendable {
 
     /// Where to start looking for ``nextOffset`` in `segment`: the saved cursor, else the index.
     private func startPosition(in segment: Segment, limit: Int64) -> Int64 {
-        if let cursor, cursor.segment == segment.baseOffset, cursor.position <= limit { return cursor.position }
+        if let cursor, cursor.segment === segment, cursor.position <= limit { return cursor.position }
         guard let (offsets, _) = indexes(of: segment, limit: limit) else { return 0 }
         let entry = offsets.lookup(UInt32(clamping: nextOffset - segment.baseOffset))
         guard entry.position > 0, Int64(entry.position) < limit else { return 0 }

@@ -25,6 +25,10 @@ final class LogWriter: @unchecked Sendable {
     private var waiting: [AppendRequest] = []
     private var closing = false
     private var writerSleeping = false
+    /// Set by ``requestRoll()``: seal the active segment at the next idle moment.
+    private var rollRequested = false
+    /// Roll requests the writer thread has handled (rolled, found nothing to roll, or failed).
+    let rollsHandled = Atomic<Int>(0)
     /// Set by producers when they queue work; lets the writer spin without the lock.
     private let hasWork = Atomic<Bool>(false)
     /// Requests queued right now (read without the lock while gathering a group).
@@ -126,6 +130,16 @@ final class LogWriter: @unchecked Sendable {
         thread?.join()
     }
 
+    /// Asks the writer thread to seal the active segment (when it holds anything) and start a
+    /// new one, between two groups of appends. The compactor asks this when every consumer
+    /// group has acked the whole active segment, which it may never delete itself. Thread-safe.
+    func requestRoll() {
+        lock.withLock {
+            rollRequested = true
+            if writerSleeping { lock.signal() }
+        }
+    }
+
     private func closedAfterFailure(_ failure: SpoolError) -> SpoolError {
         SpoolError(
             .closed, "the queue \(shared.name) stopped writing after an earlier failure: \(failure.message)",
@@ -144,7 +158,7 @@ final class LogWriter: @unchecked Sendable {
             gatherStragglers()
             lock.lock()
             lingerIfDue()
-            while queue.isEmpty && !closing {
+            while queue.isEmpty && !closing && !rollRequested {
                 if let deadline = syncDeadline {
                     if options.clock.monotonicNanoseconds() >= deadline { syncDue = true; break }
                     lock.wait(until: deadline)
@@ -156,12 +170,18 @@ final class LogWriter: @unchecked Sendable {
             }
             group = takeGroup()
             finish = closing && queue.isEmpty && waiting.isEmpty
+            let rollNow = rollRequested
+            rollRequested = false
             lock.unlock()
             writing.lock()
             if !group.isEmpty {
                 process(&group)
             } else if syncDue {
                 syncNow()
+            }
+            if rollNow {
+                rollOnRequest()
+                rollsHandled.add(1, ordering: .releasing)
             }
             if finish {
                 finalize()
@@ -520,6 +540,20 @@ final class LogWriter: @unchecked Sendable {
     private func writeRecoveryPoint(_ point: RecoveryPoint, durable: Bool) throws {
         try point.write(in: shared.directory, durable: durable, fileSystem: fs)
         lastCheckpoint = point
+    }
+
+    /// ``requestRoll()``'s roll: only a segment holding data is sealed. The new segment's
+    /// recovery point is written durably at once, so that the sealed one can be deleted or
+    /// rewritten without a recovery point naming it.
+    private func rollOnRequest() {
+        guard shared.state.withLock({ $0.failure }) == nil, active.writeEnd > 0 else { return }
+        do {
+            try roll()
+            try writeRecoveryPoint(RecoveryPoint(segment: active.baseOffset, position: active.writeEnd, nextOffset: active.nextOffset), durable: true)
+            publish()
+        } catch {
+            logger.error("roll on request failed", metadata: ["queue": "\(shared.name)", "error": "\(error)"])
+        }
     }
 
     /// Seals the active segment and starts the next (FORMAT.md, "Rolling a segment").

@@ -148,12 +148,35 @@ public final class QueueLog: Sendable {
     /// Where the log ends for readers: records below `nextOffset` can be read.
     public var committed: LogPosition { shared.snapshot.committed }
 
-    /// Offset of the first record still in the log.
+    /// Offset of the first record still in the log: the log start. It is the first segment's
+    /// base offset (FORMAT.md, "Log start"), and moves up when retention or the compactor
+    /// deletes segments; the records below it are gone.
     public var firstOffset: Int64 { shared.snapshot.segments.first?.baseOffset ?? 0 }
 
     /// A reader positioned at `offset`.
     public func reader(from offset: Int64) -> LogReader {
         LogReader(shared: shared, from: offset)
+    }
+
+    /// Asks the writer to seal the active segment between appends (see `LogWriter.requestRoll`).
+    func requestRoll() {
+        writer.requestRoll()
+    }
+
+    /// Asks for a roll and waits (polling, at most `timeoutMilliseconds`) until the writer has
+    /// published a new active segment. Returns whether it did.
+    func rollAndWait(timeoutMilliseconds: Int64) -> Bool {
+        let clock = shared.options.clock
+        let before = shared.snapshot.committed.segment
+        let handled = writer.rollsHandled.load(ordering: .acquiring)
+        writer.requestRoll()
+        let deadline = clock.monotonicNanoseconds() + UInt64(max(timeoutMilliseconds, 0)) * 1_000_000
+        // Bounded by the deadline; ends as soon as the writer handled the request.
+        while writer.rollsHandled.load(ordering: .acquiring) == handled {
+            if clock.monotonicNanoseconds() >= deadline { return false }
+            usleep(200)
+        }
+        return shared.snapshot.committed.segment != before
     }
 
     /// Writes what is queued, syncs, records the recovery point durably and stops the writer.

@@ -17,8 +17,12 @@ final class Segment: @unchecked Sendable {
     let logPath: String
     let indexPath: String
     let timeIndexPath: String
-    let fd: Int32
     let fileSystem: any FileSystem
+    private let writable: Bool
+    /// The `.log` file's descriptor, -1 until first used: opening a queue opens only the
+    /// segments recovery reads, however many sealed ones there are.
+    private let descriptor = Atomic<Int32>(-1)
+    private let opening = Mutex<Void>(())
 
     // Writer-owned state of the active segment.
     /// Position just after the last batch written.
@@ -38,6 +42,20 @@ final class Segment: @unchecked Sendable {
         var times: TimeIndex?
     }
     private let indexes = Mutex(Indexes())
+    /// Set once the compactor deleted or replaced this segment's file: readers that still hold
+    /// it finish on the open descriptor, but it never writes index files again (they would
+    /// describe the old file under the live file's name).
+    private let retiredFlag = Atomic<Bool>(false)
+
+    /// Facts about a sealed segment the compactor asks for once: its record count and greatest
+    /// timestamp (sealed segments never change; a rewrite makes a new ``Segment``).
+    struct Summary: Sendable, Equatable {
+        var records: Int64
+        var maxTimestamp: Int64
+        var bytes: Int64
+    }
+    private let summaryCache = Mutex<Summary?>(nil)
+    private let maxTimestampCache = Mutex<Int64?>(nil)
 
     /// Opens (or creates) the segment file. `writable` opens it read-write.
     init(directory: String, baseOffset: Int64, writable: Bool, create: Bool, fileSystem fs: any FileSystem) throws {
@@ -49,13 +67,38 @@ final class Segment: @unchecked Sendable {
         timeIndexPath = stem + SegmentName.timeIndexSuffix
         fileSystem = fs
         nextOffset = baseOffset
-        var flags = writable ? O_RDWR : O_RDONLY
-        if create { flags |= O_CREAT | O_EXCL }
-        fd = try fs.open(logPath, flags: flags, mode: 0o600)
+        self.writable = writable
+        if create {
+            descriptor.store(try fs.open(logPath, flags: (writable ? O_RDWR : O_RDONLY) | O_CREAT | O_EXCL, mode: 0o600), ordering: .releasing)
+        }
     }
 
     deinit {
-        fileSystem.close(fd)
+        let fd = descriptor.load(ordering: .acquiring)
+        if fd >= 0 { fileSystem.close(fd) }
+    }
+
+    /// The `.log` file's descriptor, opened on first use (thread-safe; opened once). The
+    /// compactor opens it before it deletes or replaces the file, so a segment object always
+    /// reads the file it was made for.
+    /// - Throws: `.notFound` or `.io` naming the file when it cannot be opened.
+    var fd: Int32 {
+        get throws {
+            let cached = descriptor.load(ordering: .acquiring)
+            if cached >= 0 { return cached }
+            return try opening.withLock { _ in
+                let again = descriptor.load(ordering: .acquiring)
+                if again >= 0 { return again }
+                let opened: Int32
+                do {
+                    opened = try fileSystem.open(logPath, flags: writable ? O_RDWR : O_RDONLY, mode: 0o600)
+                } catch {
+                    throw error.with(path: logPath, segment: baseOffset)
+                }
+                descriptor.store(opened, ordering: .releasing)
+                return opened
+            }
+        }
     }
 
     func size() throws -> Int64 {
@@ -79,8 +122,63 @@ final class Segment: @unchecked Sendable {
         return try? header.withUnsafeBytes { try RecordBatchHeader.decode($0, limits: limits) }
     }
 
-    func scanner(limits: FormatLimits) -> SegmentScanner {
-        SegmentScanner(fileSystem: fileSystem, path: logPath, fd: fd, limits: limits)
+    func scanner(limits: FormatLimits) throws -> SegmentScanner {
+        SegmentScanner(fileSystem: fileSystem, path: logPath, fd: try fd, limits: limits)
+    }
+
+    /// Whether the compactor deleted or replaced this segment's file.
+    var isRetired: Bool { retiredFlag.load(ordering: .acquiring) }
+
+    /// Marks the segment deleted or replaced (see `retiredFlag`). Thread-safe.
+    func retire() {
+        retiredFlag.store(true, ordering: .releasing)
+    }
+
+    /// Record count, greatest timestamp and size of a sealed segment, from its batch headers
+    /// alone (one 61-byte read per batch, no CRC check: a bad batch is found when it is read),
+    /// cached after the first call.
+    /// - Throws: I/O errors reading the file; `.corruption` naming the position where the
+    ///   batches stop making sense.
+    func summary(limits: FormatLimits) throws -> Summary {
+        if let cached = summaryCache.withLock({ $0 }) { return cached }
+        let end = try size()
+        var summary = Summary(records: 0, maxTimestamp: .min, bytes: end)
+        var position: Int64 = 0
+        // Bounded: each pass moves forward by a whole batch, up to the file's size.
+        while position < end {
+            guard let header = try batchHeader(at: position, limits: SegmentScanner.framingLimits),
+                  position + Int64(header.totalBytes) <= end else {
+                throw SpoolError(.corruption, "no valid batch header in a sealed segment", path: logPath, segment: baseOffset, position: position,
+                                 hint: "check it with `spool verify`")
+            }
+            summary.records += Int64(header.recordCount)
+            summary.maxTimestamp = max(summary.maxTimestamp, header.maxTimestamp)
+            position += Int64(header.totalBytes)
+        }
+        summaryCache.withLock { $0 = summary }
+        return summary
+    }
+
+    /// The greatest record timestamp of a sealed segment (for retention by age): the time
+    /// index's last entry covers the batches before it, and the batches after it are scanned
+    /// (at most one index interval). Cached.
+    /// - Throws: I/O errors reading the file.
+    func maxTimestamp(options: SpoolOptions) throws -> Int64 {
+        if let cached = maxTimestampCache.withLock({ $0 }) { return cached }
+        let end = try size()
+        var start: (position: Int64, offset: Int64, best: Int64) = (0, baseOffset, .min)
+        if let (offsets, times) = sealedIndexes(validEnd: end, options: options), offsets.file.count > 0,
+           let header = try batchHeader(at: offsets.lastPosition, limits: options.limits),
+           header.baseOffset == baseOffset + Int64(offsets.relativeOffset(offsets.file.count - 1)) {
+            start = (offsets.lastPosition, header.baseOffset, times.timestamp(times.file.count - 1))
+        }
+        var scanner = try scanner(limits: options.limits)
+        scanner.checkCRC = false
+        scanner.allowOffsetGaps = true
+        let result = try scanner.scan(from: start.position, limit: end, nextOffset: start.offset)
+        let best = max(start.best, result.maxTimestamp)
+        maxTimestampCache.withLock { $0 = best }
+        return best
     }
 
     // MARK: Indexes
@@ -118,6 +216,8 @@ final class Segment: @unchecked Sendable {
                 (i.offsets, i.times) = (loaded.0, loaded.1)
                 return loaded
             }
+            // A deleted or replaced file: its index files now belong to the live one.
+            if isRetired { return nil }
             options.logger.warning("rebuilding a missing or inconsistent index", metadata: ["file": "\(indexPath)"])
             do {
                 try rebuildIndexFiles(end: validEnd, options: options)
@@ -135,6 +235,7 @@ final class Segment: @unchecked Sendable {
     func discardIndexes(validEnd: Int64, options: SpoolOptions) {
         indexes.withLock { i in
             i = Indexes()
+            if isRetired { return }
             try? fileSystem.unlink(indexPath)
             try? fileSystem.unlink(timeIndexPath)
         }
@@ -165,8 +266,9 @@ final class Segment: @unchecked Sendable {
         var offsets: [UInt8] = [], times: [UInt8] = []
         var lastIndexed: Int64 = 0
         var maxTimestamp = Int64.min
-        var scanner = scanner(limits: options.limits)
+        var scanner = try scanner(limits: options.limits)
         scanner.checkCRC = false
+        scanner.allowOffsetGaps = true
         _ = try scanner.scan(from: 0, limit: end, nextOffset: baseOffset) { header, position in
             if position > 0 && position - lastIndexed >= Int64(options.indexIntervalBytes) {
                 let rel = UInt32(header.baseOffset - baseOffset)

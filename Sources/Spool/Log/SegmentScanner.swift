@@ -39,6 +39,10 @@ struct SegmentScanner {
     /// Whether to check each batch's CRC (recovery and verify do; an index rebuild of data below
     /// the recovery point need not).
     var checkCRC = true
+    /// Whether a batch may start past the previous one's next offset (never before it). Logs
+    /// Spool writes have no gaps, compacted segments included (FORMAT.md, "Compaction"); this
+    /// is for summaries and index rebuilds of segments written by other tools.
+    var allowOffsetGaps = false
 
     /// Scans from `start` (expecting a batch for offset `nextOffset` there) to `limit` (the file
     /// size or the committed end), calling `onBatch(header, position)` for each valid batch.
@@ -80,7 +84,7 @@ struct SegmentScanner {
                 result.stop = .invalid("batch of \(total) bytes runs past the end of the data at \(limit)")
                 return result
             }
-            if header.baseOffset != result.nextOffset {
+            if header.baseOffset != result.nextOffset && !(allowOffsetGaps && header.baseOffset > result.nextOffset) {
                 result.stop = .invalid("batch starts at offset \(header.baseOffset), expected \(result.nextOffset)")
                 return result
             }

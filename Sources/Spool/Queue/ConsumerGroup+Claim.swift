@@ -87,7 +87,13 @@ extension ConsumerGroup {
         var reader = queue.reader(from: 0)
         for offset in due {
             reader.seek(to: offset)
-            guard let record = try reader.read(max: 1).first, record.offset == offset else {
+            let found: Record?
+            do {
+                found = try reader.read(max: 1).first
+            } catch let error as SpoolError where error.code == .offsetOutOfRange {
+                found = nil
+            }
+            guard let record = found, record.offset == offset else {
                 // Gone from the log (retention): nothing left to deliver.
                 s.retries[offset] = nil
                 continue
@@ -133,9 +139,17 @@ extension ConsumerGroup {
         // Bounded: each pass consumes a pending record or reads more (nil at the end).
         while true {
             if s.pendingHead == s.pending.count {
+                skipToLogStart(&s)
                 // Seeking drops what the reader kept of its last batch: only when it is elsewhere.
                 if s.reader.nextOffset != s.cursor { s.reader.seek(to: s.cursor) }
-                s.pending = try s.reader.read(max: Swift.max(max, 1))
+                do {
+                    s.pending = try s.reader.read(max: Swift.max(max, 1))
+                } catch let error as SpoolError where error.code == .offsetOutOfRange {
+                    // Retention deleted segments between the check and the read: once more.
+                    skipToLogStart(&s)
+                    s.reader.seek(to: s.cursor)
+                    s.pending = try s.reader.read(max: Swift.max(max, 1))
+                }
                 s.pendingHead = 0
                 if s.pending.isEmpty { return nil }
             }
@@ -151,6 +165,19 @@ extension ConsumerGroup {
             }
             return record
         }
+    }
+
+    /// When retention or the compactor deleted segments this group had not finished, the
+    /// tasks in them are gone (FORMAT.md, "Log start"): the group moves on to the log start, and
+    /// counts what is below it as done (in memory; the next open starts there anyway).
+    func skipToLogStart(_ s: inout State) {
+        let start = queue.firstOffset
+        guard s.cursor < start else { return }
+        logger.warning("tasks below the log start were deleted by retention before this group acked them; skipping them",
+                       metadata: ["queue": "\(queue.name)", "group": "\(name)", "from": "\(s.cursor)", "to": "\(start)"])
+        s.cursor = start
+        s.acked.insert(0..<start)
+        s.retries = s.retries.filter { $0.key >= start }
     }
 
     /// Leases `record` (its lane's slot is already taken by the caller).

@@ -30,6 +30,8 @@ public final class ConsumerGroup: Sendable {
     let deadLetters: @Sendable () throws -> QueueLog
     let state: Mutex<State>
     let metrics: GroupMetrics
+    /// What opening the group read: checkpoint, records replayed, files ignored.
+    public let openReport: OpenReport
 
     /// One delivery in flight.
     struct Delivery: Sendable {
@@ -39,7 +41,7 @@ public final class ConsumerGroup: Sendable {
     }
 
     /// A task waiting to be delivered again.
-    struct Retry: Sendable {
+    struct Retry: Sendable, Equatable {
         var attempts: Int
         var notBefore: Int64
     }
@@ -88,34 +90,50 @@ public final class ConsumerGroup: Sendable {
         self.metrics = GroupMetrics(queue: queue.name, group: name, factory: rootOptions.metricsFactory)
         let seed = UInt64(bitPattern: rootOptions.clock.wallMilliseconds()) ^ UInt64(rootOptions.clock.monotonicNanoseconds()) ^ UInt64(getpid())
         var random = SplitMix64(seed: seed)
-        let replayed = try Self.replay(log, queueStart: queue.firstOffset)
+        let (replayed, report) = try Self.replay(log, queueStart: queue.firstOffset, fileSystem: rootOptions.fileSystem, logger: rootOptions.logger)
+        openReport = report
         let cursor = replayed.acked.watermark
         state = Mutex(State(
             acked: replayed.acked, cursor: cursor, retries: replayed.retries, nextLeaseID: random.next() | 1,
             random: random, reader: queue.reader(from: cursor), lanes: LaneScheduler(lanes: options.lanes)))
     }
 
-    /// Rebuilds acks and pending retries from the group's log.
-    private static func replay(_ log: QueueLog, queueStart: Int64) throws -> (acked: OffsetRanges, retries: [Int64: Retry]) {
-        var acked = OffsetRanges(watermark: queueStart)
-        var retries: [Int64: Retry] = [:]
-        var reader = log.reader(from: log.firstOffset)
-        while let batch = try reader.nextBatch() {
-            for record in batch.records {
-                guard let value = record.value, let decoded = GroupRecord(decoding: value) else {
-                    throw SpoolError(.corruption, "a record of the group log is not a group record", path: log.directory,
-                                     offset: record.offset, hint: "the group log was written by something else; move it away to reset the group")
-                }
-                switch decoded {
-                case .ack(let ranges):
-                    for range in ranges { acked.insert(range) }
-                case .attempt(let offset, let attempts, let notBefore):
-                    retries[offset] = Retry(attempts: attempts, notBefore: notBefore)
-                }
-            }
+    /// Rebuilds acks and pending retries: the newest valid checkpoint the compactor wrote,
+    /// then the group log's records after it (FORMAT.md, "Group checkpoint").
+    static func replay(_ log: QueueLog, queueStart: Int64, fileSystem: any FileSystem, logger: Logger) throws -> (GroupCheckpoint, OpenReport) {
+        let loaded = try GroupCheckpointStore(directory: log.directory, fileSystem: fileSystem).load()
+        var report = OpenReport()
+        report.ignoredCheckpoints = loaded.ignored
+        for problem in loaded.ignored {
+            logger.warning("group checkpoint ignored; replaying the group log", metadata: ["problem": "\(problem)"])
         }
-        retries = retries.filter { !acked.contains($0.key) }
-        return (acked, retries)
+        let start = loaded.newest ?? .empty(logOffset: log.firstOffset, queueStart: queueStart)
+        report.checkpointOffset = loaded.newest?.logOffset
+        if start.logOffset < log.firstOffset {
+            // Only when every checkpoint is unreadable after the compactor deleted group-log
+            // segments: acks below the log start are unknown, those tasks come again.
+            report.acksBelowLogStartLost = true
+            logger.error("group log starts after its checkpoint; acks before it are unknown and those tasks will be delivered again",
+                         metadata: ["group": "\(log.directory)", "log start": "\(log.firstOffset)"])
+        }
+        var (state, records) = try GroupReplay.advance(start, log: log)
+        state.tidy(queueStart: queueStart)
+        report.recordsReplayed = records
+        return (state, report)
+    }
+
+    /// What opening the group read to rebuild its state.
+    public struct OpenReport: Sendable, Equatable {
+        /// The group-log offset of the checkpoint it started from; nil when it replayed the
+        /// whole group log.
+        public var checkpointOffset: Int64? = nil
+        /// Group records replayed after the checkpoint.
+        public var recordsReplayed: Int64 = 0
+        /// Checkpoint files that were truncated or corrupt, and why: ignored, the log replayed instead.
+        public var ignoredCheckpoints: [String] = []
+        /// True when no checkpoint was usable and the group log no longer starts at 0: acks
+        /// below its start are unknown, and those tasks are delivered again (at-least-once).
+        public var acksBelowLogStartLost = false
     }
 
     // MARK: Inspection

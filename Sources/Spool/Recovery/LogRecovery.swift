@@ -5,6 +5,7 @@ import SpoolFormat
 /// Brings a queue's directory back to a consistent log when it is opened (DESIGN.md,
 /// "Recovery and compaction"; FORMAT.md, "Recovery point"):
 ///
+/// 0. finishes or rolls back an interrupted compaction (``CompactionLeftovers``);
 /// 1. removes leftover `*.tmp` files of interrupted atomic writes;
 /// 2. lists segments (a `.log` whose name is not 20 digits is an error, not ignored);
 /// 3. reads the recovery point and scans only past it, CRC-checking each batch;
@@ -26,6 +27,13 @@ enum LogRecovery {
         let fs = options.fileSystem
         let started = options.clock.monotonicNanoseconds()
         var report = RecoveryReport()
+        // An interrupted compaction is finished or rolled back first (FORMAT.md, "Compaction").
+        let leftovers = try CompactionLeftovers.plan(in: directory, fileSystem: fs)
+        try CompactionLeftovers.apply(leftovers, in: directory, fileSystem: fs)
+        for action in leftovers {
+            report.compactionLeftovers.append(action.description)
+            options.logger.notice("resolved a compaction leftover", metadata: ["action": "\(action)"])
+        }
         let names = try fs.listDirectory(directory)
         for file in names where file.hasSuffix(AtomicFile.temporarySuffix) {
             try fs.unlink(directory + "/" + file)
@@ -135,7 +143,7 @@ enum LogRecovery {
         options: SpoolOptions, report: inout RecoveryReport
     ) throws -> Int64 {
         let size = try segment.size()
-        let scanner = segment.scanner(limits: options.limits)
+        let scanner = try segment.scanner(limits: options.limits)
         var maxTimestamp = Int64.min
         let result = try scanner.scan(from: from, limit: size, nextOffset: nextOffset) { header, _ in
             maxTimestamp = max(maxTimestamp, header.maxTimestamp)
@@ -255,7 +263,7 @@ enum LogRecovery {
         // entries were lost with the page cache).
         segment.lastIndexedPosition = from
         if from < segment.writeEnd {
-            var scanner = segment.scanner(limits: options.limits)
+            var scanner = try segment.scanner(limits: options.limits)
             scanner.checkCRC = false
             let firstOffset = from == 0 ? segment.baseOffset : segment.baseOffset + Int64(offsets.relativeOffset(offsets.file.count - 1))
             _ = try scanner.scan(from: from, limit: segment.writeEnd, nextOffset: firstOffset) { header, position in

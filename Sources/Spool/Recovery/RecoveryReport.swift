@@ -10,6 +10,8 @@ public struct RecoveryReport: Sendable, Equatable {
     public var brokenFiles: [String] = []
     /// Leftover temp files of interrupted atomic writes that were removed.
     public var removedTemporaryFiles: [String] = []
+    /// What open did about an interrupted compaction (``CompactionLeftovers/Action``), in words.
+    public var compactionLeftovers: [String] = []
     /// Indexes rebuilt because they were missing, short or inconsistent.
     public var indexesRebuilt: Int = 0
     /// Whether the recovery point file was missing or unreadable (the scan then started at the

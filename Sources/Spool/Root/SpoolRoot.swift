@@ -18,7 +18,12 @@ public final class SpoolRoot: Sendable {
     private let lock: Mutex<DirectoryLock?>
     private let queues = Mutex<[String: QueueLog]>([:])
     private let groups = Mutex<[String: ConsumerGroup]>([:])
+    /// Group logs by "queue/group": a group's own, or one the compactor opened to checkpoint a
+    /// group nobody opened (a later ``group(_:on:options:)`` takes it over: one writer per log).
+    private let groupLogs = Mutex<[String: QueueLog]>([:])
     private let isClosed = Atomic<Bool>(false)
+    let compactor = Compactor()
+    private let background = Mutex<BackgroundCompactor?>(nil)
 
     /// Opens (creating when allowed) the root at `path` and takes its writer lock.
     ///
@@ -55,6 +60,16 @@ public final class SpoolRoot: Sendable {
         }
         lock = Mutex(try DirectoryLock(root: path, fileSystem: fs))
         try fs.makeDirectory(path + "/queues", mode: 0o700)
+        if let interval = options.compactionIntervalMilliseconds {
+            let compactor = BackgroundCompactor(intervalMilliseconds: interval, clock: options.clock, logger: options.logger) { [weak self] in
+                guard let self else { return }
+                let report = try self.compact()
+                for problem in report.problems {
+                    self.options.logger.warning("background compaction problem", metadata: ["problem": "\(problem)"])
+                }
+            }
+            background.withLock { $0 = compactor }
+        }
     }
 
     deinit {
@@ -115,7 +130,7 @@ public final class SpoolRoot: Sendable {
                 try fs.syncDirectory(parent)
                 try fs.syncDirectory(source.directory)
             }
-            let log = try QueueLog(name: queue + "/groups/" + name, directory: directory, options: options, compression: .none)
+            let log = try groupLog(name, on: queue)
             let group = try ConsumerGroup(
                 name: name, queue: source, log: log, options: groupOptions, rootOptions: options,
                 deadLetters: { [weak self] in
@@ -125,6 +140,55 @@ public final class SpoolRoot: Sendable {
             open[key] = group
             return group
         }
+    }
+
+    /// The log of group `name` on `queue` (its directory created when missing), opened once.
+    func groupLog(_ name: String, on queue: String) throws -> QueueLog {
+        try QueueName.validate(name)
+        let source = try self.queue(queue)
+        return try groupLogs.withLock { (open) throws -> QueueLog in
+            let key = queue + "/" + name
+            if let existing = open[key] { return existing }
+            try checkOpen()
+            let fs = options.fileSystem
+            let parent = source.directory + "/groups"
+            let directory = parent + "/" + name
+            if fs.fileType(directory) == .missing {
+                try fs.makeDirectory(parent, mode: 0o700)
+                try fs.makeDirectory(directory, mode: 0o700)
+                try fs.syncDirectory(parent)
+                try fs.syncDirectory(source.directory)
+            }
+            let log = try QueueLog(name: queue + "/groups/" + name, directory: directory, options: options, compression: .none)
+            open[key] = log
+            return log
+        }
+    }
+
+    /// Names of the consumer groups of `queue` on disk (directories under `<queue>/groups/`).
+    /// - Throws: `.invalidArgument` for a bad queue name; I/O errors listing the directory.
+    public func groupNames(of queue: String) throws -> [String] {
+        try QueueName.validate(queue)
+        let fs = options.fileSystem
+        let parent = directory(ofQueue: queue) + "/groups"
+        guard fs.fileType(parent) == .directory else { return [] }
+        return try fs.listDirectory(parent).filter { fs.fileType(parent + "/" + $0) == .directory }.sorted()
+    }
+
+    /// Runs the compactor now, over `queues` (every queue on disk when nil): deletes what every
+    /// consumer group acked and what is past retention, rewrites sparse segments, checkpoints
+    /// the groups (see ``SpoolOptions`` for the retention and compaction options, and
+    /// FORMAT.md "Log start" for what happens to tasks a group never acked). Waits for a
+    /// background pass in progress first. Blocks the calling thread: call it from a thread
+    /// of your own or wrap it in a detached task.
+    ///
+    /// - Parameter progress: called after each batch a rewrite reads, on the calling thread.
+    /// - Returns: what it did, per queue; a queue whose compaction failed says why in its
+    ///   report (`error`) while the others go on.
+    /// - Throws: `.closed` after ``close()``; I/O errors listing the queues.
+    public func compact(queues: [String]? = nil, progress: (@Sendable (CompactionProgress) -> Void)? = nil) throws -> CompactionReport {
+        try checkOpen()
+        return try compactor.run(root: self, queues: queues, progress: progress)
     }
 
     /// Throws `.closed` once ``close()`` ran: the lock is gone, so opening a log would make a
@@ -144,8 +208,13 @@ public final class SpoolRoot: Sendable {
     /// Idempotent.
     public func close() {
         isClosed.store(true, ordering: .releasing)
+        compactor.stop()
+        let compactorThread = background.withLock { b in defer { b = nil }; return b }
+        compactorThread?.stop()
         let openGroups = groups.withLock { g in defer { g.removeAll() }; return Array(g.values) }
         for group in openGroups { group.log.close() }
+        let openGroupLogs = groupLogs.withLock { g in defer { g.removeAll() }; return Array(g.values) }
+        for log in openGroupLogs { log.close() }
         let open = queues.withLock { q in defer { q.removeAll() }; return Array(q.values) }
         for log in open { log.close() }
         lock.withLock { l in l?.release(fileSystem: options.fileSystem); l = nil }

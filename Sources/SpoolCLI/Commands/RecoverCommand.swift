@@ -5,7 +5,7 @@ import Spool
 struct RecoverCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "recover",
-        abstract: "Open and replay a root; print time taken, bytes scanned and truncated, next offsets.",
+        abstract: "Open and replay a root; print time taken, bytes scanned and truncated, next offsets, pending tasks per group.",
         discussion: """
             Examples:
               spool recover --dir /var/lib/app/spool
@@ -24,8 +24,12 @@ struct RecoverCommand: AsyncParsableCommand {
         let root = try SpoolRoot.open(at: common.resolvedDir, options: options)
         defer { root.close() }
         var reports: [(String, RecoveryReport)] = []
+        var groups: [String: [(String, ConsumerGroup)]] = [:]
         for name in try root.queueNames() {
             reports.append((name, try root.queue(name).recoveryReport))
+            for group in try root.groupNames(of: name) {
+                groups[name, default: []].append((group, try root.group(group, on: name)))
+            }
         }
         let secs = Double(clock.monotonicNanoseconds() - started) / 1e9
         if common.json {
@@ -35,6 +39,7 @@ struct RecoverCommand: AsyncParsableCommand {
             line.add("segments_scanned", reports.reduce(0) { $0 + $1.1.segmentsScanned })
             line.add("bytes_scanned", reports.reduce(Int64(0)) { $0 + $1.1.bytesScanned })
             line.add("bytes_truncated", reports.reduce(Int64(0)) { $0 + $1.1.bytesTruncated })
+            line.add("pending", groups.values.joined().reduce(Int64(0)) { $0 + $1.1.progress.lag })
             line.addRaw("per_queue", JSONLine.array(reports.map { name, r in
                 var q = JSONLine()
                 q.add("queue", name)
@@ -49,6 +54,18 @@ struct RecoverCommand: AsyncParsableCommand {
                 q.add("indexes_rebuilt", r.indexesRebuilt)
                 q.addRaw("broken_files", JSONLine.array(r.brokenFiles.map(JSONLine.quote)))
                 q.addRaw("removed_temp_files", JSONLine.array(r.removedTemporaryFiles.map(JSONLine.quote)))
+                q.addRaw("compaction_leftovers", JSONLine.array(r.compactionLeftovers.map(JSONLine.quote)))
+                q.addRaw("groups", JSONLine.array((groups[name] ?? []).map { group, g in
+                    var o = JSONLine()
+                    let progress = g.progress
+                    o.add("group", group)
+                    o.add("pending", progress.lag)
+                    o.add("watermark", progress.watermark)
+                    o.add("checkpoint_offset", g.openReport.checkpointOffset)
+                    o.add("records_replayed", g.openReport.recordsReplayed)
+                    o.addRaw("ignored_checkpoints", JSONLine.array(g.openReport.ignoredCheckpoints.map(JSONLine.quote)))
+                    return o.text
+                }))
                 return q.text
             }))
             Console.out(line.text)
@@ -61,7 +78,14 @@ struct RecoverCommand: AsyncParsableCommand {
             if r.bytesTruncated > 0 { text += ", cut a torn tail of \(Human.bytes(r.bytesTruncated)) (kept in \(r.brokenFiles.joined(separator: ", ")))" }
             if r.recoveryPointMissing { text += ", recovery point was missing" }
             if r.indexesRebuilt > 0 { text += ", rebuilt \(r.indexesRebuilt) index(es)" }
+            if !r.compactionLeftovers.isEmpty { text += ", resolved \(r.compactionLeftovers.count) compaction leftover(s)" }
             Console.out(text)
+            for (group, g) in groups[name] ?? [] {
+                var line = "    group \(group): \(Human.count(g.progress.lag)) pending, replayed \(Human.count(g.openReport.recordsReplayed)) group record(s)"
+                if let checkpoint = g.openReport.checkpointOffset { line += " after its checkpoint at \(checkpoint)" }
+                if !g.openReport.ignoredCheckpoints.isEmpty { line += ", ignored: " + g.openReport.ignoredCheckpoints.joined(separator: "; ") }
+                Console.out(line)
+            }
         }
     }
 }
