@@ -120,22 +120,36 @@ struct InspectTests {
         }
     }
 
-    @Test("leftover .tmp, .cleaned and .swap files are reported as leftover files; repair removes only the .tmp")
+    @Test("leftover .tmp, .cleaned and .swap files are reported; repair removes the .tmp, rolls back the .cleaned and finishes the .swap")
     func leftoverFiles() async throws {
         try await withTemporaryDirectory { dir in
             let root = dir + "/root"
             let options = try await Self.writeRoot(root, count: 10)
             let directory = QueueFiles.directory(root, "q")
-            for name in ["recovery-point.tmp", "00000000000000000000.log.cleaned", "00000000000000000000.log.swap"] {
-                try Files.write(directory + "/" + name, [1, 2, 3])
-            }
+            let segment = directory + "/00000000000000000000.log"
+            let live = try Files.read(segment)
+            try Files.write(directory + "/recovery-point.tmp", [1, 2, 3])
+            try Files.write(segment + ".cleaned", [1, 2, 3])   // an unfinished rewrite
+            try Files.write(segment + ".swap", live)           // a finished rewrite (here: the same records)
             let report = try Verifier().verify(path: root)
             #expect(report.problems.map(\.kind) == [.leftoverFile, .leftoverFile, .leftoverFile])
             #expect(Set(report.problems.map(\.file)) == Set(["recovery-point.tmp", "00000000000000000000.log.cleaned", "00000000000000000000.log.swap"].map { directory + "/" + $0 }))
+
+            let planned = try Repairer(options: options).repair(path: root, dryRun: true)
+            #expect(planned.actions.map(\.kind) == [.resolveCompaction, .resolveCompaction, .removeTemporaryFile])
+            #expect(Files.exists(segment + ".cleaned") && Files.exists(segment + ".swap"), "a dry run changes nothing")
+
             let done = try Repairer(options: options).repair(path: root, dryRun: false)
-            #expect(done.actions.map(\.kind) == [.removeTemporaryFile])
+            // Finishing the swap drops the old segment's indexes, so the checks then rebuild them.
+            #expect(done.actions.map(\.kind) == [.resolveCompaction, .resolveCompaction, .removeTemporaryFile, .rebuildIndexes])
+            #expect(done.leftAlone.isEmpty)
             #expect(!Files.exists(directory + "/recovery-point.tmp"))
-            #expect(Files.exists(directory + "/00000000000000000000.log.swap"), "compaction leftovers are the engine's to finish")
+            #expect(!Files.exists(segment + ".cleaned") && !Files.exists(segment + ".swap"))
+            #expect(try Files.read(segment) == live)
+            #expect(try Verifier().verify(path: root).problems.isEmpty)
+            let reopened = try openRoot(at: root, options: options)
+            defer { reopened.close() }
+            #expect(try readAll(try reopened.queue("q")).count == 10)
         }
     }
 

@@ -44,6 +44,11 @@ public enum CompactionLeftovers {
         }
     }
 
+    /// Whether `path` names a compaction leftover (`.log.cleaned` or `.log.swap`).
+    public static func isLeftover(_ path: String) -> Bool {
+        path.hasSuffix(cleanedSuffix) || path.hasSuffix(swapSuffix)
+    }
+
     /// What open would do about the leftovers in `directory`, in the order it would do it.
     /// Looks only; changes nothing.
     /// - Throws: `.notFound` or `.io` when the directory cannot be listed.

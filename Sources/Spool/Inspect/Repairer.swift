@@ -14,6 +14,8 @@ public struct RepairAction: Sendable, Equatable {
         case rewriteRecoveryPoint = "rewrite recovery point"
         /// Remove a temporary file of an interrupted atomic write.
         case removeTemporaryFile = "remove temporary file"
+        /// Finish or roll back an interrupted compaction (``CompactionLeftovers``).
+        case resolveCompaction = "resolve compaction leftover"
     }
 
     public var kind: Kind
@@ -41,7 +43,9 @@ public struct RepairReport: Sendable, Equatable {
 ///
 /// A writer of the root: it takes `spool.lock` (refusing with `.locked` while another process
 /// holds it); a dry run only probes the lock and changes nothing. Leftovers of an interrupted
-/// compaction (`.cleaned`, `.swap`) are left for the engine's open.
+/// compaction (`.cleaned`, `.swap`) are resolved first, as open would (``CompactionLeftovers``):
+/// an unfinished rewrite is deleted, a finished one made live; the checks then run on the
+/// result (in a dry run, on the files as they are).
 ///
 /// Thread-safety: a value type; do not run two on one root (the lock prevents it).
 public struct Repairer: Sendable {
@@ -69,6 +73,9 @@ public struct Repairer: Sendable {
         }
         defer { lock?.release(fileSystem: fs) }
         var report = RepairReport(dryRun: dryRun)
+        for directory in logs.compactMap(\.directory) {
+            try resolveCompactionLeftovers(in: directory, dryRun: dryRun, report: &report, onAction: onAction)
+        }
         var verifier = Verifier(limits: options.limits, deep: false, fileSystem: fs)
         verifier.detectWriter = false  // the lock is this repair's own (or, in a dry run, free)
         for log in logs {
@@ -78,6 +85,18 @@ public struct Repairer: Sendable {
             try repairLog(log, problems: problems, dryRun: dryRun, report: &report, onAction: onAction)
         }
         return report
+    }
+
+    /// Finishes or rolls back an interrupted compaction in `directory`, one action at a time.
+    private func resolveCompactionLeftovers(in directory: String, dryRun: Bool, report: inout RepairReport,
+                                            onAction: (RepairAction) -> Void) throws {
+        let fs = options.fileSystem
+        for leftover in try CompactionLeftovers.plan(in: directory, fileSystem: fs) {
+            let action = RepairAction(kind: .resolveCompaction, path: leftover.path, detail: leftover.description)
+            onAction(action)
+            report.actions.append(action)
+            if !dryRun { try CompactionLeftovers.apply([leftover], in: directory, fileSystem: fs) }
+        }
     }
 
     private func lockedError(_ root: String) -> SpoolError {
@@ -131,6 +150,8 @@ public struct Repairer: Sendable {
                 guard let segmentPath = problem.segmentFile, !rebuiltSegments.contains(segmentPath) else { continue }
                 rebuiltSegments.insert(segmentPath)
                 try rebuild(segmentPath, act: act)
+            case .leftoverFile where CompactionLeftovers.isLeftover(problem.file):
+                continue  // resolved (or, in a dry run, listed) before the checks
             default:
                 report.leftAlone.append(problem)
             }
