@@ -16,7 +16,9 @@ public struct LogReader: Sendable {
     /// The offset of the next record this reader returns.
     public private(set) var nextOffset: Int64
     /// Where the next batch starts, when known (saves an index lookup per batch).
-    private var cursor: (segment: Int64, position: Int64)? = nil
+    /// `previousEnd`: the offset after the batch that ends at `position` (nil when unknown), so
+    /// that offset order is checked across calls too.
+    private var cursor: (segment: Int64, position: Int64, previousEnd: Int64?)? = nil
     private var buffer: [UInt8] = []
     /// Records below this timestamp are skipped (set by ``seek(toTimestamp:)``).
     private var minimumTimestamp: Int64? = nil
@@ -64,7 +66,7 @@ public struct LogReader: Sendable {
                 let header = try readHeader(segment, at: position, limit: limit)
                 if header.maxTimestamp >= timestamp {
                     nextOffset = header.baseOffset
-                    cursor = (segment.baseOffset, position)
+                    cursor = (segment.baseOffset, position, nil)
                     minimumTimestamp = timestamp
                     return
                 }
@@ -97,14 +99,20 @@ public struct LogReader: Sendable {
             let segment = segments[index]
             let limit = limitOf(segment, committed: committed)
             var position = startPosition(in: segment, limit: limit)
+            var previousEnd: Int64? = nil
+            if let cursor, cursor.segment == segment.baseOffset, cursor.position == position { previousEnd = cursor.previousEnd }
+            // Where this segment's offsets must end: the next segment's base, or the committed end.
+            let followingBase = index + 1 < segments.count ? segments[index + 1].baseOffset : committed.nextOffset
             while position < limit {
                 let header = try readHeader(segment, at: position, limit: limit)
+                try checkOrder(header, in: segment, at: position, after: previousEnd, before: followingBase)
+                previousEnd = header.nextOffset
                 if header.nextOffset <= nextOffset {
                     position += Int64(header.totalBytes)
                     continue
                 }
                 var batch = try readBatch(segment, at: position, header: header)
-                cursor = (segment.baseOffset, position + Int64(header.totalBytes))
+                cursor = (segment.baseOffset, position + Int64(header.totalBytes), header.nextOffset)
                 let wanted = nextOffset
                 nextOffset = header.nextOffset
                 batch.records.removeAll { $0.offset < wanted }
@@ -117,7 +125,7 @@ public struct LogReader: Sendable {
             index += 1
             guard index < segments.count else { break }
             nextOffset = max(nextOffset, segments[index].baseOffset)
-            cursor = (segments[index].baseOffset, 0)
+            cursor = (segments[index].baseOffset, 0, nil)
         }
         return nil
     }
@@ -195,6 +203,29 @@ public struct LogReader: Sendable {
         if segment.baseOffset != shared.snapshot.committed.segment {
             segment.discardIndexes(validEnd: limit, options: shared.options)
         }
+    }
+
+    /// A batch's offsets must lie in its segment (from its base offset to the next segment's, or
+    /// to the committed end for the last one)
+    /// and follow the batch before it: a damaged `baseOffset` (which no CRC covers) would
+    /// otherwise make the walk skip the batches after it as already read. Gaps are allowed
+    /// (compaction leaves them); going backwards is not.
+    /// - Throws: `.corruption` naming the file, position and offset.
+    private func checkOrder(_ header: RecordBatchHeader, in segment: Segment, at position: Int64,
+                            after previousEnd: Int64?, before followingBase: Int64) throws {
+        let problem: String
+        if header.baseOffset < segment.baseOffset {
+            problem = "batch at offset \(header.baseOffset) lies below its segment's base offset \(segment.baseOffset)"
+        } else if header.nextOffset > followingBase {
+            problem = "batch at offsets \(header.baseOffset)–\(header.nextOffset - 1) runs past offset \(followingBase), where the next segment or the log's committed end is"
+        } else if let previousEnd, header.baseOffset < previousEnd {
+            problem = "batch at offset \(header.baseOffset) follows a batch that ends at offset \(previousEnd - 1): offsets go backwards"
+        } else {
+            return
+        }
+        throw SpoolError(.corruption, problem, path: segment.logPath, segment: segment.baseOffset, position: position,
+                         offset: header.baseOffset,
+                         hint: "the batch's baseOffset was damaged; inspect the segment with `spool dump`")
     }
 
     private func readHeader(_ segment: Segment, at position: Int64, limit: Int64) throws -> RecordBatchHeader {

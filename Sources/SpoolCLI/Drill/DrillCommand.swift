@@ -45,11 +45,16 @@ struct DrillCommand: ParsableCommand {
     @Option(name: .customLong("epoch-cycles"), help: "Start a fresh root after this many cycles.")
     var epochCycles = 20
 
-    @Option(name: .customLong("segment-bytes"), help: "Segment size for kill and powercut (the corruption faults use 256 KiB, to have sealed segments).")
+    @Option(name: .customLong("segment-bytes"), help: "Segment size for kill and powercut (the corruption faults use 64 KiB, to have sealed segments).")
     var segmentBytes = 128 << 20
 
     @Option(name: .customLong("injections"), help: "Corruptions injected (each into a fresh copy) per cycle of a corruption fault.")
     var injections = 5
+
+    /// The writers' durability. Only `always` promises anything; `never` exists to show that
+    /// the drill catches what a weaker policy loses in a power cut (its tests use it).
+    @Option(help: .hidden)
+    var durability: Durability = .always
 
     func validate() throws {
         guard (1...1_000_000).contains(cycles) else { throw ValidationError("--cycles must be 1...1000000") }
@@ -67,7 +72,8 @@ struct DrillCommand: ParsableCommand {
         try PosixFileSystem().makeDirectory(directory, mode: 0o700)
         var runner = DrillRunner(settings: .init(
             directory: directory, cycles: cycles, seed: seed, epochCycles: epochCycles, killMillisecondsMax: killMilliseconds,
-            segmentBytes: segmentBytes, corruptionSegmentBytes: 256 << 10, injectionsPerCycle: injections))
+            segmentBytes: segmentBytes, corruptionSegmentBytes: 64 << 10, injectionsPerCycle: injections,
+            writerDurability: durability))
         let json = common.json
         if !json && isatty(2) != 0 { runner.progress = { Console.err("  \($0)") } }
         if !json { Console.out("drill in \(directory), seed \(seed), \(cycles) cycles per fault") }
@@ -109,6 +115,11 @@ struct DrillCommand: ParsableCommand {
         line.add("synced_corruptions_detected", s.detected)
         line.add("synced_corruptions_undetected_harmless", s.undetectedHarmless.count)
         line.add("other_corruptions_handled", s.handled)
+        if !s.targets.isEmpty {
+            line.addRaw("targets", "{" + s.targets.sorted { $0.key < $1.key }.map {
+                "\"\($0.key)\":{\"injected\":\($0.value.injected),\"reported\":\($0.value.reported)}"
+            }.joined(separator: ",") + "}")
+        }
         line.add("recovery_p50_ms", (s.percentile(0.5) ?? 0) * 1000, decimals: 2)
         line.add("recovery_p99_ms", (s.percentile(0.99) ?? 0) * 1000, decimals: 2)
         line.add("recovery_max_ms", (s.recoverySeconds.max() ?? 0) * 1000, decimals: 2)
@@ -142,6 +153,9 @@ struct DrillCommand: ParsableCommand {
             Console.out(row.enumerated().map { c, cell in
                 c == 0 ? cell.padding(widths[c]) : String(repeating: " ", count: widths[c] - cell.count) + cell
             }.joined(separator: "  "))
+        }
+        for s in all where !s.targets.isEmpty {
+            Console.out("\(s.fault.rawValue): " + s.targets.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.reported)/\($0.value.injected) reported" }.joined(separator: ", "))
         }
         for s in all where s.fault == .powercut {
             Console.out("powercut: \(s.powerCut.writesUndone) unsynced writes undone, \(s.powerCut.tornWrites) torn, \(s.powerCut.truncatesUndone) truncates and \(s.powerCut.entriesUndone) directory entries undone (\(s.powerCut.entriesKept) kept), \(s.powerCut.notRestorable) not restorable")

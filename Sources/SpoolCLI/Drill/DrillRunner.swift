@@ -20,6 +20,7 @@ struct DrillRunner {
         var segmentBytes: Int
         var corruptionSegmentBytes: Int
         var injectionsPerCycle: Int
+        var writerDurability: Durability = .always
     }
 
     let settings: Settings
@@ -57,6 +58,9 @@ struct DrillRunner {
         init(directory: String) throws {
             DrillFiles.removeTree(directory)
             try PosixFileSystem().makeDirectory(directory, mode: 0o700)
+            // The root exists from the start, so a consumer or check that follows a writer killed
+            // before it made the root finds an empty one rather than none.
+            try PosixFileSystem().makeDirectory(directory + "/root", mode: 0o700)
             self.directory = directory
             checker = DrillChecker(enqueueJournal: directory + "/enqueued.txt", ackJournal: directory + "/acked.txt")
         }
@@ -95,7 +99,7 @@ struct DrillRunner {
             "enqueue", "--dir", epoch.root, "--queue", DrillChecker.queue, "--count", "\(runLength)",
             "--batch", "\(Int.random(in: 1...20, using: &random))", "--producers", "\(Int.random(in: 1...4, using: &random))",
             "--payload-size", "\(DrillChecker.payloadSize)", "--first-id", "\(firstID)", "--segment-bytes", "\(segmentBytes)",
-            "--journal", epoch.checker.enqueueJournal,
+            "--journal", epoch.checker.enqueueJournal, "--durability", "\(settings.writerDurability)",
         ]
         let consumer = [
             "consume", "--dir", epoch.root, "--queue", DrillChecker.queue, "--group", DrillChecker.group,
@@ -160,9 +164,15 @@ struct DrillRunner {
             let target = DrillCorruptor.Target.allCases[Int.random(in: 0..<DrillCorruptor.Target.allCases.count, using: &random)]
             guard let injection = try DrillCorruptor.inject(mutation, into: target, root: epoch.root, random: &random) else { continue }
             stats.injected += 1
+            stats.targets[target.rawValue, default: .init()].injected += 1
             if injection.syncedData { stats.syncedInjected += 1 }
             let result = epoch.checker.check(root: epoch.root)
+            defer {
+                DrillFiles.removeTree(epoch.root)
+                try? DrillFiles.copyTree(backup, to: epoch.root)
+            }
             if let error = result.error {
+                stats.targets[target.rawValue, default: .init()].reported += 1
                 guard injection.syncedData else { stats.handled += 1; continue }
                 if error.path != nil && (error.position != nil || error.offset != nil) {
                     stats.detected += 1
@@ -177,8 +187,9 @@ struct DrillRunner {
             } else {
                 stats.handled += 1
             }
-            DrillFiles.removeTree(epoch.root)
-            try DrillFiles.copyTree(backup, to: epoch.root)
+        }
+        guard DrillFiles.size(epoch.root + "/queues") >= 0 else {
+            throw SpoolError(.io, "the drilled root could not be restored from its copy", path: epoch.root)
         }
     }
 }

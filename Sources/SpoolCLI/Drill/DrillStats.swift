@@ -23,6 +23,9 @@ struct DrillStats {
     /// Damage to derived or unsynced data (indexes, recovery points, appended bytes): dealt with
     /// (rebuilt, ignored, cut as a torn tail) with no task lost, or reported.
     var handled = 0
+    /// Per target file kind: corruptions injected, and how many an error reported.
+    var targets: [String: TargetCount] = [:]
+    struct TargetCount { var injected = 0; var reported = 0 }
     var recoverySeconds: [Double] = []
     var powerCut = PowerCut.Outcome()
     var violations: [String] = []
