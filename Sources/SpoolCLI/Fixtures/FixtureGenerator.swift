@@ -76,5 +76,7 @@ struct FixtureGenerator {
             acked += batch.count
         }
         spool.close()
+        // The lock file holds the writer's process id: not part of the fixture.
+        unlink(root + "/spool.lock")
     }
 }
