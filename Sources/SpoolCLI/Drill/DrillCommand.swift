@@ -130,6 +130,12 @@ struct DrillCommand: ParsableCommand {
             line.add("powercut_not_restorable", s.powerCut.notRestorable)
         }
         line.add("violations", s.violations.count)
+        if !s.violations.isEmpty {
+            line.addRaw("violation_examples", "[" + s.violations.prefix(3).map { JSONLine.quote($0) }.joined(separator: ",") + "]")
+        }
+        if !s.undetectedHarmless.isEmpty {
+            line.addRaw("undetected_harmless_examples", "[" + s.undetectedHarmless.prefix(3).map { JSONLine.quote($0) }.joined(separator: ",") + "]")
+        }
         line.add("ok", s.violations.isEmpty)
         return line.text
     }
