@@ -19,8 +19,9 @@ for target in "${targets[@]}"; do
     recovery) find fixtures/recovery -name '*.log' | while read -r f; do cp "$f" "$corpus/seed-$(echo "$f" | tr '/' '_')"; done ;;
   esac
   echo "fuzz $target for ${seconds}s (corpus $corpus)"
+  status=0
   SPOOL_FUZZ_TARGET="$target" "$bin" "$corpus" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-    -max_len=262144 -artifact_prefix="$work/artifacts-$target/" -print_final_stats=1 2>&1 | grep -E '^#|stat::|ERROR|SUMMARY|oracle|Done' | tail -12
-  status=${PIPESTATUS[0]}
+    -max_len=262144 -artifact_prefix="$work/artifacts-$target/" -print_final_stats=1 > "$work/$target.log" 2>&1 || status=$?
+  grep -E '^#|stat::|ERROR|SUMMARY|oracle|Done' "$work/$target.log" | tail -12 || true
   if [ "$status" -ne 0 ]; then echo "fuzz $target: finding (exit $status), see $work/artifacts-$target/" >&2; exit 1; fi
 done
