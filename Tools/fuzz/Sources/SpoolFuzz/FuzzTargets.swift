@@ -73,31 +73,66 @@ extension UnsafeMutableRawBufferPointer {
     }
 }
 
-/// A fixture root copied once to a scratch directory; each input replaces one of its files,
-/// and the root is reopened. The root comes from SPOOL_FUZZ_FIXTURE (default
-/// fixtures/recovery/golden-none/root, from the repository's top).
+/// A fixture root held in memory; each input resets a scratch copy of it (in-process, no
+/// `cp`), replaces one of its files, and reopens it. The root comes from SPOOL_FUZZ_FIXTURE
+/// (default fixtures/recovery/golden-none/root, from the repository's top).
 final class FixtureRoot: @unchecked Sendable {
-    let pristine: String
     let scratch: String
     var queue: String { scratch + "/queues/q" }
-    let records: Int
+    /// Relative path -> bytes, and the directories, of the pristine root.
+    private var files: [(String, [UInt8])] = []
+    private var directories: [String] = []
 
     init() {
         let fixture = getenv("SPOOL_FUZZ_FIXTURE").map { String(cString: $0) } ?? "fixtures/recovery/golden-none/root"
         var template = Array("/tmp/spool-fuzz-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { say("mkdtemp failed\n"); exit(2) }
-        pristine = String(cString: made) + "/pristine"
         scratch = String(cString: made) + "/root"
-        guard system("cp -R '\(fixture)' '\(pristine)'") == 0 else {
-            say("cannot copy the fixture \(fixture): run from the repository's top or set SPOOL_FUZZ_FIXTURE\n")
+        load(fixture, relative: "")
+        if files.isEmpty {
+            say("no fixture at \(fixture): run from the repository's top or set SPOOL_FUZZ_FIXTURE\n")
             exit(2)
         }
-        records = 300
     }
 
-    /// Puts the pristine root back (files only: the fixture is small).
+    private func load(_ path: String, relative: String) {
+        let fs = PosixFileSystem()
+        for name in ((try? fs.listDirectory(path)) ?? []).sorted() {
+            let full = path + "/" + name, rel = relative.isEmpty ? name : relative + "/" + name
+            switch fs.fileType(full) {
+            case .directory: directories.append(rel); load(full, relative: rel)
+            case .regular: files.append((rel, Self.read(full)))
+            default: continue
+            }
+        }
+    }
+
+    private static func read(_ path: String) -> [UInt8] {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return [] }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            out += chunk[0..<n]
+        }
+        return out
+    }
+
+    /// Puts the pristine root back: removes what an open added, rewrites every file.
     func reset() {
-        _ = system("rm -rf '\(scratch)' && cp -R '\(pristine)' '\(scratch)'")
+        let fs = PosixFileSystem()
+        for directory in [""] + directories {
+            let full = directory.isEmpty ? scratch : scratch + "/" + directory
+            for name in (try? fs.listDirectory(full)) ?? [] where fs.fileType(full + "/" + name) == .regular {
+                unlink(full + "/" + name)
+            }
+        }
+        mkdir(scratch, 0o700)
+        for directory in directories { mkdir(scratch + "/" + directory, 0o700) }
+        for (rel, bytes) in files { bytes.withUnsafeBytes { Self.write($0, to: scratch + "/" + rel) } }
     }
 
     static func write(_ bytes: UnsafeRawBufferPointer, to path: String) {
@@ -107,12 +142,32 @@ final class FixtureRoot: @unchecked Sendable {
         close(fd)
     }
 
+    /// The fuzz targets test what is read, not durability: syncs are skipped to go faster.
     static func options() -> SpoolOptions {
         var options = SpoolOptions()
         options.createIfMissing = false
         options.logger.logLevel = .critical
+        options.fileSystem = NoSyncFileSystem()
         return options
     }
+}
+
+/// The real file system without fsync and fdatasync (fuzzing only).
+struct NoSyncFileSystem: FileSystem {
+    let base = PosixFileSystem()
+    func open(_ path: String, flags: Int32, mode: mode_t) throws -> Int32 { try base.open(path, flags: flags, mode: mode) }
+    func close(_ fd: Int32) { base.close(fd) }
+    func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at position: Int64) throws -> Int { try base.read(fd, into: buffer, at: position) }
+    func write(_ fd: Int32, from buffer: UnsafeRawBufferPointer, at position: Int64) throws { try base.write(fd, from: buffer, at: position) }
+    func fdatasync(_ fd: Int32) throws {}
+    func fsync(_ fd: Int32) throws {}
+    func truncate(_ fd: Int32, to length: Int64) throws { try base.truncate(fd, to: length) }
+    func size(_ fd: Int32) throws -> Int64 { try base.size(fd) }
+    func rename(_ from: String, to: String) throws { try base.rename(from, to: to) }
+    func unlink(_ path: String) throws { try base.unlink(path) }
+    func makeDirectory(_ path: String, mode: mode_t) throws { try base.makeDirectory(path, mode: mode) }
+    func listDirectory(_ path: String) throws -> [String] { try base.listDirectory(path) }
+    func fileType(_ path: String) -> FileType { base.fileType(path) }
 }
 
 /// The index readers: the input replaces the sealed segment's .index and .timeindex. Indexes are
