@@ -8,24 +8,15 @@ struct DrillCommand: ParsableCommand {
         commandName: "drill",
         abstract: "Kill writers and consumers, cut the power, corrupt bytes, and prove nothing acknowledged is lost.",
         discussion: """
-            Each cycle starts real `spool enqueue` and `spool consume` processes (this binary) that
-            enqueue and ack tasks under durability always, journaling every acknowledged enqueue and
-            ack; kills them with SIGKILL at a random moment; applies the fault; reopens (timed) and
-            checks: every acknowledged enqueue present, no acknowledged ack delivered again, no task
-            that was never enqueued, offsets unique. Corruption of synced data must be reported with
-            the file and a position.
+            Each cycle starts real `spool enqueue` and `spool consume` processes (this binary) that enqueue and ack tasks under durability always, journaling every acknowledged enqueue and ack; kills them with SIGKILL at a random moment; applies the fault; reopens (timed) and checks: every acknowledged enqueue present, no acknowledged ack delivered again, no task that was never enqueued, offsets unique. Corruption of synced data must be reported with the file and a position.
 
-            Faults: kill, powercut (unsynced writes, renames and creates undone, the last unsynced write
-            torn), bitflip, truncate, zero (a 4 KiB page), garbage (bytes appended), or all. The
-            corruption faults damage sealed and active segments, indexes, group logs and recovery points.
-            (compact needs the compactor, not in this build.)
+            Faults: kill; powercut (unsynced writes, creates and renames undone, the last unsynced write torn); bitflip, truncate, zero (a 4 KiB page) and garbage (bytes appended), into sealed and active segments, indexes, group logs and recovery points; or all. (compact needs the compactor, not in this build.)
 
             Examples:
               spool drill --dir /tmp/drill --cycles 100 --faults kill,powercut
               spool drill --dir /tmp/drill --cycles 20 --faults all --seed 7 --json
 
-            Exit code 1 on any violation, with the seed that replays the run (the kill moments are
-            random draws of that seed, but process timing is the machine's).
+            Exit code 1 on any violation, with the seed that replays the run (the random choices are the seed's; process timing is the machine's). DRILLS.md describes the model and the figures.
             """)
 
     @OptionGroup var common: CommonOptions
