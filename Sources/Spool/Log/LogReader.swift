@@ -17,7 +17,9 @@ public struct LogReader: Sendable {
     public private(set) var nextOffset: Int64
     /// Where the next batch starts, when known (saves an index lookup per batch). The segment
     /// is held by identity: a compacted segment keeps its base offset but moves its batches.
-    private var cursor: (segment: Segment, position: Int64)? = nil
+    /// `previousEnd`: the offset after the batch that ends at `position` (nil when unknown), so
+    /// that offset order is checked across calls too.
+    private var cursor: (segment: Segment, position: Int64, previousEnd: Int64?)? = nil
     private var buffer: [UInt8] = []
     /// Records below this timestamp are skipped (set by ``seek(toTimestamp:)``).
     private var minimumTimestamp: Int64? = nil
@@ -65,7 +67,7 @@ public struct LogReader: Sendable {
                 let header = try readHeader(segment, at: position, limit: limit)
                 if header.maxTimestamp >= timestamp {
                     nextOffset = header.baseOffset
-                    cursor = (segment, position)
+                    cursor = (segment, position, nil)
                     minimumTimestamp = timestamp
                     return
                 }
@@ -106,8 +108,14 @@ public struct LogReader: Sendable {
             let segment = segments[index]
             let limit = limitOf(segment, committed: committed)
             var position = startPosition(in: segment, limit: limit)
+            var previousEnd: Int64? = nil
+            if let cursor, cursor.segment === segment, cursor.position == position { previousEnd = cursor.previousEnd }
+            // Where this segment's offsets must end: the next segment's base, or the committed end.
+            let followingBase = index + 1 < segments.count ? segments[index + 1].baseOffset : committed.nextOffset
             while position < limit {
                 let header = try readHeader(segment, at: position, limit: limit)
+                try checkOrder(header, in: segment, at: position, after: previousEnd, before: followingBase)
+                previousEnd = header.nextOffset
                 if header.nextOffset <= nextOffset {
                     position += Int64(header.totalBytes)
                     continue
@@ -116,11 +124,11 @@ public struct LogReader: Sendable {
                     // What compaction left of a run of removed records: nothing to return.
                     position += Int64(header.totalBytes)
                     nextOffset = header.nextOffset
-                    cursor = (segment, position)
+                    cursor = (segment, position, header.nextOffset)
                     continue
                 }
                 var batch = try readBatch(segment, at: position, header: header)
-                cursor = (segment, position + Int64(header.totalBytes))
+                cursor = (segment, position + Int64(header.totalBytes), header.nextOffset)
                 let wanted = nextOffset
                 nextOffset = header.nextOffset
                 batch.records.removeAll { $0.offset < wanted }
@@ -130,10 +138,14 @@ public struct LogReader: Sendable {
                 }
                 return batch
             }
+            if index + 1 < segments.count {
+                let end = previousEnd ?? (limit == 0 ? segment.baseOffset : nil)
+                try checkContinuity(segment, endsAt: end, readableEnd: limit, before: followingBase)
+            }
             index += 1
             guard index < segments.count else { break }
             nextOffset = max(nextOffset, segments[index].baseOffset)
-            cursor = (segments[index], 0)
+            cursor = (segments[index], 0, nil)
         }
         return nil
     }
@@ -210,6 +222,53 @@ public struct LogReader: Sendable {
         shared.options.logger.warning("index does not match its segment; rebuilding it", metadata: ["file": "\(segment.indexPath)"])
         if segment.baseOffset != shared.snapshot.committed.segment {
             segment.discardIndexes(validEnd: limit, options: shared.options)
+        }
+    }
+
+    /// A batch's offsets must lie in its segment (from its base offset to the next segment's, or
+    /// to the committed end for the last one)
+    /// and follow the batch before it: a damaged `baseOffset` (which no CRC covers) would
+    /// otherwise make the walk skip the batches after it as already read. Gaps are allowed
+    /// (compaction leaves them); going backwards is not.
+    /// - Throws: `.corruption` naming the file, position and offset.
+    private func checkOrder(_ header: RecordBatchHeader, in segment: Segment, at position: Int64,
+                            after previousEnd: Int64?, before followingBase: Int64) throws {
+        let problem: String
+        if header.baseOffset < segment.baseOffset {
+            problem = "batch at offset \(header.baseOffset) lies below its segment's base offset \(segment.baseOffset)"
+        } else if header.nextOffset > followingBase {
+            problem = "batch at offsets \(header.baseOffset)–\(header.nextOffset - 1) runs past offset \(followingBase), where the next segment or the log's committed end is"
+        } else if let previousEnd, header.baseOffset < previousEnd {
+            problem = "batch at offset \(header.baseOffset) follows a batch that ends at offset \(previousEnd - 1): offsets go backwards"
+        } else {
+            return
+        }
+        throw SpoolError(.corruption, problem, path: segment.logPath, segment: segment.baseOffset, position: position,
+                         offset: header.baseOffset,
+                         hint: "the batch's baseOffset was damaged; inspect the segment with `spool dump`")
+    }
+
+    /// A sealed segment's records end where the next segment's begin: compaction keeps offsets
+    /// contiguous (FORMAT.md, "Compaction"), so a shortfall is a segment cut at a batch boundary,
+    /// which no CRC can see. The one gap allowed is one `spool repair` made and left a
+    /// `.broken` or `.quarantined` file for.
+    /// - Throws: `.corruption` naming the segment, its end and the records missing.
+    private func checkContinuity(_ segment: Segment, endsAt end: Int64?, readableEnd: Int64, before followingBase: Int64) throws {
+        guard let end, end < followingBase, !repairLeftGap(from: segment.baseOffset, to: followingBase) else { return }
+        throw SpoolError(
+            .corruption, "the segment ends at offset \(end) but the next one starts at \(followingBase): \(followingBase - end) records are missing",
+            path: segment.logPath, segment: segment.baseOffset, position: readableEnd, offset: end,
+            hint: "the segment was cut short; run `spool verify`, then `spool repair` to keep reading past the gap")
+    }
+
+    /// Whether `spool repair` cut or set aside records in [from, to): it keeps them in files
+    /// named `<20-digit base>.<position>.broken` or `<20-digit base>.log.quarantined`.
+    private func repairLeftGap(from: Int64, to: Int64) -> Bool {
+        guard let names = try? shared.options.fileSystem.listDirectory(shared.directory) else { return false }
+        return names.contains { name in
+            guard name.hasSuffix(SegmentName.brokenSuffix) || name.hasSuffix(".quarantined"),
+                  let base = Int64(name.prefix(SegmentName.digits)) else { return false }
+            return base >= from && base < to
         }
     }
 

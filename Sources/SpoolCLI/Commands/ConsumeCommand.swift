@@ -185,6 +185,7 @@ struct NackCommand: AsyncParsableCommand {
 func openExistingQueue(common: CommonOptions, queue: String) throws -> SpoolRoot {
     var options = SpoolOptions()
     options.createIfMissing = false
+    try DrillEnvironment.apply(to: &options)
     let root = try SpoolRoot.open(at: common.resolvedDir, options: options)
     try QueueName.validate(queue)
     guard try root.queueNames().contains(queue) else {

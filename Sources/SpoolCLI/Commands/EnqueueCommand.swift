@@ -53,6 +53,10 @@ struct EnqueueCommand: AsyncParsableCommand {
 
     @OptionGroup var compression: CompressionOptions
 
+    /// `spool drill` gives each writer run its own ids, so a task no run enqueued stands out.
+    @Option(name: .customLong("first-id"), help: .hidden)
+    var firstID: UInt64 = 1
+
     func validate() throws {
         let sources = (payloads.isEmpty ? 0 : 1) + (stdin ? 1 : 0) + (count == nil ? 0 : 1)
         guard sources == 1 else { throw ValidationError("give payloads as arguments, or --stdin, or --count (exactly one)") }
@@ -60,6 +64,7 @@ struct EnqueueCommand: AsyncParsableCommand {
         guard producers >= 1 && producers <= 1024 else { throw ValidationError("--producers must be 1...1024") }
         guard payloadSize >= 2 && payloadSize <= 1 << 20 else { throw ValidationError("--payload-size must be 2...1048576") }
         if let count { guard count >= 0 else { throw ValidationError("--count must be positive") } }
+        guard firstID >= 1 && firstID <= UInt64(Int64.max) / 2 else { throw ValidationError("--first-id must be 1...2^62") }
     }
 
     func run() async throws {
@@ -67,6 +72,7 @@ struct EnqueueCommand: AsyncParsableCommand {
         options.durability = durability
         if let segmentBytes { options.segmentBytes = segmentBytes }
         compression.apply(to: &options)
+        try DrillEnvironment.apply(to: &options)
         let root = try SpoolRoot.open(at: common.resolvedDir, options: options)
         defer { root.close() }
         let log = try root.queue(queue)
@@ -115,7 +121,7 @@ struct EnqueueCommand: AsyncParsableCommand {
 
     /// Producers take turns over ids 1...count in batches; each acknowledged batch is journaled.
     private func generate(_ count: Int, into log: QueueLog, journal: JournalWriter?) async throws -> (Int64?, Int64?, Int) {
-        let size = payloadSize, batch = self.batch, producers = self.producers
+        let size = payloadSize, batch = self.batch, producers = self.producers, idBase = firstID - 1
         let ranges = try await withThrowingTaskGroup(of: (Int64, Int64)?.self) { group in
             for p in 0..<producers {
                 group.addTask {
@@ -124,9 +130,9 @@ struct EnqueueCommand: AsyncParsableCommand {
                     while start < count {
                         let n = min(batch, count - start)
                         let now = SystemClock().wallMilliseconds()
-                        let records = (0..<n).map { RecordInput(value: Payload.make(id: UInt64(start + $0 + 1), size: size), timestamp: now) }
+                        let records = (0..<n).map { RecordInput(value: Payload.make(id: idBase + UInt64(start + $0 + 1), size: size), timestamp: now) }
                         let offset = try await log.append(batch: records)
-                        try journal?.record(offset: offset, count: n, firstID: UInt64(start + 1))
+                        try journal?.record(offset: offset, count: n, firstID: idBase + UInt64(start + 1))
                         low = min(low, offset)
                         high = max(high, offset + Int64(n) - 1)
                         start += producers * batch
