@@ -31,8 +31,6 @@ final class ConditionLock: @unchecked Sendable {
 
     func lock() { pthread_mutex_lock(mutex) }
     func unlock() { pthread_mutex_unlock(mutex) }
-    /// Takes the lock when it is free; returns whether it did (never blocks).
-    func tryLock() -> Bool { pthread_mutex_trylock(mutex) == 0 }
 
     func withLock<T>(_ body: () throws -> T) rethrows -> T {
         pthread_mutex_lock(mutex)

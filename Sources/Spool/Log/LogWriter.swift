@@ -36,12 +36,7 @@ final class LogWriter: @unchecked Sendable {
     /// Requests in the last group: how many producers are likely to come back together.
     private var lastGroupSize = 1
 
-    /// Held by whoever writes: the writer thread while it processes a group, or a blocking
-    /// producer that found the writer idle and commits its own request (``submitInline(_:)``).
-    /// Everything below is touched only under it.
-    private let writing = ConditionLock()
-
-    // Writer state, guarded by `writing`.
+    // Writer-thread state.
     private var active: Segment
     private var buffer: [UInt8] = []
     private var lastCheckpoint: RecoveryPoint
@@ -94,28 +89,6 @@ final class LogWriter: @unchecked Sendable {
             return nil
         }
         if let error { throw error }
-    }
-
-    /// Commits `request` on the calling thread when nothing is queued and no one is writing:
-    /// a blocking producer then pays no hand-off to the writer thread and back (two thread
-    /// wake-ups per commit). Returns false, having done nothing, when the writer is busy or
-    /// work is queued; the caller then ``submit(_:)``s as usual, and group commit goes on.
-    /// Throws as ``submit(_:)`` when the log is closed or failed.
-    ///
-    /// Not under `.interval`: its deferred sync is the writer thread's to schedule.
-    func submitInline(_ request: AppendRequest) throws -> Bool {
-        if case .interval = options.durability { return false }
-        guard request.records == nil else { return false }
-        let taken: Bool = try lock.withLock {
-            if closing { throw SpoolError(.closed, "the queue \(shared.name) is closed", path: shared.directory) }
-            guard queue.isEmpty && waiting.isEmpty else { return false }
-            return writing.tryLock()
-        }
-        guard taken else { return false }
-        defer { writing.unlock() }
-        var group = [request]
-        process(&group)
-        return true
     }
 
     /// Stops accepting requests, writes what is queued, syncs, records the recovery point and
@@ -173,7 +146,6 @@ final class LogWriter: @unchecked Sendable {
             let rollNow = rollRequested
             rollRequested = false
             lock.unlock()
-            writing.lock()
             if !group.isEmpty {
                 process(&group)
             } else if syncDue {
@@ -185,10 +157,8 @@ final class LogWriter: @unchecked Sendable {
             }
             if finish {
                 finalize()
-                writing.unlock()
                 return
             }
-            writing.unlock()
         }
     }
 

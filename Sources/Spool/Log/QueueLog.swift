@@ -107,8 +107,7 @@ public final class QueueLog: Sendable {
         let bytes = lingering == nil ? try shared.encode(records) : []
         defer { shared.metrics.enqueueLatency.recordNanoseconds(Int64(shared.options.clock.monotonicNanoseconds() &- started)) }
         let waiter = BlockingWaiter()
-        let request = request(records, bytes: bytes, lingering: lingering, arrival: started, completion: .waiter(waiter))
-        if try !writer.submitInline(request) { try writer.submit(request) }
+        try writer.submit(request(records, bytes: bytes, lingering: lingering, arrival: started, completion: .waiter(waiter)))
         return try waiter.wait(spinNanoseconds: UInt64(shared.options.waitSpinMicroseconds) * 1000, clock: shared.options.clock)
     }
 
