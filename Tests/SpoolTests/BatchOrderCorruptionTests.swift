@@ -50,6 +50,17 @@ struct BatchOrderCorruptionTests {
         #expect(e.offset == damaged.baseOffset - 16)
     }
 
+    @Test("a flipped bit in partitionLeaderEpoch, outside the CRC, fails the read at the damaged batch")
+    func partitionLeaderEpochFlip() async throws {
+        let (error, damaged, segment) = try await Self.readAfterFlip(byte: Int64(RecordBatchHeader.partitionLeaderEpochPosition) + 3, bit: 0)
+        let e = try #require(error, "the damaged header was read as if nothing happened")
+        #expect(e.code == .corruption)
+        #expect(e.path == segment)
+        #expect(e.position == damaged.position)
+        #expect(e.offset == damaged.baseOffset)
+        #expect(e.message.contains("partitionLeaderEpoch is 1"), "\(e)")
+    }
+
     @Test("a baseOffset pushed past the next segment's base fails the read at the damaged batch")
     func baseOffsetPastNextSegment() async throws {
         let (error, damaged, segment) = try await Self.readAfterFlip(byte: 3, bit: 0)  // +2^32

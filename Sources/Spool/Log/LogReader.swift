@@ -283,6 +283,13 @@ public struct LogReader: Sendable {
         } catch {
             throw SpoolError.corruption(error, path: segment.logPath, segment: segment.baseOffset, position: position, offset: nextOffset)
         }
+        // Outside the CRC, and always 0 in what Spool writes (FORMAT.md, "What Spool writes in
+        // the fixed fields"): anything else is damage no other check would see.
+        if header.partitionLeaderEpoch != RecordBatchEncoder.spoolPartitionLeaderEpoch {
+            throw SpoolError(.corruption, "partitionLeaderEpoch is \(header.partitionLeaderEpoch), but Spool always writes \(RecordBatchEncoder.spoolPartitionLeaderEpoch): the header was damaged outside the CRC",
+                             path: segment.logPath, segment: segment.baseOffset, position: position, offset: header.baseOffset,
+                             hint: "inspect the segment with `spool dump`; `spool repair` cuts the log there")
+        }
         if position + Int64(header.totalBytes) > limit {
             throw SpoolError(.corruption, "batch of \(header.totalBytes) bytes runs past the readable end \(limit)",
                              path: segment.logPath, segment: segment.baseOffset, position: position, offset: header.baseOffset)
