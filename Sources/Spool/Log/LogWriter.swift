@@ -196,13 +196,17 @@ final class LogWriter: @unchecked Sendable {
     }
 
     /// Batch linger (``SpoolOptions/lingerMicroseconds``): when the oldest queued request
-    /// lingers, waits until its deadline (its arrival plus the linger) or until enough small
-    /// appends have gathered to fill a compressed batch, whichever is first. Lock held.
+    /// lingers, waits until its deadline (its arrival plus the linger), until enough small
+    /// appends have gathered to fill a compressed batch, or until as many producers are back as
+    /// the last group had (they were answered together, so waiting longer only adds latency),
+    /// whichever is first. Lock held.
     private func lingerIfDue() {
         guard options.lingerMicroseconds > 0, let head = queue.first, head.records != nil else { return }
         let deadline = head.arrival + UInt64(options.lingerMicroseconds) * 1000
+        let expected = max(lastGroupSize, 2)
         // Bounded: each pass waits until the deadline or a new request, and stops at the deadline.
-        while !closing && queuedBytes < Self.lingerTargetBytes && options.clock.monotonicNanoseconds() < deadline {
+        while !closing && queuedBytes < Self.lingerTargetBytes && queue.count < expected
+                && options.clock.monotonicNanoseconds() < deadline {
             writerSleeping = true
             lock.wait(until: deadline)
             writerSleeping = false
