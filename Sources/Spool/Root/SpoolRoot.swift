@@ -121,16 +121,7 @@ public final class SpoolRoot: Sendable {
             let key = queue + "/" + name
             if let existing = open[key] { return existing }
             try checkOpen()
-            let fs = options.fileSystem
-            let parent = source.directory + "/groups"
-            let directory = parent + "/" + name
-            if fs.fileType(directory) == .missing {
-                try fs.makeDirectory(parent, mode: 0o700)
-                try fs.makeDirectory(directory, mode: 0o700)
-                try fs.syncDirectory(parent)
-                try fs.syncDirectory(source.directory)
-            }
-            let log = try groupLog(name, on: queue)
+            let log = try groupLog(name, on: queue)  // creates the group's directory when missing
             let group = try ConsumerGroup(
                 name: name, queue: source, log: log, options: groupOptions, rootOptions: options,
                 deadLetters: { [weak self] in
