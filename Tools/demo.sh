@@ -31,8 +31,17 @@ echo "== 3. audit: every acknowledged task must be present, byte for byte"
 $spool audit --dir "$dir" --queue "$queue" --journal "$journal"
 
 echo
-echo "== 4. dump the first batches of the first segment"
-first=$(ls "$dir/queues/$queue"/*.log | head -n 1)
-$spool dump "$first" --payloads | head -n 14
+echo "== 4. consume: group 'senders' claims 10,000 tasks and acks them durably"
+$spool consume --dir "$dir" --queue "$queue" --group senders --max 10000 --ack > /dev/null
+$spool stats --dir "$dir" --queue "$queue"
+
 echo
-echo "done: the data is in $dir; try '$spool dump $dir --json | head' or '$spool recover --dir $dir --json'"
+echo "== 5. verify every batch, index and recovery point"
+$spool verify --dir "$dir"
+
+echo
+echo "== 6. dump the first batches of the first segment"
+first=$(ls "$dir/queues/$queue"/*.log | head -n 1)
+$spool dump "$first" --payloads | head -n 6
+echo
+echo "done: the data is in $dir; try '$spool tail --dir $dir --queue $queue -f', '$spool dump $dir --json | head' or '$spool recover --dir $dir --json'"
