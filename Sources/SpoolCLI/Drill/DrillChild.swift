@@ -14,7 +14,7 @@ final class DrillChild {
     /// Starts `spool arguments...`, adding `environment` to this process's environment.
     /// - Throws: ``SpoolError`` when the binary cannot be found or started.
     init(_ arguments: [String], environment extra: [String: String], output: String) throws {
-        let binary = try Self.executable()
+        let binary = try ChildProcess.executable()
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -39,14 +39,6 @@ final class DrillChild {
         let rc = posix_spawn(&pid, binary, &actions, nil, argv, envp)
         guard rc == 0 else { throw SpoolError(.io, "cannot start a spool child process", path: binary, errno: rc) }
         self.pid = pid
-    }
-
-    /// The running executable.
-    static func executable() throws -> String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard n > 0 else { throw SpoolError(.io, "cannot find the running spool binary", path: "/proc/self/exe", errno: errno) }
-        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Whether it has ended (reaping it).

@@ -15,11 +15,13 @@ enum ChildProcess {
     /// Output kept from a child: bench children print one JSON line (W11's carries its samples).
     static let outputBytesMax = 64 << 20
 
-    /// The path of the running executable, for re-running `spool` itself.
-    static func selfPath() -> String {
+    /// The running executable (/proc/self/exe), for re-running `spool` itself.
+    /// - Throws: `.io` when the link cannot be read.
+    static func executable() throws -> String {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        return n > 0 ? String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+        guard n > 0 else { throw SpoolError(.io, "cannot find the running spool binary", path: "/proc/self/exe", errno: errno) }
+        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Runs `executable` with `arguments`; its standard error goes to ours.
