@@ -3,7 +3,10 @@ import Glibc
 /// Replaces a small file atomically: write `<path>.tmp`, fsync it, rename it over `path`,
 /// fsync the directory (FORMAT.md, "Atomic files"). A crash at any step leaves either the old
 /// file or the new one; a leftover `.tmp` is removed by the next open.
-enum AtomicFile {
+///
+/// Public so that the `spool` command writes its reports the same way. Stateless; thread-safe
+/// for different paths.
+public enum AtomicFile {
     static let temporarySuffix = ".tmp"
 
     /// Writes `bytes` to `path` atomically.
@@ -11,12 +14,14 @@ enum AtomicFile {
     /// - Parameter durable: when false, skips both fsyncs. Use it only for files whose loss or
     ///   emptiness after a power cut is harmless because an older true value remains usable
     ///   (the recovery point between seals; see DESIGN.md, "Recovery and compaction").
+    /// - Parameter mode: the new file's permissions; 0600 (the engine's files) unless given.
     /// - Throws: ``SpoolError`` naming the file.
-    static func write(
-        _ bytes: [UInt8], to path: String, directory: String, durable: Bool, fileSystem fs: any FileSystem
+    public static func write(
+        _ bytes: [UInt8], to path: String, directory: String, durable: Bool, mode: mode_t = 0o600,
+        fileSystem fs: any FileSystem = PosixFileSystem()
     ) throws {
         let temporary = path + temporarySuffix
-        let fd = try fs.open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
+        let fd = try fs.open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
         do {
             try bytes.withUnsafeBytes { (buffer) in try fs.write(fd, from: buffer, at: 0) }
             if durable { try fs.fsync(fd) }

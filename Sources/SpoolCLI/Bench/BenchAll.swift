@@ -71,7 +71,7 @@ struct BenchAll: AsyncParsableCommand {
             throw SpoolError(.io, "cannot create the bench directory (it must not exist)", path: dir, errno: errno,
                              hint: "pass a new --dir; bench all never writes into an existing directory")
         }
-        let executable = ChildProcess.selfPath()
+        let executable = try ChildProcess.executable()
         let steps = steps()
         let progress = isatty(2) != 0
         var results: [String] = []
@@ -94,7 +94,9 @@ struct BenchAll: AsyncParsableCommand {
         }
         let report = reportText(results)
         let path = out ?? dir + "/report.json"
-        try AtomicText.write(report, to: path)
+        let parent = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        let directory = parent.isEmpty ? "/" : parent
+        try AtomicFile.write(Array((report + "\n").utf8), to: path, directory: directory, durable: true, mode: 0o644)
         Console.out(report)
         if progress { Console.err("report written to \(path)") }
     }
@@ -129,21 +131,5 @@ struct BenchAll: AsyncParsableCommand {
         report.addRaw("machine", machine.text)
         report.addRaw("workloads", JSONLine.array(results))
         return report.text
-    }
-}
-
-/// Writes a small text file with the atomic-file protocol, for reports.
-enum AtomicText {
-    static func write(_ text: String, to path: String) throws {
-        let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw SpoolError(.io, "cannot write the report", path: temporary, errno: errno) }
-        let bytes = Array((text + "\n").utf8)
-        let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        let synced = fsync(fd)
-        close(fd)
-        guard written == bytes.count, synced == 0, rename(temporary, path) == 0 else {
-            throw SpoolError(.io, "cannot write the report", path: path, errno: errno)
-        }
     }
 }
