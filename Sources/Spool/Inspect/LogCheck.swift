@@ -42,11 +42,11 @@ struct LogCheck {
             problems.append(problem)
         }
         var previousEnd: Int64? = nil
-        var previousPath: String? = nil
+        var previousBase: Int64? = nil
         for (i, segment) in named.enumerated() {
             let isLast = i == named.count - 1
             let base = segment.baseOffset
-            if let previousEnd, let base, base > previousEnd, let kept = cutByRepair(previousEnd, previousPath) {
+            if let previousEnd, let base, base > previousEnd, let kept = cutByRepair(previousEnd, previousBase) {
                 notes.append("\(segment.path): offsets \(previousEnd)–\(base - 1) are not in the log: cut by repair and kept in \(kept)")
             } else if let previousEnd, let base, base != previousEnd {
                 var problem = VerifyProblem(
@@ -80,24 +80,15 @@ struct LogCheck {
             records += segmentCheck.records
             bytesChecked += segmentCheck.bytes
             previousEnd = segmentCheck.nextOffset ?? base
-            previousPath = segment.path
+            previousBase = base
         }
         nextOffset = previousEnd
     }
 
-    /// The file `spool repair` kept when it cut the offsets from `offset` on: a quarantined
-    /// segment starting there, or the `.broken` bytes cut from the end of the segment before.
-    private func cutByRepair(_ offset: Int64, _ previous: String?) -> String? {
-        guard let directory = log.directory else { return nil }
-        let quarantined = SegmentName.stem(offset) + SegmentName.logSuffix + Repairer.quarantineSuffix
-        if log.otherFiles.contains(quarantined) { return directory + "/" + quarantined }
-        if let previous {
-            let stem = String(previous.split(separator: "/").last?.dropLast(SegmentName.logSuffix.count) ?? "")
-            if let broken = log.otherFiles.first(where: { $0.hasPrefix(stem + ".") && $0.hasSuffix(SegmentName.brokenSuffix) }) {
-                return directory + "/" + broken
-            }
-        }
-        return nil
+    /// The file `spool repair` kept when it cut the offsets from `offset` on (``RepairGap``).
+    private func cutByRepair(_ offset: Int64, _ previousBase: Int64?) -> String? {
+        guard let directory = log.directory, let previousBase else { return nil }
+        return RepairGap.keptFile(among: log.otherFiles, gapStart: offset, previousBase: previousBase).map { directory + "/" + $0 }
     }
 
     private mutating func checkOtherFiles() {

@@ -250,26 +250,17 @@ public struct LogReader: Sendable {
 
     /// A sealed segment's records end where the next segment's begin: compaction keeps offsets
     /// contiguous (FORMAT.md, "Compaction"), so a shortfall is a segment cut at a batch boundary,
-    /// which no CRC can see. The one gap allowed is one `spool repair` made and left a
-    /// `.broken` or `.quarantined` file for.
+    /// which no CRC can see. The one gap allowed is one `spool repair` made and kept a file for
+    /// (``RepairGap``); the directory is listed only when a gap is found.
     /// - Throws: `.corruption` naming the segment, its end and the records missing.
     private func checkContinuity(_ segment: Segment, endsAt end: Int64?, readableEnd: Int64, before followingBase: Int64) throws {
-        guard let end, end < followingBase, !repairLeftGap(from: segment.baseOffset, to: followingBase) else { return }
+        guard let end, end < followingBase else { return }
+        let names = (try? shared.options.fileSystem.listDirectory(shared.directory)) ?? []
+        guard RepairGap.keptFile(among: names, gapStart: end, previousBase: segment.baseOffset) == nil else { return }
         throw SpoolError(
             .corruption, "the segment ends at offset \(end) but the next one starts at \(followingBase): \(followingBase - end) records are missing",
             path: segment.logPath, segment: segment.baseOffset, position: readableEnd, offset: end,
             hint: "the segment was cut short; run `spool verify`, then `spool repair` to keep reading past the gap")
-    }
-
-    /// Whether `spool repair` cut or set aside records in [from, to): it keeps them in files
-    /// named `<20-digit base>.<position>.broken` or `<20-digit base>.log.quarantined`.
-    private func repairLeftGap(from: Int64, to: Int64) -> Bool {
-        guard let names = try? shared.options.fileSystem.listDirectory(shared.directory) else { return false }
-        return names.contains { name in
-            guard name.hasSuffix(SegmentName.brokenSuffix) || name.hasSuffix(".quarantined"),
-                  let base = Int64(name.prefix(SegmentName.digits)) else { return false }
-            return base >= from && base < to
-        }
     }
 
     private func readHeader(_ segment: Segment, at position: Int64, limit: Int64) throws -> RecordBatchHeader {
