@@ -45,24 +45,18 @@ public struct LogReader: Sendable {
     }
 
     /// Moves to the first record whose timestamp is at least `timestamp` (milliseconds), found
-    /// through the time index. Records are in offset order; timestamps set by producers may
-    /// not be, so this returns every record from the first batch whose greatest timestamp
-    /// reaches `timestamp`, skipping the earlier records of that first batch only.
+    /// as Kafka finds it (`LogSegment.findOffsetByTimestamp`): the time index's last entry at
+    /// or below the time, then the offset index, then a walk of batch headers. Records are in
+    /// offset order; timestamps set by producers may not be, so this returns every record from
+    /// the first batch whose greatest timestamp reaches `timestamp`, skipping the earlier
+    /// records of that first batch only.
     /// - Throws: `.corruption` or `.io` naming the segment.
     public mutating func seek(toTimestamp timestamp: Int64) throws {
         carried = nil
         let (segments, committed) = shared.snapshot
         for segment in segments {
             let limit = limitOf(segment, committed: committed)
-            var start: (Int64, Int64) = (segment.baseOffset, 0)
-            if let (offsets, times) = indexes(of: segment, limit: limit), let k = times.lookupEntry(timestamp) {
-                if let position = try verifiedTimeEntry(segment, offsets, times, k, limit: limit) {
-                    start = (segment.baseOffset + Int64(times.relativeOffset(k)), position)
-                } else {
-                    discardIndexes(of: segment, limit: limit)
-                }
-            }
-            var position = start.1
+            var position = try timeLookupStart(segment, timestamp, limit: limit)
             while position < limit {
                 let header = try readHeader(segment, at: position, limit: limit)
                 if header.maxTimestamp >= timestamp {
@@ -76,6 +70,22 @@ public struct LogReader: Sendable {
         }
         nextOffset = committed.nextOffset
         cursor = nil
+    }
+
+    /// Where a walk for the first record at or after `timestamp` starts in `segment`: the
+    /// batch the offset index names for the time index's last entry at or below the time, once
+    /// both entries agree with the log; else 0 (and a sealed segment's indexes are rebuilt).
+    private func timeLookupStart(_ segment: Segment, _ timestamp: Int64, limit: Int64) throws -> Int64 {
+        guard let (offsets, times) = indexes(of: segment, limit: limit), let entry = times.lastEntry(atOrBelow: timestamp) else { return 0 }
+        let start = offsets.lookup(entry.relativeOffset)
+        guard start.position > 0, Int64(start.position) < limit else { return 0 }
+        let offsetEntry = OffsetIndexEntry(relativeOffset: start.relativeOffset, position: start.position)
+        if (try? segment.offsetEntryBatch(offsetEntry, limits: shared.options.limits)) ?? nil != nil,
+           (try? segment.timeEntryMatchesLog(entry, offsets: offsets, end: limit, limits: shared.options.limits)) == true {
+            return Int64(start.position)
+        }
+        discardIndexes(of: segment, limit: limit)
+        return 0
     }
 
     /// The next batch holding records at or after ``nextOffset``, with earlier records removed;
@@ -171,25 +181,6 @@ public struct LogReader: Sendable {
 
     // MARK: Internals
 
-    /// The position of time-index entry `k` when the log bears it out: the offset index has
-    /// the same entry, the batch there has the offset it names, and every batch since the
-    /// previous entry has timestamps at most the entry's (the entry's promise, FORMAT.md
-    /// "Time index"). Nil when anything disagrees: the caller scans from the segment's start.
-    private func verifiedTimeEntry(_ segment: Segment, _ offsets: OffsetIndex, _ times: TimeIndex, _ k: Int, limit: Int64) throws -> Int64? {
-        guard k < offsets.file.count, offsets.relativeOffset(k) == times.relativeOffset(k) else { return nil }
-        let target = Int64(offsets.position(k))
-        let claimed = times.timestamp(k)
-        var position: Int64 = k == 0 ? 0 : Int64(offsets.position(k - 1))
-        // Bounded: positions strictly increase up to `target`, which is below `limit`.
-        while position < target {
-            guard let header = try? readHeader(segment, at: position, limit: limit), header.maxTimestamp <= claimed else { return nil }
-            position += Int64(header.totalBytes)
-        }
-        guard position == target, let header = try? readHeader(segment, at: target, limit: limit),
-              header.baseOffset == segment.baseOffset + Int64(times.relativeOffset(k)) else { return nil }
-        return target
-    }
-
     /// Readable bytes of a segment: the committed position for the active one, the file for sealed ones.
     private func limitOf(_ segment: Segment, committed: LogPosition) -> Int64 {
         if segment.baseOffset == committed.segment { return committed.position }
@@ -209,7 +200,7 @@ public struct LogReader: Sendable {
         guard entry.position > 0, Int64(entry.position) < limit else { return 0 }
         // An index from another segment, or stale, points at the wrong batch: do not trust it.
         if let header = try? readHeader(segment, at: Int64(entry.position), limit: limit),
-           header.baseOffset == segment.baseOffset + Int64(entry.relativeOffset) {
+           header.lastOffset == segment.baseOffset + Int64(entry.relativeOffset) {
             return Int64(entry.position)
         }
         discardIndexes(of: segment, limit: limit)
@@ -274,13 +265,9 @@ public struct LogReader: Sendable {
         } catch {
             throw SpoolError.corruption(error, path: segment.logPath, segment: segment.baseOffset, position: position, offset: nextOffset)
         }
-        // Outside the CRC, and always 0 in what Spool writes (FORMAT.md, "What Spool writes in
-        // the fixed fields"): anything else is damage no other check would see.
-        if header.partitionLeaderEpoch != RecordBatchEncoder.spoolPartitionLeaderEpoch {
-            throw SpoolError(.corruption, "partitionLeaderEpoch is \(header.partitionLeaderEpoch), but Spool always writes \(RecordBatchEncoder.spoolPartitionLeaderEpoch): the header was damaged outside the CRC",
-                             path: segment.logPath, segment: segment.baseOffset, position: position, offset: header.baseOffset,
-                             hint: "inspect the segment with `spool dump`; `spool repair` cuts the log there")
-        }
+        // partitionLeaderEpoch is not checked: Kafka producers write -1 and brokers their
+        // leader epoch, and Kafka keeps the field outside the CRC on purpose (FORMAT.md,
+        // "Batch header").
         if position + Int64(header.totalBytes) > limit {
             throw SpoolError(.corruption, "batch of \(header.totalBytes) bytes runs past the readable end \(limit)",
                              path: segment.logPath, segment: segment.baseOffset, position: position, offset: header.baseOffset)

@@ -247,7 +247,9 @@ struct DumpCommand: AsyncParsableCommand {
         for i in 0..<max(indexes.offsets.count, indexes.times.count) {
             let o = i < indexes.offsets.count ? indexes.offsets[i] : nil
             let t = i < indexes.times.count ? indexes.times[i] : nil
-            let problem = i < checks.count ? checks[i] : nil
+            let found = [i < checks.offsets.count ? checks.offsets[i].map { ".index: " + $0 } : nil,
+                         i < checks.times.count ? checks.times[i].map { ".timeindex: " + $0 } : nil].compactMap { $0 }
+            let problem: String? = found.isEmpty ? nil : found.joined(separator: "; ")
             if problem != nil { problems += 1 }
             if common.json {
                 var line = JSONLine()
