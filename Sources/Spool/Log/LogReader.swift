@@ -26,6 +26,14 @@ public struct LogReader: Sendable {
     /// The rest of the last batch that ``read(max:)`` did not return; starts at ``nextOffset``.
     private var carried: RecordBatch? = nil
     private let decompression: DecompressionContext
+    /// How each producer's transaction ended, as far as this reader has looked ahead.
+    private var transactions = TransactionOutcomes()
+    /// Offsets this reader stepped over without returning them because they hold no tasks:
+    /// Kafka control batches and records of aborted transactions (FORMAT.md, "Control batches
+    /// and transactions"). A consumer group counts them as done; see ``takePassedOver()``.
+    public private(set) var passedOver: [Range<Int64>] = []
+    /// ``passedOver`` keeps at most this many ranges (the oldest go) for a reader nobody drains.
+    static let passedOverMax = 4096
 
     init(shared: LogShared, from offset: Int64) {
         self.shared = shared
@@ -35,6 +43,22 @@ public struct LogReader: Sendable {
 
     /// Compressed batches this reader has decompressed (each once, however it is read).
     public var batchesDecompressed: Int { decompression.batchesDecompressed }
+
+    /// Returns and forgets ``passedOver``.
+    public mutating func takePassedOver() -> [Range<Int64>] {
+        defer { passedOver.removeAll() }
+        return passedOver
+    }
+
+    private mutating func passOver(_ range: Range<Int64>) {
+        guard !range.isEmpty else { return }
+        if let last = passedOver.last, last.upperBound == range.lowerBound {
+            passedOver[passedOver.count - 1] = last.lowerBound..<range.upperBound
+            return
+        }
+        if passedOver.count >= Self.passedOverMax { passedOver.removeFirst(passedOver.count / 2) }
+        passedOver.append(range)
+    }
 
     /// Moves to `offset`.
     public mutating func seek(to offset: Int64) {
@@ -130,8 +154,22 @@ public struct LogReader: Sendable {
                     position += Int64(header.totalBytes)
                     continue
                 }
-                if header.recordCount == 0 {
-                    // What compaction left of a run of removed records: nothing to return.
+                // Kafka's read_committed rule (FORMAT.md, "Control batches and transactions").
+                var holdsTasks = header.recordCount > 0 && !header.isControlBatch
+                if holdsTasks && header.isTransactional {
+                    switch try transactionOutcome(of: header, after: position, in: index, of: segments, committed: committed) {
+                    case .committed: break
+                    case .aborted: holdsTasks = false
+                    case .open:
+                        // The last stable offset: nothing past an unfinished transaction is read.
+                        cursor = (segment, position, header.baseOffset)
+                        return nil
+                    }
+                }
+                if !holdsTasks {
+                    // A control batch, an aborted transaction's records, or what compaction
+                    // left of a run of removed records: nothing to return.
+                    if header.recordCount > 0 { passOver(Swift.max(header.baseOffset, nextOffset)..<header.nextOffset) }
                     position += Int64(header.totalBytes)
                     nextOffset = header.nextOffset
                     cursor = (segment, position, header.nextOffset)
@@ -180,6 +218,37 @@ public struct LogReader: Sendable {
     }
 
     // MARK: Internals
+
+    /// How the transaction that `header` (a transactional data batch) belongs to ended: found
+    /// by walking batch headers after it to its producer's next control batch (cached per
+    /// producer), up to the committed end. `.open` when no marker is there yet.
+    /// - Throws: `.corruption` or `.io` naming the segment of a batch on the way.
+    private mutating func transactionOutcome(of header: RecordBatchHeader, after start: Int64, in first: Int,
+                                             of segments: [Segment], committed: LogPosition) throws -> TransactionOutcomes.Outcome {
+        if let known = transactions.outcome(producerId: header.producerId, batchOffset: header.baseOffset) { return known }
+        var position = start + Int64(header.totalBytes)
+        // Bounded: each pass moves past one batch or to the next segment, up to the committed end.
+        for index in first..<segments.count {
+            let segment = segments[index]
+            let limit = limitOf(segment, committed: committed)
+            if index > first { position = 0 }
+            while position < limit {
+                let next = try readHeader(segment, at: position, limit: limit)
+                if next.isControlBatch && next.producerId == header.producerId && next.recordCount > 0 {
+                    let marker = try readBatch(segment, at: position, header: next)
+                    let type: ControlRecordType?
+                    do { type = try ControlRecordType.decode(key: marker.records.first?.key) } catch {
+                        throw SpoolError.corruption(error, path: segment.logPath, segment: segment.baseOffset, position: position, offset: next.baseOffset)
+                    }
+                    if let type {
+                        return transactions.record(producerId: header.producerId, batchOffset: header.baseOffset, markerOffset: next.baseOffset, committed: type == .commit)
+                    }
+                }
+                position += Int64(next.totalBytes)
+            }
+        }
+        return .open
+    }
 
     /// Readable bytes of a segment: the committed position for the active one, the file for sealed ones.
     private func limitOf(_ segment: Segment, committed: LogPosition) -> Int64 {
