@@ -160,3 +160,24 @@ struct KafkaTransactionTests {
         }
     }
 }
+
+/// Kafka's defaults bound a record only by its batch (FORMAT.md, "Limits").
+@Suite("Kafka-sized records")
+struct KafkaSizedRecordTests {
+    @Test("a record with a 1 MiB value (1,048,576 B) and one with 100 headers are appended and read back with the default limits")
+    func oneMebibyteValueAndHundredHeaders() async throws {
+        try await withTemporaryDirectory { dir in
+            let root = try openRoot(at: dir + "/root", options: testOptions())
+            defer { root.close() }
+            let log = try root.queue("q")
+            let big = [UInt8](repeating: 0x5A, count: 1_048_576)
+            let headers = (0..<100).map { RecordHeader(name: "h\($0)", value: Array("v\($0)".utf8)) }
+            let first = try await log.append(batch: [RecordInput(value: big, timestamp: 1)])
+            _ = try await log.append(batch: [RecordInput(value: Array("headers".utf8), headers: headers, timestamp: 2)])
+            let records = try readAll(log, from: first)
+            #expect(records.count == 2)
+            #expect(records[0].value == big)
+            #expect(records[1].headers == headers)
+        }
+    }
+}
