@@ -154,6 +154,19 @@ def build_with(builder_class, records, codec, transactional=False, producer=(-1,
     return batch
 
 
+def log_append_time(batch, append_time):
+    """What a broker with message.timestamp.type=LogAppendTime does to a producer's batch
+    (Kafka's LogValidator): attributes bit 3 set, maxTimestamp = the append time, CRC recomputed.
+    Consumers then read every record's timestamp as maxTimestamp."""
+    from kafka.record.util import calc_crc32c
+    batch = bytearray(batch)
+    (attributes,) = struct.unpack_from(">h", batch, 21)
+    struct.pack_into(">h", batch, 21, attributes | 0x08)
+    struct.pack_into(">q", batch, 35, append_time)
+    struct.pack_into(">I", batch, 17, calc_crc32c(memoryview(batch)[21:]))
+    return bytes(batch)
+
+
 def control_batch(producer, commit, coordinator_epoch, timestamp):
     """A transaction marker as a broker writes it (Kafka's MemoryRecords.withEndTransactionMarker):
     one control record, key = version 0 + type (0 abort, 1 commit), value = version 0 +
@@ -199,6 +212,10 @@ def kafka_python_segment():
     from kafka.record.default_records import DefaultRecordBatchBuilder as B
     segment = builder_segment(B, "kafka-python", 0, None)
     t = T0 + 10_000
+    stamped = sample_records("kafka-python log-append-time", 5, T0 - 30_000)
+    seen = [dict(r, timestamp=t - 500) for r in stamped]
+    segment.append(log_append_time(build_with(B, stamped, "gzip"), t - 500), seen, True, epoch=7,
+                   what="gzip, LogAppendTime (a broker's stamp: every record reads as maxTimestamp)")
     committed = sample_records("kafka-python committed", 3, t)
     segment.append(build_with(B, committed, "none", True, (4242, 3, 0)), committed, True, epoch=7,
                    what="transactional (producer 4242), committed")
@@ -227,6 +244,18 @@ def aiokafka_segment():
     return segment
 
 
+def baseline_segment():
+    """Only what Spool read before issue 13 (codecs none, lz4, zstd, epoch 0, no transaction, few
+    headers): the control that shows the consumer-side checks can pass, so a failure on another
+    segment points at what that segment adds."""
+    from kafka.record.default_records import DefaultRecordBatchBuilder as B
+    segment = Segment(0)
+    for n, codec in enumerate(["none", "lz4", "zstd"]):
+        records = sample_records(f"kafka-python baseline {codec}", 20, T0 + 70_000 + n * 1000, spike=n == 1)
+        segment.append(build_with(B, records, codec), records, True, what=f"{codec}, 20 records")
+    return segment
+
+
 def limits_segment():
     """Kafka's default limits: a record with 100 headers, a record whose value is exactly 1 MiB
     (zstd, so its batch stays within message.max.bytes), and an uncompressed batch of exactly
@@ -249,7 +278,7 @@ def limits_segment():
     largest = [dict(timestamp=T0 + 30_002, key=text("largest-batch"), value=fill, headers=[])]
     batch = build_with(B, largest, "none")
     assert len(batch) == MESSAGE_MAX_BYTES, len(batch)
-    segment.append(batch, largest, True, epoch=7, what=f"uncompressed batch of exactly {MESSAGE_MAX_BYTES} B")
+    segment.append(batch, largest, True, epoch=7, what=f"uncompressed batch of exactly {MESSAGE_MAX_BYTES:,} B")
     return segment
 
 
@@ -342,11 +371,12 @@ def librdkafka_segment():
             if hide:
                 hidden.add(offset)
 
-    producers = [first]
+    others = []
     for n, codec in enumerate(CODECS):
-        producer = first if codec == "none" else ck.Producer(
-            dict(base_conf, **{"bootstrap.servers": bootstrap, "compression.type": codec}))
-        producers.append(producer)
+        producer = first
+        if codec != "none":
+            producer = ck.Producer(dict(base_conf, **{"bootstrap.servers": bootstrap, "compression.type": codec}))
+            others.append(producer)
         for k in range(2):
             records = sample_records(f"librdkafka {codec} {k}", 20, T0 + 40_000 + (n * 2 + k) * 1000, spike=k == 0)
             if codec == "none" and k == 0:
@@ -383,8 +413,10 @@ def librdkafka_segment():
         if offset >= high_watermark:
             break
     assert offset == high_watermark, f"fetched up to {offset}, high watermark {high_watermark}"
-    for producer in producers + [txn]:
+    # The mock cluster lives in the first producer: close the others before it.
+    for producer in [txn] + others + [first]:
         producer.flush(5)
+        producer.close()
 
     segment = Segment(0)
     fixed = 0
@@ -403,7 +435,7 @@ def librdkafka_segment():
         offsets = range(base, base + delta + 1)
         records = [intent[o] for o in offsets if o in intent]
         visible = not (attributes & CONTROL_BIT) and not any(o in hidden for o in offsets)
-        kind = "control batch" if attributes & CONTROL_BIT else (
+        kind = control_kind(batch) if attributes & CONTROL_BIT else (
             f"{CODECS[attributes & 7]}, {count} records" + (", transactional" if attributes & TRANSACTIONAL_BIT else "")
             + ("" if visible else ", aborted"))
         segment.append(bytes(batch), records, visible, what=kind)
@@ -415,6 +447,13 @@ def librdkafka_segment():
 
 # ---------------------------------------------------------------------------------------------
 # Independent check: decode the finished segment and apply read_committed
+
+
+def control_kind(batch):
+    """"COMMIT marker" or "ABORT marker", from the control record's key (version i16, type i16)."""
+    from kafka.record.default_records import DefaultRecordBatch
+    marker = next(iter(DefaultRecordBatch(bytes(batch))))
+    return "COMMIT marker" if marker.commit else "ABORT marker"
 
 
 def read_committed(data):
@@ -469,6 +508,11 @@ def write_segment(directory, segment):
     return len(segment.data), len(segment.expected)
 
 
+def client_version(module):
+    version = module.version()
+    return version[0] if isinstance(version, tuple) else version
+
+
 def main():
     reexec_in_venv()
     import aiokafka
@@ -480,7 +524,8 @@ def main():
         ("aiokafka", f"aiokafka {aiokafka.__version__}, `aiokafka.record.default_records.DefaultRecordBatchBuilder` (C extension)",
          aiokafka_segment()),
         ("kafka-python-limits", f"kafka-python {kafka.__version__}, `DefaultRecordBatchBuilder`", limits_segment()),
-        ("librdkafka", f"librdkafka {confluent_kafka.libversion()[0]} through confluent-kafka {confluent_kafka.version()[0]}, "
+        ("kafka-python-baseline", f"kafka-python {kafka.__version__}, `DefaultRecordBatchBuilder`", baseline_segment()),
+        ("librdkafka", f"librdkafka {confluent_kafka.libversion()[0]} through confluent-kafka {client_version(confluent_kafka)}, "
          "produced to librdkafka's mock broker and fetched raw (Fetch v4)", librdkafka_segment()),
     ]
     rows = []
@@ -499,7 +544,8 @@ def write_readme(rows):
         "`Tools/ensure-python-clients.sh`). No byte here was encoded by Spool. Each directory holds one",
         "segment, `<20-digit base offset>.log`, of consecutive batches, and `expected.jsonl`: one line per",
         "data record that a read_committed consumer sees, in offset order (control records and the records",
-        "of aborted transactions are left out): `offset`, `timestamp` (ms, CreateTime), `key` and `value`",
+        "of aborted transactions are left out): `offset`, `timestamp` (ms, as a consumer reads it: the",
+        "record's CreateTime, or its batch's maxTimestamp under LogAppendTime), `key` and `value`",
         "(null, or text with `key_encoding`/`value_encoding` `utf-8` or `base64`), and `headers` as",
         "`{name, value, encoding}` objects in stored order. The script checks each file against an",
         "independent decode (kafka-python's `MemoryRecords`, every CRC validated) before writing it.",
@@ -510,13 +556,17 @@ def write_readme(rows):
         "and aiokafka segments are kafka-python's builder output with attributes set to",
         "transactional|control (0x30) and the CRC recomputed. librdkafka's mock broker writes its markers",
         "itself but leaves their CRC 0 (a real broker computes it); only those CRCs were recomputed.",
+        "Regenerating changes a few bytes and nothing else: the gzip header's MTIME (and so the CRC) of",
+        "gzip batches, and the producer ids librdkafka's mock broker hands out.",
         "",
         "| file | written by | what it holds |",
         "|---|---|---|",
     ]
     holds = {
         "kafka-python": "codecs none, gzip, snappy (xerial framing), lz4, zstd at partitionLeaderEpoch 0 (as the builder "
-                        "writes it); then epoch 7 (a broker's stamp after a leader change): a committed transaction "
+                        "writes it); then epoch 7 (a broker's stamp after a leader change): a gzip batch a broker "
+                        "stamped with LogAppendTime (attributes bit 3, maxTimestamp = append time, CRC recomputed: "
+                        "every record reads as that time), a committed transaction "
                         "with its COMMIT marker, an aborted lz4 transaction whose ABORT marker follows an unrelated "
                         "non-transactional batch (delivered), and a last zstd batch",
         "aiokafka": "base offset 1000; codecs none, gzip, snappy, lz4, zstd at partitionLeaderEpoch −1 (as aiokafka "
@@ -524,8 +574,11 @@ def write_readme(rows):
         "kafka-python-limits": "base offset 5000, epoch 7: a record with 100 headers (every tenth value null), "
                                "a record with a 1,048,576 B value (zstd), and an uncompressed batch of exactly "
                                "1,048,588 B (message.max.bytes, the largest a default broker accepts)",
+        "kafka-python-baseline": "only what Spool read before issue 13: codecs none, lz4, zstd at epoch 0, "
+                                 "no transaction, at most 3 headers a record; the control for the others",
         "librdkafka": "idempotent producers (producer ids and sequences set), one per compression.type none "
-                      "(with a 100-header record), gzip, snappy, lz4, zstd; then a transactional producer: "
+                      "(with a 100-header record), gzip, snappy, lz4, zstd, at partitionLeaderEpoch 0 as the mock "
+                      "broker writes it; then a transactional producer: "
                       "committed, aborted (with a non-transactional batch between it and its ABORT marker), "
                       "committed; the mock's control batches (timestamps 0, baseSequence 0, as the mock "
                       "writes them) with their CRC recomputed",

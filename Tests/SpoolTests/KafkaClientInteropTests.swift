@@ -17,7 +17,9 @@ import Testing
 struct KafkaClientInteropTests {
     static let repository = String(#filePath).components(separatedBy: "/Tests/")[0]
     static let clients = repository + "/fixtures/interop/clients"
-    static let fixtures = ["kafka-python", "aiokafka", "kafka-python-limits", "librdkafka"]
+    /// kafka-python-baseline holds only what Spool read before issue 13: the control that shows
+    /// these checks can pass.
+    static let fixtures = ["kafka-python", "aiokafka", "kafka-python-limits", "librdkafka", "kafka-python-baseline"]
     static let venvPython = repository + "/.venv-interop/bin/python"
     static let hasPython3 = executableOnPath("python3") != nil
 
