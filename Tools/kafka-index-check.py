@@ -49,7 +49,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OFFSET_ENTRY = 8
 TIME_ENTRY = 12
 NO_TIMESTAMP = -1
-MAX_FINDINGS_PER_KIND = 20
+MAX_FINDINGS_PER_SEGMENT = 40
 
 
 def ensure_kafka_python():
@@ -296,6 +296,9 @@ def check_segment(log_path, interval=4096, exact=False, active=False):
             findings.append(f"{time_path}: entries {got_times[:8]}{'…' if len(got_times) > 8 else ''} "
                             f"(timestamp, offset); Kafka's LogSegment.recover at {interval} B, then close, writes "
                             f"{want_times[:8]}{'…' if len(want_times) > 8 else ''}")
+    if len(findings) > MAX_FINDINGS_PER_SEGMENT:
+        more = len(findings) - MAX_FINDINGS_PER_SEGMENT
+        findings = findings[:MAX_FINDINGS_PER_SEGMENT] + [f"{log_path}: … and {more} more finding(s)"]
     return findings, len(batches)
 
 
