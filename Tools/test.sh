@@ -3,5 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source Tools/ensure-deps.sh
+# kafka-python, for the tests that check Kafka's Python client decodes what Spool writes.
+Tools/ensure-kafka-python.sh >/dev/null
 swift build --build-tests
 swift test --skip-build
