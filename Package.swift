@@ -29,10 +29,17 @@ let package = Package(
         .systemLibrary(
             name: "CZstd", pkgConfig: "libzstd",
             providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
+        // gzip (Kafka codec 1) through zlib, snappy (codec 2) through libsnappy's C API.
+        .systemLibrary(
+            name: "CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"]), .brew(["zlib"])]),
+        .systemLibrary(
+            name: "CSnappy", pkgConfig: "snappy",
+            providers: [.apt(["libsnappy-dev"]), .brew(["snappy"])]),
         // Pure format code: no file I/O. FORMAT.md lives beside it.
         .target(
             name: "SpoolFormat",
-            dependencies: ["CCRC32C", "CLZ4", "CZstd"],
+            dependencies: ["CCRC32C", "CLZ4", "CZstd", "CZlib", "CSnappy"],
             exclude: ["FORMAT.md"]),
         // The engine.
         .target(
@@ -52,7 +59,7 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]),
         .executableTarget(name: "spool", dependencies: ["SpoolCLI"]),
-        .testTarget(name: "SpoolFormatTests", dependencies: ["SpoolFormat", "CCRC32C"]),
+        .testTarget(name: "SpoolFormatTests", dependencies: ["SpoolFormat", "CCRC32C", "CZlib", "CSnappy"]),
         .testTarget(
             name: "SpoolTests",
             dependencies: [

@@ -7,8 +7,10 @@ command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
 if command -v pkg-config >/dev/null 2>&1; then
   pkg-config --exists liblz4 || missing+=(liblz4-dev)
   pkg-config --exists libzstd || missing+=(libzstd-dev)
+  pkg-config --exists zlib || missing+=(zlib1g-dev)
+  pkg-config --exists snappy || missing+=(libsnappy-dev)
 else
-  missing+=(liblz4-dev libzstd-dev)
+  missing+=(liblz4-dev libzstd-dev zlib1g-dev libsnappy-dev)
 fi
 # python3 with venv: Tools/ensure-python-clients.sh makes the Kafka clients' venv from it.
 command -v python3 >/dev/null 2>&1 || missing+=(python3)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates (once) the Python virtual environment holding the Kafka clients that write the
-# interop fixtures (Tools/make-interop-fixtures.py) and the index checker's test helpers:
+# interop fixtures (Tools/make-interop-fixtures.py), the index checker's test helpers and the
+# check that kafka-python decodes what Spool writes (Tools/kafka-python-decode.py):
 # kafka-python, aiokafka and confluent-kafka (librdkafka), with the codec libraries they use.
 #
 # Usage: Tools/ensure-python-clients.sh [VENV]   (default: <repo>/.venv-interop)
@@ -27,8 +28,18 @@ if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wante
   echo "$venv/bin/python"
   exit 0
 fi
-command -v python3 >/dev/null 2>&1 || { echo "python3 is not on PATH (Debian: apt-get install python3 python3-venv)" >&2; exit 2; }
-python3 -c 'import venv, ensurepip' 2>/dev/null || { echo "python3 lacks venv/ensurepip (Debian: apt-get install python3-venv)" >&2; exit 2; }
+if ! { command -v python3 >/dev/null 2>&1 && python3 -c 'import venv, ensurepip' 2>/dev/null; }; then
+  # Debian's python3 needs python3-venv for venv/ensurepip.
+  if command -v apt-get >/dev/null 2>&1; then
+    echo "== installing python3 python3-venv" >&2
+    sudo_cmd=""
+    if [ "$(id -u)" != 0 ]; then sudo_cmd="sudo"; fi
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo_cmd apt-get update -qq
+    $sudo_cmd apt-get install -y -qq python3 python3-venv >/dev/null
+  fi
+  python3 -c 'import venv, ensurepip' 2>/dev/null || { echo "python3 with venv/ensurepip is needed (Debian: apt-get install python3 python3-venv)" >&2; exit 2; }
+fi
 echo "== creating $venv with ${requirements[*]}" >&2
 rm -rf "$venv"
 python3 -m venv "$venv"

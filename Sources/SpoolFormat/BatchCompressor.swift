@@ -1,8 +1,9 @@
 internal import CLZ4
 internal import CZstd
 
-/// Compresses a batch's records section with the frame formats Kafka uses (FORMAT.md,
-/// "Compression"): an LZ4 frame (codec 3) or a zstd frame (codec 4).
+/// Compresses a batch's records section as Kafka clients do (FORMAT.md, "Compression"): a gzip
+/// stream (codec 1), xerial-framed snappy (codec 2), an LZ4 frame (codec 3) or a zstd frame
+/// (codec 4).
 ///
 /// Each call creates and frees its own library context, so calls are independent and safe from
 /// any number of threads at once. (Reusing contexts per writer is a possible later optimisation.)
@@ -11,6 +12,8 @@ public enum BatchCompressor {
     public static let defaultZstdLevel = 3
     /// LZ4 level used when the caller gives none: 0, the fast (non-HC) compressor.
     public static let defaultLZ4Level = 0
+    /// gzip level used when the caller gives none: 6, zlib's and Java's `GZIPOutputStream`'s default.
+    public static let defaultGzipLevel = GzipStream.defaultLevel
 
     /// Options of the LZ4 frame written for codec 3. The defaults match what Kafka clients write:
     /// independent 64 KiB blocks, the content size in the frame header, no checksums (the batch
@@ -22,9 +25,10 @@ public enum BatchCompressor {
 
     /// Appends `input` compressed with `codec` to `out`; `.none` appends it unchanged.
     ///
-    /// `level` is clamped to the library's range; nil means the codec's default.
+    /// `level` is clamped to the library's range (gzip 1-9); nil means the codec's default;
+    /// snappy ignores it.
     ///
-    /// - Throws: `FormatError.unsupportedCodec` for gzip and snappy,
+    /// - Throws: `FormatError.unsupportedCodec` for a codec this build cannot handle,
     ///   `FormatError.decompressionFailed` (naming the codec and the library's error, with a
     ///   reason starting "compression failed") if the library fails, which for valid input means
     ///   it ran out of memory. `out` is unchanged when it throws.
@@ -34,8 +38,10 @@ public enum BatchCompressor {
         switch codec {
         case .none:
             out.append(contentsOf: input)
-        case .gzip, .snappy:
-            throw .unsupportedCodec(codec)
+        case .gzip:
+            try GzipStream(.deflate(level: level ?? defaultGzipLevel)).compress(input, into: &out)
+        case .snappy:
+            try SnappyCodec.compress(input, into: &out)
         case .lz4:
             try compressLZ4(input, level: level ?? defaultLZ4Level, options: LZ4FrameOptions(), into: &out)
         case .zstd:

@@ -1,12 +1,13 @@
 internal import CLZ4
 internal import CZstd
 
-/// Decompresses a batch's records section (FORMAT.md, "Compression") without ever holding more
-/// than `limit + 1` output bytes, so a decompression bomb is refused before it can exhaust
-/// memory.
+/// Decompresses a batch's records section (FORMAT.md, "Compression"): gzip, snappy (raw or
+/// xerial-framed), lz4 frame or zstd frame, without ever holding more than `limit + 1` output
+/// bytes, so a decompression bomb is refused before it can exhaust memory.
 ///
 /// The output buffer starts at the size the frame header declares (when it declares one and it
-/// is within the limit) or at a guess, and doubles up to `limit + 1` bytes; producing more than
+/// is within the limit; for snappy, the sum of its blocks' declared lengths, checked before any
+/// is decompressed) or at a guess, and doubles up to `limit + 1` bytes; producing more than
 /// `limit` bytes throws. zstd's window is capped too (FORMAT.md, "Compression"), so the library's
 /// own allocation stays bounded. Truncated, corrupt or trailing-garbage input throws.
 ///
@@ -30,7 +31,7 @@ public enum BatchDecompressor {
     ///
     /// - Throws: `FormatError.limitExceeded` when the frame declares or produces more than
     ///   `limit` bytes, `FormatError.decompressionFailed` with the library's error name for
-    ///   corrupt or truncated frames, `FormatError.unsupportedCodec` for gzip and snappy.
+    ///   corrupt, truncated or trailing-garbage input.
     public static func decompress(_ input: UnsafeRawBufferPointer, codec: CompressionCodec, limit: Int) throws(FormatError) -> [UInt8] {
         try withDecompressed(input, codec: codec, limit: limit) { bytes throws(FormatError) in Array(bytes) }
     }
@@ -48,9 +49,7 @@ public enum BatchDecompressor {
                 throw .limitExceeded(what: "decompressed records section bytes", value: input.count, limit: limit)
             }
             return try body(input)
-        case .gzip, .snappy:
-            throw .unsupportedCodec(codec)
-        case .lz4, .zstd:
+        case .gzip, .snappy, .lz4, .zstd:
             break
         }
         guard let context else {
@@ -59,10 +58,12 @@ public enum BatchDecompressor {
         }
         context.output.reset(limit: limit)
         defer { context.output.trim(keepingAtMost: DecompressionContext.outputKeptMax) }
-        if codec == .lz4 {
-            try decompressLZ4(input, into: &context.output, dctx: try context.lz4Context())
-        } else {
-            try decompressZstd(input, into: &context.output, dctx: try context.zstdContext(), dictionaries: context.dictionaries)
+        switch codec {
+        case .gzip: try context.gzipStream().decompress(input, into: &context.output)
+        case .snappy: try SnappyCodec.decompress(input, into: &context.output)
+        case .lz4: try decompressLZ4(input, into: &context.output, dctx: try context.lz4Context())
+        case .zstd: try decompressZstd(input, into: &context.output, dctx: try context.zstdContext(), dictionaries: context.dictionaries)
+        case .none: preconditionFailure("codec none returns before a context is used")
         }
         context.batchesDecompressed += 1
         return try body(context.output.bytes)
@@ -186,7 +187,7 @@ public enum BatchDecompressor {
 
     // MARK: Helpers
 
-    private static func initialGuess(_ inputCount: Int) -> Int {
+    static func initialGuess(_ inputCount: Int) -> Int {
         let (scaled, overflow) = inputCount.multipliedReportingOverflow(by: growthGuessFactor)
         return max(overflow ? Int.max : scaled, minimumInitialCapacity)
     }

@@ -1,29 +1,31 @@
 internal import CZstd
 
 /// What a writer compresses batches with, and the state it reuses from batch to batch: a zstd
-/// compression context (whose tables cost far more to build than a small batch costs to
-/// compress), the scratch space the records section is laid out in, and an optional trained
+/// compression context or a zlib deflate stream (whose tables cost far more to build than a
+/// small batch costs to compress), the scratch space the records section is laid out in, and an optional trained
 /// dictionary.
 ///
 /// Not thread-safe: one encode at a time. Writers keep a few in a pool, one per concurrent
 /// producer. `@unchecked Sendable` so a pool can hand it from thread to thread.
 public final class CompressionContext: @unchecked Sendable {
     public let codec: CompressionCodec
-    /// The level in use: zstd's or lz4's, clamped to the library's range.
+    /// The level in use: zstd's, gzip's or lz4's, clamped to the library's range (0 for snappy).
     public let level: Int
     /// The dictionary every zstd frame is compressed against, when there is one.
     public let dictionary: ZstdDictionary?
     private var zstd: OpaquePointer? = nil
+    private var gzip: GzipStream? = nil
     private(set) var scratch = UnsafeMutableRawBufferPointer(start: nil, count: 0)
     /// Scratch space kept between batches; larger sections get a buffer of their own size that
     /// is freed again, so an occasional huge batch does not pin memory.
     static let scratchKeptMax = 4 << 20
 
     /// - Parameters:
-    ///   - level: nil means the codec's default (zstd 3, lz4 fast).
+    ///   - level: nil means the codec's default (gzip 6, zstd 3, lz4 fast); snappy has none.
     ///   - dictionary: only with `.zstd`.
-    /// - Throws: `.unsupportedCodec` for gzip and snappy; `.decompressionFailed(.zstd, …)` when
-    ///   zstd cannot make a context or load the dictionary (out of memory).
+    /// - Throws: `.unsupportedCodec` for a codec this build cannot handle;
+    ///   `.decompressionFailed(.zstd or .gzip, …)` when zstd or zlib cannot make a context or
+    ///   zstd cannot load the dictionary (out of memory).
     public init(codec: CompressionCodec, level: Int? = nil, dictionary: ZstdDictionary? = nil) throws(FormatError) {
         guard codec.isSupported else { throw .unsupportedCodec(codec) }
         precondition(dictionary == nil || codec == .zstd, "a dictionary is for zstd only")
@@ -44,7 +46,12 @@ public final class CompressionContext: @unchecked Sendable {
             if let dictionary {
                 try check(dictionary.bytes.withUnsafeBytes { ZSTD_CCtx_loadDictionary(context, $0.baseAddress, $0.count) })
             }
-        default:
+        case .gzip:
+            self.level = GzipStream.clamped(level ?? BatchCompressor.defaultGzipLevel)
+            gzip = try GzipStream(.deflate(level: self.level))
+        case .snappy, .none:
+            self.level = 0
+        case .lz4:
             self.level = level ?? BatchCompressor.defaultLZ4Level
         }
     }
@@ -80,6 +87,10 @@ public final class CompressionContext: @unchecked Sendable {
     ///
     /// - Throws: as ``BatchCompressor/compress(_:codec:level:into:)``. `out` is unchanged when it throws.
     func compress(_ input: UnsafeRawBufferPointer, into out: inout [UInt8]) throws(FormatError) {
+        if let gzip {
+            try gzip.compress(input, into: &out)
+            return
+        }
         guard codec == .zstd, let zstd else {
             try BatchCompressor.compress(input, codec: codec, level: level, into: &out)
             return

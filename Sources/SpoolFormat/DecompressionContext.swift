@@ -1,8 +1,8 @@
 internal import CLZ4
 internal import CZstd
 
-/// What a reader keeps from batch to batch so that decompressing costs no allocation: the lz4
-/// and zstd library contexts, the output buffer (bounded by the caller's
+/// What a reader keeps from batch to batch so that decompressing costs no allocation: the lz4,
+/// zstd and zlib (gzip) library contexts, the output buffer (bounded by the caller's
 /// `decompressedBytesMax`), and where to find trained zstd dictionaries by id.
 ///
 /// Not thread-safe: one decode at a time (each `LogReader` owns one). `@unchecked Sendable` so
@@ -16,6 +16,7 @@ public final class DecompressionContext: @unchecked Sendable {
     var output = BatchDecompressor.OutputBuffer(limit: 0)
     private var zstd: OpaquePointer? = nil
     private var lz4: OpaquePointer? = nil
+    private var gzip: GzipStream? = nil
     /// Output memory kept between batches; a larger batch's buffer is freed after it.
     static let outputKeptMax = 8 << 20
 
@@ -37,6 +38,15 @@ public final class DecompressionContext: @unchecked Sendable {
             throw .decompressionFailed(.zstd, reason: "out of memory creating a decompression context")
         }
         zstd = made
+        return made
+    }
+
+    /// The zlib inflate stream for gzip, made on first use.
+    /// - Throws: `.decompressionFailed(.gzip, …)` when zlib cannot allocate it.
+    func gzipStream() throws(FormatError) -> GzipStream {
+        if let gzip { return gzip }
+        let made = try GzipStream(.inflate)
+        gzip = made
         return made
     }
 

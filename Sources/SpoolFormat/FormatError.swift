@@ -20,7 +20,9 @@ public enum FormatError: Error, Sendable, Equatable, CustomStringConvertible {
     case badRecordCount(Int32)
     /// The CRC-32C stored in the header differs from the one computed over the batch.
     case crcMismatch(stored: UInt32, computed: UInt32)
-    /// A real Kafka codec that Spool does not implement (gzip, snappy).
+    /// A real Kafka codec that this build cannot encode or decode (see
+    /// `CompressionCodec.isSupported`; every Kafka codec is supported today). Not damage: the
+    /// batch may be sound, and a build that supports the codec reads it.
     case unsupportedCodec(CompressionCodec)
     /// Codec bits 5, 6 or 7, which no Kafka version defines.
     case invalidCodec(Int)
@@ -31,7 +33,8 @@ public enum FormatError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A value exceeds one of the `FormatLimits` (or, on encode, is outside what the format
     /// can hold).
     case limitExceeded(what: String, value: Int, limit: Int)
-    /// lz4 or zstd rejected the records section; `reason` carries the library's error name.
+    /// gzip (zlib), snappy, lz4 or zstd rejected the records section; `reason` carries the
+    /// library's error name.
     case decompressionFailed(CompressionCodec, reason: String)
     /// A zstd frame names a dictionary (by its id) that the reader was not given: the batch
     /// was written with a trained dictionary (FORMAT.md, "Zstd dictionaries").
@@ -55,8 +58,9 @@ public enum FormatError: Error, Sendable, Equatable, CustomStringConvertible {
             return "CRC-32C mismatch: stored \(Self.hex(stored)), computed \(Self.hex(computed)); "
                 + "the batch was damaged after it was written, or its write was torn"
         case let .unsupportedCodec(codec):
-            return "unsupported codec \(codec): Spool reads only none, lz4 and zstd batches; "
-                + "re-encode the data with one of those"
+            let supported = CompressionCodec.allCases.filter(\.isSupported).map(\.description).joined(separator: ", ")
+            return "unsupported codec \(codec): this build of Spool reads only \(supported) batches; "
+                + "read the data with a build that supports \(codec), or re-encode it with one of those"
         case let .invalidCodec(bits):
             return "invalid codec bits \(bits) in the batch attributes: no codec has that number; "
                 + "the header is corrupt"

@@ -16,8 +16,9 @@ public enum RecordBatchEncoder {
     ///
     /// Record `i` gets offset `baseOffset + i`. `baseTimestamp` is the first record's timestamp
     /// and `maxTimestamp` the largest; producerId, producerEpoch and baseSequence are -1 and
-    /// partitionLeaderEpoch is 0. With `.lz4` or `.zstd` the records section is compressed
-    /// (`compressionLevel` nil means the codec's default: zstd 3, lz4 fast). The log writer may
+    /// partitionLeaderEpoch is 0. With any codec but `.none` the records section is compressed
+    /// (`compressionLevel` nil means the codec's default: gzip 6, zstd 3, lz4 fast; snappy has no
+    /// levels). The log writer may
     /// later restamp the base offset with `patchBaseOffset`.
     ///
     /// - Throws: `.limitExceeded` when there are zero records or more than
@@ -25,7 +26,7 @@ public enum RecordBatchEncoder {
     ///   more than `limits.headersPerRecordMax` headers, the batch exceeds
     ///   `limits.batchBytesMax`, or (compressed) the records section exceeds
     ///   `limits.decompressedBytesMax`, so that whatever is encoded can be decoded with the same
-    ///   limits; `.unsupportedCodec` for gzip and snappy; `.malformedRecord` when `baseOffset` is
+    ///   limits; `.unsupportedCodec` for a codec this build cannot handle; `.malformedRecord` when `baseOffset` is
     ///   negative or too large for the offsets to fit an Int64, or a timestamp is so far from the
     ///   first that the delta does not fit an Int64; `.decompressionFailed` if the compression
     ///   library fails. `out` is unchanged when it throws.

@@ -121,8 +121,8 @@ public struct RecordBatchHeader: Sendable, Equatable {
 
     /// The batch's codec.
     ///
-    /// - Throws: `FormatError.unsupportedCodec` for gzip and snappy, `FormatError.invalidCodec`
-    ///   for bits 5, 6 and 7.
+    /// - Throws: `FormatError.invalidCodec` for bits 5, 6 and 7 (`FormatError.unsupportedCodec`
+    ///   for a codec this build cannot handle: none today).
     public func codec() throws(FormatError) -> CompressionCodec {
         try CompressionCodec(attributes: attributes)
     }

@@ -40,22 +40,28 @@ struct CommandTests {
         }
     }
 
-    @Test("dump of a gzip batch says unsupported codec gzip and exits 1")
-    func dumpGzip() async throws {
-        // The shared gzip-batch.bin carries codec bits 0 (see fixtures/interop/NOTES.md): set
-        // them to 1 (gzip) with a byte mutator and recompute the CRC, as a Kafka producer would.
-        let dir = ScratchDirectory()
-        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: SpoolProcess.repositoryRoot + "/fixtures/interop/gzip-batch.bin")))
-        bytes[RecordBatchHeader.attributesPosition + 1] |= 1
-        let crc = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[RecordBatchHeader.crcCoverageStart...])) }
-        for i in 0..<4 { bytes[RecordBatchHeader.crcPosition + i] = UInt8(truncatingIfNeeded: crc >> (24 - 8 * i)) }
-        let path = dir.path + "/gzip-batch.bin"
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-        let r = try await SpoolProcess.run(["dump", path])
-        #expect(r.status == 1)
-        #expect(r.stdout.contains("unsupported codec gzip"))
-        #expect(r.stdout.contains("codec gzip"))
-        #expect(r.stdout.contains("crc \(Human.crcText(crc)) ok"))
+    @Test("dump of kafka-python's gzip and snappy batches shows their ten records each, matching the golden text")
+    func dumpGzipAndSnappy() async throws {
+        let files = ["fixtures/interop/gzip-batch.bin", "fixtures/interop/snappy-batch.bin"]
+        let text = try await SpoolProcess.run(["dump"] + files + ["--payloads", "--full"], directory: SpoolProcess.repositoryRoot)
+        #expect(text.status == 0, "\(text.stderr)")
+        try Golden.check(text.stdout, against: "fixtures/cli/dump-interop-gzip-snappy.txt")
+        #expect(text.stdout.contains("codec gzip ") && text.stdout.contains("codec snappy "))
+
+        let json = try await SpoolProcess.run(["dump"] + files + ["--payloads", "--json"], directory: SpoolProcess.repositoryRoot)
+        #expect(json.status == 0, "\(json.stderr)")
+        let records = try json.stdout.split(separator: "\n").compactMap { line -> [String: Any]? in
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            return object["type"] as? String == "record" ? object : nil
+        }
+        let expected = (0..<10).map { "gzip-\(2000 + $0)" } + (0..<10).map { "snappy-\(3000 + $0)" }
+        #expect(records.map { $0["value"] as? String } == expected)
+        let offsets: [Int64?] = records.map { ($0["offset"] as? NSNumber)?.int64Value }
+        let expectedOffsets: [Int64?] = Array(2000..<2010) + Array(3000..<3010)
+        #expect(offsets == expectedOffsets)
+        let keys: [String?] = records.map { $0["key"] as? String }
+        let expectedKeys: [String?] = (0..<20).map { (i: Int) -> String? in i % 10 % 3 == 0 ? nil : "k\(i % 10)" }
+        #expect(keys == expectedKeys)
     }
 
     @Test("dump of a path that does not exist exits 2 and names the path")

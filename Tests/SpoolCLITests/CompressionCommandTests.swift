@@ -8,16 +8,22 @@ struct CompressionCommandTests {
     func enqueueCompressed() async throws {
         let dir = ScratchDirectory()
         let root = dir.path + "/root"
-        for codec in ["lz4", "zstd:7"] {
+        let codecs = ["lz4", "zstd:7", "gzip", "gzip:9", "snappy"]
+        for codec in codecs {
             let r = try await SpoolProcess.run(["enqueue", "--dir", root, "--queue", "q", "--count", "500", "--batch", "100", "--compression", codec])
             #expect(r.status == 0, "\(r.stderr)")
         }
         let r = try await SpoolProcess.run(["dump", root + "/queues/q"])
         #expect(r.status == 0, "\(r.stderr)")
         let batches = r.stdout.split(separator: "\n").filter { $0.hasPrefix("batch ") }
-        #expect(batches.count == 10)
-        #expect(batches.prefix(5).allSatisfy { $0.contains("codec lz4 ") && $0.contains("×)") })
-        #expect(batches.suffix(5).allSatisfy { $0.contains("codec zstd ") && $0.contains("×)") })
+        #expect(batches.count == 5 * codecs.count)
+        for (index, name) in ["lz4", "zstd", "gzip", "gzip", "snappy"].enumerated() {
+            #expect(batches[(5 * index)..<(5 * index + 5)].allSatisfy { $0.contains("codec \(name) ") && $0.contains("×)") }, "\(name)")
+        }
+        let verify = try await SpoolProcess.run(["verify", "--dir", root, "--deep"])
+        #expect(verify.status == 0, "\(verify.stdout)")
+        let stats = try await SpoolProcess.run(["stats", "--dir", root, "--json"])
+        #expect(stats.stdout.contains(#""codec":"snappy""#), "\(stats.stdout)")
         let json = try await SpoolProcess.run(["dump", root + "/queues/q", "--json"])
         let lines = json.stdout.split(separator: "\n").filter { $0.contains(#""type":"batch""#) }
         #expect(lines.allSatisfy { $0.contains(#""records_bytes_stored":"#) && $0.contains(#""records_bytes":"#) })
@@ -26,7 +32,7 @@ struct CompressionCommandTests {
     @Test("a compression that does not exist is a usage error naming the choices")
     func badCompression() async throws {
         let dir = ScratchDirectory()
-        for bad in ["gzip", "zstd:99", "lz4:3", ""] {
+        for bad in ["gzip:10", "gzip:0", "snappy:1", "zstd:99", "lz4:3", "zstd:", "brotli", ""] {
             let r = try await SpoolProcess.run(["enqueue", "--dir", dir.path + "/root", "--compression", bad, "x"])
             #expect(r.status == 2, "--compression '\(bad)'")
             #expect(r.stderr.contains("compression"), "\(r.stderr)")

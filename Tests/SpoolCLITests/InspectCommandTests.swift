@@ -221,22 +221,32 @@ struct InspectCommandTests {
         }
     }
 
-    @Test("verify checks CRCs by default; --deep also decodes records and reports a gzip batch as corruption")
+    @Test("verify --deep calls kafka-python's gzip and snappy batches clean, and a batch with codec bits 5 corruption")
     func verifyDeep() async throws {
-        // As in the dump test: the shared gzip-batch.bin with codec bits set to 1 and the CRC
-        // recomputed, so only decoding finds the problem.
         let dir = ScratchDirectory()
+        for (name, base) in [("gzip-batch.bin", "2000"), ("snappy-batch.bin", "3000")] {
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: SpoolProcess.repositoryRoot + "/fixtures/interop/" + name))
+            let path = dir.path + "/" + String(repeating: "0", count: 20 - base.count) + base + ".log"  // its batch's base offset
+            try bytes.write(to: URL(fileURLWithPath: path))
+            let r = try await SpoolProcess.run(["verify", path, "--deep", "--json"])
+            #expect(r.status == 0, "\(name): \(r.stdout)")
+            #expect(r.stdout.contains(#""clean":true"#) && r.stdout.contains(#""records":10"#), "\(r.stdout)")
+        }
+        // The gzip batch with its codec bits set to 5 (no codec has that number) and its CRC
+        // recomputed: only decoding finds it, and it is damage.
         var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: SpoolProcess.repositoryRoot + "/fixtures/interop/gzip-batch.bin")))
-        bytes[RecordBatchHeader.attributesPosition + 1] |= 1
+        bytes[RecordBatchHeader.attributesPosition + 1] = 5
         let crc = bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[RecordBatchHeader.crcCoverageStart...])) }
         for i in 0..<4 { bytes[RecordBatchHeader.crcPosition + i] = UInt8(truncatingIfNeeded: crc >> (24 - 8 * i)) }
-        let path = dir.path + "/00000000000000002000.log"  // its batch's base offset
+        let path = dir.path + "/invalid/00000000000000002000.log"
+        try FileManager.default.createDirectory(atPath: dir.path + "/invalid", withIntermediateDirectories: true)
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         var r = try await SpoolProcess.run(["verify", path])
         #expect(r.status == 0, "\(r.stdout)")
         r = try await SpoolProcess.run(["verify", path, "--deep", "--json"])
         #expect(r.status == 1)
-        #expect(r.stdout.contains(#""kind":"corruption""#) && r.stdout.contains("unsupported codec gzip"))
+        #expect(r.stdout.contains(#""kind":"corruption""#) && r.stdout.contains("invalid codec bits 5"), "\(r.stdout)")
+        #expect(r.stdout.contains(#""unsupported":0"#), "\(r.stdout)")
     }
 
     @Test("a root locked by a writer: dump, verify, stats and tail work; repair refuses and names the lock")

@@ -90,11 +90,6 @@ struct EncoderLimitTests {
         }
     }
 
-    @Test("gzip and snappy cannot be encoded", arguments: [CompressionCodec.gzip, .snappy])
-    func unsupportedCodecs(codec: CompressionCodec) {
-        #expect(encodeError(Samples.records(count: 1), codec: codec) == .unsupportedCodec(codec))
-    }
-
     @Test("a negative base offset, or one leaving no room for the batch's offsets, is refused")
     func badBaseOffsets() {
         let records = Samples.records(count: 3)

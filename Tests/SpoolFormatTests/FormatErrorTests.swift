@@ -18,6 +18,7 @@ struct FormatErrorTests {
         .recordCountMismatch(declared: 10, found: 9),
         .limitExceeded(what: "headers on record 0", value: 65, limit: 64),
         .decompressionFailed(.lz4, reason: "ERROR_blockChecksum_invalid"),
+        .decompressionFailed(.gzip, reason: "zlib: incorrect header check (Z_DATA_ERROR)"),
     ]
 
     @Test("every error describes itself in one distinct sentence that carries its values")
@@ -35,13 +36,14 @@ struct FormatErrorTests {
         #expect(descriptions[8].contains("record 4") && descriptions[8].contains("position 130"))
         #expect(descriptions[9].contains("malformed batch"))
         #expect(descriptions[12].contains("lz4") && descriptions[12].contains("ERROR_blockChecksum_invalid"))
+        #expect(descriptions[13].hasPrefix("gzip decompression failed: zlib: incorrect header check"))
     }
 
     @Test("codec names are the lower-case names used in errors and fixtures")
     func codecNames() {
         #expect(CompressionCodec.allCases.map(\.description) == ["none", "gzip", "snappy", "lz4", "zstd"])
         #expect(CompressionCodec.allCases.map(\.rawValue) == [0, 1, 2, 3, 4])
-        #expect(CompressionCodec.allCases.filter(\.isSupported) == [.none, .lz4, .zstd])
+        #expect(CompressionCodec.allCases.filter(\.isSupported) == [.none, .gzip, .snappy, .lz4, .zstd])
     }
 
     @Test("the default limits are the ones FORMAT.md lists")

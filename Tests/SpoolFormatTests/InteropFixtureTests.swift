@@ -98,33 +98,52 @@ struct InteropFixtureTests {
         }
     }
 
-    @Test("the shipped gzip-batch.bin is in fact a codec-none batch: its attributes are 0, not 1")
-    func shippedGzipFixtureIsMislabelled() throws {
-        // fixtures/interop/README.md says codec 1 (gzip), but bytes 21-22 are 0x0000 and the
-        // record "gzip-task" is stored uncompressed, under a CRC that matches. This test pins
-        // the file as shipped; if the fixture is regenerated as real gzip, it fails and the next
-        // test can take the file unmodified.
-        let batch = try Fixtures.bytes("fixtures/interop/gzip-batch.bin")
-        let decoded = try batch.withUnsafeBytes { try RecordBatchDecoder.decode($0) }
-        #expect(decoded.header.codecBits == 0)
-        #expect(decoded.records.map(\.value) == [Array("gzip-task".utf8)])
+    /// What fixtures/interop/README.md says the gzip and snappy batches hold: ten records at
+    /// `base + i`, value `<prefix>-<base + i>`, key `k<i>` except null for i = 0, 3, 6, 9, one
+    /// header `h` = i, timestamp 1764000000000 + i.
+    static func describedRecords(base: Int64, prefix: String) -> [Record] {
+        (0..<10).map { i in
+            Record(
+                offset: base + Int64(i), timestamp: 1_764_000_000_000 + Int64(i),
+                key: i % 3 == 0 ? nil : Array("k\(i)".utf8), value: Array("\(prefix)-\(base + Int64(i))".utf8),
+                headers: [RecordHeader(name: "h", value: Array("\(i)".utf8))])
+        }
     }
 
-    @Test("a batch whose codec bits say gzip is rejected with \"unsupported codec gzip\", not decoded")
-    func gzipIsRejected() throws {
-        // The kafka-python batch with its codec bits set to 1 (gzip) and its CRC recomputed.
-        let shipped = try Fixtures.bytes("fixtures/interop/gzip-batch.bin")
-        let batch = ByteMutator.reseal(
-            ByteMutator.setBigEndian(shipped, at: RecordBatchHeader.attributesPosition, Int16(1)))
-        let error = #expect(throws: FormatError.self) {
-            try batch.withUnsafeBytes { try RecordBatchDecoder.decode($0) }
+    @Test("kafka-python's gzip and snappy batches decode to the ten records the README describes",
+          arguments: [("fixtures/interop/gzip-batch.bin", CompressionCodec.gzip, Int64(2000), "gzip"),
+                      ("fixtures/interop/snappy-batch.bin", .snappy, 3000, "snappy")])
+    func gzipAndSnappyBatchesMatchTheReadme(file: String, codec: CompressionCodec, base: Int64, prefix: String) throws {
+        let bytes = try Fixtures.bytes(file)
+        let batch = try bytes.withUnsafeBytes { try RecordBatchDecoder.decode($0) }
+        #expect(batch.header.totalBytes == bytes.count)
+        #expect(try batch.header.codec() == codec)
+        #expect(batch.header.recordCount == 10)
+        #expect(batch.records == Self.describedRecords(base: base, prefix: prefix))
+        #expect(batch.storedRecordsBytes < batch.recordsBytes)
+    }
+
+    @Test("kafka-python writes snappy in the xerial framing: magic, versions 1 and 1, one block of 156 bytes")
+    func kafkaPythonSnappyIsXerialFramed() throws {
+        let bytes = try Fixtures.bytes("fixtures/interop/snappy-batch.bin")
+        let section = Array(bytes[RecordBatchHeader.size...])
+        #expect(Array(section.prefix(16)) == [0x82, 0x53, 0x4E, 0x41, 0x50, 0x50, 0x59, 0x00, 0, 0, 0, 1, 0, 0, 0, 1])
+        #expect(Array(section[16..<20]) == [0, 0, 0, 156])
+        #expect(section.count == 20 + 156)
+    }
+
+    @Test("Spool's own gzip and snappy encodings of the README's records read back, as kafka-python's do")
+    func spoolEncodesTheSameRecords() throws {
+        for codec in [CompressionCodec.gzip, .snappy] {
+            let expected = Self.describedRecords(base: 2000, prefix: "gzip")
+            let inputs = expected.map { RecordInput(value: $0.value, key: $0.key, headers: $0.headers, timestamp: $0.timestamp) }
+            let bytes = try Samples.batch(inputs, baseOffset: 2000, codec: codec)
+            let batch = try Samples.decode(bytes)
+            #expect(batch.records == expected)
+            // The header fields other than CRC, length and codec are what kafka-python wrote.
+            let theirs = try Samples.header(try Fixtures.bytes("fixtures/interop/gzip-batch.bin"))
+            #expect(batch.header.baseTimestamp == theirs.baseTimestamp && batch.header.maxTimestamp == theirs.maxTimestamp)
+            #expect(batch.header.lastOffsetDelta == theirs.lastOffsetDelta && batch.header.producerId == theirs.producerId)
         }
-        #expect(error == .unsupportedCodec(.gzip))
-        #expect(error?.description.contains("unsupported codec gzip") == true)
-        // The header alone is fine: the codec is only judged when asked.
-        let header = try batch.withUnsafeBytes { try RecordBatchHeader.decode($0) }
-        #expect(header.baseOffset == 2000)
-        #expect(header.codecBits == 1)
-        #expect(throws: FormatError.unsupportedCodec(.gzip)) { try header.codec() }
     }
 }

@@ -3,7 +3,7 @@ import SpoolFormat
 /// Ready-made records and batches for the tests, all deterministic.
 enum Samples {
     /// The codecs Spool reads and writes.
-    static let supportedCodecs: [CompressionCodec] = [.none, .lz4, .zstd]
+    static let supportedCodecs: [CompressionCodec] = [.none, .gzip, .snappy, .lz4, .zstd]
 
     /// `count` records with varied keys (some null), values (one null, one empty), headers and
     /// timestamps, built from `seed`.

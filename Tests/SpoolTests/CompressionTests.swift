@@ -36,7 +36,7 @@ struct CompressionTests {
     }
 
     @Test("each codec round-trips through the log, and every batch stores the queue's codec",
-          arguments: [Compression.none, .lz4, .zstd(level: 3), .zstd(level: 19)])
+          arguments: [Compression.none, .gzip(level: 6), .gzip(level: 1), .snappy, .lz4, .zstd(level: 3), .zstd(level: 19)])
     func codecRoundTrip(compression: Compression) async throws {
         try await withTemporaryDirectory { dir in
             let options = testOptions { $0.compression = compression }

@@ -14,5 +14,5 @@ bin="$(swift build --scratch-path "$scratch" "${flags[@]}" --show-bin-path)"
 objects=()
 while IFS= read -r -d '' o; do objects+=("$o"); done < <(find "$bin" -name '*.o' -path '*.build/*' ! -path '*/spool.build/*' \
   ! -path '*/SpoolCLI.build/*' ! -path '*ArgumentParser*' ! -path '*Tests.build/*' -print0)
-swiftc -sanitize=fuzzer,address "${objects[@]}" -llz4 -lzstd -o "$bin/spool-fuzz" 2> >(grep -v 'ld.gold: warning' >&2)
+swiftc -sanitize=fuzzer,address "${objects[@]}" -llz4 -lzstd -lz -lsnappy -o "$bin/spool-fuzz" 2> >(grep -v 'ld.gold: warning' >&2)
 echo "$bin/spool-fuzz"

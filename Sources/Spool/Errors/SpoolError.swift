@@ -114,7 +114,10 @@ public struct SpoolError: Error, Sendable, Equatable, CustomStringConvertible {
         let code: Code
         var hint = "inspect the file with `spool dump FILE`; the batch cannot be read as it is"
         switch error as? FormatError {
-        case .unsupportedCodec?, .invalidCodec?: code = .unsupported
+        case .unsupportedCodec?:
+            // Not damage: a build that supports the codec reads the batch.
+            code = .unsupported
+            hint = "read it with a build of Spool that supports this codec"
         case .dictionaryMissing(let id)?:
             code = .notFound
             hint = "restore dictionaries/\(id).zdict in the queue's directory (see `spool train-dict`)"

@@ -61,7 +61,7 @@ struct SegmentCheck {
         let deep = verifier.deep
         var sinceProgress: Int64 = 0
         var found = BoundedList<(Int64, Int64?, String)>()
-        var decodeFailures = BoundedList<(Int64, Int64?, String)>()
+        var decodeFailures = BoundedList<(Int64, Int64?, String, VerifyProblem.Kind)>()
         var indexProblems = BoundedList<(Int64?, Int64?, String, String)>()
         var pointProblems: [(Int64, Int64?, String)] = []
         let end = try file.forEachBatch(limits: verifier.limits, decode: deep) { batch in
@@ -73,7 +73,7 @@ struct SegmentCheck {
                 found.append((batch.position, h.baseOffset, "CRC mismatch: stored \(hex(h.crc)), computed \(hex(batch.computedCRC))"))
             } else if case .failure(let error) = batch.batch {
                 // The CRC matched: the writer wrote these bytes whole, so this is no torn write.
-                decodeFailures.append((batch.position, h.baseOffset, error.message))
+                decodeFailures.append((batch.position, h.baseOffset, error.message, VerifyProblem.Kind(decodeFailure: error)))
             }
             entryCheck?.add(h, at: batch.position)
             if let point, !pointChecked, batch.position >= point.position {
@@ -106,8 +106,8 @@ struct SegmentCheck {
         if dropped > 0 {
             notes.append("\(segment.path): \(dropped) more damaged batches or index entries not listed (at most \(BoundedList<Int>.max) of each kind per file)")
         }
-        for (position, offset, message) in decodeFailures.items {
-            problems.append(VerifyProblem(kind: .corruption, file: segment.path, segmentFile: segment.path, position: position, offset: offset, message: message))
+        for (position, offset, message, kind) in decodeFailures.items {
+            problems.append(VerifyProblem(kind: kind, file: segment.path, segmentFile: segment.path, position: position, offset: offset, message: message))
         }
         if let problem = end.problem {
             damage(end.position, end.nextOffset, "\(problem); \(end.trailingBytes) bytes from here to the end of the file")

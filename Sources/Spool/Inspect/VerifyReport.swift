@@ -13,6 +13,10 @@ public struct VerifyProblem: Sendable, Equatable {
         /// A file an interrupted operation left (`*.tmp`, `*.cleaned`, `*.swap`), or a `.log`
         /// whose name is not a segment name.
         case leftoverFile = "leftover file"
+        /// A batch whose CRC is right but whose codec this build cannot decode
+        /// (`FormatError.unsupportedCodec`). Not damage: a build that supports the codec reads
+        /// it, so `spool repair` leaves it alone. (Codec bits 5-7 name no codec: corruption.)
+        case unsupported
     }
 
     public var kind: Kind
@@ -37,6 +41,15 @@ public struct VerifyProblem: Sendable, Equatable {
         self.position = position
         self.offset = offset
         self.message = message
+    }
+}
+
+extension VerifyProblem.Kind {
+    /// The finding for a batch whose CRC matched but whose records did not decode: a codec this
+    /// build cannot handle (`SpoolError.Code.unsupported`) is `.unsupported`; anything else is
+    /// `.corruption`, since the writer wrote those bytes whole.
+    init(decodeFailure error: SpoolError) {
+        self = error.code == .unsupported ? .unsupported : .corruption
     }
 }
 

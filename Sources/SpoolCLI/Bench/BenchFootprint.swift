@@ -32,7 +32,7 @@ struct BenchFootprint: AsyncParsableCommand {
     @Option(help: "Bytes per task.")
     var payload = 128
 
-    @Option(help: "Comma-separated codecs to run, e.g. none,lz4,zstd,zstd:9.")
+    @Option(help: "Comma-separated codecs to run, e.g. none,gzip,snappy,lz4,zstd,zstd:9.")
     var codecs = "none,lz4,zstd"
 
     @Option(name: .customLong("linger-us"), help: "Batch linger for compressed runs (µs).")
@@ -43,7 +43,7 @@ struct BenchFootprint: AsyncParsableCommand {
             throw ValidationError("--n, --batch, --threads and --payload must be positive (threads ≤ 1024, payload ≥ 2)")
         }
         for codec in codecList where (try? Compression(parsing: codec)) == nil {
-            throw ValidationError("unknown codec '\(codec)' in --codecs (none, lz4, zstd[:LEVEL])")
+            throw ValidationError("unknown codec '\(codec)' in --codecs (\(Compression.spellings))")
         }
     }
 
