@@ -191,6 +191,11 @@ struct DumpCommand: AsyncParsableCommand {
             line.add("crc_ok", h.crc == entry.computedCRC)
             line.add("base_timestamp", h.baseTimestamp)
             line.add("max_timestamp", h.maxTimestamp)
+            if h.isTransactional || h.isControlBatch {
+                line.add("producer_id", h.producerId)
+                line.add("transactional", h.isTransactional)
+                line.add("control", h.isControlBatch ? controlType(entry) : nil)
+            }
             line.add("error", errors.isEmpty ? nil : errors.joined(separator: "; "))
             Console.out(line.text)
             return
@@ -198,8 +203,24 @@ struct DumpCommand: AsyncParsableCommand {
         let crc = h.crc == entry.computedCRC ? "\(Human.crc(h.crc)) ok" : "\(Human.crc(h.crc)) BAD (computed \(Human.crc(entry.computedCRC)))"
         var text = "batch offsets \(h.baseOffset)–\(h.lastOffset)  position \(entry.position)  \(Human.count(h.totalBytes)) B  "
             + "\(h.recordCount) records  codec \(codecName(h))\(compressionText(entry))  crc \(crc)  time \(Human.timestamp(h.baseTimestamp))"
+        if h.isControlBatch {
+            text += "  control \(controlType(entry)) (producer \(h.producerId); never a task)"
+        } else if h.isTransactional {
+            text += "  transactional (producer \(h.producerId))"
+        }
         if !errors.isEmpty { text += "  " + Terminal.paint("ERROR: " + errors.joined(separator: "; "), .red) }
         Console.out(text)
+    }
+
+    /// The marker a control batch holds (FORMAT.md, "Control batches and transactions"):
+    /// COMMIT, ABORT, or what else its first record's key says.
+    private func controlType(_ entry: SegmentFile.Entry) -> String {
+        guard case .success(let batch)? = entry.batch, let first = batch.records.first else { return "marker" }
+        switch try? ControlRecordType.decode(key: first.key) {
+        case .commit?: return "COMMIT"
+        case .abort?: return "ABORT"
+        default: return "marker"
+        }
     }
 
     /// For a compressed batch: the records section's stored and plain sizes, and the ratio.
