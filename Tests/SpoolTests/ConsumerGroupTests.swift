@@ -124,9 +124,9 @@ struct ConsumerGroupTests {
             groupOptions.nackDelayMaxMilliseconds = 60_000
             let group = try root.group("g", on: "q", options: groupOptions)
             let task = try await group.claim(max: 1).tasks[0]
-            let error = await #expect(throws: SpoolError.self) { try await group.nack(task, delayMilliseconds: 60_001) }
+            let error = await #expect(throws: SpoolError.self) { try await group.nack(task, delay: .milliseconds(60_001)) }
             #expect(error?.code == .invalidArgument)
-            #expect(try await group.nack(task, reason: "smtp 451", delayMilliseconds: 5_000))
+            #expect(try await group.nack(task, reason: "smtp 451", delay: .seconds(5)))
             #expect(try await group.claim(max: 1).isEmpty)
             clock.advance(milliseconds: 5_000)
             let again = try await group.claim(max: 1).tasks

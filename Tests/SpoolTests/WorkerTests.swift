@@ -7,7 +7,7 @@ import Synchronization
 import Testing
 
 /// Polls `condition` every 5 ms for at most `seconds`; false if it never held.
-private func eventually(seconds: Double = 10, _ condition: () -> Bool) async -> Bool {
+func eventually(seconds: Double = 10, _ condition: () -> Bool) async -> Bool {
     let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
     while ContinuousClock.now < deadline {
         if condition() { return true }
@@ -44,7 +44,7 @@ struct WorkerRunnerTests {
         }
     }
 
-    @Test("the circuit breaker stops claiming after consecutive failures and probes one task after the cool-down")
+    @Test("the circuit breaker opens when distinct tasks keep failing and probes one task after the cool-down")
     func circuitBreaker() async throws {
         try await withTemporaryDirectory { dir in
             let path = dir + "/root"
@@ -55,10 +55,11 @@ struct WorkerRunnerTests {
             var options = WorkerOptions()
             options.concurrency = 1
             options.breakerFailures = 3
-            options.breakerCoolDownMilliseconds = 1_000
+            options.breakerCoolDown = .seconds(1)
             var groupOptions = GroupOptions()
             groupOptions.retry.maxAttempts = 100
-            groupOptions.retry.baseDelayMilliseconds = 0
+            // Retries not due during the test: each failure is a distinct task (an outage).
+            groupOptions.retry.baseDelayMilliseconds = 250_000
             groupOptions.retry.jitter = 0
             let calls = Atomic<Int>(0)
             let worker = try root.worker(queue: "q", group: "g", options: options, groupOptions: groupOptions) { _ in
@@ -92,7 +93,7 @@ struct WorkerRunnerTests {
             let started = Atomic<Int>(0)
             var options = WorkerOptions()
             options.concurrency = 2
-            options.shutdownGraceMilliseconds = 500
+            options.shutdownGrace = .milliseconds(500)
             let worker = try root.worker(queue: "q", group: "g", options: options) { task in
                 started.add(1, ordering: .relaxed)
                 if task.offset == 1 {
