@@ -33,7 +33,9 @@ public struct JobRegistry: Sendable {
     public var names: [String] { entries.keys.sorted() }
 
     /// Registers `handler` for `job`: returning is ``JobOutcome/done``; throwing ``JobError``
-    /// chooses a retry or the dead-letter queue; any other error is a failed attempt.
+    /// chooses a retry or the dead-letter queue; any other error is a failed attempt. (A
+    /// trailing closure that only throws fits this form and ``register(_:outcome:)`` alike:
+    /// write the `handler:` label then.)
     /// - Throws: `.invalidArgument` for a bad job name or policy, or a name registered twice.
     public mutating func register<Parameters>(
         _ job: Job<Parameters>, handler: @escaping @Sendable (Parameters, JobContext) async throws -> Void
