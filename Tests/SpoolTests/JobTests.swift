@@ -5,7 +5,7 @@ import Logging
 import Synchronization
 import Testing
 
-private struct Email: Codable, Sendable, Equatable {
+private struct Mail: Codable, Sendable, Equatable {
     var to: String
     var subject: String
 }
@@ -14,7 +14,7 @@ private struct Resize: Codable, Sendable {
     var width: Int
 }
 
-private let sendEmail = Job<Email>("send-email")
+private let sendMail = Job<Mail>("send-email")
 
 /// The dead letters of `queue`, as (reason, attempts, payload).
 private func deadLetters(_ root: SpoolRoot, of queue: String) throws -> [(reason: String, attempts: String, payload: [UInt8])] {
@@ -56,15 +56,15 @@ struct JobTests {
             defer { root.close() }
             let emails = try root.queue("emails")
             let before = root.options.clock.wallMilliseconds()
-            try await emails.enqueue(sendEmail, Email(to: "ada@example.com", subject: "hi"))
-            try await emails.enqueue(sendEmail, Email(to: "bob@example.com", subject: "yo"))
-            let seen = Mutex<[(Email, JobContext)]>([])
+            try await emails.enqueue(sendMail, Mail(to: "ada@example.com", subject: "hi"))
+            try await emails.enqueue(sendMail, Mail(to: "bob@example.com", subject: "yo"))
+            let seen = Mutex<[(Mail, JobContext)]>([])
             var jobs = JobRegistry()
-            try jobs.register(sendEmail) { email, context in seen.withLock { $0.append((email, context)) } }
+            try jobs.register(sendMail) { email, context in seen.withLock { $0.append((email, context)) } }
             let worker = try root.worker(queue: "emails", group: "senders", jobs: jobs)
             #expect(try await run(worker) { worker.statistics.succeeded == 2 })
             let got = seen.withLock { $0 }.sorted { $0.1.offset < $1.1.offset }
-            #expect(got.map(\.0) == [Email(to: "ada@example.com", subject: "hi"), Email(to: "bob@example.com", subject: "yo")])
+            #expect(got.map(\.0) == [Mail(to: "ada@example.com", subject: "hi"), Mail(to: "bob@example.com", subject: "yo")])
             let context = got[1].1
             #expect(context.job == "send-email" && context.attempt == 1 && context.offset == 1 && context.queue == "emails")
             #expect(context.enqueuedAt >= before && context.enqueuedAt <= root.options.clock.wallMilliseconds())
@@ -98,10 +98,10 @@ struct JobTests {
         try await withTemporaryDirectory { dir in
             let root = try SpoolRoot.open(at: dir + "/root")
             defer { root.close() }
-            try await root.queue("emails").enqueue(sendEmail, Email(to: "ada@example.com", subject: "451"))
+            try await root.queue("emails").enqueue(sendMail, Mail(to: "ada@example.com", subject: "451"))
             let deliveries = Mutex<[(Int, ContinuousClock.Instant)]>([])
             var jobs = JobRegistry()
-            try jobs.register(sendEmail, outcome: { _, context in
+            try jobs.register(sendMail, outcome: { _, context in
                 deliveries.withLock { $0.append((context.attempt, .now)) }
                 return context.attempt == 1 ? .retry(after: .milliseconds(400), reason: "smtp 451") : .done
             })
@@ -120,11 +120,11 @@ struct JobTests {
             let root = try SpoolRoot.open(at: dir + "/root")
             defer { root.close() }
             let emails = try root.queue("emails")
-            try await emails.enqueue(sendEmail, Email(to: "not an address", subject: "a"))
-            try await emails.enqueue(sendEmail, Email(to: "nobody@invalid", subject: "b"))
+            try await emails.enqueue(sendMail, Mail(to: "not an address", subject: "a"))
+            try await emails.enqueue(sendMail, Mail(to: "nobody@invalid", subject: "b"))
             let calls = Atomic<Int>(0)
             var jobs = JobRegistry()
-            try jobs.register(sendEmail, outcome: { email, _ in
+            try jobs.register(sendMail, outcome: { email, _ in
                 calls.add(1, ordering: .relaxed)
                 if email.subject == "a" { return .deadLetter(reason: "invalid address") }
                 throw JobError.deadLetter(reason: "domain does not exist")
@@ -135,7 +135,7 @@ struct JobTests {
             let letters = try deadLetters(root, of: "emails")
             #expect(letters.map(\.reason) == ["invalid address", "domain does not exist"])
             #expect(letters.map(\.attempts) == ["1", "1"])
-            #expect(try JSONDecoder().decode(Email.self, from: Data(letters[0].payload)).to == "not an address")
+            #expect(try JSONDecoder().decode(Mail.self, from: Data(letters[0].payload)).to == "not an address")
             #expect(try root.group("g", on: "emails").progress.lag == 0)
         }
     }
@@ -145,8 +145,8 @@ struct JobTests {
         try await withTemporaryDirectory { dir in
             let root = try SpoolRoot.open(at: dir + "/root")
             defer { root.close() }
-            let slow = Job<Email>("slow-email", policy: JobPolicy(timeout: .milliseconds(200)))
-            try await root.queue("emails").enqueue(slow, Email(to: "ada@example.com", subject: "x"))
+            let slow = Job<Mail>("slow-email", policy: JobPolicy(timeout: .milliseconds(200)))
+            try await root.queue("emails").enqueue(slow, Mail(to: "ada@example.com", subject: "x"))
             let cancelled = Atomic<Bool>(false)
             var jobs = JobRegistry()
             try jobs.register(slow) { _, context in
@@ -176,9 +176,9 @@ struct JobTests {
             let queue = try root.queue("media")
             try await queue.enqueue(Job<Resize>("resize-image"), Resize(width: 100))
             try await queue.append(Array("raw bytes".utf8))
-            try await queue.enqueue(sendEmail, Email(to: "ada@example.com", subject: "ok"))
+            try await queue.enqueue(sendMail, Mail(to: "ada@example.com", subject: "ok"))
             var jobs = JobRegistry()
-            try jobs.register(sendEmail) { _, _ in }
+            try jobs.register(sendMail) { _, _ in }
             let worker = try root.worker(queue: "media", group: "g", jobs: jobs)
             #expect(try await run(worker) { worker.statistics.deadLettered == 2 && worker.statistics.succeeded == 1 })
             let reasons = try deadLetters(root, of: "media").map(\.reason)
@@ -196,13 +196,13 @@ struct JobTests {
             defer { root.close() }
             let queue = try root.queue("emails")
             let now = root.options.clock.wallMilliseconds()
-            var wrongCoder = try sendEmail.record(Email(to: "a", subject: "b"), timestamp: now)
+            var wrongCoder = try sendMail.record(Mail(to: "a", subject: "b"), timestamp: now)
             wrongCoder.headers = wrongCoder.headers.map { $0.name == "spool.job-encoding" ? RecordHeader(name: $0.name, value: Array("msgpack/3".utf8)) : $0 }
-            var garbage = try sendEmail.record(Email(to: "a", subject: "b"), timestamp: now)
+            var garbage = try sendMail.record(Mail(to: "a", subject: "b"), timestamp: now)
             garbage.value = Array("{\"to\": 5}".utf8)
             try await queue.append(batch: [wrongCoder, garbage])
             var jobs = JobRegistry()
-            try jobs.register(sendEmail) { _, _ in }
+            try jobs.register(sendMail) { _, _ in }
             let worker = try root.worker(queue: "emails", group: "g", jobs: jobs)
             #expect(try await run(worker) { worker.statistics.deadLettered == 2 })
             let reasons = try deadLetters(root, of: "emails").map(\.reason)
@@ -216,9 +216,9 @@ struct JobTests {
         try await withTemporaryDirectory { dir in
             let root = try SpoolRoot.open(at: dir + "/root")
             defer { root.close() }
-            let flaky = Job<Email>("flaky", policy: JobPolicy(
+            let flaky = Job<Mail>("flaky", policy: JobPolicy(
                 maxAttempts: 3, backoff: Backoff(base: .milliseconds(100), cap: .milliseconds(100), jitter: 0)))
-            try await root.queue("emails").enqueue(flaky, Email(to: "a", subject: "b"))
+            try await root.queue("emails").enqueue(flaky, Mail(to: "a", subject: "b"))
             let times = Mutex<[ContinuousClock.Instant]>([])
             var jobs = JobRegistry()
             try jobs.register(flaky, handler: { _, _ in
@@ -243,8 +243,8 @@ struct JobTests {
             let root = try SpoolRoot.open(at: dir + "/root")
             defer { root.close() }
             let queue = try root.queue("q")
-            let network = Job<Email>("send", policy: JobPolicy(lane: "network"))
-            try await queue.enqueue(network, Email(to: "a", subject: "b"))
+            let network = Job<Mail>("send", policy: JobPolicy(lane: "network"))
+            try await queue.enqueue(network, Mail(to: "a", subject: "b"))
             var reader = queue.reader(from: 0)
             let record = try #require(try reader.nextBatch()?.records.first)
             #expect(record.headers.first { $0.name == "spool.lane" }?.value == Array("network".utf8))
@@ -252,7 +252,7 @@ struct JobTests {
             var jobs = JobRegistry()
             try jobs.register(network) { _, _ in }
             #expect(throws: SpoolError.self) { try jobs.register(network) { _, _ in } }
-            #expect(throws: SpoolError.self) { try jobs.register(Job<Email>("spool.internal")) { _, _ in } }
+            #expect(throws: SpoolError.self) { try jobs.register(Job<Mail>("spool.internal")) { _, _ in } }
         }
     }
 }
