@@ -32,7 +32,7 @@ private func deadLetters(_ root: SpoolRoot, of queue: String) throws -> [(reason
 /// Fast retries for tests.
 private func quickRetries(maxAttempts: Int = 5) -> GroupOptions {
     var options = GroupOptions()
-    options.retry.baseDelayMilliseconds = 0
+    options.retry.baseDelay = .milliseconds(0)
     options.retry.jitter = 0
     options.retry.maxAttempts = maxAttempts
     return options
@@ -227,7 +227,7 @@ struct JobTests {
             })
             var groupOptions = GroupOptions()
             groupOptions.retry.maxAttempts = 10
-            groupOptions.retry.baseDelayMilliseconds = 60_000
+            groupOptions.retry.baseDelay = .milliseconds(60_000)
             let worker = try root.worker(queue: "emails", group: "g", jobs: jobs, groupOptions: groupOptions)
             #expect(try await run(worker) { (try? deadLetters(root, of: "emails").count) == 1 })
             let got = times.withLock { $0 }

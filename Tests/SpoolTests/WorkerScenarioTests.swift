@@ -19,7 +19,7 @@ struct WorkerScenarioTests {
             for i in 0..<200 { try await log.append(Array("t\(i)".utf8)) }
             var groupOptions = GroupOptions()
             groupOptions.retry.maxAttempts = 50
-            groupOptions.retry.baseDelayMilliseconds = 0  // poison retries are always due first
+            groupOptions.retry.baseDelay = .milliseconds(0)  // poison retries are always due first
             groupOptions.retry.jitter = 0
             let good = Atomic<Int>(0)
             let worker = try root.worker(queue: "q", group: "g", groupOptions: groupOptions) { task in
@@ -49,7 +49,7 @@ struct WorkerScenarioTests {
             options.breakerFailures = 5
             options.breakerCoolDown = .milliseconds(300)
             var groupOptions = GroupOptions()
-            groupOptions.retry.baseDelayMilliseconds = 250_000
+            groupOptions.retry.baseDelay = .milliseconds(250_000)
             let outage = Atomic<Bool>(true)
             let done = Atomic<Int>(0)
             let worker = try root.worker(queue: "q", group: "g", options: options, groupOptions: groupOptions) { _ in

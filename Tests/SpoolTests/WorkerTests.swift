@@ -27,7 +27,7 @@ struct WorkerRunnerTests {
             let log = try root.queue("q")
             for i in 0..<20 { try await log.append(Array("t\(i)".utf8)) }
             var groupOptions = GroupOptions()
-            groupOptions.retry.baseDelayMilliseconds = 0
+            groupOptions.retry.baseDelay = .milliseconds(0)
             groupOptions.retry.jitter = 0
             let seen = Mutex<[Int64: Int]>([:])
             let worker = try root.worker(queue: "q", group: "g", groupOptions: groupOptions) { task in
@@ -59,7 +59,7 @@ struct WorkerRunnerTests {
             var groupOptions = GroupOptions()
             groupOptions.retry.maxAttempts = 100
             // Retries not due during the test: each failure is a distinct task (an outage).
-            groupOptions.retry.baseDelayMilliseconds = 250_000
+            groupOptions.retry.baseDelay = .milliseconds(250_000)
             groupOptions.retry.jitter = 0
             let calls = Atomic<Int>(0)
             let worker = try root.worker(queue: "q", group: "g", options: options, groupOptions: groupOptions) { _ in

@@ -1,8 +1,9 @@
-/// Stops claiming when `failures` distinct tasks failed with no success between them: evidence
-/// of an outage of something every task needs, not of poison tasks (a task failing again counts
-/// once). After `coolDown` ms it lets one probe task through: a success closes it; a failure of
-/// a task not seen failing before opens it again; a failure of one already seen (a retry of a
-/// poison task, which retries are claimed first) says nothing, and the next probe goes at once.
+/// Stops claiming when `failures` tasks failed with no success between them, counting only
+/// tasks not seen failing before: evidence of an outage of something every task needs, not of
+/// poison tasks (a task failing again, even after other tasks succeeded, counts once). After
+/// `coolDown` ms it lets one probe task through: a success closes it; a failure of a task not
+/// seen failing before opens it again; a failure of one already seen (a due retry of a poison
+/// task, which claims take first) says nothing, and the next probe goes at once.
 struct CircuitBreaker {
     /// What a handled task says about the breaker's dependency.
     enum Verdict: Sendable {
@@ -14,8 +15,13 @@ struct CircuitBreaker {
 
     let failures: Int
     let coolDown: Int64
-    /// Distinct offsets failed since the last success; at most `failures` are kept.
-    private var failing: Set<Int64> = []
+    /// Counted failures since the last success.
+    private var streak = 0
+    /// Offsets seen failing, oldest first in `knownOrder`; at most `knownMax` are remembered.
+    private var known: Set<Int64> = []
+    private var knownOrder: [Int64] = []
+    private var knownHead = 0
+    static let knownMax = 100_000
     private var openedAt: Int64? = nil
     private(set) var isProbing = false
 
@@ -37,25 +43,38 @@ struct CircuitBreaker {
     mutating func record(offset: Int64, verdict: Verdict, now: Int64) -> Bool {
         switch verdict {
         case .success:
-            failing.removeAll(keepingCapacity: true)
+            streak = 0
             openedAt = nil
             isProbing = false
             return false
         case .neutral:
             return false
         case .failure:
-            let isNew = failing.count < failures ? failing.insert(offset).inserted : !failing.contains(offset)
+            guard remember(offset) else { return false }  // a known failing task: no evidence
+            streak += 1
             if isProbing {
-                // A probe that failed again on a known poison task proves nothing: probe again.
-                if isNew { openedAt = now; isProbing = false }
+                openedAt = now
+                isProbing = false
                 return false
             }
-            if openedAt == nil && failing.count >= failures {
+            if openedAt == nil && streak >= failures {
                 openedAt = now
                 return true
             }
             return false
         }
+    }
+
+    /// Adds `offset` to the known failing tasks; false when it was there already.
+    private mutating func remember(_ offset: Int64) -> Bool {
+        guard known.insert(offset).inserted else { return false }
+        knownOrder.append(offset)
+        if known.count > Self.knownMax {
+            known.remove(knownOrder[knownHead])
+            knownHead += 1
+            if knownHead * 2 > knownOrder.count { knownOrder.removeFirst(knownHead); knownHead = 0 }
+        }
+        return true
     }
 }
 

@@ -16,7 +16,7 @@ extension ConsumerGroup {
     /// retry policy's backoff when nil), or moves to the dead-letter queue when its attempts
     /// are used up. Returns false when the lease was stale (the task was already redelivered
     /// or acked).
-    /// - Throws: `.invalidArgument` for a delay above `nackDelayMaxMilliseconds` or a task never
+    /// - Throws: `.invalidArgument` for a delay above `nackDelayMax` or a task never
     ///   delivered; write errors.
     @discardableResult
     public func nack(_ task: QueueTask, reason: String = "nack", delay: Duration? = nil) async throws -> Bool {
@@ -27,8 +27,8 @@ extension ConsumerGroup {
     /// the group's).
     @discardableResult
     func nack(_ task: QueueTask, reason: String, delayMilliseconds: Int64?, attemptsMax: Int?) async throws -> Bool {
-        if let delay = delayMilliseconds, delay < 0 || delay > options.nackDelayMaxMilliseconds {
-            throw SpoolError(.invalidArgument, "nack delay \(delay) ms is outside 0...\(options.nackDelayMaxMilliseconds)",
+        if let delay = delayMilliseconds, delay < 0 || delay > options.nackDelayMaxMs {
+            throw SpoolError(.invalidArgument, "nack delay \(delay) ms is outside 0...\(options.nackDelayMaxMs)",
                              path: log.directory, offset: task.offset)
         }
         let now = clock.wallMilliseconds()
@@ -60,8 +60,8 @@ extension ConsumerGroup {
     /// - Throws: `.invalidArgument` for an offset past the queue's end or a delay out of range.
     @discardableResult
     public func fail(offsets: [Int64], reason: String = "nack", delayMilliseconds: Int64? = nil) async throws -> Int {
-        if let delay = delayMilliseconds, delay < 0 || delay > options.nackDelayMaxMilliseconds {
-            throw SpoolError(.invalidArgument, "nack delay \(delay) ms is outside 0...\(options.nackDelayMaxMilliseconds)", path: log.directory)
+        if let delay = delayMilliseconds, delay < 0 || delay > options.nackDelayMaxMs {
+            throw SpoolError(.invalidArgument, "nack delay \(delay) ms is outside 0...\(options.nackDelayMaxMs)", path: log.directory)
         }
         let end = queue.committed.nextOffset
         let now = clock.wallMilliseconds()

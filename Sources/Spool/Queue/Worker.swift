@@ -152,7 +152,7 @@ public final class Worker: Service, Sendable {
         var inFlight: [Int64: Running] = [:]
         var breaker = CircuitBreaker(failures: options.breakerFailures, coolDown: Self.milliseconds(options.breakerCoolDown))
         var throttle = ClaimThrottle(concurrency: options.concurrency, claimMax: options.claimMax,
-                                     leaseMilliseconds: group.options.leaseMilliseconds)
+                                     leaseMilliseconds: group.options.leaseMs)
         var ticking = false
         let started = ContinuousClock.now
         func now() -> Int64 { Self.milliseconds(ContinuousClock.now - started) }

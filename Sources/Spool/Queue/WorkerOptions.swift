@@ -6,8 +6,9 @@ public struct WorkerOptions: Sendable, Equatable {
     public var claimMax: Int = 32
     /// How long to wait before claiming again when nothing was ready. Default 20 ms; 1 ms to 60 s.
     public var idleWait: Duration = .milliseconds(20)
-    /// Distinct tasks failing in a row (no success between them) that open the circuit breaker,
-    /// which then stops claiming. A task failing again counts once, and explicit outcomes
+    /// Tasks failing in a row (no success between them) that open the circuit breaker, which
+    /// then stops claiming. Only tasks this worker has not seen failing before count (a poison
+    /// task failing again counts once, even after others succeeded), and explicit outcomes
     /// (``JobOutcome/retry(after:reason:)``, dead letters, unknown jobs) count not at all: the
     /// breaker is for an outage of a dependency, not for poison tasks. Default 10.
     public var breakerFailures: Int = 10
