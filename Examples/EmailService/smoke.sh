@@ -48,7 +48,8 @@ done
 grep -q '"succeeded":2' <<<"$stats" && grep -q '"deadLettered":1' <<<"$stats" || fail "not processed within 30 s: $stats"
 grep -q '"failed":1' <<<"$stats" || fail "the flaky address should have failed once: $stats"
 grep -q '"lag":0' <<<"$stats" || fail "lag should be 0: $stats"
-curl -sf "$url/dead-letters" | grep -q 'not an email address: nobody' || fail "dead letter missing its reason"
+letters=$(curl -sf "$url/dead-letters")
+grep -q 'not an email address: nobody' <<<"$letters" && grep -q '"job":"send-email"' <<<"$letters" || fail "dead letter missing its reason or job: $letters"
 metrics=$(curl -sf "$url/metrics")
 grep -q '^spool_acked_total{.*} 2' <<<"$metrics" || fail "spool_acked_total missing: $(grep spool_ <<<"$metrics" | head)"
 grep -q '^spool_enqueued_total{queue="emails"} 3' <<<"$metrics" || fail "spool_enqueued_total missing"

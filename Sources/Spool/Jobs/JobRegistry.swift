@@ -1,4 +1,5 @@
 import SpoolFormat
+import Tracing
 
 /// The handlers of a worker that runs typed jobs, by job name: one queue, many kinds of job.
 ///
@@ -112,13 +113,22 @@ extension Job {
 
 extension QueueLog {
     /// Enqueues `job` with `parameters`, durably (as ``append(batch:)``), and returns its offset.
+    /// Inside a `spool.enqueue` span (a producer span of the app's tracer, if it bootstrapped
+    /// one) whose trace context goes into the task's headers, so that its handling continues
+    /// the trace.
     /// - Parameter delay: not delivered before this much time from now.
     /// - Throws: `.invalidArgument` for a bad job; the coder's errors; as ``append(batch:)``.
     @discardableResult
     public func enqueue<Parameters>(_ job: Job<Parameters>, _ parameters: Parameters, key: [UInt8]? = nil,
                                     delay: Duration? = nil) async throws -> Int64 {
-        let now = shared.options.clock.wallMilliseconds()
-        let record = try job.record(parameters, key: key, timestamp: now, notBefore: delay.map { now + Worker.milliseconds($0) })
-        return try await append(batch: [record])
+        try await withSpan("spool.enqueue", ofKind: .producer) { span in
+            JobTracing.describe(span, queue: name, job: job.name)
+            let now = shared.options.clock.wallMilliseconds()
+            var record = try job.record(parameters, key: key, timestamp: now, notBefore: delay.map { now + Worker.milliseconds($0) })
+            JobTracing.inject(span.context, into: &record)
+            let offset = try await append(batch: [record])
+            span.attributes["messaging.message.id"] = "\(offset)"
+            return offset
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Logging
+import Tracing
 import Synchronization
 
 /// Running one task's handler and ending the task as it decided.
@@ -16,6 +17,8 @@ extension Worker {
     }
 
     /// Routes, runs and settles `task`; never throws (failures become retries or dead letters).
+    /// The handler runs in a `spool.handle` consumer span that continues the trace the task was
+    /// enqueued under (its headers carry the context).
     func handle(_ task: QueueTask) async -> Finish {
         let start = ContinuousClock.now
         let route: WorkerRoute
@@ -31,9 +34,13 @@ extension Worker {
             await settle(task, job: job, .deadLetter(reason: reason), policy: JobPolicy())
             verdict = .neutral
         case .run(let job, let policy, let body):
-            let context = JobContext(task: task, queue: group.queue.name, group: group.name, job: job, logger: logger, shutdown: shutdown)
-            let result = await Self.run(body, context, timeout: policy.timeout)
-            verdict = await settle(task, job: job, result: result, policy: policy, logger: context.logger)
+            verdict = await withSpan("spool.handle", context: JobTracing.parent(of: task), ofKind: .consumer) { span in
+                JobTracing.describe(span, queue: group.queue.name, job: job, offset: task.offset, attempt: task.attempt)
+                let context = JobContext(task: task, queue: group.queue.name, group: group.name, job: job, logger: logger, shutdown: shutdown)
+                let result = await Self.run(body, context, timeout: policy.timeout)
+                if case .failure(let error) = result, !(error is JobError) { span.recordError(error) }
+                return await settle(task, job: job, result: result, policy: policy, logger: context.logger)
+            }
         }
         return Finish(verdict: verdict, seconds: Double(Self.milliseconds(ContinuousClock.now - start)) / 1000)
     }

@@ -39,16 +39,22 @@ struct EmailService {
             return try json(["offset": offset], status: .accepted)
         }
         router.get("/stats") { _, _ -> Response in
-            let progress = worker.group.progress
-            let statistics = worker.statistics
+            // In-process: the group's memory (and one record read for the oldest task's age).
+            let stats = try worker.group.stats()
+            let outcomes = worker.statistics
             return try json([
-                "lag": Int64(progress.lag), "inFlight": Int64(progress.inFlight), "retrying": Int64(progress.waitingForRetry),
-                "succeeded": Int64(statistics.succeeded), "failed": Int64(statistics.failed),
-                "deadLettered": Int64(statistics.deadLettered),
+                "depth": stats.depth, "lag": stats.lag, "inFlight": Int64(stats.inFlight), "retrying": Int64(stats.retrying),
+                "oldestPendingMs": stats.oldestPendingAge.map { Int64($0 / .milliseconds(1)) } ?? 0,
+                "succeeded": Int64(outcomes.succeeded), "failed": Int64(outcomes.failed),
+                "deadLettered": Int64(outcomes.deadLettered),
             ])
         }
         router.get("/dead-letters") { _, _ -> Response in
-            try json(deadLetters(in: root.queue("emails.dlq")))
+            let letters = try worker.group.listDeadLetters(max: 100).map { letter in
+                ["offset": "\(letter.offset)", "job": letter.job ?? "", "reason": letter.reason,
+                 "payload": String(decoding: letter.payload ?? [], as: UTF8.self)]
+            }
+            return try json(letters)
         }
         router.get("/metrics") { _, _ -> Response in
             Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(bytes: prometheus.emitToBuffer())))
@@ -63,20 +69,6 @@ struct EmailService {
         try await services.run()
         logger.info("shut down", metadata: ["released": "\(worker.statistics.released)"])
     }
-}
-
-/// The dead letters' reasons and payloads (at most 100).
-func deadLetters(in queue: QueueLog) throws -> [[String: String]] {
-    var reader = queue.reader(from: 0)
-    var letters: [[String: String]] = []
-    while letters.count < 100, let batch = try reader.nextBatch() {
-        for record in batch.records where letters.count < 100 {
-            let reason = record.headers.first { $0.name == TaskHeaders.deadLetterReasonName }?.value ?? []
-            letters.append(["offset": "\(record.offset)", "reason": String(decoding: reason, as: UTF8.self),
-                            "payload": String(decoding: record.value ?? [], as: UTF8.self)])
-        }
-    }
-    return letters
 }
 
 func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
