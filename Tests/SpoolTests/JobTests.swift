@@ -38,10 +38,11 @@ private func quickRetries(maxAttempts: Int = 5) -> GroupOptions {
     return options
 }
 
-/// Runs `worker` until `condition` holds (at most 10 s), then stops it.
+/// Runs `worker` until `condition` holds (at most 30 s: the whole suite shares two cores and
+/// fsyncs), then stops it.
 private func run(_ worker: Worker, until condition: () -> Bool) async throws -> Bool {
     let running = Task { try await worker.run() }
-    let held = await eventually(seconds: 10, condition)
+    let held = await eventually(seconds: 30, condition)
     worker.stop()
     try await running.value
     return held
@@ -132,10 +133,11 @@ struct JobTests {
             let worker = try root.worker(queue: "emails", group: "g", jobs: jobs, groupOptions: quickRetries())
             #expect(try await run(worker) { worker.statistics.deadLettered == 2 })
             #expect(calls.load(ordering: .relaxed) == 2, "no retries after dead-letter now")
-            let letters = try deadLetters(root, of: "emails")
-            #expect(letters.map(\.reason) == ["invalid address", "domain does not exist"])
+            // Handlers run concurrently: the dead letters come in either order.
+            let letters = try deadLetters(root, of: "emails").sorted { $0.reason < $1.reason }
+            #expect(letters.map(\.reason) == ["domain does not exist", "invalid address"])
             #expect(letters.map(\.attempts) == ["1", "1"])
-            #expect(try JSONDecoder().decode(Mail.self, from: Data(letters[0].payload)).to == "not an address")
+            #expect(try JSONDecoder().decode(Mail.self, from: Data(letters[1].payload)).to == "not an address")
             #expect(try root.group("g", on: "emails").progress.lag == 0)
         }
     }
@@ -161,7 +163,7 @@ struct JobTests {
             let begin = ContinuousClock.now
             let worker = try root.worker(queue: "emails", group: "g", jobs: jobs, groupOptions: quickRetries())
             #expect(try await run(worker) { worker.statistics.succeeded == 1 })
-            #expect(ContinuousClock.now - begin < .seconds(5))
+            #expect(ContinuousClock.now - begin < .seconds(25), "the handler's 30 s sleep was not cut short")
             #expect(await eventually { cancelled.load(ordering: .relaxed) })
             #expect(worker.statistics.timedOut == 1)
             #expect(worker.statistics.failed == 1)
@@ -181,7 +183,8 @@ struct JobTests {
             try jobs.register(sendMail) { _, _ in }
             let worker = try root.worker(queue: "media", group: "g", jobs: jobs)
             #expect(try await run(worker) { worker.statistics.deadLettered == 2 && worker.statistics.succeeded == 1 })
-            let reasons = try deadLetters(root, of: "media").map(\.reason)
+            // Handlers run concurrently: the dead letters come in either order.
+            let reasons = try deadLetters(root, of: "media").map(\.reason).sorted()
             #expect(reasons.count == 2)
             #expect(reasons[0].contains("no handler for job \"resize-image\"") && reasons[0].contains("send-email"))
             #expect(reasons[1].contains("no spool.job header"))
@@ -205,9 +208,11 @@ struct JobTests {
             try jobs.register(sendMail) { _, _ in }
             let worker = try root.worker(queue: "emails", group: "g", jobs: jobs)
             #expect(try await run(worker) { worker.statistics.deadLettered == 2 })
-            let reasons = try deadLetters(root, of: "emails").map(\.reason)
-            #expect(reasons[0] == "job \"send-email\" is encoded as msgpack/3, but its handler decodes json/1")
-            #expect(reasons[1].hasPrefix("cannot decode the parameters of job \"send-email\""))
+            // Handlers run concurrently: the dead letters come in either order.
+            let reasons = try deadLetters(root, of: "emails").map(\.reason).sorted()
+            #expect(reasons.count == 2)
+            #expect(reasons[0].hasPrefix("cannot decode the parameters of job \"send-email\""))
+            #expect(reasons[1] == "job \"send-email\" is encoded as msgpack/3, but its handler decodes json/1")
         }
     }
 
@@ -232,7 +237,7 @@ struct JobTests {
             #expect(try await run(worker) { (try? deadLetters(root, of: "emails").count) == 1 })
             let got = times.withLock { $0 }
             #expect(got.count == 3)
-            #expect(zip(got, got.dropFirst()).allSatisfy { $1 - $0 >= .milliseconds(100) && $1 - $0 < .seconds(5) })
+            #expect(zip(got, got.dropFirst()).allSatisfy { $1 - $0 >= .milliseconds(100) && $1 - $0 < .seconds(30) })
             #expect(try deadLetters(root, of: "emails").first?.attempts == "3")
         }
     }

@@ -80,7 +80,7 @@ struct WorkerRunnerTests {
         }
     }
 
-    @Test("a ServiceGroup's graceful shutdown finishes in-flight handlers, releases a stuck one, and returns within 5 s")
+    @Test("a ServiceGroup's graceful shutdown finishes in-flight handlers, releases a stuck one that ignores cancellation, and returns")
     func gracefulShutdown() async throws {
         try await withTemporaryDirectory { dir in
             let path = dir + "/root"
@@ -109,7 +109,8 @@ struct WorkerRunnerTests {
             let begin = ContinuousClock.now
             await services.triggerGracefulShutdown()
             try await running.value
-            #expect(ContinuousClock.now - begin < .seconds(5))
+            // The stuck handler never returns: only the release at the grace deadline ends this.
+            #expect(ContinuousClock.now - begin < .seconds(10))
             #expect(worker.statistics.succeeded == 1)
             #expect(worker.statistics.released == 1)
             let group = try root.group("g", on: "q")

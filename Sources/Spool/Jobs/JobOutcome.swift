@@ -5,8 +5,8 @@ public enum JobOutcome: Sendable, Equatable {
     /// Acknowledge the task: it is never delivered again.
     case done
     /// Deliver the task again after `after` (counts an attempt; once the attempts are used up
-    /// the task goes to the dead-letter queue instead). The delay is at most the group's
-    /// ``GroupOptions/nackDelayMax``.
+    /// the task goes to the dead-letter queue instead). The delay is clamped to 0 ... the
+    /// group's ``GroupOptions/nackDelayMax``.
     case retry(after: Duration, reason: String = "retry requested by the handler")
     /// Move the task to `<queue>.dlq` now, with `reason` in its `spool.dlq-reason` header,
     /// whatever attempts it has left: for work that will never succeed.

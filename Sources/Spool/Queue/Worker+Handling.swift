@@ -74,7 +74,7 @@ extension Worker {
             case .done:
                 if try await group.ack([task]).acked > 0 { count(job) { $0.succeeded += 1 } }
             case .retry(let after, let reason):
-                let delay: Int64? = backoff ? nil : Swift.min(Self.milliseconds(after), group.options.nackDelayMaxMs)
+                let delay: Int64? = backoff ? nil : Swift.min(Swift.max(0, Self.milliseconds(after)), group.options.nackDelayMaxMs)
                 if try await group.nack(task, reason: reason, delayMilliseconds: delay, attemptsMax: policy.maxAttempts) {
                     count(job) { $0.failed += 1 }
                 }
