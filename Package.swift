@@ -17,6 +17,8 @@ let package = Package(
         // The worker runner is a Service, so an application's ServiceGroup shuts it down on SIGTERM.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
+        // Spans around enqueue and handling through the app's tracer; the library never bootstraps one.
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.1.0"),
     ],
     targets: [
         // C: CRC-32C with SSE4.2 / ARMv8 instructions and a table fallback, chosen at run time.
@@ -49,6 +51,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
             ]),
         // The `spool` command's subcommands, kept in a library so tests can run them in-process.
         .target(
@@ -66,6 +69,7 @@ let package = Package(
                 "Spool", "SpoolFormat",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ]),
         .testTarget(name: "SpoolCLITests", dependencies: ["SpoolCLI", "Spool", "SpoolFormat"]),
     ],

@@ -144,6 +144,20 @@ struct CommandTests {
         #expect(r.status == 2)
         #expect(r.stderr.contains("offset 7 is not in queue q"))
     }
+    @Test("bench enqueue --typed and drain --typed run W2 and W4 through typed jobs, and a raw queue is refused by the typed drain")
+    func benchTyped() async throws {
+        let dir = ScratchDirectory()
+        var r = try await SpoolProcess.run(["bench", "enqueue", "--dir", dir.path + "/t", "--payload", "64", "--n", "500", "--batch", "50", "--typed"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains(#""tasks":"typed""#))
+        r = try await SpoolProcess.run(["bench", "drain", "--dir", dir.path + "/t", "--payload", "64", "--n", "500", "--typed"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains(#""drained":500"#) && r.stdout.contains(#""tasks":"typed","ok":true"#))
+        _ = try await SpoolProcess.run(["bench", "enqueue", "--dir", dir.path + "/r", "--payload", "64", "--n", "10"])
+        r = try await SpoolProcess.run(["bench", "drain", "--dir", dir.path + "/r", "--payload", "64", "--n", "10", "--typed"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("not a typed bench job"))
+    }
     @Test("bench w9 and w11 run briefly and report their workloads' fields")
     func benchW9W11() async throws {
         let dir = ScratchDirectory()

@@ -87,8 +87,8 @@ struct ConsumerGroupTests {
         let clock = ManualClock()
         try await withQueue(tasks: 2, clock: clock) { root in
             var groupOptions = GroupOptions()
-            groupOptions.leaseMilliseconds = 1000
-            groupOptions.retry.baseDelayMilliseconds = 0
+            groupOptions.lease = .milliseconds(1000)
+            groupOptions.retry.baseDelay = .milliseconds(0)
             groupOptions.retry.jitter = 0
             let group = try root.group("g", on: "q", options: groupOptions)
             let tasks = try await group.claim(max: 2).tasks
@@ -121,12 +121,12 @@ struct ConsumerGroupTests {
         let clock = ManualClock()
         try await withQueue(tasks: 1, clock: clock) { root in
             var groupOptions = GroupOptions()
-            groupOptions.nackDelayMaxMilliseconds = 60_000
+            groupOptions.nackDelayMax = .milliseconds(60_000)
             let group = try root.group("g", on: "q", options: groupOptions)
             let task = try await group.claim(max: 1).tasks[0]
-            let error = await #expect(throws: SpoolError.self) { try await group.nack(task, delayMilliseconds: 60_001) }
+            let error = await #expect(throws: SpoolError.self) { try await group.nack(task, delay: .milliseconds(60_001)) }
             #expect(error?.code == .invalidArgument)
-            #expect(try await group.nack(task, reason: "smtp 451", delayMilliseconds: 5_000))
+            #expect(try await group.nack(task, reason: "smtp 451", delay: .seconds(5)))
             #expect(try await group.claim(max: 1).isEmpty)
             clock.advance(milliseconds: 5_000)
             let again = try await group.claim(max: 1).tasks
@@ -141,7 +141,7 @@ struct ConsumerGroupTests {
         try await withQueue(tasks: 2, clock: clock) { root in
             var groupOptions = GroupOptions()
             groupOptions.retry.maxAttempts = 2
-            groupOptions.retry.baseDelayMilliseconds = 10
+            groupOptions.retry.baseDelay = .milliseconds(10)
             groupOptions.retry.jitter = 0
             let group = try root.group("g", on: "q", options: groupOptions)
             var task = try await group.claim(max: 1).tasks[0]
@@ -270,8 +270,8 @@ struct ConsumerGroupTests {
     func stuckHandlerLeaseExpires() async throws {
         try await withQueue(tasks: 1) { root in
             var groupOptions = GroupOptions()
-            groupOptions.leaseMilliseconds = 50
-            groupOptions.retry.baseDelayMilliseconds = 0
+            groupOptions.lease = .milliseconds(50)
+            groupOptions.retry.baseDelay = .milliseconds(0)
             groupOptions.retry.jitter = 0
             let stuck = Mutex<CheckedContinuation<Void, Never>?>(nil)
             var options = WorkerOptions()

@@ -27,7 +27,7 @@ struct MetricsTests {
 
             var groupOptions = GroupOptions()
             groupOptions.retry.maxAttempts = 2
-            groupOptions.retry.baseDelayMilliseconds = 0
+            groupOptions.retry.baseDelay = .milliseconds(0)
             groupOptions.retry.jitter = 0
             let group = try root.group("g", on: "q", options: groupOptions)
             var tasks = try await group.claim(max: 15).tasks

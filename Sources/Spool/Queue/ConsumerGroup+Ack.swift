@@ -173,6 +173,6 @@ extension ConsumerGroup {
         for task in tasks where task.enqueuedAt <= now {
             metrics.endToEnd.recordMilliseconds(now - task.enqueuedAt)
         }
-        metrics.lag.record(Double(progress.lag))
+        recordLag()
     }
 }

@@ -28,6 +28,15 @@ extension ConsumerGroup {
     func recordClaim(_ batch: TaskBatch) {
         let again = batch.tasks.reduce(0) { $0 + ($1.attempt > 1 ? 1 : 0) }
         if again > 0 { metrics.redelivered.increment(by: again) }
+        recordLag()
+    }
+
+    /// Sets the `spool_group_lag` gauge to the lag now: on every claim and ack, and on the
+    /// worker's metrics timer (so a stalled consumer's gauge still shows its backlog). Skipped
+    /// when no metrics factory was given (it takes the group's lock). Thread-safe.
+    func recordLag() {
+        guard metrics.isEnabled else { return }
+        metrics.lag.record(Double(progress.lag))
     }
 
     /// A task whose attempts are used up, with why.
@@ -68,9 +77,10 @@ extension ConsumerGroup {
     }
 
     /// Records a failed delivery: a retry after backoff, or a dead letter.
+    /// `attemptsMax` (a job's own limit) can only lower the group's.
     func fail(_ s: inout State, offset: Int64, attempts: Int, delay: Int64?, now: Int64, reason: String,
-                      records: inout [RecordInput]) -> DeadLetter? {
-        if attempts >= options.retry.maxAttempts {
+              records: inout [RecordInput], attemptsMax: Int? = nil) -> DeadLetter? {
+        if attempts >= Swift.min(options.retry.maxAttempts, attemptsMax ?? .max) {
             s.acking.insert(offset)
             return DeadLetter(offset: offset, attempts: attempts, reason: reason)
         }
@@ -184,7 +194,7 @@ extension ConsumerGroup {
 
     /// Leases `record` (its lane's slot is already taken by the caller).
     func lease(_ s: inout State, _ record: Record, attempt: Int, now: Int64, lane: String) -> QueueTask {
-        let lease = QueueTask.Lease(id: s.nextLeaseID, expiresAt: now + options.leaseMilliseconds)
+        let lease = QueueTask.Lease(id: s.nextLeaseID, expiresAt: now + options.leaseMs)
         s.nextLeaseID &+= 1
         s.leases[record.offset] = Delivery(lease: lease, attempt: attempt, lane: lane)
         return QueueTask(offset: record.offset, key: record.key, headers: record.headers, payload: record.value,

@@ -42,3 +42,39 @@ extension ConsumerGroup {
         metrics.deadLettered.increment(by: dead.count)
     }
 }
+
+extension ConsumerGroup {
+    /// Moves a delivered task to `<queue>.dlq` now, whatever attempts it has left, with `reason`
+    /// in its `spool.dlq-reason` header: for work that will never succeed. Returns false when
+    /// the lease was stale (the task was redelivered or acked meanwhile): nothing changed.
+    /// - Throws: `.invalidArgument` for a task this group never delivered; write errors (the
+    ///   task is then delivered again, with the attempt counted).
+    @discardableResult
+    public func deadLetter(_ task: QueueTask, reason: String) async throws -> Bool {
+        let letter: DeadLetter? = try state.withLock { s in
+            guard let delivery = s.leases[task.offset], delivery.lease.id == task.lease.id else {
+                if s.leases[task.offset] == nil && s.retries[task.offset] == nil && !s.acked.contains(task.offset)
+                    && !s.acking.contains(task.offset) {
+                    throw SpoolError(.invalidArgument, "offset \(task.offset) was never delivered to group \(name)",
+                                     path: log.directory, offset: task.offset)
+                }
+                return nil
+            }
+            _ = s.endLease(task.offset)
+            s.acking.insert(task.offset)
+            return DeadLetter(offset: task.offset, attempts: delivery.attempt, reason: reason)
+        }
+        guard let letter else { return false }
+        do {
+            try await moveToDeadLetters([letter])
+        } catch {
+            // Not moved: the offset waits for redelivery like an expired lease.
+            state.withLock { s in
+                s.acking.remove(letter.offset)
+                s.retries[letter.offset] = Retry(attempts: letter.attempts, notBefore: clock.wallMilliseconds())
+            }
+            throw error
+        }
+        return true
+    }
+}

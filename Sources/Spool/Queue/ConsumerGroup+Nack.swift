@@ -5,15 +5,30 @@ import Synchronization
 
 /// Failing and releasing tasks: attempts, backoff, and what a worker gives back at shutdown.
 extension ConsumerGroup {
+    /// ``nack(_:reason:delay:)`` with the delay in milliseconds.
+    @available(*, deprecated, message: "use nack(_:reason:delay:) with a Duration")
+    @discardableResult
+    public func nack(_ task: QueueTask, reason: String = "nack", delayMilliseconds: Int64?) async throws -> Bool {
+        try await nack(task, reason: reason, delayMilliseconds: delayMilliseconds, attemptsMax: nil)
+    }
+
     /// Gives a task back: it counts an attempt and is delivered again after `delay` (or the
-    /// retry policy's backoff), or moves to the dead-letter queue when its attempts are used up.
-    /// Returns false when the lease was stale (the task was already redelivered or acked).
-    /// - Throws: `.invalidArgument` for a delay above `nackDelayMaxMilliseconds` or a task never
+    /// retry policy's backoff when nil), or moves to the dead-letter queue when its attempts
+    /// are used up. Returns false when the lease was stale (the task was already redelivered
+    /// or acked).
+    /// - Throws: `.invalidArgument` for a delay above `nackDelayMax` or a task never
     ///   delivered; write errors.
     @discardableResult
-    public func nack(_ task: QueueTask, reason: String = "nack", delayMilliseconds: Int64? = nil) async throws -> Bool {
-        if let delay = delayMilliseconds, delay < 0 || delay > options.nackDelayMaxMilliseconds {
-            throw SpoolError(.invalidArgument, "nack delay \(delay) ms is outside 0...\(options.nackDelayMaxMilliseconds)",
+    public func nack(_ task: QueueTask, reason: String = "nack", delay: Duration? = nil) async throws -> Bool {
+        try await nack(task, reason: reason, delayMilliseconds: delay.map(Worker.milliseconds), attemptsMax: nil)
+    }
+
+    /// The nack behind the public forms; `attemptsMax` is a job's own limit (it can only lower
+    /// the group's).
+    @discardableResult
+    func nack(_ task: QueueTask, reason: String, delayMilliseconds: Int64?, attemptsMax: Int?) async throws -> Bool {
+        if let delay = delayMilliseconds, delay < 0 || delay > options.nackDelayMaxMs {
+            throw SpoolError(.invalidArgument, "nack delay \(delay) ms is outside 0...\(options.nackDelayMaxMs)",
                              path: log.directory, offset: task.offset)
         }
         let now = clock.wallMilliseconds()
@@ -29,7 +44,7 @@ extension ConsumerGroup {
             _ = s.endLease(task.offset)
             var records: [RecordInput] = []
             let dead = fail(&s, offset: task.offset, attempts: delivery.attempt, delay: delayMilliseconds, now: now,
-                            reason: reason, records: &records)
+                            reason: reason, records: &records, attemptsMax: attemptsMax)
             return (true, records, dead.map { [$0] } ?? [])
         }
         if !outcome.1.isEmpty { try await log.append(batch: outcome.1) }
@@ -45,8 +60,8 @@ extension ConsumerGroup {
     /// - Throws: `.invalidArgument` for an offset past the queue's end or a delay out of range.
     @discardableResult
     public func fail(offsets: [Int64], reason: String = "nack", delayMilliseconds: Int64? = nil) async throws -> Int {
-        if let delay = delayMilliseconds, delay < 0 || delay > options.nackDelayMaxMilliseconds {
-            throw SpoolError(.invalidArgument, "nack delay \(delay) ms is outside 0...\(options.nackDelayMaxMilliseconds)", path: log.directory)
+        if let delay = delayMilliseconds, delay < 0 || delay > options.nackDelayMaxMs {
+            throw SpoolError(.invalidArgument, "nack delay \(delay) ms is outside 0...\(options.nackDelayMaxMs)", path: log.directory)
         }
         let end = queue.committed.nextOffset
         let now = clock.wallMilliseconds()

@@ -43,7 +43,13 @@ extension ConsumerGroup {
     ///     try await group.ack(batch)
     /// }
     /// ```
-    public func batches(max: Int = 100, idleMilliseconds: Int64 = 20) -> TaskBatches {
-        TaskBatches(group: self, max: max, idleMilliseconds: Swift.max(1, idleMilliseconds))
+    /// - Parameter idle: how long to wait before claiming again when nothing was ready (at least 1 ms).
+    public func batches(max: Int = 100, idle: Duration = .milliseconds(20)) -> TaskBatches {
+        TaskBatches(group: self, max: max, idleMilliseconds: Swift.max(1, Worker.milliseconds(idle)))
+    }
+
+    @available(*, deprecated, message: "use batches(max:idle:) with a Duration")
+    public func batches(max: Int = 100, idleMilliseconds: Int64) -> TaskBatches {
+        batches(max: max, idle: .milliseconds(idleMilliseconds))
     }
 }

@@ -10,6 +10,10 @@ public enum TaskHeaders {
     public static let deadLetterReasonName = "spool.dlq-reason"
     public static let sourceOffsetName = "spool.source-offset"
     public static let sourceGroupName = "spool.source-group"
+    /// A typed job's name (``Job``), which picks its handler.
+    public static let jobName = "spool.job"
+    /// The encoding of a typed job's parameters, with its version (``JobCoder/name``).
+    public static let jobEncodingName = "spool.job-encoding"
 
     /// A delayed task's header: not delivered before `milliseconds` since the epoch.
     public static func notBefore(_ milliseconds: Int64) -> RecordHeader {
@@ -26,6 +30,12 @@ public enum TaskHeaders {
         guard let header = headers.first(where: { $0.name == notBeforeName }), let value = header.value,
               value.count <= 20 else { return nil }
         return Int64(String(decoding: value, as: UTF8.self))
+    }
+
+    /// The text of header `name` in `headers`, if there (at most `bytesMax` bytes are read).
+    static func text(_ name: String, in headers: [RecordHeader], bytesMax: Int = 256) -> String? {
+        guard let value = headers.first(where: { $0.name == name })?.value else { return nil }
+        return String(decoding: value.prefix(bytesMax), as: UTF8.self)
     }
 
     /// Spool's own headers of a dead letter, which a replay strips.

@@ -150,7 +150,11 @@ public final class SpoolRoot: Sendable {
                 try fs.syncDirectory(parent)
                 try fs.syncDirectory(source.directory)
             }
-            let log = try QueueLog(name: queue + "/groups/" + name, directory: directory, options: options, compression: .none)
+            // A group's own log is internal: its appends are not enqueues, so it gets no metrics
+            // (the group reports its acks, nacks and lag itself).
+            var logOptions = options
+            logOptions.metricsFactory = nil
+            let log = try QueueLog(name: queue + "/groups/" + name, directory: directory, options: logOptions, compression: .none)
             open[key] = log
             return log
         }

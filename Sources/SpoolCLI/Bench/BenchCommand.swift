@@ -82,10 +82,18 @@ struct BenchEnqueue: AsyncParsableCommand {
     @Flag(name: .customLong("async"), help: "Producers are Swift tasks using `append` (default: threads using `appendBlocking`, as qbench's threads).")
     var useAsync = false
 
+    @Flag(help: "Enqueue typed jobs (JSON parameters with a --payload byte body) instead of raw bytes.")
+    var typed = false
+
     /// The tasks of producer `p` of `producers`: ids from+1 ... from+count (as qbench splits them).
     static func share(_ p: Int, n: Int, producers: Int) -> (from: Int, count: Int) {
         let per = n / producers
         return (p * per, p == producers - 1 ? n - p * per : per)
+    }
+
+    static func records(from: Int, count k: Int, size: Int, clock: SystemClock, typed: Bool) throws -> [RecordInput] {
+        if typed { return try BenchTyped.records(from: from, count: k, size: size, clock: clock) }
+        return records(from: from, count: k, size: size, clock: clock)
     }
 
     static func records(from: Int, count k: Int, size: Int, clock: SystemClock) -> [RecordInput] {
@@ -94,7 +102,7 @@ struct BenchEnqueue: AsyncParsableCommand {
     }
 
     /// Producers as OS threads calling appendBlocking, like qbench's pthreads.
-    static func runThreads(log: QueueLog, n: Int, batch: Int, producers: Int, size: Int, clock: SystemClock) throws -> LatencySamples {
+    static func runThreads(log: QueueLog, n: Int, batch: Int, producers: Int, size: Int, clock: SystemClock, typed: Bool = false) throws -> LatencySamples {
         let results = Mutex<[Result<LatencySamples, any Error>]>([])
         var threads: [Thread] = []
         for p in 0..<producers {
@@ -105,7 +113,7 @@ struct BenchEnqueue: AsyncParsableCommand {
                     var i = 0
                     while i < count {
                         let k = min(batch, count - i)
-                        let records = records(from: from + i, count: k, size: size, clock: clock)
+                        let records = try records(from: from + i, count: k, size: size, clock: clock, typed: typed)
                         let a = clock.monotonicNanoseconds()
                         try log.appendBlocking(batch: records)
                         samples.add(Double(clock.monotonicNanoseconds() - a) / 1e9)
@@ -124,7 +132,7 @@ struct BenchEnqueue: AsyncParsableCommand {
     }
 
     /// Producers as Swift tasks calling the async append.
-    static func runTasks(log: QueueLog, n: Int, batch: Int, producers: Int, size: Int, clock: SystemClock) async throws -> LatencySamples {
+    static func runTasks(log: QueueLog, n: Int, batch: Int, producers: Int, size: Int, clock: SystemClock, typed: Bool = false) async throws -> LatencySamples {
         try await withThrowingTaskGroup(of: LatencySamples.self) { group in
             for p in 0..<producers {
                 let (from, count) = share(p, n: n, producers: producers)
@@ -133,7 +141,7 @@ struct BenchEnqueue: AsyncParsableCommand {
                     var i = 0
                     while i < count {
                         let k = min(batch, count - i)
-                        let records = records(from: from + i, count: k, size: size, clock: clock)
+                        let records = try records(from: from + i, count: k, size: size, clock: clock, typed: typed)
                         let a = clock.monotonicNanoseconds()
                         try await log.append(batch: records)
                         samples.add(Double(clock.monotonicNanoseconds() - a) / 1e9)
@@ -161,8 +169,8 @@ struct BenchEnqueue: AsyncParsableCommand {
         let clock = SystemClock()
         let started = clock.monotonicNanoseconds()
         let samples = useAsync
-            ? try await Self.runTasks(log: log, n: n, batch: batch, producers: threads, size: size, clock: clock)
-            : try Self.runThreads(log: log, n: n, batch: batch, producers: threads, size: size, clock: clock)
+            ? try await Self.runTasks(log: log, n: n, batch: batch, producers: threads, size: size, clock: clock, typed: typed)
+            : try Self.runThreads(log: log, n: n, batch: batch, producers: threads, size: size, clock: clock, typed: typed)
         let secs = Double(clock.monotonicNanoseconds() - started) / 1e9
         var line = JSONLine()
         line.add("backend", "spool")
@@ -177,6 +185,7 @@ struct BenchEnqueue: AsyncParsableCommand {
         line.add("durability", bench.durability.description)
         line.add("compression", bench.compression.compression.description)
         line.add("api", useAsync ? "async" : "blocking")
+        line.add("tasks", typed ? "typed" : "raw")
         Console.out(line.text)
         Console.flush()
         if crash { kill(getpid(), SIGKILL) }
@@ -227,6 +236,9 @@ struct BenchDrain: AsyncParsableCommand {
     @Option(help: "Tasks per claim and per ack commit.")
     var batch = 100
 
+    @Flag(help: "Decode each task as a typed job (after `bench enqueue --typed`), as a worker would.")
+    var typed = false
+
     static let group = "bench"
 
     func run() async throws {
@@ -240,7 +252,7 @@ struct BenchDrain: AsyncParsableCommand {
             let a = clock.monotonicNanoseconds()
             let claimed = try group.claimBlocking(max: batch)
             if claimed.isEmpty { break }
-            for task in claimed.tasks { payloadBytes += task.payload?.count ?? 0 }
+            for task in claimed.tasks { payloadBytes += typed ? try BenchTyped.handle(task) : task.payload?.count ?? 0 }
             try group.ackBlocking(claimed.tasks)
             samples.add(Double(clock.monotonicNanoseconds() - a) / 1e9)
             drained += claimed.count
@@ -258,6 +270,7 @@ struct BenchDrain: AsyncParsableCommand {
         samples.summary().add(to: &line)
         line.add("drained", drained)
         line.add("expected", n)
+        line.add("tasks", typed ? "typed" : "raw")
         line.add("ok", drained == n && payloadBytes == drained * bench.payload)
         Console.out(line.text)
         root.close()

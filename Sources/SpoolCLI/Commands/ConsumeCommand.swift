@@ -46,7 +46,7 @@ struct ConsumeCommand: AsyncParsableCommand {
         let root = try openExistingQueue(common: common, queue: queue)
         defer { root.close() }
         var groupOptions = GroupOptions()
-        groupOptions.leaseMilliseconds = leaseMilliseconds
+        groupOptions.lease = .milliseconds(leaseMilliseconds)
         let consumer = try root.group(group, on: queue, options: groupOptions)
         let journalFile = try journal.map { try JournalWriter(path: $0) }
         var claimed = 0
