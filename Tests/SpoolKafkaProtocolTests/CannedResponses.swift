@@ -1,0 +1,131 @@
+import SpoolFormat
+import SpoolKafkaProtocol
+
+/// The responses Tools/capture-kafka-requests.py serves to real clients, so they get as far as
+/// Metadata, Produce, ListOffsets and Fetch. They are this codec's output: the test
+/// `cannedResponsesAreTheCodecsOutput` pins the files in fixtures/kafka-protocol/responses/ to
+/// it (SPOOL_KAFKA_WRITE_CANNED=1 rewrites them), and a client accepting them is evidence that
+/// the encoder writes what clients read.
+enum CannedResponses {
+    static let topic = "spool-capture"
+    static let topicId = KafkaUUID(high: 0x5370_6F6F_6C00_4000, low: 0x8000_0000_0000_0001)
+    /// The broker port in Metadata responses; the capture script replaces it with its own port.
+    static let portPlaceholder: Int32 = 0x5EED_5EED
+    /// The correlation id in the files; the capture script writes the request's in its place.
+    static let correlationPlaceholder: Int32 = 0x7EAD_BEEF
+
+    /// Every (API, version) served, by file name.
+    static func all() throws -> [(name: String, apiKey: KafkaAPIKey, version: Int16, body: KafkaResponseBody)] {
+        var out: [(String, KafkaAPIKey, Int16, KafkaResponseBody)] = []
+        for api in [KafkaAPIKey.apiVersions, .metadata, .produce, .listOffsets, .fetch] {
+            for version in api.versions {
+                out.append(("\(api)-v\(version).bin", api, version, try body(api, version: version)))
+            }
+        }
+        return out
+    }
+
+    static func body(_ api: KafkaAPIKey, version: Int16) throws -> KafkaResponseBody {
+        switch api {
+        case .apiVersions: .apiVersions(apiVersions())
+        case .metadata: .metadata(metadata(version: version))
+        case .produce: .produce(produce(version: version))
+        case .listOffsets: .listOffsets(listOffsets(version: version))
+        case .fetch: .fetch(try fetch(version: version))
+        default: preconditionFailure("no canned \(api) response")
+        }
+    }
+
+    static func apiVersions() -> ApiVersionsResponse {
+        var response = ApiVersionsResponse()
+        response.apiKeys = KafkaAPIKey.allCases.map { api in
+            var entry = ApiVersionsResponse.ApiVersion()
+            entry.apiKey = api.rawValue
+            entry.minVersion = api.versions.lowerBound
+            entry.maxVersion = api.versions.upperBound
+            return entry
+        }
+        return response
+    }
+
+    static func metadata(version: Int16) -> MetadataResponse {
+        var broker = MetadataResponse.MetadataResponseBroker()
+        broker.nodeId = 0
+        broker.host = "127.0.0.1"
+        broker.port = portPlaceholder
+        var partition = MetadataResponse.MetadataResponsePartition()
+        partition.leaderId = 0
+        partition.leaderEpoch = version >= 7 ? 0 : -1
+        partition.replicaNodes = [0]
+        partition.isrNodes = [0]
+        var topic = MetadataResponse.MetadataResponseTopic()
+        topic.name = Self.topic
+        topic.topicId = version >= 10 ? topicId : .zero
+        topic.partitions = [partition]
+        if version < 8 { topic.topicAuthorizedOperations = Int32.min }
+        var response = MetadataResponse()
+        response.brokers = [broker]
+        response.clusterId = version >= 2 ? "spool-capture-cluster" : nil
+        response.controllerId = version >= 1 ? 0 : -1
+        response.topics = [topic]
+        return response
+    }
+
+    static func produce(version: Int16) -> ProduceResponse {
+        var partition = ProduceResponse.PartitionProduceResponse()
+        partition.index = 0
+        partition.baseOffset = 0
+        partition.logStartOffset = version >= 5 ? 0 : -1
+        var topic = ProduceResponse.TopicProduceResponse()
+        topic.name = Self.topic
+        topic.partitionResponses = [partition]
+        var response = ProduceResponse()
+        response.responses = [topic]
+        return response
+    }
+
+    static func listOffsets(version: Int16) -> ListOffsetsResponse {
+        var partition = ListOffsetsResponse.ListOffsetsPartitionResponse()
+        if version == 0 {
+            partition.oldStyleOffsets = [0]
+        } else {
+            partition.offset = 0
+        }
+        var topic = ListOffsetsResponse.ListOffsetsTopicResponse()
+        topic.name = Self.topic
+        topic.partitions = [partition]
+        var response = ListOffsetsResponse()
+        response.topics = [topic]
+        return response
+    }
+
+    /// One batch of two records at offset 0, encoded by SpoolFormat.
+    static func records() throws -> [UInt8] {
+        var out: [UInt8] = []
+        let records = [
+            RecordInput(value: Array("first task".utf8), key: Array("k1".utf8), timestamp: 1_700_000_000_000),
+            RecordInput(value: Array("second task".utf8), key: nil, timestamp: 1_700_000_000_001),
+        ]
+        try RecordBatchEncoder.encode(records, baseOffset: 0, into: &out)
+        return out
+    }
+
+    static func fetch(version: Int16) throws -> FetchResponse {
+        var partition = FetchResponse.PartitionData()
+        partition.highWatermark = 2
+        partition.lastStableOffset = version >= 4 ? 2 : -1
+        partition.logStartOffset = version >= 5 ? 0 : -1
+        partition.records = try records()
+        var topic = FetchResponse.FetchableTopicResponse()
+        if version >= 13 { topic.topicId = topicId } else { topic.topic = Self.topic }
+        topic.partitions = [partition]
+        var response = FetchResponse()
+        response.responses = [topic]
+        return response
+    }
+
+    /// The file's bytes: the whole frame, size prefix included, with the placeholder correlation id.
+    static func frame(_ body: KafkaResponseBody, version: Int16) throws -> [UInt8] {
+        try KafkaResponse(correlationId: correlationPlaceholder, body: body).encodedFrame(version: version)
+    }
+}
