@@ -17,7 +17,7 @@ enum CannedResponses {
     /// Every (API, version) served, by file name.
     static func all() throws -> [(name: String, apiKey: KafkaAPIKey, version: Int16, body: KafkaResponseBody)] {
         var out: [(String, KafkaAPIKey, Int16, KafkaResponseBody)] = []
-        for api in [KafkaAPIKey.apiVersions, .metadata, .produce, .listOffsets, .fetch] {
+        for api in [KafkaAPIKey.apiVersions, .metadata, .produce, .listOffsets, .fetch, .findCoordinator] {
             for version in api.versions {
                 out.append(("\(api)-v\(version).bin", api, version, try body(api, version: version)))
             }
@@ -32,6 +32,7 @@ enum CannedResponses {
         case .produce: .produce(produce(version: version))
         case .listOffsets: .listOffsets(listOffsets(version: version))
         case .fetch: .fetch(try fetch(version: version))
+        case .findCoordinator: .findCoordinator(findCoordinator(version: version))
         default: preconditionFailure("no canned \(api) response")
         }
     }
@@ -121,6 +122,22 @@ enum CannedResponses {
         topic.partitions = [partition]
         var response = FetchResponse()
         response.responses = [topic]
+        return response
+    }
+
+    /// Node 0 (this listener) coordinates every group: v0-3 answer for one key, v4+ per key.
+    static func findCoordinator(version: Int16) -> FindCoordinatorResponse {
+        var response = FindCoordinatorResponse()
+        if version >= 4 {
+            var coordinator = FindCoordinatorResponse.Coordinator()
+            coordinator.key = "spool-capture-group"
+            coordinator.host = "127.0.0.1"
+            coordinator.port = portPlaceholder
+            response.coordinators = [coordinator]
+        } else {
+            response.host = "127.0.0.1"
+            response.port = portPlaceholder
+        }
         return response
     }
 

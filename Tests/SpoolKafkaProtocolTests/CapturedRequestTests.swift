@@ -1,0 +1,178 @@
+import Foundation
+import SpoolFormat
+import SpoolKafkaProtocol
+import Testing
+
+/// Frames real clients sent (Tools/capture-kafka-requests.py, fixtures/kafka-protocol/README.md):
+/// they decode to what the clients were asked to send, and re-encode to the same bytes.
+struct CapturedRequestTests {
+    struct Manifest: Decodable {
+        struct Frame: Decodable {
+            let file: String
+            let api_key: Int16
+            let api_version: Int16
+            let correlation_id: Int32
+            let client_id: String?
+        }
+
+        struct Scenario: Decodable {
+            let outcome: String
+            let frames: [Frame]
+        }
+
+        let clients: [String: String]
+        let scenarios: [String: Scenario]
+    }
+
+    struct Captured {
+        let scenario: String
+        let entry: Manifest.Frame
+        let frame: [UInt8]
+        let request: KafkaRequest
+
+        /// "kafka-python", "librdkafka" or "aiokafka".
+        var client: String { String(scenario[..<scenario.lastIndex(of: "-")!]) }
+    }
+
+    static let directory = "fixtures/kafka-protocol/requests"
+
+    static func manifest() throws -> Manifest {
+        try JSONDecoder().decode(Manifest.self, from: Data(contentsOf: Fixtures.url("\(directory)/manifest.json")))
+    }
+
+    static func captured() throws -> [Captured] {
+        let manifest = try manifest()
+        var out: [Captured] = []
+        for (scenario, recorded) in manifest.scenarios.sorted(by: { $0.key < $1.key }) {
+            for entry in recorded.frames {
+                let bytes = try Fixtures.bytes("\(directory)/\(scenario)/\(entry.file)")
+                let split = try #require(try KafkaFrame.next(in: bytes[...]), "\(scenario)/\(entry.file) is not a whole frame")
+                #expect(split.consumed == bytes.count, "\(scenario)/\(entry.file) has bytes after its frame")
+                out.append(Captured(scenario: scenario, entry: entry, frame: bytes, request: try KafkaRequest.decode(frame: split.frame)))
+            }
+        }
+        return out
+    }
+
+    @Test("all six client scenarios ran to the end against the codec's canned responses")
+    func everyScenarioCompleted() throws {
+        let manifest = try Self.manifest()
+        #expect(manifest.scenarios.keys.sorted() == ["aiokafka-consumer", "aiokafka-producer", "kafka-python-consumer",
+                                                     "kafka-python-producer", "librdkafka-consumer", "librdkafka-producer"])
+        for (name, scenario) in manifest.scenarios {
+            let expected = name.hasSuffix("producer") ? "produced" : "consumed b'first task'"
+            #expect(scenario.outcome == expected, "\(name): \(scenario.outcome)")
+        }
+    }
+
+    @Test("every captured frame decodes with the API, version, correlation id and client id the client sent")
+    func capturedHeadersDecode() throws {
+        let captured = try Self.captured()
+        #expect(captured.count >= 18)
+        for c in captured {
+            let where_ = "\(c.scenario)/\(c.entry.file)"
+            #expect(c.request.header.requestApiKey == c.entry.api_key, "\(where_)")
+            #expect(c.request.body.apiKey.rawValue == c.entry.api_key, "\(where_)")
+            #expect(c.request.apiVersion == c.entry.api_version, "\(where_)")
+            #expect(c.request.header.correlationId == c.entry.correlation_id, "\(where_)")
+            #expect(c.request.header.clientId == "spool-capture-\(c.client)", "\(where_)")
+            #expect(c.request.header.clientId == c.entry.client_id, "\(where_)")
+        }
+    }
+
+    @Test("every captured frame re-encodes to exactly the bytes the client sent")
+    func capturedFramesReencodeCanonically() throws {
+        for c in try Self.captured() {
+            #expect(try c.request.encodedFrame() == c.frame, "\(c.scenario)/\(c.entry.file)")
+        }
+    }
+
+    @Test("flexible ApiVersions requests name the client software")
+    func capturedApiVersionsNameTheSoftware() throws {
+        var seen = 0
+        for c in try Self.captured() {
+            guard case let .apiVersions(request) = c.request.body, c.request.apiVersion >= 3 else { continue }
+            seen += 1
+            #expect(!request.clientSoftwareName.isEmpty && !request.clientSoftwareVersion.isEmpty, "\(c.scenario)")
+            if c.client == "librdkafka" {
+                #expect(request.clientSoftwareName == "confluent-kafka-python")
+                #expect(request.clientSoftwareVersion.hasSuffix("rdkafka-2.16.0"), "\(request.clientSoftwareVersion)")
+            }
+        }
+        #expect(seen >= 4, "kafka-python and librdkafka send ApiVersions v3+")
+    }
+
+    @Test("captured Metadata requests: librdkafka names the topic, kafka-python and aiokafka bootstrap with an empty list")
+    func capturedMetadataRequests() throws {
+        var naming = Set<String>(), emptyFirst = Set<String>(), firstSeen = Set<String>()
+        for c in try Self.captured() {
+            guard case let .metadata(request) = c.request.body else { continue }
+            let names = request.topics?.map(\.name)
+            if names == [CannedResponses.topic] { naming.insert(c.scenario) }
+            if firstSeen.insert(c.scenario).inserted, names == [] { emptyFirst.insert(c.scenario) }
+            #expect(names == [] || names == [CannedResponses.topic], "\(c.scenario): \(String(describing: names))")
+            if c.request.apiVersion >= 10, let topic = request.topics?.first {
+                #expect(topic.topicId == .zero, "\(c.scenario): asked by name, not id")
+            }
+            if c.request.apiVersion >= 4 {
+                #expect(request.allowAutoTopicCreation == !c.scenario.hasPrefix("librdkafka-consumer"), "\(c.scenario)")
+            }
+        }
+        #expect(naming == ["librdkafka-consumer", "librdkafka-producer", "aiokafka-consumer"])
+        #expect(emptyFirst == ["kafka-python-consumer", "kafka-python-producer", "aiokafka-consumer", "aiokafka-producer"])
+    }
+
+    @Test("captured Produce requests carry the record each client produced, readable by SpoolFormat")
+    func capturedProduceCarriesTheRecord() throws {
+        var clients: [String] = []
+        for c in try Self.captured() {
+            guard case let .produce(request) = c.request.body else { continue }
+            clients.append(c.client)
+            #expect(request.acks == (c.client == "librdkafka" ? -1 : 1), "\(c.scenario) acks")
+            #expect(request.transactionalId == nil)
+            let topic = try #require(request.topicData.first)
+            #expect(request.topicData.count == 1 && topic.name == CannedResponses.topic)
+            let partition = try #require(topic.partitionData.first)
+            #expect(topic.partitionData.count == 1 && partition.index == 0)
+            let records = try #require(partition.records)
+            let batch = try records.withUnsafeBytes { try RecordBatchDecoder.decode($0) }
+            #expect(batch.records.count == 1)
+            let record = try #require(batch.records.first)
+            #expect(record.key == Array("key-1".utf8))
+            #expect(record.value == Array("hello from \(c.client)".utf8))
+            #expect(record.headers == [RecordHeader(name: "h", value: Array("v".utf8))])
+        }
+        #expect(clients.sorted() == ["aiokafka", "kafka-python", "librdkafka"])
+    }
+
+    @Test("captured ListOffsets and Fetch requests ask for partition 0 of the topic, from the earliest offset")
+    func capturedConsumerRequests() throws {
+        var listOffsets = 0, fetches = 0
+        var fetched = Set<String>()
+        for c in try Self.captured() {
+            switch c.request.body {
+            case let .listOffsets(request):
+                listOffsets += 1
+                let topic = try #require(request.topics.first)
+                #expect(topic.name == CannedResponses.topic && topic.partitions.map(\.partitionIndex) == [0], "\(c.scenario)")
+                #expect(topic.partitions.first?.timestamp == -2, "\(c.scenario): earliest is timestamp -2")
+            case let .fetch(request):
+                fetches += 1
+                let topic = try #require(request.topics.first)
+                if c.request.apiVersion >= 13 {
+                    #expect(topic.topicId == CannedResponses.topicId, "\(c.scenario): the id the Metadata response gave")
+                } else {
+                    #expect(topic.topic == CannedResponses.topic, "\(c.scenario)")
+                }
+                #expect(topic.partitions.map(\.partition) == [0], "\(c.scenario)")
+                // From the earliest offset; a second fetch continues after the canned batch (offsets 0-1).
+                let expected: Int64 = fetched.insert(c.scenario).inserted ? 0 : 2
+                #expect(topic.partitions.first?.fetchOffset == expected, "\(c.scenario)")
+                #expect(request.maxWaitMs > 0 && request.replicaId == -1, "\(c.scenario): a consumer, with a long-poll wait")
+            default:
+                continue
+            }
+        }
+        #expect(listOffsets == 3 && fetched.count == 3 && fetches >= 3)
+    }
+}
