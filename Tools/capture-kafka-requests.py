@@ -23,7 +23,7 @@ API_NAMES = {0: "Produce", 1: "Fetch", 2: "ListOffsets", 3: "Metadata", 8: "Offs
              22: "InitProducerId", 76: "ShareGroupHeartbeat", 77: "ShareGroupDescribe", 78: "ShareFetch",
              79: "ShareAcknowledge"}
 PORT_PLACEHOLDER = struct.pack(">i", 0x5EED5EED)
-MAX_FRAMES_PER_SCENARIO = 16
+MAX_FRAMES_PER_SCENARIO = 20
 MAX_FRAMES_PER_API = 2
 CLIENT_TIMEOUT = 30
 
@@ -96,6 +96,49 @@ async def main():
 asyncio.run(main())
 """,
 }
+
+# Classic consumer groups: subscribe, read the canned batch, commit it, leave. The canned
+# JoinGroup makes the client a follower, so SyncGroup hands it partition 0.
+SCENARIOS.update({
+    "kafka-python-group": """
+from kafka import KafkaConsumer
+c = KafkaConsumer('spool-capture', bootstrap_servers=BOOT, client_id='spool-capture-kafka-python', group_id='spool-capture-group',
+                  enable_auto_commit=False, auto_offset_reset='earliest', consumer_timeout_ms=15000)
+m = next(c)
+c.commit()
+print('consumed', m.value)
+c.close()
+""",
+    "librdkafka-group": """
+from confluent_kafka import Consumer
+c = Consumer({'bootstrap.servers': BOOT, 'client.id': 'spool-capture-librdkafka', 'group.id': 'spool-capture-group',
+              'enable.auto.commit': False, 'auto.offset.reset': 'earliest'})
+c.subscribe(['spool-capture'])
+m = None
+for _ in range(40):
+    m = c.poll(0.5)
+    if m is not None and m.error() is None:
+        break
+c.commit(message=m, asynchronous=False)
+print('consumed', m.value() if m is not None and m.error() is None else m)
+c.close()
+""",
+    "aiokafka-group": """
+import asyncio
+from aiokafka import AIOKafkaConsumer
+async def main():
+    c = AIOKafkaConsumer('spool-capture', bootstrap_servers=BOOT, client_id='spool-capture-aiokafka', group_id='spool-capture-group',
+                         enable_auto_commit=False, auto_offset_reset='earliest')
+    await c.start()
+    try:
+        m = await asyncio.wait_for(c.getone(), 15)
+        await c.commit()
+        print('consumed', m.value)
+    finally:
+        await c.stop()
+asyncio.run(main())
+""",
+})
 
 VERSION_PROBE = """
 import importlib.metadata as m, json
@@ -173,7 +216,10 @@ def serve_connection(conn, state):
             response = recorder.answer(frame)
             if response is None:
                 return
-            conn.sendall(response)
+            try:
+                conn.sendall(response)
+            except OSError:  # the client hung up first (closing consumers do)
+                return
 
 
 def accept_loop(server, state):

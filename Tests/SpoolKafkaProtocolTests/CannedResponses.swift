@@ -17,7 +17,8 @@ enum CannedResponses {
     /// Every (API, version) served, by file name.
     static func all() throws -> [(name: String, apiKey: KafkaAPIKey, version: Int16, body: KafkaResponseBody)] {
         var out: [(String, KafkaAPIKey, Int16, KafkaResponseBody)] = []
-        for api in [KafkaAPIKey.apiVersions, .metadata, .produce, .listOffsets, .fetch, .findCoordinator] {
+        for api in [KafkaAPIKey.apiVersions, .metadata, .produce, .listOffsets, .fetch, .findCoordinator, .joinGroup, .syncGroup,
+                    .heartbeat, .offsetFetch, .offsetCommit, .leaveGroup] {
             for version in api.versions {
                 out.append(("\(api)-v\(version).bin", api, version, try body(api, version: version)))
             }
@@ -33,6 +34,12 @@ enum CannedResponses {
         case .listOffsets: .listOffsets(listOffsets(version: version))
         case .fetch: .fetch(try fetch(version: version))
         case .findCoordinator: .findCoordinator(findCoordinator(version: version))
+        case .joinGroup: .joinGroup(joinGroup(version: version))
+        case .syncGroup: .syncGroup(syncGroup(version: version))
+        case .heartbeat: .heartbeat(HeartbeatResponse())
+        case .offsetFetch: .offsetFetch(offsetFetch(version: version))
+        case .offsetCommit: .offsetCommit(offsetCommit())
+        case .leaveGroup: .leaveGroup(LeaveGroupResponse())
         default: preconditionFailure("no canned \(api) response")
         }
     }
@@ -130,7 +137,7 @@ enum CannedResponses {
         var response = FindCoordinatorResponse()
         if version >= 4 {
             var coordinator = FindCoordinatorResponse.Coordinator()
-            coordinator.key = "spool-capture-group"
+            coordinator.key = group
             coordinator.host = "127.0.0.1"
             coordinator.port = portPlaceholder
             response.coordinators = [coordinator]
@@ -138,6 +145,71 @@ enum CannedResponses {
             response.host = "127.0.0.1"
             response.port = portPlaceholder
         }
+        return response
+    }
+
+    static let group = "spool-capture-group"
+    static let memberId = "spool-member-1"
+    static let assignor = "roundrobin"
+
+    /// The client joins as a follower (another member leads), so it sends an empty SyncGroup
+    /// and takes the assignment it is given: no subscription metadata to parse.
+    static func joinGroup(version: Int16) -> JoinGroupResponse {
+        var response = JoinGroupResponse()
+        response.generationId = 1
+        response.protocolType = version >= 7 ? "consumer" : nil
+        response.protocolName = assignor
+        response.leader = "spool-leader-0"
+        response.memberId = memberId
+        return response
+    }
+
+    /// ConsumerProtocolAssignment v0 (classic encoding, opaque to the group protocol): partition 0
+    /// of the topic, null user data.
+    static let assignment: [UInt8] = [0, 0, 0, 0, 0, 1, 0, 13] + Array(topic.utf8) + [0, 0, 0, 1, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF]
+
+    static func syncGroup(version: Int16) -> SyncGroupResponse {
+        var response = SyncGroupResponse()
+        if version >= 5 {
+            response.protocolType = "consumer"
+            response.protocolName = assignor
+        }
+        response.assignment = assignment
+        return response
+    }
+
+    /// No committed offset for partition 0 (-1), so the consumer starts from auto.offset.reset.
+    static func offsetFetch(version: Int16) -> OffsetFetchResponse {
+        var response = OffsetFetchResponse()
+        if version >= 8 {
+            var partition = OffsetFetchResponse.OffsetFetchResponsePartitions()
+            partition.committedOffset = -1
+            partition.metadata = ""
+            var topic = OffsetFetchResponse.OffsetFetchResponseTopics()
+            topic.name = Self.topic
+            topic.partitions = [partition]
+            var group = OffsetFetchResponse.OffsetFetchResponseGroup()
+            group.groupId = Self.group
+            group.topics = [topic]
+            response.groups = [group]
+        } else {
+            var partition = OffsetFetchResponse.OffsetFetchResponsePartition()
+            partition.committedOffset = -1
+            partition.metadata = ""
+            var topic = OffsetFetchResponse.OffsetFetchResponseTopic()
+            topic.name = Self.topic
+            topic.partitions = [partition]
+            response.topics = [topic]
+        }
+        return response
+    }
+
+    static func offsetCommit() -> OffsetCommitResponse {
+        var topic = OffsetCommitResponse.OffsetCommitResponseTopic()
+        topic.name = Self.topic
+        topic.partitions = [OffsetCommitResponse.OffsetCommitResponsePartition()]
+        var response = OffsetCommitResponse()
+        response.topics = [topic]
         return response
     }
 

@@ -54,11 +54,13 @@ struct CapturedRequestTests {
         return out
     }
 
-    @Test("all six client scenarios ran to the end against the codec's canned responses")
+    @Test("all nine client scenarios ran to the end against the codec's canned responses")
     func everyScenarioCompleted() throws {
         let manifest = try Self.manifest()
-        #expect(manifest.scenarios.keys.sorted() == ["aiokafka-consumer", "aiokafka-producer", "kafka-python-consumer",
-                                                     "kafka-python-producer", "librdkafka-consumer", "librdkafka-producer"])
+        let expected = ["aiokafka", "kafka-python", "librdkafka"].flatMap { client in
+            ["consumer", "group", "producer"].map { "\(client)-\($0)" }
+        }
+        #expect(manifest.scenarios.keys.sorted() == expected)
         for (name, scenario) in manifest.scenarios {
             let expected = name.hasSuffix("producer") ? "produced" : "consumed b'first task'"
             #expect(scenario.outcome == expected, "\(name): \(scenario.outcome)")
@@ -102,24 +104,24 @@ struct CapturedRequestTests {
         #expect(seen >= 4, "kafka-python and librdkafka send ApiVersions v3+")
     }
 
-    @Test("captured Metadata requests: librdkafka names the topic, kafka-python and aiokafka bootstrap with an empty list")
+    @Test("captured Metadata requests are brokers-only (empty list) or name exactly the client's topic, by name")
     func capturedMetadataRequests() throws {
-        var naming = Set<String>(), emptyFirst = Set<String>(), firstSeen = Set<String>()
+        var naming = Set<String>(), brokersOnly = Set<String>()
         for c in try Self.captured() {
             guard case let .metadata(request) = c.request.body else { continue }
             let names = request.topics?.map(\.name)
-            if names == [CannedResponses.topic] { naming.insert(c.scenario) }
-            if firstSeen.insert(c.scenario).inserted, names == [] { emptyFirst.insert(c.scenario) }
+            if names == [CannedResponses.topic] { naming.insert(c.client) }
+            if names == [] { brokersOnly.insert(c.client) }
             #expect(names == [] || names == [CannedResponses.topic], "\(c.scenario): \(String(describing: names))")
             if c.request.apiVersion >= 10, let topic = request.topics?.first {
                 #expect(topic.topicId == .zero, "\(c.scenario): asked by name, not id")
             }
-            if c.request.apiVersion >= 4 {
-                #expect(request.allowAutoTopicCreation == !c.scenario.hasPrefix("librdkafka-consumer"), "\(c.scenario)")
+            if c.scenario == "librdkafka-producer" || c.scenario == "librdkafka-consumer" {
+                #expect(request.allowAutoTopicCreation == (c.scenario == "librdkafka-producer"), "\(c.scenario): only producers auto-create")
             }
         }
-        #expect(naming == ["librdkafka-consumer", "librdkafka-producer", "aiokafka-consumer"])
-        #expect(emptyFirst == ["kafka-python-consumer", "kafka-python-producer", "aiokafka-consumer", "aiokafka-producer"])
+        #expect(naming == ["aiokafka", "kafka-python", "librdkafka"], "every client names its topic somewhere")
+        #expect(brokersOnly == ["aiokafka", "kafka-python", "librdkafka"], "every client also sends a brokers-only request")
     }
 
     @Test("captured Produce requests carry the record each client produced, readable by SpoolFormat")
@@ -173,6 +175,49 @@ struct CapturedRequestTests {
                 continue
             }
         }
-        #expect(listOffsets == 3 && fetched.count == 3 && fetches >= 3)
+        #expect(listOffsets == 6 && fetched.count == 6 && fetches >= 6)
+    }
+
+    @Test("captured classic-group requests name the group, the member the coordinator gave, and the committed offset")
+    func capturedGroupRequests() throws {
+        var seen: [String: Set<String>] = [:]
+        for c in try Self.captured() where c.scenario.hasSuffix("-group") {
+            let group = CannedResponses.group, member = CannedResponses.memberId
+            let v = c.request.apiVersion
+            switch c.request.body {
+            case let .findCoordinator(r):
+                #expect((v >= 4 ? r.coordinatorKeys : [r.key]) == [group] && r.keyType == 0, "\(c.scenario)")
+            case let .joinGroup(r):
+                #expect(r.groupId == group && r.memberId == "" && r.protocolType == "consumer", "\(c.scenario)")
+                let offered = r.protocols.map(\.name)
+                #expect(offered.contains(CannedResponses.assignor), "\(c.scenario) offers \(offered)")
+                for p in r.protocols {  // ConsumerProtocolSubscription: the topic appears in every offer
+                    #expect(p.metadata.count > 2 && String(decoding: p.metadata, as: UTF8.self).contains(CannedResponses.topic), "\(c.scenario)")
+                }
+            case let .syncGroup(r):
+                #expect(r.groupId == group && r.generationId == 1 && r.memberId == member, "\(c.scenario)")
+                #expect(r.assignments.isEmpty, "\(c.scenario): a follower assigns nothing")
+            case let .heartbeat(r):
+                #expect(r.groupId == group && r.generationId == 1 && r.memberId == member, "\(c.scenario)")
+            case let .offsetFetch(r):
+                let (id, topics) = v >= 8 ? (r.groups.first?.groupId, r.groups.first?.topics?.map { ($0.name, $0.partitionIndexes) })
+                                          : (r.groupId, r.topics?.map { ($0.name, $0.partitionIndexes) })
+                #expect(id == group && topics?.count == 1 && topics?.first?.0 == CannedResponses.topic && topics?.first?.1 == [0], "\(c.scenario)")
+            case let .offsetCommit(r):
+                #expect(r.groupId == group && r.generationIdOrMemberEpoch == 1 && r.memberId == member, "\(c.scenario)")
+                let partition = r.topics.first?.partitions.first
+                #expect(r.topics.first?.name == CannedResponses.topic && partition?.partitionIndex == 0, "\(c.scenario)")
+                #expect(partition?.committedOffset == 1, "\(c.scenario): the offset after the one record consumed")
+            case let .leaveGroup(r):
+                #expect(r.groupId == group && (v >= 3 ? r.members.map(\.memberId) : [r.memberId]) == [member], "\(c.scenario)")
+            default:
+                continue
+            }
+            seen[c.client, default: []].insert("\(c.request.body.apiKey)")
+        }
+        for client in ["kafka-python", "librdkafka", "aiokafka"] {
+            #expect(seen[client, default: []].isSuperset(of: ["FindCoordinator", "JoinGroup", "SyncGroup", "OffsetFetch", "OffsetCommit", "LeaveGroup"]),
+                    "\(client): \(seen[client, default: []].sorted())")
+        }
     }
 }
