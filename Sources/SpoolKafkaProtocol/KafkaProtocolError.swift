@@ -21,8 +21,11 @@ public struct KafkaProtocolError: Error, Equatable, Sendable, CustomStringConver
         case unsupportedVersion(Int16)
         /// An API key this codec does not know.
         case unknownAPIKey(Int16)
-        /// The same tag twice in one tagged-field section.
+        /// Encoding: the same tag twice in one tagged-field section.
         case duplicateTag(UInt32)
+        /// Decoding: a tag not above the one before it. Kafka writes tags in ascending order, and
+        /// accepting repeats or disorder would make a decoded message re-encode differently.
+        case tagOutOfOrder(tag: UInt32, previous: UInt32)
         /// Bytes left over after the message ended, or inside a known tagged field after its value.
         case trailingBytes(Int)
         /// Encoding: a non-default value in a field that the version lacks (and Kafka does not
@@ -57,6 +60,7 @@ public struct KafkaProtocolError: Error, Equatable, Sendable, CustomStringConver
         case let .unsupportedVersion(version): "version \(version) is not supported"
         case let .unknownAPIKey(key): "unknown API key \(key)"
         case let .duplicateTag(tag): "tagged field \(tag) appears twice"
+        case let .tagOutOfOrder(tag, previous): "tagged field \(tag) follows tag \(previous); tags must ascend"
         case let .trailingBytes(count): "\(count) bytes left after the message ended"
         case let .fieldNotInVersion(version): "has a non-default value but version \(version) has no such field"
         }

@@ -201,9 +201,15 @@ public struct KafkaReader: Sendable {
     }
 
     /// One tagged field: its tag, a reader bounded to its value, and the field as raw bytes.
-    /// This reader moves past the value.
-    public mutating func readTaggedField(_ field: String) throws(KafkaProtocolError) -> (tag: UInt32, reader: KafkaReader, field: KafkaTaggedField) {
+    /// This reader moves past the value. `previousTag` (-1 before the first) enforces strictly
+    /// ascending tags and is updated.
+    public mutating func readTaggedField(_ field: String, previousTag: inout Int64) throws(KafkaProtocolError) -> (tag: UInt32, reader: KafkaReader, field: KafkaTaggedField) {
+        let tagStart = position
         let tag = try readUnsignedVarint(field)
+        if Int64(tag) <= previousTag {
+            throw KafkaProtocolError(kind: .tagOutOfOrder(tag: tag, previous: UInt32(previousTag)), field: field, position: tagStart)
+        }
+        previousTag = Int64(tag)
         let sizeStart = position
         let size = Int(try readUnsignedVarint(field))
         if size > remaining { throw KafkaProtocolError(kind: .truncated(needed: size, remaining: remaining), field: field, position: sizeStart) }

@@ -158,6 +158,17 @@ struct WireFormatTests {
         }
     }
 
+    @Test("tags out of order or repeated are refused on decode, naming the tag's position")
+    func taggedFieldOrder() {
+        // ApiVersions v3 request: tags 9 then 2, then 2 twice.
+        let disorder: [UInt8] = [0x02, 0x61, 0x02, 0x62, 0x02, 0x09, 0x01, 0xCC, 0x02, 0x00]
+        #expect(decodeError(ApiVersionsRequest.self, disorder, version: 3)
+            == KafkaProtocolError(kind: .tagOutOfOrder(tag: 2, previous: 9), field: "ApiVersionsRequest", position: 8))
+        let repeated: [UInt8] = [0x02, 0x61, 0x02, 0x62, 0x02, 0x02, 0x00, 0x02, 0x00]
+        #expect(decodeError(ApiVersionsRequest.self, repeated, version: 3)
+            == KafkaProtocolError(kind: .tagOutOfOrder(tag: 2, previous: 2), field: "ApiVersionsRequest", position: 7))
+    }
+
     @Test("a known tagged field whose value is longer than its value's encoding is refused")
     func knownTaggedFieldWithExtraBytes() {
         // ApiVersions response v3: no error, no api keys, throttle 0, tag 1 (FinalizedFeaturesEpoch) of 9 bytes.

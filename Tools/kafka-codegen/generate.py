@@ -276,8 +276,9 @@ class Gen:
                 self.line(b, "}")
         self.line(b, "if flexible {")
         self.line(b + 1, 'let count = try reader.readTaggedFieldCount("%s")' % path)
+        self.line(b + 1, "var previousTag: Int64 = -1")
         self.line(b + 1, "for _ in 0..<count {")
-        self.line(b + 2, 'let tagged = try reader.readTaggedField("%s")' % path)
+        self.line(b + 2, 'let tagged = try reader.readTaggedField("%s", previousTag: &previousTag)' % path)
         tagged = [f for f in fields if f.tag is not None]
         if tagged:
             self.line(b + 2, "var sub = tagged.reader")

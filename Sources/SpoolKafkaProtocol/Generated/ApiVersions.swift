@@ -28,8 +28,9 @@ public struct ApiVersionsRequest: KafkaAPIMessage {
         }
         if flexible {
             let count = try reader.readTaggedFieldCount("ApiVersionsRequest")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("ApiVersionsRequest")
+                let tagged = try reader.readTaggedField("ApiVersionsRequest", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
@@ -95,8 +96,9 @@ public struct ApiVersionsResponse: KafkaAPIMessage {
         }
         if flexible {
             let count = try reader.readTaggedFieldCount("ApiVersionsResponse")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("ApiVersionsResponse")
+                let tagged = try reader.readTaggedField("ApiVersionsResponse", previousTag: &previousTag)
                 var sub = tagged.reader
                 switch tagged.tag {
                 case 0 where version >= 3:
@@ -207,8 +209,9 @@ public struct ApiVersionsResponse: KafkaAPIMessage {
             self.maxVersion = try reader.readInt16("ApiVersionsResponse.apiKeys.maxVersion")
             if flexible {
                 let count = try reader.readTaggedFieldCount("ApiVersionsResponse.apiKeys")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ApiVersionsResponse.apiKeys")
+                    let tagged = try reader.readTaggedField("ApiVersionsResponse.apiKeys", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -256,8 +259,9 @@ public struct ApiVersionsResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("ApiVersionsResponse.supportedFeatures")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ApiVersionsResponse.supportedFeatures")
+                    let tagged = try reader.readTaggedField("ApiVersionsResponse.supportedFeatures", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -317,8 +321,9 @@ public struct ApiVersionsResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("ApiVersionsResponse.finalizedFeatures")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ApiVersionsResponse.finalizedFeatures")
+                    let tagged = try reader.readTaggedField("ApiVersionsResponse.finalizedFeatures", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }

@@ -35,8 +35,9 @@ public struct CreateTopicsRequest: KafkaAPIMessage {
         }
         if flexible {
             let count = try reader.readTaggedFieldCount("CreateTopicsRequest")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("CreateTopicsRequest")
+                let tagged = try reader.readTaggedField("CreateTopicsRequest", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
@@ -106,8 +107,9 @@ public struct CreateTopicsRequest: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("CreateTopicsRequest.topics")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("CreateTopicsRequest.topics")
+                    let tagged = try reader.readTaggedField("CreateTopicsRequest.topics", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -166,8 +168,9 @@ public struct CreateTopicsRequest: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("CreateTopicsRequest.topics.assignments")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("CreateTopicsRequest.topics.assignments")
+                    let tagged = try reader.readTaggedField("CreateTopicsRequest.topics.assignments", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -211,8 +214,9 @@ public struct CreateTopicsRequest: KafkaAPIMessage {
             self.value = try reader.readNullableString("CreateTopicsRequest.topics.configs.value", compact: flexible, nullable: true)
             if flexible {
                 let count = try reader.readTaggedFieldCount("CreateTopicsRequest.topics.configs")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("CreateTopicsRequest.topics.configs")
+                    let tagged = try reader.readTaggedField("CreateTopicsRequest.topics.configs", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -263,8 +267,9 @@ public struct CreateTopicsResponse: KafkaAPIMessage {
         }
         if flexible {
             let count = try reader.readTaggedFieldCount("CreateTopicsResponse")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("CreateTopicsResponse")
+                let tagged = try reader.readTaggedField("CreateTopicsResponse", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
@@ -343,8 +348,9 @@ public struct CreateTopicsResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("CreateTopicsResponse.topics")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("CreateTopicsResponse.topics")
+                    let tagged = try reader.readTaggedField("CreateTopicsResponse.topics", previousTag: &previousTag)
                     var sub = tagged.reader
                     switch tagged.tag {
                     case 0 where version >= 5:
@@ -434,8 +440,9 @@ public struct CreateTopicsResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("CreateTopicsResponse.topics.configs")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("CreateTopicsResponse.topics.configs")
+                    let tagged = try reader.readTaggedField("CreateTopicsResponse.topics.configs", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }

@@ -43,8 +43,9 @@ public struct DeleteTopicsRequest: KafkaAPIMessage {
         self.timeoutMs = try reader.readInt32("DeleteTopicsRequest.timeoutMs")
         if flexible {
             let count = try reader.readTaggedFieldCount("DeleteTopicsRequest")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("DeleteTopicsRequest")
+                let tagged = try reader.readTaggedField("DeleteTopicsRequest", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
@@ -105,8 +106,9 @@ public struct DeleteTopicsRequest: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("DeleteTopicsRequest.topics")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("DeleteTopicsRequest.topics")
+                    let tagged = try reader.readTaggedField("DeleteTopicsRequest.topics", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -165,8 +167,9 @@ public struct DeleteTopicsResponse: KafkaAPIMessage {
         }
         if flexible {
             let count = try reader.readTaggedFieldCount("DeleteTopicsResponse")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("DeleteTopicsResponse")
+                let tagged = try reader.readTaggedField("DeleteTopicsResponse", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
@@ -222,8 +225,9 @@ public struct DeleteTopicsResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("DeleteTopicsResponse.responses")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("DeleteTopicsResponse.responses")
+                    let tagged = try reader.readTaggedField("DeleteTopicsResponse.responses", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }

@@ -32,8 +32,9 @@ public struct DescribeGroupsRequest: KafkaAPIMessage {
         }
         if flexible {
             let count = try reader.readTaggedFieldCount("DescribeGroupsRequest")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("DescribeGroupsRequest")
+                let tagged = try reader.readTaggedField("DescribeGroupsRequest", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
@@ -94,8 +95,9 @@ public struct DescribeGroupsResponse: KafkaAPIMessage {
         }
         if flexible {
             let count = try reader.readTaggedFieldCount("DescribeGroupsResponse")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("DescribeGroupsResponse")
+                let tagged = try reader.readTaggedField("DescribeGroupsResponse", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
@@ -164,8 +166,9 @@ public struct DescribeGroupsResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("DescribeGroupsResponse.groups")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("DescribeGroupsResponse.groups")
+                    let tagged = try reader.readTaggedField("DescribeGroupsResponse.groups", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -232,8 +235,9 @@ public struct DescribeGroupsResponse: KafkaAPIMessage {
             self.memberAssignment = try reader.readBytes("DescribeGroupsResponse.groups.members.memberAssignment", compact: flexible)
             if flexible {
                 let count = try reader.readTaggedFieldCount("DescribeGroupsResponse.groups.members")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("DescribeGroupsResponse.groups.members")
+                    let tagged = try reader.readTaggedField("DescribeGroupsResponse.groups.members", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }

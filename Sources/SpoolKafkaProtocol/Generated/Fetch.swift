@@ -78,8 +78,9 @@ public struct FetchRequest: KafkaAPIMessage {
         }
         if flexible {
             let count = try reader.readTaggedFieldCount("FetchRequest")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("FetchRequest")
+                let tagged = try reader.readTaggedField("FetchRequest", previousTag: &previousTag)
                 var sub = tagged.reader
                 switch tagged.tag {
                 case 0 where version >= 12:
@@ -181,8 +182,9 @@ public struct FetchRequest: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("FetchRequest.replicaState")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("FetchRequest.replicaState")
+                    let tagged = try reader.readTaggedField("FetchRequest.replicaState", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -241,8 +243,9 @@ public struct FetchRequest: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("FetchRequest.topics")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("FetchRequest.topics")
+                    let tagged = try reader.readTaggedField("FetchRequest.topics", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -311,8 +314,9 @@ public struct FetchRequest: KafkaAPIMessage {
             self.partitionMaxBytes = try reader.readInt32("FetchRequest.topics.partitions.partitionMaxBytes")
             if flexible {
                 let count = try reader.readTaggedFieldCount("FetchRequest.topics.partitions")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("FetchRequest.topics.partitions")
+                    let tagged = try reader.readTaggedField("FetchRequest.topics.partitions", previousTag: &previousTag)
                     var sub = tagged.reader
                     switch tagged.tag {
                     case 0 where version >= 17:
@@ -390,8 +394,9 @@ public struct FetchRequest: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("FetchRequest.forgottenTopicsData")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("FetchRequest.forgottenTopicsData")
+                    let tagged = try reader.readTaggedField("FetchRequest.forgottenTopicsData", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -469,8 +474,9 @@ public struct FetchResponse: KafkaAPIMessage {
         }
         if flexible {
             let count = try reader.readTaggedFieldCount("FetchResponse")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("FetchResponse")
+                let tagged = try reader.readTaggedField("FetchResponse", previousTag: &previousTag)
                 var sub = tagged.reader
                 switch tagged.tag {
                 case 0 where version >= 16:
@@ -563,8 +569,9 @@ public struct FetchResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("FetchResponse.responses")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("FetchResponse.responses")
+                    let tagged = try reader.readTaggedField("FetchResponse.responses", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -651,8 +658,9 @@ public struct FetchResponse: KafkaAPIMessage {
             self.records = try reader.readNullableBytes("FetchResponse.responses.partitions.records", compact: flexible, nullable: true)
             if flexible {
                 let count = try reader.readTaggedFieldCount("FetchResponse.responses.partitions")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("FetchResponse.responses.partitions")
+                    let tagged = try reader.readTaggedField("FetchResponse.responses.partitions", previousTag: &previousTag)
                     var sub = tagged.reader
                     switch tagged.tag {
                     case 0 where version >= 12:
@@ -747,8 +755,9 @@ public struct FetchResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("FetchResponse.responses.partitions.divergingEpoch")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("FetchResponse.responses.partitions.divergingEpoch")
+                    let tagged = try reader.readTaggedField("FetchResponse.responses.partitions.divergingEpoch", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -798,8 +807,9 @@ public struct FetchResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("FetchResponse.responses.partitions.currentLeader")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("FetchResponse.responses.partitions.currentLeader")
+                    let tagged = try reader.readTaggedField("FetchResponse.responses.partitions.currentLeader", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -845,8 +855,9 @@ public struct FetchResponse: KafkaAPIMessage {
             self.epoch = try reader.readInt32("FetchResponse.responses.partitions.snapshotId.epoch")
             if flexible {
                 let count = try reader.readTaggedFieldCount("FetchResponse.responses.partitions.snapshotId")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("FetchResponse.responses.partitions.snapshotId")
+                    let tagged = try reader.readTaggedField("FetchResponse.responses.partitions.snapshotId", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -888,8 +899,9 @@ public struct FetchResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("FetchResponse.responses.partitions.abortedTransactions")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("FetchResponse.responses.partitions.abortedTransactions")
+                    let tagged = try reader.readTaggedField("FetchResponse.responses.partitions.abortedTransactions", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -949,8 +961,9 @@ public struct FetchResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("FetchResponse.nodeEndpoints")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("FetchResponse.nodeEndpoints")
+                    let tagged = try reader.readTaggedField("FetchResponse.nodeEndpoints", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }

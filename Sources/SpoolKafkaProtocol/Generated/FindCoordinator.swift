@@ -39,8 +39,9 @@ public struct FindCoordinatorRequest: KafkaAPIMessage {
         }
         if flexible {
             let count = try reader.readTaggedFieldCount("FindCoordinatorRequest")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("FindCoordinatorRequest")
+                let tagged = try reader.readTaggedField("FindCoordinatorRequest", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
@@ -137,8 +138,9 @@ public struct FindCoordinatorResponse: KafkaAPIMessage {
         }
         if flexible {
             let count = try reader.readTaggedFieldCount("FindCoordinatorResponse")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("FindCoordinatorResponse")
+                let tagged = try reader.readTaggedField("FindCoordinatorResponse", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
@@ -235,8 +237,9 @@ public struct FindCoordinatorResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("FindCoordinatorResponse.coordinators")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("FindCoordinatorResponse.coordinators")
+                    let tagged = try reader.readTaggedField("FindCoordinatorResponse.coordinators", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }

@@ -31,8 +31,9 @@ public struct RequestHeader: KafkaVersionedMessage {
         }
         if flexible {
             let count = try reader.readTaggedFieldCount("RequestHeader")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("RequestHeader")
+                let tagged = try reader.readTaggedField("RequestHeader", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
@@ -75,8 +76,9 @@ public struct ResponseHeader: KafkaVersionedMessage {
         self.correlationId = try reader.readInt32("ResponseHeader.correlationId")
         if flexible {
             let count = try reader.readTaggedFieldCount("ResponseHeader")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("ResponseHeader")
+                let tagged = try reader.readTaggedField("ResponseHeader", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }

@@ -32,8 +32,9 @@ public struct HeartbeatRequest: KafkaAPIMessage {
         }
         if flexible {
             let count = try reader.readTaggedFieldCount("HeartbeatRequest")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("HeartbeatRequest")
+                let tagged = try reader.readTaggedField("HeartbeatRequest", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
@@ -84,8 +85,9 @@ public struct HeartbeatResponse: KafkaAPIMessage {
         self.errorCode = try reader.readInt16("HeartbeatResponse.errorCode")
         if flexible {
             let count = try reader.readTaggedFieldCount("HeartbeatResponse")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("HeartbeatResponse")
+                let tagged = try reader.readTaggedField("HeartbeatResponse", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }

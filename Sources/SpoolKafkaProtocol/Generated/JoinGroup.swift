@@ -54,8 +54,9 @@ public struct JoinGroupRequest: KafkaAPIMessage {
         }
         if flexible {
             let count = try reader.readTaggedFieldCount("JoinGroupRequest")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("JoinGroupRequest")
+                let tagged = try reader.readTaggedField("JoinGroupRequest", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
@@ -113,8 +114,9 @@ public struct JoinGroupRequest: KafkaAPIMessage {
             self.metadata = try reader.readBytes("JoinGroupRequest.protocols.metadata", compact: flexible)
             if flexible {
                 let count = try reader.readTaggedFieldCount("JoinGroupRequest.protocols")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("JoinGroupRequest.protocols")
+                    let tagged = try reader.readTaggedField("JoinGroupRequest.protocols", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -190,8 +192,9 @@ public struct JoinGroupResponse: KafkaAPIMessage {
         }
         if flexible {
             let count = try reader.readTaggedFieldCount("JoinGroupResponse")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("JoinGroupResponse")
+                let tagged = try reader.readTaggedField("JoinGroupResponse", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
@@ -255,8 +258,9 @@ public struct JoinGroupResponse: KafkaAPIMessage {
             self.metadata = try reader.readBytes("JoinGroupResponse.members.metadata", compact: flexible)
             if flexible {
                 let count = try reader.readTaggedFieldCount("JoinGroupResponse.members")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("JoinGroupResponse.members")
+                    let tagged = try reader.readTaggedField("JoinGroupResponse.members", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }

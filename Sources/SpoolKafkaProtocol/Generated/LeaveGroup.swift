@@ -37,8 +37,9 @@ public struct LeaveGroupRequest: KafkaAPIMessage {
         }
         if flexible {
             let count = try reader.readTaggedFieldCount("LeaveGroupRequest")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("LeaveGroupRequest")
+                let tagged = try reader.readTaggedField("LeaveGroupRequest", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
@@ -100,8 +101,9 @@ public struct LeaveGroupRequest: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("LeaveGroupRequest.members")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("LeaveGroupRequest.members")
+                    let tagged = try reader.readTaggedField("LeaveGroupRequest.members", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -168,8 +170,9 @@ public struct LeaveGroupResponse: KafkaAPIMessage {
         }
         if flexible {
             let count = try reader.readTaggedFieldCount("LeaveGroupResponse")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("LeaveGroupResponse")
+                let tagged = try reader.readTaggedField("LeaveGroupResponse", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
@@ -229,8 +232,9 @@ public struct LeaveGroupResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("LeaveGroupResponse.members")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("LeaveGroupResponse.members")
+                    let tagged = try reader.readTaggedField("LeaveGroupResponse.members", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }

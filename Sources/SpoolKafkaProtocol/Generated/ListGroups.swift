@@ -40,8 +40,9 @@ public struct ListGroupsRequest: KafkaAPIMessage {
         }
         if flexible {
             let count = try reader.readTaggedFieldCount("ListGroupsRequest")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("ListGroupsRequest")
+                let tagged = try reader.readTaggedField("ListGroupsRequest", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
@@ -115,8 +116,9 @@ public struct ListGroupsResponse: KafkaAPIMessage {
         }
         if flexible {
             let count = try reader.readTaggedFieldCount("ListGroupsResponse")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("ListGroupsResponse")
+                let tagged = try reader.readTaggedField("ListGroupsResponse", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
@@ -173,8 +175,9 @@ public struct ListGroupsResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("ListGroupsResponse.groups")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ListGroupsResponse.groups")
+                    let tagged = try reader.readTaggedField("ListGroupsResponse.groups", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }

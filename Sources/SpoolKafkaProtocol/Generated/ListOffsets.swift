@@ -40,8 +40,9 @@ public struct ListOffsetsRequest: KafkaAPIMessage {
         }
         if flexible {
             let count = try reader.readTaggedFieldCount("ListOffsetsRequest")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("ListOffsetsRequest")
+                let tagged = try reader.readTaggedField("ListOffsetsRequest", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
@@ -99,8 +100,9 @@ public struct ListOffsetsRequest: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("ListOffsetsRequest.topics")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ListOffsetsRequest.topics")
+                    let tagged = try reader.readTaggedField("ListOffsetsRequest.topics", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -154,8 +156,9 @@ public struct ListOffsetsRequest: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("ListOffsetsRequest.topics.partitions")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ListOffsetsRequest.topics.partitions")
+                    let tagged = try reader.readTaggedField("ListOffsetsRequest.topics.partitions", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -214,8 +217,9 @@ public struct ListOffsetsResponse: KafkaAPIMessage {
         }
         if flexible {
             let count = try reader.readTaggedFieldCount("ListOffsetsResponse")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("ListOffsetsResponse")
+                let tagged = try reader.readTaggedField("ListOffsetsResponse", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
@@ -267,8 +271,9 @@ public struct ListOffsetsResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("ListOffsetsResponse.topics")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ListOffsetsResponse.topics")
+                    let tagged = try reader.readTaggedField("ListOffsetsResponse.topics", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -338,8 +343,9 @@ public struct ListOffsetsResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("ListOffsetsResponse.topics.partitions")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ListOffsetsResponse.topics.partitions")
+                    let tagged = try reader.readTaggedField("ListOffsetsResponse.topics.partitions", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }

@@ -42,8 +42,9 @@ public struct MetadataRequest: KafkaAPIMessage {
         }
         if flexible {
             let count = try reader.readTaggedFieldCount("MetadataRequest")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("MetadataRequest")
+                let tagged = try reader.readTaggedField("MetadataRequest", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
@@ -102,8 +103,9 @@ public struct MetadataRequest: KafkaAPIMessage {
             self.name = try reader.readNullableString("MetadataRequest.topics.name", compact: flexible, nullable: version >= 10)
             if flexible {
                 let count = try reader.readTaggedFieldCount("MetadataRequest.topics")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("MetadataRequest.topics")
+                    let tagged = try reader.readTaggedField("MetadataRequest.topics", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -180,8 +182,9 @@ public struct MetadataResponse: KafkaAPIMessage {
         }
         if flexible {
             let count = try reader.readTaggedFieldCount("MetadataResponse")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("MetadataResponse")
+                let tagged = try reader.readTaggedField("MetadataResponse", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
@@ -253,8 +256,9 @@ public struct MetadataResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("MetadataResponse.brokers")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("MetadataResponse.brokers")
+                    let tagged = try reader.readTaggedField("MetadataResponse.brokers", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -320,8 +324,9 @@ public struct MetadataResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("MetadataResponse.topics")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("MetadataResponse.topics")
+                    let tagged = try reader.readTaggedField("MetadataResponse.topics", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -414,8 +419,9 @@ public struct MetadataResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("MetadataResponse.topics.partitions")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("MetadataResponse.topics.partitions")
+                    let tagged = try reader.readTaggedField("MetadataResponse.topics.partitions", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }

@@ -50,8 +50,9 @@ public struct OffsetCommitRequest: KafkaAPIMessage {
         }
         if flexible {
             let count = try reader.readTaggedFieldCount("OffsetCommitRequest")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("OffsetCommitRequest")
+                let tagged = try reader.readTaggedField("OffsetCommitRequest", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
@@ -115,8 +116,9 @@ public struct OffsetCommitRequest: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("OffsetCommitRequest.topics")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("OffsetCommitRequest.topics")
+                    let tagged = try reader.readTaggedField("OffsetCommitRequest.topics", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -173,8 +175,9 @@ public struct OffsetCommitRequest: KafkaAPIMessage {
             self.committedMetadata = try reader.readNullableString("OffsetCommitRequest.topics.partitions.committedMetadata", compact: flexible, nullable: true)
             if flexible {
                 let count = try reader.readTaggedFieldCount("OffsetCommitRequest.topics.partitions")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("OffsetCommitRequest.topics.partitions")
+                    let tagged = try reader.readTaggedField("OffsetCommitRequest.topics.partitions", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -234,8 +237,9 @@ public struct OffsetCommitResponse: KafkaAPIMessage {
         }
         if flexible {
             let count = try reader.readTaggedFieldCount("OffsetCommitResponse")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("OffsetCommitResponse")
+                let tagged = try reader.readTaggedField("OffsetCommitResponse", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
@@ -287,8 +291,9 @@ public struct OffsetCommitResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("OffsetCommitResponse.topics")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("OffsetCommitResponse.topics")
+                    let tagged = try reader.readTaggedField("OffsetCommitResponse.topics", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -332,8 +337,9 @@ public struct OffsetCommitResponse: KafkaAPIMessage {
             self.errorCode = try reader.readInt16("OffsetCommitResponse.topics.partitions.errorCode")
             if flexible {
                 let count = try reader.readTaggedFieldCount("OffsetCommitResponse.topics.partitions")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("OffsetCommitResponse.topics.partitions")
+                    let tagged = try reader.readTaggedField("OffsetCommitResponse.topics.partitions", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }

@@ -50,8 +50,9 @@ public struct OffsetFetchRequest: KafkaAPIMessage {
         }
         if flexible {
             let count = try reader.readTaggedFieldCount("OffsetFetchRequest")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("OffsetFetchRequest")
+                let tagged = try reader.readTaggedField("OffsetFetchRequest", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
@@ -128,8 +129,9 @@ public struct OffsetFetchRequest: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("OffsetFetchRequest.topics")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("OffsetFetchRequest.topics")
+                    let tagged = try reader.readTaggedField("OffsetFetchRequest.topics", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -201,8 +203,9 @@ public struct OffsetFetchRequest: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("OffsetFetchRequest.groups")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("OffsetFetchRequest.groups")
+                    let tagged = try reader.readTaggedField("OffsetFetchRequest.groups", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -269,8 +272,9 @@ public struct OffsetFetchRequest: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("OffsetFetchRequest.groups.topics")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("OffsetFetchRequest.groups.topics")
+                    let tagged = try reader.readTaggedField("OffsetFetchRequest.groups.topics", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -353,8 +357,9 @@ public struct OffsetFetchResponse: KafkaAPIMessage {
         }
         if flexible {
             let count = try reader.readTaggedFieldCount("OffsetFetchResponse")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("OffsetFetchResponse")
+                let tagged = try reader.readTaggedField("OffsetFetchResponse", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
@@ -428,8 +433,9 @@ public struct OffsetFetchResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("OffsetFetchResponse.topics")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("OffsetFetchResponse.topics")
+                    let tagged = try reader.readTaggedField("OffsetFetchResponse.topics", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -500,8 +506,9 @@ public struct OffsetFetchResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("OffsetFetchResponse.topics.partitions")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("OffsetFetchResponse.topics.partitions")
+                    let tagged = try reader.readTaggedField("OffsetFetchResponse.topics.partitions", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -575,8 +582,9 @@ public struct OffsetFetchResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("OffsetFetchResponse.groups")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("OffsetFetchResponse.groups")
+                    let tagged = try reader.readTaggedField("OffsetFetchResponse.groups", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -643,8 +651,9 @@ public struct OffsetFetchResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("OffsetFetchResponse.groups.topics")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("OffsetFetchResponse.groups.topics")
+                    let tagged = try reader.readTaggedField("OffsetFetchResponse.groups.topics", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -715,8 +724,9 @@ public struct OffsetFetchResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("OffsetFetchResponse.groups.topics.partitions")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("OffsetFetchResponse.groups.topics.partitions")
+                    let tagged = try reader.readTaggedField("OffsetFetchResponse.groups.topics.partitions", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }

@@ -38,8 +38,9 @@ public struct ProduceRequest: KafkaAPIMessage {
         }
         if flexible {
             let count = try reader.readTaggedFieldCount("ProduceRequest")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("ProduceRequest")
+                let tagged = try reader.readTaggedField("ProduceRequest", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
@@ -95,8 +96,9 @@ public struct ProduceRequest: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("ProduceRequest.topicData")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ProduceRequest.topicData")
+                    let tagged = try reader.readTaggedField("ProduceRequest.topicData", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -140,8 +142,9 @@ public struct ProduceRequest: KafkaAPIMessage {
             self.records = try reader.readNullableBytes("ProduceRequest.topicData.partitionData.records", compact: flexible, nullable: true)
             if flexible {
                 let count = try reader.readTaggedFieldCount("ProduceRequest.topicData.partitionData")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ProduceRequest.topicData.partitionData")
+                    let tagged = try reader.readTaggedField("ProduceRequest.topicData.partitionData", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -194,8 +197,9 @@ public struct ProduceResponse: KafkaAPIMessage {
         }
         if flexible {
             let count = try reader.readTaggedFieldCount("ProduceResponse")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("ProduceResponse")
+                let tagged = try reader.readTaggedField("ProduceResponse", previousTag: &previousTag)
                 var sub = tagged.reader
                 switch tagged.tag {
                 case 0 where version >= 10:
@@ -273,8 +277,9 @@ public struct ProduceResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("ProduceResponse.responses")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ProduceResponse.responses")
+                    let tagged = try reader.readTaggedField("ProduceResponse.responses", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -349,8 +354,9 @@ public struct ProduceResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("ProduceResponse.responses.partitionResponses")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ProduceResponse.responses.partitionResponses")
+                    let tagged = try reader.readTaggedField("ProduceResponse.responses.partitionResponses", previousTag: &previousTag)
                     var sub = tagged.reader
                     switch tagged.tag {
                     case 0 where version >= 10:
@@ -425,8 +431,9 @@ public struct ProduceResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("ProduceResponse.responses.partitionResponses.recordErrors")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ProduceResponse.responses.partitionResponses.recordErrors")
+                    let tagged = try reader.readTaggedField("ProduceResponse.responses.partitionResponses.recordErrors", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -476,8 +483,9 @@ public struct ProduceResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("ProduceResponse.responses.partitionResponses.currentLeader")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ProduceResponse.responses.partitionResponses.currentLeader")
+                    let tagged = try reader.readTaggedField("ProduceResponse.responses.partitionResponses.currentLeader", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -537,8 +545,9 @@ public struct ProduceResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("ProduceResponse.nodeEndpoints")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ProduceResponse.nodeEndpoints")
+                    let tagged = try reader.readTaggedField("ProduceResponse.nodeEndpoints", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }

@@ -36,8 +36,9 @@ public struct ShareAcknowledgeRequest: KafkaAPIMessage {
         }
         if flexible {
             let count = try reader.readTaggedFieldCount("ShareAcknowledgeRequest")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("ShareAcknowledgeRequest")
+                let tagged = try reader.readTaggedField("ShareAcknowledgeRequest", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
@@ -89,8 +90,9 @@ public struct ShareAcknowledgeRequest: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("ShareAcknowledgeRequest.topics")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ShareAcknowledgeRequest.topics")
+                    let tagged = try reader.readTaggedField("ShareAcknowledgeRequest.topics", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -140,8 +142,9 @@ public struct ShareAcknowledgeRequest: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("ShareAcknowledgeRequest.topics.partitions")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ShareAcknowledgeRequest.topics.partitions")
+                    let tagged = try reader.readTaggedField("ShareAcknowledgeRequest.topics.partitions", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -194,8 +197,9 @@ public struct ShareAcknowledgeRequest: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("ShareAcknowledgeRequest.topics.partitions.acknowledgementBatches")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ShareAcknowledgeRequest.topics.partitions.acknowledgementBatches")
+                    let tagged = try reader.readTaggedField("ShareAcknowledgeRequest.topics.partitions.acknowledgementBatches", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -266,8 +270,9 @@ public struct ShareAcknowledgeResponse: KafkaAPIMessage {
         }
         if flexible {
             let count = try reader.readTaggedFieldCount("ShareAcknowledgeResponse")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("ShareAcknowledgeResponse")
+                let tagged = try reader.readTaggedField("ShareAcknowledgeResponse", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
@@ -326,8 +331,9 @@ public struct ShareAcknowledgeResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("ShareAcknowledgeResponse.responses")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ShareAcknowledgeResponse.responses")
+                    let tagged = try reader.readTaggedField("ShareAcknowledgeResponse.responses", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -377,8 +383,9 @@ public struct ShareAcknowledgeResponse: KafkaAPIMessage {
             self.currentLeader = try LeaderIdAndEpoch(from: &reader, version: version)
             if flexible {
                 let count = try reader.readTaggedFieldCount("ShareAcknowledgeResponse.responses.partitions")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ShareAcknowledgeResponse.responses.partitions")
+                    let tagged = try reader.readTaggedField("ShareAcknowledgeResponse.responses.partitions", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -418,8 +425,9 @@ public struct ShareAcknowledgeResponse: KafkaAPIMessage {
             self.leaderEpoch = try reader.readInt32("ShareAcknowledgeResponse.responses.partitions.currentLeader.leaderEpoch")
             if flexible {
                 let count = try reader.readTaggedFieldCount("ShareAcknowledgeResponse.responses.partitions.currentLeader")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ShareAcknowledgeResponse.responses.partitions.currentLeader")
+                    let tagged = try reader.readTaggedField("ShareAcknowledgeResponse.responses.partitions.currentLeader", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -463,8 +471,9 @@ public struct ShareAcknowledgeResponse: KafkaAPIMessage {
             self.rack = try reader.readNullableString("ShareAcknowledgeResponse.nodeEndpoints.rack", compact: flexible, nullable: true)
             if flexible {
                 let count = try reader.readTaggedFieldCount("ShareAcknowledgeResponse.nodeEndpoints")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ShareAcknowledgeResponse.nodeEndpoints")
+                    let tagged = try reader.readTaggedField("ShareAcknowledgeResponse.nodeEndpoints", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }

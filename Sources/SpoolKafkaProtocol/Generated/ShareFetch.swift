@@ -54,8 +54,9 @@ public struct ShareFetchRequest: KafkaAPIMessage {
         }
         if flexible {
             let count = try reader.readTaggedFieldCount("ShareFetchRequest")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("ShareFetchRequest")
+                let tagged = try reader.readTaggedField("ShareFetchRequest", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
@@ -117,8 +118,9 @@ public struct ShareFetchRequest: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("ShareFetchRequest.topics")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ShareFetchRequest.topics")
+                    let tagged = try reader.readTaggedField("ShareFetchRequest.topics", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -171,8 +173,9 @@ public struct ShareFetchRequest: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("ShareFetchRequest.topics.partitions")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ShareFetchRequest.topics.partitions")
+                    let tagged = try reader.readTaggedField("ShareFetchRequest.topics.partitions", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -226,8 +229,9 @@ public struct ShareFetchRequest: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("ShareFetchRequest.topics.partitions.acknowledgementBatches")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ShareFetchRequest.topics.partitions.acknowledgementBatches")
+                    let tagged = try reader.readTaggedField("ShareFetchRequest.topics.partitions.acknowledgementBatches", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -278,8 +282,9 @@ public struct ShareFetchRequest: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("ShareFetchRequest.forgottenTopicsData")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ShareFetchRequest.forgottenTopicsData")
+                    let tagged = try reader.readTaggedField("ShareFetchRequest.forgottenTopicsData", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -349,8 +354,9 @@ public struct ShareFetchResponse: KafkaAPIMessage {
         }
         if flexible {
             let count = try reader.readTaggedFieldCount("ShareFetchResponse")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("ShareFetchResponse")
+                let tagged = try reader.readTaggedField("ShareFetchResponse", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
@@ -409,8 +415,9 @@ public struct ShareFetchResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("ShareFetchResponse.responses")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ShareFetchResponse.responses")
+                    let tagged = try reader.readTaggedField("ShareFetchResponse.responses", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -478,8 +485,9 @@ public struct ShareFetchResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("ShareFetchResponse.responses.partitions")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ShareFetchResponse.responses.partitions")
+                    let tagged = try reader.readTaggedField("ShareFetchResponse.responses.partitions", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -529,8 +537,9 @@ public struct ShareFetchResponse: KafkaAPIMessage {
             self.leaderEpoch = try reader.readInt32("ShareFetchResponse.responses.partitions.currentLeader.leaderEpoch")
             if flexible {
                 let count = try reader.readTaggedFieldCount("ShareFetchResponse.responses.partitions.currentLeader")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ShareFetchResponse.responses.partitions.currentLeader")
+                    let tagged = try reader.readTaggedField("ShareFetchResponse.responses.partitions.currentLeader", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -571,8 +580,9 @@ public struct ShareFetchResponse: KafkaAPIMessage {
             self.deliveryCount = try reader.readInt16("ShareFetchResponse.responses.partitions.acquiredRecords.deliveryCount")
             if flexible {
                 let count = try reader.readTaggedFieldCount("ShareFetchResponse.responses.partitions.acquiredRecords")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ShareFetchResponse.responses.partitions.acquiredRecords")
+                    let tagged = try reader.readTaggedField("ShareFetchResponse.responses.partitions.acquiredRecords", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -617,8 +627,9 @@ public struct ShareFetchResponse: KafkaAPIMessage {
             self.rack = try reader.readNullableString("ShareFetchResponse.nodeEndpoints.rack", compact: flexible, nullable: true)
             if flexible {
                 let count = try reader.readTaggedFieldCount("ShareFetchResponse.nodeEndpoints")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ShareFetchResponse.nodeEndpoints")
+                    let tagged = try reader.readTaggedField("ShareFetchResponse.nodeEndpoints", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }

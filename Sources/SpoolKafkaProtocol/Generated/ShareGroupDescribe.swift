@@ -30,8 +30,9 @@ public struct ShareGroupDescribeRequest: KafkaAPIMessage {
         self.includeAuthorizedOperations = try reader.readBool("ShareGroupDescribeRequest.includeAuthorizedOperations")
         if flexible {
             let count = try reader.readTaggedFieldCount("ShareGroupDescribeRequest")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("ShareGroupDescribeRequest")
+                let tagged = try reader.readTaggedField("ShareGroupDescribeRequest", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
@@ -86,8 +87,9 @@ public struct ShareGroupDescribeResponse: KafkaAPIMessage {
         }
         if flexible {
             let count = try reader.readTaggedFieldCount("ShareGroupDescribeResponse")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("ShareGroupDescribeResponse")
+                let tagged = try reader.readTaggedField("ShareGroupDescribeResponse", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
@@ -158,8 +160,9 @@ public struct ShareGroupDescribeResponse: KafkaAPIMessage {
             self.authorizedOperations = try reader.readInt32("ShareGroupDescribeResponse.groups.authorizedOperations")
             if flexible {
                 let count = try reader.readTaggedFieldCount("ShareGroupDescribeResponse.groups")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ShareGroupDescribeResponse.groups")
+                    let tagged = try reader.readTaggedField("ShareGroupDescribeResponse.groups", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -231,8 +234,9 @@ public struct ShareGroupDescribeResponse: KafkaAPIMessage {
             self.assignment = try Assignment(from: &reader, version: version)
             if flexible {
                 let count = try reader.readTaggedFieldCount("ShareGroupDescribeResponse.groups.members")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ShareGroupDescribeResponse.groups.members")
+                    let tagged = try reader.readTaggedField("ShareGroupDescribeResponse.groups.members", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -290,8 +294,9 @@ public struct ShareGroupDescribeResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("ShareGroupDescribeResponse.TopicPartitions")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ShareGroupDescribeResponse.TopicPartitions")
+                    let tagged = try reader.readTaggedField("ShareGroupDescribeResponse.TopicPartitions", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -339,8 +344,9 @@ public struct ShareGroupDescribeResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("ShareGroupDescribeResponse.Assignment")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ShareGroupDescribeResponse.Assignment")
+                    let tagged = try reader.readTaggedField("ShareGroupDescribeResponse.Assignment", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }

@@ -39,8 +39,9 @@ public struct ShareGroupHeartbeatRequest: KafkaAPIMessage {
         else { self.subscribedTopicNames = nil }
         if flexible {
             let count = try reader.readTaggedFieldCount("ShareGroupHeartbeatRequest")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("ShareGroupHeartbeatRequest")
+                let tagged = try reader.readTaggedField("ShareGroupHeartbeatRequest", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
@@ -108,8 +109,9 @@ public struct ShareGroupHeartbeatResponse: KafkaAPIMessage {
         } else { self.assignment = nil }
         if flexible {
             let count = try reader.readTaggedFieldCount("ShareGroupHeartbeatResponse")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("ShareGroupHeartbeatResponse")
+                let tagged = try reader.readTaggedField("ShareGroupHeartbeatResponse", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
@@ -158,8 +160,9 @@ public struct ShareGroupHeartbeatResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("ShareGroupHeartbeatResponse.assignment")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ShareGroupHeartbeatResponse.assignment")
+                    let tagged = try reader.readTaggedField("ShareGroupHeartbeatResponse.assignment", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -208,8 +211,9 @@ public struct ShareGroupHeartbeatResponse: KafkaAPIMessage {
             }
             if flexible {
                 let count = try reader.readTaggedFieldCount("ShareGroupHeartbeatResponse.TopicPartitions")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("ShareGroupHeartbeatResponse.TopicPartitions")
+                    let tagged = try reader.readTaggedField("ShareGroupHeartbeatResponse.TopicPartitions", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }

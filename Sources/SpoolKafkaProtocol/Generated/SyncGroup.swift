@@ -51,8 +51,9 @@ public struct SyncGroupRequest: KafkaAPIMessage {
         }
         if flexible {
             let count = try reader.readTaggedFieldCount("SyncGroupRequest")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("SyncGroupRequest")
+                let tagged = try reader.readTaggedField("SyncGroupRequest", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
@@ -109,8 +110,9 @@ public struct SyncGroupRequest: KafkaAPIMessage {
             self.assignment = try reader.readBytes("SyncGroupRequest.assignments.assignment", compact: flexible)
             if flexible {
                 let count = try reader.readTaggedFieldCount("SyncGroupRequest.assignments")
+                var previousTag: Int64 = -1
                 for _ in 0..<count {
-                    let tagged = try reader.readTaggedField("SyncGroupRequest.assignments")
+                    let tagged = try reader.readTaggedField("SyncGroupRequest.assignments", previousTag: &previousTag)
                     unknownTaggedFields.append(tagged.field)
                 }
             }
@@ -168,8 +170,9 @@ public struct SyncGroupResponse: KafkaAPIMessage {
         self.assignment = try reader.readBytes("SyncGroupResponse.assignment", compact: flexible)
         if flexible {
             let count = try reader.readTaggedFieldCount("SyncGroupResponse")
+            var previousTag: Int64 = -1
             for _ in 0..<count {
-                let tagged = try reader.readTaggedField("SyncGroupResponse")
+                let tagged = try reader.readTaggedField("SyncGroupResponse", previousTag: &previousTag)
                 unknownTaggedFields.append(tagged.field)
             }
         }
