@@ -140,6 +140,54 @@ asyncio.run(main())
 """,
 })
 
+# Admin: create a topic, list groups, describe the group, delete the topic. Each script checks
+# that it read the canned answers (the group and its member) before printing "admin done".
+SCENARIOS.update({
+    "kafka-python-admin": """
+from kafka.admin import KafkaAdminClient, NewTopic
+a = KafkaAdminClient(bootstrap_servers=BOOT, client_id='spool-capture-kafka-python')
+a.create_topics([NewTopic('spool-capture-admin', 1, 1)])
+groups = a.list_groups()
+assert 'spool-capture-group' in str(groups), groups
+desc = a.describe_groups(['spool-capture-group'])
+assert 'spool-member-1' in str(desc), desc
+a.delete_topics(['spool-capture-admin'])
+a.close()
+print('admin done')
+""",
+    "librdkafka-admin": """
+from confluent_kafka.admin import AdminClient, NewTopic
+a = AdminClient({'bootstrap.servers': BOOT, 'client.id': 'spool-capture-librdkafka'})
+for f in a.create_topics([NewTopic('spool-capture-admin', num_partitions=1, replication_factor=1)], operation_timeout=5).values():
+    f.result(10)
+groups = a.list_consumer_groups(request_timeout=10).result(10)
+assert [g.group_id for g in groups.valid] == ['spool-capture-group'], groups.valid
+desc = a.describe_consumer_groups(['spool-capture-group'], request_timeout=10)['spool-capture-group'].result(10)
+assert [m.member_id for m in desc.members] == ['spool-member-1'], desc
+for f in a.delete_topics(['spool-capture-admin'], operation_timeout=5).values():
+    f.result(10)
+print('admin done')
+""",
+    "aiokafka-admin": """
+import asyncio
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+async def main():
+    a = AIOKafkaAdminClient(bootstrap_servers=BOOT, client_id='spool-capture-aiokafka')
+    await a.start()
+    try:
+        await a.create_topics([NewTopic('spool-capture-admin', 1, 1)])
+        groups = await a.list_consumer_groups()
+        assert 'spool-capture-group' in str(groups), groups
+        desc = await a.describe_consumer_groups(['spool-capture-group'])
+        assert 'spool-member-1' in str(desc), desc
+        await a.delete_topics(['spool-capture-admin'])
+    finally:
+        await a.close()
+asyncio.run(main())
+print('admin done')
+""",
+})
+
 VERSION_PROBE = """
 import importlib.metadata as m, json
 out = {}

@@ -18,7 +18,8 @@ enum CannedResponses {
     static func all() throws -> [(name: String, apiKey: KafkaAPIKey, version: Int16, body: KafkaResponseBody)] {
         var out: [(String, KafkaAPIKey, Int16, KafkaResponseBody)] = []
         for api in [KafkaAPIKey.apiVersions, .metadata, .produce, .listOffsets, .fetch, .findCoordinator, .joinGroup, .syncGroup,
-                    .heartbeat, .offsetFetch, .offsetCommit, .leaveGroup] {
+                    .heartbeat, .offsetFetch, .offsetCommit, .leaveGroup, .createTopics, .deleteTopics, .listGroups,
+                    .describeGroups] {
             for version in api.versions {
                 out.append(("\(api)-v\(version).bin", api, version, try body(api, version: version)))
             }
@@ -40,6 +41,10 @@ enum CannedResponses {
         case .offsetFetch: .offsetFetch(offsetFetch(version: version))
         case .offsetCommit: .offsetCommit(offsetCommit())
         case .leaveGroup: .leaveGroup(LeaveGroupResponse())
+        case .createTopics: .createTopics(createTopics(version: version))
+        case .deleteTopics: .deleteTopics(deleteTopics(version: version))
+        case .listGroups: .listGroups(listGroups(version: version))
+        case .describeGroups: .describeGroups(describeGroups())
         default: preconditionFailure("no canned \(api) response")
         }
     }
@@ -210,6 +215,66 @@ enum CannedResponses {
         topic.partitions = [OffsetCommitResponse.OffsetCommitResponsePartition()]
         var response = OffsetCommitResponse()
         response.topics = [topic]
+        return response
+    }
+
+    static let adminTopic = "spool-capture-admin"
+    static let adminTopicId = KafkaUUID(high: 0x5370_6F6F_6C00_4000, low: 0x8000_0000_0000_0002)
+
+    static func createTopics(version: Int16) -> CreateTopicsResponse {
+        var result = CreateTopicsResponse.CreatableTopicResult()
+        result.name = adminTopic
+        result.topicId = version >= 7 ? adminTopicId : .zero
+        result.errorMessage = version >= 1 ? nil : ""  // v0 has no message (its default is "")
+        if version >= 5 {
+            result.numPartitions = 1
+            result.replicationFactor = 1
+            result.configs = []
+        }
+        var response = CreateTopicsResponse()
+        response.topics = [result]
+        return response
+    }
+
+    static func deleteTopics(version: Int16) -> DeleteTopicsResponse {
+        var result = DeleteTopicsResponse.DeletableTopicResult()
+        result.name = adminTopic
+        result.topicId = version >= 6 ? adminTopicId : .zero
+        var response = DeleteTopicsResponse()
+        response.responses = [result]
+        return response
+    }
+
+    static func listGroups(version: Int16) -> ListGroupsResponse {
+        var group = ListGroupsResponse.ListedGroup()
+        group.groupId = Self.group
+        group.protocolType = "consumer"
+        if version >= 4 { group.groupState = "Stable" }
+        if version >= 5 { group.groupType = "classic" }
+        var response = ListGroupsResponse()
+        response.groups = [group]
+        return response
+    }
+
+    /// ConsumerProtocolSubscription v0 (classic encoding): the topic, null user data.
+    static let subscription: [UInt8] = [0, 0, 0, 0, 0, 1, 0, 13] + Array(topic.utf8) + [0xFF, 0xFF, 0xFF, 0xFF]
+
+    /// One stable group with one member holding partition 0.
+    static func describeGroups() -> DescribeGroupsResponse {
+        var member = DescribeGroupsResponse.DescribedGroupMember()
+        member.memberId = memberId
+        member.clientId = "spool-capture-librdkafka"
+        member.clientHost = "/127.0.0.1"
+        member.memberMetadata = subscription
+        member.memberAssignment = assignment
+        var described = DescribeGroupsResponse.DescribedGroup()
+        described.groupId = group
+        described.groupState = "Stable"
+        described.protocolType = "consumer"
+        described.protocolData = assignor
+        described.members = [member]
+        var response = DescribeGroupsResponse()
+        response.groups = [described]
         return response
     }
 

@@ -54,15 +54,15 @@ struct CapturedRequestTests {
         return out
     }
 
-    @Test("all nine client scenarios ran to the end against the codec's canned responses")
+    @Test("all twelve client scenarios ran to the end against the codec's canned responses")
     func everyScenarioCompleted() throws {
         let manifest = try Self.manifest()
         let expected = ["aiokafka", "kafka-python", "librdkafka"].flatMap { client in
-            ["consumer", "group", "producer"].map { "\(client)-\($0)" }
+            ["admin", "consumer", "group", "producer"].map { "\(client)-\($0)" }
         }
         #expect(manifest.scenarios.keys.sorted() == expected)
         for (name, scenario) in manifest.scenarios {
-            let expected = name.hasSuffix("producer") ? "produced" : "consumed b'first task'"
+            let expected = name.hasSuffix("producer") ? "produced" : name.hasSuffix("admin") ? "admin done" : "consumed b'first task'"
             #expect(scenario.outcome == expected, "\(name): \(scenario.outcome)")
         }
     }
@@ -104,15 +104,18 @@ struct CapturedRequestTests {
         #expect(seen >= 4, "kafka-python and librdkafka send ApiVersions v3+")
     }
 
-    @Test("captured Metadata requests are brokers-only (empty list) or name exactly the client's topic, by name")
+    @Test("captured Metadata requests are brokers-only (empty list), all topics (null) or name exactly the client's topic")
     func capturedMetadataRequests() throws {
-        var naming = Set<String>(), brokersOnly = Set<String>()
+        var naming = Set<String>(), brokersOnly = Set<String>(), allTopics = Set<String>()
         for c in try Self.captured() {
             guard case let .metadata(request) = c.request.body else { continue }
             let names = request.topics?.map(\.name)
             if names == [CannedResponses.topic] { naming.insert(c.client) }
             if names == [] { brokersOnly.insert(c.client) }
-            #expect(names == [] || names == [CannedResponses.topic], "\(c.scenario): \(String(describing: names))")
+            // nil asks for every topic (v1+, aiokafka's admin client does); [] for brokers only.
+            #expect(names == [] || names == [CannedResponses.topic] || (names == nil && c.request.apiVersion >= 1),
+                    "\(c.scenario): \(String(describing: names))")
+            if names == nil { allTopics.insert(c.scenario) }
             if c.request.apiVersion >= 10, let topic = request.topics?.first {
                 #expect(topic.topicId == .zero, "\(c.scenario): asked by name, not id")
             }
@@ -122,6 +125,7 @@ struct CapturedRequestTests {
         }
         #expect(naming == ["aiokafka", "kafka-python", "librdkafka"], "every client names its topic somewhere")
         #expect(brokersOnly == ["aiokafka", "kafka-python", "librdkafka"], "every client also sends a brokers-only request")
+        #expect(allTopics == ["aiokafka-admin"])
     }
 
     @Test("captured Produce requests carry the record each client produced, readable by SpoolFormat")
@@ -218,6 +222,35 @@ struct CapturedRequestTests {
         for client in ["kafka-python", "librdkafka", "aiokafka"] {
             #expect(seen[client, default: []].isSuperset(of: ["FindCoordinator", "JoinGroup", "SyncGroup", "OffsetFetch", "OffsetCommit", "LeaveGroup"]),
                     "\(client): \(seen[client, default: []].sorted())")
+        }
+    }
+
+    @Test("captured admin requests create and delete the admin topic and ask about the capture group")
+    func capturedAdminRequests() throws {
+        var seen: [String: Set<String>] = [:]
+        for c in try Self.captured() where c.scenario.hasSuffix("-admin") {
+            let v = c.request.apiVersion
+            switch c.request.body {
+            case let .createTopics(r):
+                let topic = try #require(r.topics.first)
+                #expect(r.topics.count == 1 && topic.name == CannedResponses.adminTopic, "\(c.scenario)")
+                #expect(topic.numPartitions == 1 && topic.replicationFactor == 1 && topic.assignments.isEmpty, "\(c.scenario)")
+                #expect(r.timeoutMs > 0 && !r.validateOnly, "\(c.scenario)")
+            case let .deleteTopics(r):
+                let names = v >= 6 ? r.topics.map { $0.name ?? "" } : r.topicNames
+                #expect(names == [CannedResponses.adminTopic], "\(c.scenario)")
+                if v >= 6 { #expect(r.topics.first?.topicId == .zero, "\(c.scenario): by name") }
+            case let .listGroups(r):
+                #expect(r.statesFilter.isEmpty, "\(c.scenario): all states")
+            case let .describeGroups(r):
+                #expect(r.groups == [CannedResponses.group], "\(c.scenario)")
+            default:
+                continue
+            }
+            seen[c.client, default: []].insert("\(c.request.body.apiKey)")
+        }
+        for client in ["kafka-python", "librdkafka", "aiokafka"] {
+            #expect(seen[client] == ["CreateTopics", "DeleteTopics", "ListGroups", "DescribeGroups"], "\(client)")
         }
     }
 }
