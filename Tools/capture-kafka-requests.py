@@ -188,6 +188,26 @@ print('admin done')
 """,
 })
 
+# Share group (KIP-932): subscribe, acknowledge (ACCEPT) each record of the canned batch,
+# commit the acknowledgements, leave.
+SCENARIOS["librdkafka-share"] = """
+from confluent_kafka import ShareConsumer
+c = ShareConsumer({'bootstrap.servers': BOOT, 'client.id': 'spool-capture-librdkafka', 'group.id': 'spool-capture-share',
+                   'share.acknowledgement.mode': 'explicit'})
+c.subscribe(['spool-capture'])
+values = []
+for _ in range(20):
+    for m in c.poll(0.5) or []:
+        if m.error() is None:
+            values.append(m.value())
+            c.acknowledge(m)
+    if values:
+        break
+c.commit_sync(10)
+print('consumed', values, flush=True)
+c.close()
+"""
+
 VERSION_PROBE = """
 import importlib.metadata as m, json
 out = {}
@@ -239,7 +259,10 @@ class Recorder:
 def read_exactly(conn, count):
     data = b""
     while len(data) < count:
-        chunk = conn.recv(count - len(data))
+        try:
+            chunk = conn.recv(count - len(data))
+        except OSError:  # reset by the client
+            return None
         if not chunk:
             return None
         data += chunk
@@ -303,10 +326,12 @@ def main():
     for name in args.scenarios:
         state["recorder"] = recorder = Recorder(responses, port)
         script = "BOOT = '127.0.0.1:%d'\n" % port + SCENARIOS[name]
+        exit_code = None
         try:
             run = subprocess.run([args.python, "-c", script], capture_output=True, text=True, timeout=CLIENT_TIMEOUT)
             outcome = run.stdout.strip().splitlines()[-1:] or run.stderr.strip().splitlines()[-1:]
             outcome = outcome[0] if outcome else "exit %d" % run.returncode
+            exit_code = run.returncode
         except subprocess.TimeoutExpired:
             outcome = "timed out after %ds" % CLIENT_TIMEOUT
         folder = os.path.join(args.out, "requests", name)
@@ -322,7 +347,7 @@ def main():
                 f.write(frame)
             entries.append({"file": file, "api_key": api, "api_version": version, "correlation_id": correlation,
                             "client_id": client_id(frame), "answered": recorder.answer(frame) is not None})
-        manifest["scenarios"][name] = {"outcome": outcome, "frames": entries}
+        manifest["scenarios"][name] = {"outcome": outcome, "exit_code": exit_code, "frames": entries}
         print("%-24s %-40s %s" % (name, outcome[:40], " ".join(e["file"][3:-4] for e in entries)))
     server.close()
     with open(os.path.join(args.out, "requests", "manifest.json"), "w") as f:

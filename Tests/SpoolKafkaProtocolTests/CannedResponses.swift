@@ -19,7 +19,7 @@ enum CannedResponses {
         var out: [(String, KafkaAPIKey, Int16, KafkaResponseBody)] = []
         for api in [KafkaAPIKey.apiVersions, .metadata, .produce, .listOffsets, .fetch, .findCoordinator, .joinGroup, .syncGroup,
                     .heartbeat, .offsetFetch, .offsetCommit, .leaveGroup, .createTopics, .deleteTopics, .listGroups,
-                    .describeGroups] {
+                    .describeGroups, .shareGroupHeartbeat, .shareFetch, .shareAcknowledge] {
             for version in api.versions {
                 out.append(("\(api)-v\(version).bin", api, version, try body(api, version: version)))
             }
@@ -45,6 +45,9 @@ enum CannedResponses {
         case .deleteTopics: .deleteTopics(deleteTopics(version: version))
         case .listGroups: .listGroups(listGroups(version: version))
         case .describeGroups: .describeGroups(describeGroups())
+        case .shareGroupHeartbeat: .shareGroupHeartbeat(shareGroupHeartbeat())
+        case .shareFetch: .shareFetch(try shareFetch(version: version))
+        case .shareAcknowledge: .shareAcknowledge(shareAcknowledge())
         default: preconditionFailure("no canned \(api) response")
         }
     }
@@ -275,6 +278,52 @@ enum CannedResponses {
         described.members = [member]
         var response = DescribeGroupsResponse()
         response.groups = [described]
+        return response
+    }
+
+    /// Member epoch 1 with partition 0 of the topic; the member keeps the id it chose (null here).
+    static func shareGroupHeartbeat() -> ShareGroupHeartbeatResponse {
+        var partitions = ShareGroupHeartbeatResponse.TopicPartitions()
+        partitions.topicId = topicId
+        partitions.partitions = [0]
+        var assignment = ShareGroupHeartbeatResponse.Assignment()
+        assignment.topicPartitions = [partitions]
+        var response = ShareGroupHeartbeatResponse()
+        response.memberEpoch = 1
+        response.heartbeatIntervalMs = 5000
+        response.assignment = assignment
+        return response
+    }
+
+    /// The canned batch (offsets 0-1), acquired for the first time, locked for 30 s.
+    static func shareFetch(version: Int16) throws -> ShareFetchResponse {
+        var acquired = ShareFetchResponse.AcquiredRecords()
+        acquired.firstOffset = 0
+        acquired.lastOffset = 1
+        acquired.deliveryCount = 1
+        var partition = ShareFetchResponse.PartitionData()
+        partition.currentLeader.leaderId = 0
+        partition.currentLeader.leaderEpoch = 0
+        partition.records = try records()
+        partition.acquiredRecords = [acquired]
+        var topic = ShareFetchResponse.ShareFetchableTopicResponse()
+        topic.topicId = topicId
+        topic.partitions = [partition]
+        var response = ShareFetchResponse()
+        if version >= 1 { response.acquisitionLockTimeoutMs = 30_000 }
+        response.responses = [topic]
+        return response
+    }
+
+    static func shareAcknowledge() -> ShareAcknowledgeResponse {
+        var partition = ShareAcknowledgeResponse.PartitionData()
+        partition.currentLeader.leaderId = 0
+        partition.currentLeader.leaderEpoch = 0
+        var topic = ShareAcknowledgeResponse.ShareAcknowledgeTopicResponse()
+        topic.topicId = topicId
+        topic.partitions = [partition]
+        var response = ShareAcknowledgeResponse()
+        response.responses = [topic]
         return response
     }
 

@@ -24,7 +24,12 @@ for target in "${targets[@]}"; do
       for f in fixtures/kafka-protocol/requests/*/*.bin; do { printf '\x00'; tail -c +5 "$f"; } > "$corpus/seed-$(echo "$f" | tr '/' '_')"; done
       for f in fixtures/kafka-protocol/responses/*.bin; do
         name="$(basename "$f" .bin)"; version="${name##*-v}"
-        case "${name%-v*}" in Produce) key=0 ;; Fetch) key=1 ;; ListOffsets) key=2 ;; Metadata) key=3 ;; FindCoordinator) key=10 ;; ApiVersions) key=18 ;; *) continue ;; esac
+        case "${name%-v*}" in
+          Produce) key=0 ;; Fetch) key=1 ;; ListOffsets) key=2 ;; Metadata) key=3 ;; OffsetCommit) key=8 ;; OffsetFetch) key=9 ;;
+          FindCoordinator) key=10 ;; JoinGroup) key=11 ;; Heartbeat) key=12 ;; LeaveGroup) key=13 ;; SyncGroup) key=14 ;;
+          DescribeGroups) key=15 ;; ListGroups) key=16 ;; ApiVersions) key=18 ;; CreateTopics) key=19 ;; DeleteTopics) key=20 ;;
+          ShareGroupHeartbeat) key=76 ;; ShareFetch) key=78 ;; ShareAcknowledge) key=79 ;; *) continue ;;
+        esac
         { printf "\\x01\\x00\\x$(printf %02x "$key")\\x00\\x$(printf %02x "$version")"; tail -c +5 "$f"; } > "$corpus/seed-$(echo "$f" | tr '/' '_')"
       done ;;
   esac

@@ -4,7 +4,7 @@
 /// ShareAcknowledgeRequest (generated from kafka-protocol.spec; do not edit).
 public struct ShareAcknowledgeRequest: KafkaAPIMessage {
     public static let apiKey = KafkaAPIKey.shareAcknowledge
-    public static let versions: ClosedRange<Int16> = 0...0
+    public static let versions: ClosedRange<Int16> = 0...2
     public static let lowestFlexibleVersion: Int16? = 0
     /// GroupId: versions 0+, nullable in 0+.
     public var groupId: String? = nil
@@ -12,6 +12,8 @@ public struct ShareAcknowledgeRequest: KafkaAPIMessage {
     public var memberId: String? = ""
     /// ShareSessionEpoch: versions 0+.
     public var shareSessionEpoch: Int32 = 0
+    /// IsRenewAck: versions 2+.
+    public var isRenewAck: Bool = false
     /// Topics: versions 0+.
     public var topics: [AcknowledgeTopic] = []
     /// Tagged fields this codec does not know, kept so that re-encoding gives the same bytes.
@@ -27,6 +29,9 @@ public struct ShareAcknowledgeRequest: KafkaAPIMessage {
         self.groupId = try reader.readNullableString("ShareAcknowledgeRequest.groupId", compact: flexible, nullable: true)
         self.memberId = try reader.readNullableString("ShareAcknowledgeRequest.memberId", compact: flexible, nullable: true)
         self.shareSessionEpoch = try reader.readInt32("ShareAcknowledgeRequest.shareSessionEpoch")
+        if version >= 2 {
+            self.isRenewAck = try reader.readBool("ShareAcknowledgeRequest.isRenewAck")
+        }
         do {
             let count = try reader.readArrayCount("ShareAcknowledgeRequest.topics", compact: flexible)
             var items: [AcknowledgeTopic] = []
@@ -53,6 +58,11 @@ public struct ShareAcknowledgeRequest: KafkaAPIMessage {
         try writer.writeNullableString(self.groupId, "ShareAcknowledgeRequest.groupId", compact: flexible, nullable: true)
         try writer.writeNullableString(self.memberId, "ShareAcknowledgeRequest.memberId", compact: flexible, nullable: true)
         writer.writeInt32(self.shareSessionEpoch)
+        if version >= 2 {
+            writer.writeBool(self.isRenewAck)
+        } else {
+            try writer.requireDefault(self.isRenewAck == false, "ShareAcknowledgeRequest.isRenewAck", version: version)
+        }
         do {
             let items = self.topics
             try writer.writeArrayCount(items.count, "ShareAcknowledgeRequest.topics", compact: flexible)
@@ -229,7 +239,7 @@ public struct ShareAcknowledgeRequest: KafkaAPIMessage {
 /// ShareAcknowledgeResponse (generated from kafka-protocol.spec; do not edit).
 public struct ShareAcknowledgeResponse: KafkaAPIMessage {
     public static let apiKey = KafkaAPIKey.shareAcknowledge
-    public static let versions: ClosedRange<Int16> = 0...0
+    public static let versions: ClosedRange<Int16> = 0...2
     public static let lowestFlexibleVersion: Int16? = 0
     /// ThrottleTimeMs: versions 0+.
     public var throttleTimeMs: Int32 = 0
@@ -237,6 +247,8 @@ public struct ShareAcknowledgeResponse: KafkaAPIMessage {
     public var errorCode: Int16 = 0
     /// ErrorMessage: versions 0+, nullable in 0+.
     public var errorMessage: String? = nil
+    /// AcquisitionLockTimeoutMs: versions 2+.
+    public var acquisitionLockTimeoutMs: Int32 = 0
     /// Responses: versions 0+.
     public var responses: [ShareAcknowledgeTopicResponse] = []
     /// NodeEndpoints: versions 0+.
@@ -254,6 +266,9 @@ public struct ShareAcknowledgeResponse: KafkaAPIMessage {
         self.throttleTimeMs = try reader.readInt32("ShareAcknowledgeResponse.throttleTimeMs")
         self.errorCode = try reader.readInt16("ShareAcknowledgeResponse.errorCode")
         self.errorMessage = try reader.readNullableString("ShareAcknowledgeResponse.errorMessage", compact: flexible, nullable: true)
+        if version >= 2 {
+            self.acquisitionLockTimeoutMs = try reader.readInt32("ShareAcknowledgeResponse.acquisitionLockTimeoutMs")
+        }
         do {
             let count = try reader.readArrayCount("ShareAcknowledgeResponse.responses", compact: flexible)
             var items: [ShareAcknowledgeTopicResponse] = []
@@ -287,6 +302,9 @@ public struct ShareAcknowledgeResponse: KafkaAPIMessage {
         writer.writeInt32(self.throttleTimeMs)
         writer.writeInt16(self.errorCode)
         try writer.writeNullableString(self.errorMessage, "ShareAcknowledgeResponse.errorMessage", compact: flexible, nullable: true)
+        if version >= 2 {
+            writer.writeInt32(self.acquisitionLockTimeoutMs)
+        }
         do {
             let items = self.responses
             try writer.writeArrayCount(items.count, "ShareAcknowledgeResponse.responses", compact: flexible)

@@ -4,7 +4,7 @@
 /// ShareFetchRequest (generated from kafka-protocol.spec; do not edit).
 public struct ShareFetchRequest: KafkaAPIMessage {
     public static let apiKey = KafkaAPIKey.shareFetch
-    public static let versions: ClosedRange<Int16> = 0...0
+    public static let versions: ClosedRange<Int16> = 0...2
     public static let lowestFlexibleVersion: Int16? = 0
     /// GroupId: versions 0+, nullable in 0+.
     public var groupId: String? = nil
@@ -18,6 +18,12 @@ public struct ShareFetchRequest: KafkaAPIMessage {
     public var minBytes: Int32 = 0
     /// MaxBytes: versions 0+.
     public var maxBytes: Int32 = 0x7fffffff
+    /// MaxRecords: versions 1+.
+    public var maxRecords: Int32 = 0
+    /// BatchSize: versions 1+.
+    public var batchSize: Int32 = 0
+    /// ShareAcquireMode: versions 2+.
+    public var shareAcquireMode: Int8 = 0
     /// Topics: versions 0+.
     public var topics: [FetchTopic] = []
     /// ForgottenTopicsData: versions 0+.
@@ -38,6 +44,15 @@ public struct ShareFetchRequest: KafkaAPIMessage {
         self.maxWaitMs = try reader.readInt32("ShareFetchRequest.maxWaitMs")
         self.minBytes = try reader.readInt32("ShareFetchRequest.minBytes")
         self.maxBytes = try reader.readInt32("ShareFetchRequest.maxBytes")
+        if version >= 1 {
+            self.maxRecords = try reader.readInt32("ShareFetchRequest.maxRecords")
+        }
+        if version >= 1 {
+            self.batchSize = try reader.readInt32("ShareFetchRequest.batchSize")
+        }
+        if version >= 2 {
+            self.shareAcquireMode = try reader.readInt8("ShareFetchRequest.shareAcquireMode")
+        }
         do {
             let count = try reader.readArrayCount("ShareFetchRequest.topics", compact: flexible)
             var items: [FetchTopic] = []
@@ -74,6 +89,21 @@ public struct ShareFetchRequest: KafkaAPIMessage {
         writer.writeInt32(self.maxWaitMs)
         writer.writeInt32(self.minBytes)
         writer.writeInt32(self.maxBytes)
+        if version >= 1 {
+            writer.writeInt32(self.maxRecords)
+        } else {
+            try writer.requireDefault(self.maxRecords == 0, "ShareFetchRequest.maxRecords", version: version)
+        }
+        if version >= 1 {
+            writer.writeInt32(self.batchSize)
+        } else {
+            try writer.requireDefault(self.batchSize == 0, "ShareFetchRequest.batchSize", version: version)
+        }
+        if version >= 2 {
+            writer.writeInt8(self.shareAcquireMode)
+        } else {
+            try writer.requireDefault(self.shareAcquireMode == 0, "ShareFetchRequest.shareAcquireMode", version: version)
+        }
         do {
             let items = self.topics
             try writer.writeArrayCount(items.count, "ShareFetchRequest.topics", compact: flexible)
@@ -149,7 +179,7 @@ public struct ShareFetchRequest: KafkaAPIMessage {
     public struct FetchPartition: KafkaStruct {
         /// PartitionIndex: versions 0+.
         public var partitionIndex: Int32 = 0
-        /// PartitionMaxBytes: versions 0+.
+        /// PartitionMaxBytes: versions 0.
         public var partitionMaxBytes: Int32 = 0
         /// AcknowledgementBatches: versions 0+.
         public var acknowledgementBatches: [AcknowledgementBatch] = []
@@ -163,7 +193,9 @@ public struct ShareFetchRequest: KafkaAPIMessage {
         public init(from reader: inout KafkaReader, version: Int16) throws(KafkaProtocolError) {
             let flexible = true
             self.partitionIndex = try reader.readInt32("ShareFetchRequest.topics.partitions.partitionIndex")
-            self.partitionMaxBytes = try reader.readInt32("ShareFetchRequest.topics.partitions.partitionMaxBytes")
+            if version <= 0 {
+                self.partitionMaxBytes = try reader.readInt32("ShareFetchRequest.topics.partitions.partitionMaxBytes")
+            }
             do {
                 let count = try reader.readArrayCount("ShareFetchRequest.topics.partitions.acknowledgementBatches", compact: flexible)
                 var items: [AcknowledgementBatch] = []
@@ -187,7 +219,11 @@ public struct ShareFetchRequest: KafkaAPIMessage {
         public func encode(into writer: inout KafkaWriter, version: Int16) throws(KafkaProtocolError) {
             let flexible = true
             writer.writeInt32(self.partitionIndex)
-            writer.writeInt32(self.partitionMaxBytes)
+            if version <= 0 {
+                writer.writeInt32(self.partitionMaxBytes)
+            } else {
+                try writer.requireDefault(self.partitionMaxBytes == 0, "ShareFetchRequest.topics.partitions.partitionMaxBytes", version: version)
+            }
             do {
                 let items = self.acknowledgementBatches
                 try writer.writeArrayCount(items.count, "ShareFetchRequest.topics.partitions.acknowledgementBatches", compact: flexible)
@@ -313,7 +349,7 @@ public struct ShareFetchRequest: KafkaAPIMessage {
 /// ShareFetchResponse (generated from kafka-protocol.spec; do not edit).
 public struct ShareFetchResponse: KafkaAPIMessage {
     public static let apiKey = KafkaAPIKey.shareFetch
-    public static let versions: ClosedRange<Int16> = 0...0
+    public static let versions: ClosedRange<Int16> = 0...2
     public static let lowestFlexibleVersion: Int16? = 0
     /// ThrottleTimeMs: versions 0+.
     public var throttleTimeMs: Int32 = 0
@@ -321,6 +357,8 @@ public struct ShareFetchResponse: KafkaAPIMessage {
     public var errorCode: Int16 = 0
     /// ErrorMessage: versions 0+, nullable in 0+.
     public var errorMessage: String? = nil
+    /// AcquisitionLockTimeoutMs: versions 1+.
+    public var acquisitionLockTimeoutMs: Int32 = 0
     /// Responses: versions 0+.
     public var responses: [ShareFetchableTopicResponse] = []
     /// NodeEndpoints: versions 0+.
@@ -338,6 +376,9 @@ public struct ShareFetchResponse: KafkaAPIMessage {
         self.throttleTimeMs = try reader.readInt32("ShareFetchResponse.throttleTimeMs")
         self.errorCode = try reader.readInt16("ShareFetchResponse.errorCode")
         self.errorMessage = try reader.readNullableString("ShareFetchResponse.errorMessage", compact: flexible, nullable: true)
+        if version >= 1 {
+            self.acquisitionLockTimeoutMs = try reader.readInt32("ShareFetchResponse.acquisitionLockTimeoutMs")
+        }
         do {
             let count = try reader.readArrayCount("ShareFetchResponse.responses", compact: flexible)
             var items: [ShareFetchableTopicResponse] = []
@@ -371,6 +412,11 @@ public struct ShareFetchResponse: KafkaAPIMessage {
         writer.writeInt32(self.throttleTimeMs)
         writer.writeInt16(self.errorCode)
         try writer.writeNullableString(self.errorMessage, "ShareFetchResponse.errorMessage", compact: flexible, nullable: true)
+        if version >= 1 {
+            writer.writeInt32(self.acquisitionLockTimeoutMs)
+        } else {
+            try writer.requireDefault(self.acquisitionLockTimeoutMs == 0, "ShareFetchResponse.acquisitionLockTimeoutMs", version: version)
+        }
         do {
             let items = self.responses
             try writer.writeArrayCount(items.count, "ShareFetchResponse.responses", compact: flexible)
@@ -456,7 +502,7 @@ public struct ShareFetchResponse: KafkaAPIMessage {
         public var acknowledgeErrorMessage: String? = nil
         /// CurrentLeader: versions 0+.
         public var currentLeader: LeaderIdAndEpoch = LeaderIdAndEpoch()
-        /// Records: versions 0+, nullable in 0+.
+        /// Records: versions 0+, nullable in 0.
         public var records: [UInt8]? = nil
         /// AcquiredRecords: versions 0+.
         public var acquiredRecords: [AcquiredRecords] = []
@@ -475,7 +521,7 @@ public struct ShareFetchResponse: KafkaAPIMessage {
             self.acknowledgeErrorCode = try reader.readInt16("ShareFetchResponse.responses.partitions.acknowledgeErrorCode")
             self.acknowledgeErrorMessage = try reader.readNullableString("ShareFetchResponse.responses.partitions.acknowledgeErrorMessage", compact: flexible, nullable: true)
             self.currentLeader = try LeaderIdAndEpoch(from: &reader, version: version)
-            self.records = try reader.readNullableBytes("ShareFetchResponse.responses.partitions.records", compact: flexible, nullable: true)
+            self.records = try reader.readNullableBytes("ShareFetchResponse.responses.partitions.records", compact: flexible, nullable: version <= 0)
             do {
                 let count = try reader.readArrayCount("ShareFetchResponse.responses.partitions.acquiredRecords", compact: flexible)
                 var items: [AcquiredRecords] = []
@@ -504,7 +550,7 @@ public struct ShareFetchResponse: KafkaAPIMessage {
             writer.writeInt16(self.acknowledgeErrorCode)
             try writer.writeNullableString(self.acknowledgeErrorMessage, "ShareFetchResponse.responses.partitions.acknowledgeErrorMessage", compact: flexible, nullable: true)
             try self.currentLeader.encode(into: &writer, version: version)
-            try writer.writeNullableBytes(self.records, "ShareFetchResponse.responses.partitions.records", compact: flexible, nullable: true)
+            try writer.writeNullableBytes(self.records, "ShareFetchResponse.responses.partitions.records", compact: flexible, nullable: version <= 0)
             do {
                 let items = self.acquiredRecords
                 try writer.writeArrayCount(items.count, "ShareFetchResponse.responses.partitions.acquiredRecords", compact: flexible)

@@ -4,7 +4,7 @@
 /// ShareGroupHeartbeatRequest (generated from kafka-protocol.spec; do not edit).
 public struct ShareGroupHeartbeatRequest: KafkaAPIMessage {
     public static let apiKey = KafkaAPIKey.shareGroupHeartbeat
-    public static let versions: ClosedRange<Int16> = 0...0
+    public static let versions: ClosedRange<Int16> = 0...1
     public static let lowestFlexibleVersion: Int16? = 0
     /// GroupId: versions 0+.
     public var groupId: String = ""
@@ -72,7 +72,7 @@ public struct ShareGroupHeartbeatRequest: KafkaAPIMessage {
 /// ShareGroupHeartbeatResponse (generated from kafka-protocol.spec; do not edit).
 public struct ShareGroupHeartbeatResponse: KafkaAPIMessage {
     public static let apiKey = KafkaAPIKey.shareGroupHeartbeat
-    public static let versions: ClosedRange<Int16> = 0...0
+    public static let versions: ClosedRange<Int16> = 0...1
     public static let lowestFlexibleVersion: Int16? = 0
     /// ThrottleTimeMs: versions 0+.
     public var throttleTimeMs: Int32 = 0

@@ -2056,6 +2056,15 @@ extension ShareFetchRequest {
         if true {
             s.maxBytes = random.int32()
         }
+        if version >= 1 {
+            s.maxRecords = random.int32()
+        }
+        if version >= 1 {
+            s.batchSize = random.int32()
+        }
+        if version >= 2 {
+            s.shareAcquireMode = random.int8()
+        }
         if true {
             s.topics = random.array { (random: inout SampleRandom) in ShareFetchRequest.FetchTopic.sample(version: version, random: &random) }
         }
@@ -2091,7 +2100,7 @@ extension ShareFetchRequest.FetchPartition {
         if true {
             s.partitionIndex = random.int32()
         }
-        if true {
+        if version <= 0 {
             s.partitionMaxBytes = random.int32()
         }
         if true {
@@ -2151,6 +2160,9 @@ extension ShareFetchResponse {
         if true {
             s.errorMessage = true && random.chance(4) ? nil : random.string()
         }
+        if version >= 1 {
+            s.acquisitionLockTimeoutMs = random.int32()
+        }
         if true {
             s.responses = random.array { (random: inout SampleRandom) in ShareFetchResponse.ShareFetchableTopicResponse.sample(version: version, random: &random) }
         }
@@ -2202,7 +2214,7 @@ extension ShareFetchResponse.PartitionData {
             s.currentLeader = ShareFetchResponse.LeaderIdAndEpoch.sample(version: version, random: &random)
         }
         if true {
-            s.records = true && random.chance(4) ? nil : random.bytes()
+            s.records = version <= 0 && random.chance(4) ? nil : random.bytes()
         }
         if true {
             s.acquiredRecords = random.array { (random: inout SampleRandom) in ShareFetchResponse.AcquiredRecords.sample(version: version, random: &random) }
@@ -2283,6 +2295,9 @@ extension ShareAcknowledgeRequest {
         if true {
             s.shareSessionEpoch = random.int32()
         }
+        if version >= 2 {
+            s.isRenewAck = random.bool()
+        }
         if true {
             s.topics = random.array { (random: inout SampleRandom) in ShareAcknowledgeRequest.AcknowledgeTopic.sample(version: version, random: &random) }
         }
@@ -2355,6 +2370,9 @@ extension ShareAcknowledgeResponse {
         }
         if true {
             s.errorMessage = true && random.chance(4) ? nil : random.string()
+        }
+        if version >= 2 {
+            s.acquisitionLockTimeoutMs = random.int32()
         }
         if true {
             s.responses = random.array { (random: inout SampleRandom) in ShareAcknowledgeResponse.ShareAcknowledgeTopicResponse.sample(version: version, random: &random) }
