@@ -2,8 +2,8 @@
 """Captures the request frames that real Kafka clients send, for fixtures/kafka-protocol/.
 
 Listens on 127.0.0.1 (ephemeral port), runs each client scenario below as a subprocess against
-it, and records the first frame of each (API, version) every scenario sends, size prefix
-included. It answers with canned responses from fixtures/kafka-protocol/responses/, which are
+it, and records the frames each scenario sends (up to two distinct ones per API version), size
+prefix included. It answers with canned responses from fixtures/kafka-protocol/responses/, which are
 SpoolKafkaProtocol's own output (Tests/SpoolKafkaProtocolTests/CannedResponses.swift writes them
 with SPOOL_KAFKA_WRITE_CANNED=1), patching in the request's correlation id and this listener's
 port. Requests it has no answer for are recorded, then the connection is closed.
