@@ -7,6 +7,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Spool", targets: ["Spool"]),
+        // Kafka's wire protocol, pure (no I/O): the codec `spool serve` is built on (issue 16).
+        .library(name: "SpoolKafkaProtocol", targets: ["SpoolKafkaProtocol"]),
         .executable(name: "spool", targets: ["spool"]),
     ],
     dependencies: [
@@ -43,6 +45,10 @@ let package = Package(
             name: "SpoolFormat",
             dependencies: ["CCRC32C", "CLZ4", "CZstd", "CZlib", "CSnappy"],
             exclude: ["FORMAT.md"]),
+        // Kafka wire-protocol codecs, generated from kafka-protocol.spec (README.md beside it).
+        .target(
+            name: "SpoolKafkaProtocol",
+            exclude: ["README.md", "kafka-protocol.spec"]),
         // The engine.
         .target(
             name: "Spool",
@@ -71,6 +77,10 @@ let package = Package(
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ]),
+        .testTarget(
+            name: "SpoolKafkaProtocolTests",
+            dependencies: ["SpoolKafkaProtocol", "SpoolFormat"],
+            exclude: ["README.md"]),
         .testTarget(name: "SpoolCLITests", dependencies: ["SpoolCLI", "Spool", "SpoolFormat"]),
     ],
     swiftLanguageModes: [.v6]

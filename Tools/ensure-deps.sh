@@ -4,6 +4,8 @@
 set -euo pipefail
 missing=()
 command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+# python3: Tools/kafka-codegen/generate.py, which GeneratorTests runs with --check.
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
 if command -v pkg-config >/dev/null 2>&1; then
   pkg-config --exists liblz4 || missing+=(liblz4-dev)
   pkg-config --exists libzstd || missing+=(libzstd-dev)

@@ -10,7 +10,10 @@ let package = Package(
     targets: [
         .target(
             name: "SpoolFuzz",
-            dependencies: [.product(name: "Spool", package: "Spool")]),
+            dependencies: [
+                .product(name: "Spool", package: "Spool"),
+                .product(name: "SpoolKafkaProtocol", package: "Spool"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,9 +1,10 @@
 import Glibc
 @testable import Spool
 import SpoolFormat
+import SpoolKafkaProtocol
 
-/// libFuzzer entry point. The target is chosen by SPOOL_FUZZ_TARGET (batch, index, recovery),
-/// so one binary serves the three corpora (Tools/fuzz/README.md). A crash, a trap, an ASan
+/// libFuzzer entry point. The target is chosen by SPOOL_FUZZ_TARGET (batch, index, recovery,
+/// kafka), so one binary serves the four corpora (Tools/fuzz/README.md). A crash, a trap, an ASan
 /// report or an oracle failure (`fuzzCheck`) is a finding; a thrown error is the right answer
 /// to bad bytes.
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -13,16 +14,17 @@ public func spoolFuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) ->
     case .batch: BatchTarget.run(input)
     case .index: IndexTarget.shared.run(input)
     case .recovery: RecoveryTarget.shared.run(input)
+    case .kafka: KafkaTarget.run(input)
     }
     return 0
 }
 
 enum FuzzTarget: String {
-    case batch, index, recovery
+    case batch, index, recovery, kafka
 
     static let current: FuzzTarget = {
         guard let value = getenv("SPOOL_FUZZ_TARGET"), let target = FuzzTarget(rawValue: String(cString: value)) else {
-            say("set SPOOL_FUZZ_TARGET to batch, index or recovery\n")
+            say("set SPOOL_FUZZ_TARGET to batch, index, recovery or kafka\n")
             exit(2)
         }
         return target
@@ -238,4 +240,47 @@ final class RecoveryTarget: @unchecked Sendable {
 func say(_ text: String) {
     let bytes = Array(text.utf8)
     _ = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+}
+
+/// The Kafka protocol codec. Byte 0 picks the reading: even, the rest is a request frame (without
+/// its size prefix); odd, bytes 1-2 are an API key and 3-4 a version and the rest is a response
+/// frame to such a request. Whatever decodes must encode, and decode again to the same message.
+enum KafkaTarget {
+    static let limits = KafkaDecodeLimits(maxFrameBytes: 1 << 20, maxArrayCount: 10_000, maxTaggedFields: 64)
+
+    static func run(_ input: UnsafeRawBufferPointer) {
+        let bytes = Array(input)
+        guard let mode = bytes.first else { return }
+        if mode & 1 == 0 {
+            request(Array(bytes.dropFirst()))
+        } else if bytes.count >= 5 {
+            let key = Int16(bitPattern: UInt16(bytes[1]) << 8 | UInt16(bytes[2]))
+            let version = Int16(bitPattern: UInt16(bytes[3]) << 8 | UInt16(bytes[4]))
+            guard let api = KafkaAPIKey(rawValue: key) else { return }
+            response(Array(bytes.dropFirst(5)), api: api, version: version)
+        }
+        _ = try? KafkaFrame.next(in: bytes[...], limits: limits)
+    }
+
+    private static func request(_ frame: [UInt8]) {
+        _ = try? KafkaRequest.decodeHeader(frame: frame, limits: limits)
+        guard let decoded = try? KafkaRequest.decode(frame: frame, limits: limits) else { return }
+        do {
+            let again = try KafkaRequest.decode(frame: Array(try decoded.encodedFrame().dropFirst(4)), limits: limits)
+            fuzzCheck(again == decoded, "request \(decoded.body.apiKey) v\(decoded.apiVersion) changed through encode and decode")
+        } catch {
+            fuzzCheck(false, "a decoded request did not survive encode and decode: \(error)")
+        }
+    }
+
+    private static func response(_ frame: [UInt8], api: KafkaAPIKey, version: Int16) {
+        guard let decoded = try? KafkaResponse.decode(frame: frame, apiKey: api, version: version, limits: limits) else { return }
+        do {
+            let encoded = Array(try decoded.encodedFrame(version: version).dropFirst(4))
+            let again = try KafkaResponse.decode(frame: encoded, apiKey: api, version: version, limits: limits)
+            fuzzCheck(again == decoded, "response \(api) v\(version) changed through encode and decode")
+        } catch {
+            fuzzCheck(false, "a decoded \(api) v\(version) response did not survive encode and decode: \(error)")
+        }
+    }
 }
