@@ -16,6 +16,9 @@ public struct RepairAction: Sendable, Equatable {
         case removeTemporaryFile = "remove temporary file"
         /// Finish or roll back an interrupted compaction (``CompactionLeftovers``).
         case resolveCompaction = "resolve compaction leftover"
+        /// Write a group checkpoint at its log's start, accepting that acks lost below it are
+        /// forgotten (those tasks may be delivered again), so the group opens.
+        case acceptGroupLoss = "accept lost group acks"
     }
 
     public var kind: Kind
@@ -135,7 +138,11 @@ public struct Repairer: Sendable {
                 }
             case .tornTail, .corruption:
                 if problem.subject == .recoveryPoint { rewritePoint = true; continue }
-                if problem.subject == .segmentOrder { report.leftAlone.append(problem); continue }
+                if problem.subject == .segmentOrder || problem.subject == .groupState { report.leftAlone.append(problem); continue }
+                if problem.subject == .groupAcksLost, let directory = log.directory, let start = problem.offset {
+                    try acceptGroupLoss(directory, logStart: start, act: act)
+                    continue
+                }
                 guard let segmentPath = problem.segmentFile, let position = problem.position else {
                     report.leftAlone.append(problem)  // a group's state against its queue
                     continue
@@ -158,6 +165,18 @@ public struct Repairer: Sendable {
         }
         if rewritePoint && !pointWritten, let directory = log.directory {
             try writeRecoveryPoint(directory, log: log, dryRun: dryRun, act: act)
+        }
+    }
+
+    /// Records the operator's acceptance of a group's lost acks: a checkpoint at the group
+    /// log's start with nothing acked (opening the group then counts what is below the queue's
+    /// start as acked, and delivers the rest again).
+    private func acceptGroupLoss(_ directory: String, logStart: Int64, act: (RepairAction, () throws -> Void) throws -> Void) throws {
+        let checkpoint = GroupCheckpoint(logOffset: logStart, acked: OffsetRanges(watermark: 0), retries: [:])
+        try act(RepairAction(kind: .acceptGroupLoss, path: directory + "/" + GroupCheckpointStore.fileName, offset: logStart,
+                             detail: "write \(directory)/\(GroupCheckpointStore.fileName) at group-log offset \(logStart): the group's acks below it are lost, "
+                                 + "so tasks it acked that are still in the queue will be delivered again (at-least-once)")) {
+            try GroupCheckpointStore(directory: directory, fileSystem: options.fileSystem).save(checkpoint)
         }
     }
 

@@ -51,6 +51,14 @@ enum LogRecovery {
             bases.append(base)
         }
         bases.sort()
+        if bases.isEmpty, let stored = try RecoveryPoint.read(in: directory, fileSystem: fs), stored.nextOffset > 0 {
+            // Every segment is gone but the recovery point says records were written: starting
+            // an empty log at 0 would reuse their offsets (and, for a group log, forget its acks).
+            throw SpoolError(
+                .corruption, "the recovery point says \(stored.nextOffset) records were written, but no segment is left",
+                path: directory + "/" + RecoveryPoint.fileName, segment: stored.segment, offset: stored.nextOffset,
+                hint: "segment files were deleted or moved; restore them")
+        }
         if bases.isEmpty {
             let segment = try Segment(directory: directory, baseOffset: 0, writable: true, create: true, fileSystem: fs)
             try installWritableIndexes(segment, options: options)
