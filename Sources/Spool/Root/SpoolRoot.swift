@@ -29,7 +29,8 @@ public final class SpoolRoot: Sendable {
     ///
     /// - Throws: `.notFound` when the root (with `createIfMissing` false) or its parent does not
     ///   exist; `.io` when it is not a directory or not writable; `.locked` when another process
-    ///   writes to it; `.invalidArgument` for options out of range.
+    ///   writes to it; `.invalidArgument` for options out of range, or for a new root inside
+    ///   another root (a queue's directory given as the root).
     public static func open(at path: String, options: SpoolOptions = SpoolOptions()) throws -> SpoolRoot {
         try SpoolRoot(path: path, options: options)
     }
@@ -41,6 +42,7 @@ public final class SpoolRoot: Sendable {
         while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
         self.path = path
         self.options = options
+        if fs.fileType(path + "/queues") != .directory { try Self.refuseNestedRoot(path, fileSystem: fs) }
         switch fs.fileType(path) {
         case .directory:
             break
@@ -74,6 +76,29 @@ public final class SpoolRoot: Sendable {
 
     deinit {
         close()
+    }
+
+    /// Refuses to make a new root inside another root (`--dir <root>/queues/q` would otherwise
+    /// create `queues/` and `spool.lock` inside a queue's directory).
+    /// - Throws: `.invalidArgument` naming the enclosing root.
+    private static func refuseNestedRoot(_ path: String, fileSystem fs: any FileSystem) throws {
+        var absolute = path
+        if !path.hasPrefix("/") {
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            guard getcwd(&buffer, buffer.count) != nil else { return }
+            absolute = String(cString: buffer) + "/" + path
+        }
+        var components = absolute.split(separator: "/").map(String.init).filter { $0 != "." }
+        // Bounded by the path's depth.
+        while !components.isEmpty {
+            components.removeLast()
+            let ancestor = "/" + components.joined(separator: "/")
+            let prefix = ancestor == "/" ? "" : ancestor
+            if fs.fileType(prefix + "/" + DirectoryLock.fileName) == .regular && fs.fileType(prefix + "/queues") == .directory {
+                throw SpoolError(.invalidArgument, "the data directory is inside the Spool root \(ancestor): a root inside a root is refused",
+                                 path: path, hint: "pass the root itself: --dir \(ancestor)")
+            }
+        }
     }
 
     /// The directory of queue `name`.
