@@ -27,7 +27,11 @@ struct LogCheck {
             let rpPath = directory + "/" + RecoveryPoint.fileName
             point = try RecoveryPoint.read(in: directory, fileSystem: fs)
             if point == nil && fs.fileType(rpPath) == .regular {
-                notes.append("\(rpPath): unreadable recovery point (ignored: open scans the last segment from its start)")
+                // Written only as an atomic file: garbage is damage, not a crash's leftover.
+                addRecoveryPointProblem(rpPath, "the recovery point is unreadable (not 36 bytes of SPRP with a good CRC): open ignores it and scans the last segment from its start; `spool repair` writes it anew")
+            } else if point == nil && !writerActive && log.segments.contains(where: { $0.baseOffset != nil }) {
+                // Written when a log is created, at each seal and at close: never missing.
+                addRecoveryPointProblem(rpPath, "the recovery point is missing (deleted?): open scans the last segment from its start; `spool repair` writes it anew")
             }
         }
         let named = log.segments.filter { $0.baseOffset != nil || log.kind == .file }
@@ -83,6 +87,12 @@ struct LogCheck {
             previousBase = base
         }
         nextOffset = previousEnd
+    }
+
+    private mutating func addRecoveryPointProblem(_ path: String, _ message: String) {
+        var problem = VerifyProblem(kind: .corruption, file: path, message: message)
+        problem.subject = .recoveryPoint
+        problems.append(problem)
     }
 
     /// The file `spool repair` kept when it cut the offsets from `offset` on (``RepairGap``).

@@ -64,6 +64,14 @@ enum LogRecovery {
             try installWritableIndexes(segment, options: options)
             try fs.syncDirectory(directory)
             let point = RecoveryPoint(segment: 0, position: 0, nextOffset: 0)
+            // Written at once, so that a log killed before its first seal has one: its first
+            // open then logs no "no usable recovery point", and `spool verify` can call a
+            // missing one damage. A failure costs only a longer scan at the next open.
+            do {
+                try point.write(in: directory, durable: true, fileSystem: fs)
+            } catch {
+                options.logger.warning("recovery point not written", metadata: ["file": "\(directory)/\(RecoveryPoint.fileName)", "error": "\(error)"])
+            }
             report.segments = 1
             report.seconds = seconds(since: started, options.clock)
             return Outcome(segments: [segment], active: segment, checkpoint: point, report: report)
