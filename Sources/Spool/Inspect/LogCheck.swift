@@ -51,13 +51,16 @@ struct LogCheck {
             let isLast = i == named.count - 1
             let base = segment.baseOffset
             if let previousEnd, let base, base > previousEnd, let kept = cutByRepair(previousEnd, previousBase) {
-                notes.append("\(segment.path): offsets \(previousEnd)–\(base - 1) are not in the log: cut by repair and kept in \(kept)")
+                notes.append(kept.hasSuffix(RepairGap.acceptedSuffix)
+                    ? "\(segment.path): offsets \(previousEnd)–\(base - 1) are not in the log: their loss was accepted (\(kept))"
+                    : "\(segment.path): offsets \(previousEnd)–\(base - 1) are not in the log: cut by repair and kept in \(kept)")
             } else if let previousEnd, let base, base != previousEnd {
                 var problem = VerifyProblem(
                     kind: .corruption, file: segment.path, segmentFile: segment.path, position: 0, offset: previousEnd,
-                    message: base > previousEnd ? "segment starts at offset \(base) but the one before ends at \(previousEnd): offsets \(previousEnd)–\(base - 1) are missing"
+                    message: base > previousEnd ? "segment starts at offset \(base) but the one before ends at \(previousEnd): offsets \(previousEnd)–\(base - 1) are missing (restore them, or accept their loss with `spool repair --accept-gap`)"
                         : "segment starts at offset \(base) but the one before ends at \(previousEnd): offsets overlap")
                 problem.subject = .segmentOrder
+                if base > previousEnd { problem.gapEnd = base }
                 problems.append(problem)
             }
             // From which position damage is a torn tail rather than corruption.
@@ -115,6 +118,8 @@ struct LogCheck {
                 problems.append(VerifyProblem(kind: .leftoverFile, file: path, message: "left by an interrupted compaction (open finishes or rolls it back)"))
             } else if name.hasSuffix(Repairer.quarantineSuffix) {
                 notes.append("\(path): a damaged segment that repair renamed aside (read it with `spool dump`)")
+            } else if name.hasSuffix(RepairGap.acceptedSuffix) {
+                continue  // noted with the gap it accepts
             } else if name.hasSuffix(SegmentName.brokenSuffix) {
                 notes.append("\(path): bytes cut from a torn tail, kept by recovery or repair")
             } else {

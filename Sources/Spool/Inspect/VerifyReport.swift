@@ -30,6 +30,8 @@ public struct VerifyProblem: Sendable, Equatable {
     /// a group's acks lost below its log's start (at that offset).
     enum Subject: Sendable, Equatable { case data, recoveryPoint, segmentOrder, groupState, groupAcksLost }
     var subject: Subject = .data
+    /// For a gap between two segments (`.segmentOrder`): the first offset after it.
+    var gapEnd: Int64? = nil
 
     public init(kind: Kind, file: String, segmentFile: String? = nil, position: Int64? = nil, offset: Int64? = nil, message: String) {
         self.kind = kind

@@ -114,7 +114,8 @@ enum LogRecovery {
             let segment = segments[i]
             let isLast = i == segments.count - 1
             let from = i == firstScanned ? start.position : 0
-            if i > firstScanned && segment.baseOffset != nextOffset {
+            if i > firstScanned && segment.baseOffset != nextOffset
+                && !(segment.baseOffset > nextOffset && RepairGap.keptFile(among: names, gapStart: nextOffset, previousBase: segments[i - 1].baseOffset) != nil) {
                 let error = SpoolError(
                     .corruption, "segment starts at offset \(segment.baseOffset) but the one before ends at \(nextOffset)",
                     path: segment.logPath, segment: segment.baseOffset, position: 0, offset: nextOffset,

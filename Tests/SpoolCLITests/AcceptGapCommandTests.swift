@@ -1,0 +1,58 @@
+import Foundation
+import Spool
+import Testing
+
+/// Issue 14, "Unclear errors": gap errors point to a command, and `spool repair --accept-gap`
+/// records the operator's decision so that readers and verify move past the gap.
+@Suite("repair --accept-gap")
+struct AcceptGapCommandTests {
+    @Test("a deleted middle segment: consume stops naming --accept-gap, plain repair leaves the gap, repair --accept-gap records it and consume reads past it")
+    func acceptGapLetsReadersMovePastDeletedSegment() async throws {
+        let dir = ScratchDirectory()
+        let root = dir.path + "/root"
+        var r = try await SpoolProcess.run(["enqueue", "--dir", root, "--queue", "q", "--count", "900", "--payload-size", "200",
+                                            "--batch", "10", "--segment-bytes", "65536"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let queue = root + "/queues/q"
+        let logs = try FileManager.default.contentsOfDirectory(atPath: queue).filter { $0.hasSuffix(".log") }.sorted()
+        try #require(logs.count >= 3)
+        let stem = String(logs[1].dropLast(4))
+        let gapStart = Int64(stem)!, gapEnd = Int64(String(logs[2].dropLast(4)))!
+        for suffix in [".log", ".index", ".timeindex"] { try? FileManager.default.removeItem(atPath: queue + "/" + stem + suffix) }
+
+        r = try await SpoolProcess.run(["consume", "--dir", root, "--queue", "q", "--group", "g", "--max", "1000", "--ack"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("spool repair --accept-gap"), "\(r.stderr)")
+        r = try await SpoolProcess.run(["verify", "--dir", root])
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("--accept-gap"), "\(r.stdout)")
+        r = try await SpoolProcess.run(["repair", "--dir", root])
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("left alone"), "\(r.stdout)")
+        r = try await SpoolProcess.run(["repair", "--dir", root, "--accept-gap", "--dry-run"])
+        #expect(r.stdout.contains("would write \(queue)/\(stem).accepted-gap"), "\(r.stdout)")
+        #expect(!FileManager.default.fileExists(atPath: queue + "/" + stem + ".accepted-gap"))
+        r = try await SpoolProcess.run(["repair", "--dir", root, "--accept-gap"])
+        #expect(r.status == 0, "\(r.stdout) \(r.stderr)")
+        let recorded = try String(contentsOfFile: queue + "/" + stem + ".accepted-gap", encoding: .utf8)
+        #expect(recorded.contains("offsets \(gapStart)-\(gapEnd - 1) (\(gapEnd - gapStart) records) accepted as lost"))
+        r = try await SpoolProcess.run(["verify", "--dir", root])
+        #expect(r.status == 0, "\(r.stdout)")
+        #expect(r.stdout.contains("their loss was accepted"), "\(r.stdout)")
+        r = try await SpoolProcess.run(["consume", "--dir", root, "--queue", "q", "--group", "g", "--max", "1000", "--ack", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let delivered = r.stdout.split(separator: "\n").filter { $0.contains(#""offset":"#) }.count
+        #expect(delivered == 900 - Int(gapEnd - gapStart), "\(r.stdout.suffix(400))")
+    }
+
+    @Test("a record over the limit on the command line gets a hint in the command's terms, not SpoolOptions or FormatLimits")
+    func hintsNameCommandRemediesNotLibraryOptions() async throws {
+        let dir = ScratchDirectory()
+        var input = [UInt8](repeating: 0x61, count: (1 << 20) + 100)
+        input.append(0x0A)
+        let r = try await SpoolProcess.run(["enqueue", "--dir", dir.path + "/root", "--queue", "q", "--stdin"], inputBytes: input)
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("split the payload: the spool command writes records of at most 1 MiB"), "\(r.stderr)")
+        #expect(!r.stderr.contains("SpoolOptions") && !r.stderr.contains("FormatLimits") && !r.stderr.contains(".salvage"), "\(r.stderr)")
+    }
+}
