@@ -56,3 +56,50 @@ struct AcceptGapCommandTests {
         #expect(!r.stderr.contains("SpoolOptions") && !r.stderr.contains("FormatLimits") && !r.stderr.contains(".salvage"), "\(r.stderr)")
     }
 }
+
+/// Issue 14, "Unclear errors": files in a queue directory that are not what their names say
+/// are blamed themselves.
+@Suite("misnamed files in a queue")
+struct MisnamedFileCommandTests {
+    /// A root whose queue q has segments 0, 300 and 600 (900 tasks, 64 KiB segments).
+    static func threeSegments(_ root: String) async throws {
+        let r = try await SpoolProcess.run(["enqueue", "--dir", root, "--queue", "q", "--count", "900", "--payload-size", "200",
+                                            "--batch", "10", "--segment-bytes", "65536"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let logs = try FileManager.default.contentsOfDirectory(atPath: root + "/queues/q").filter { $0.hasSuffix(".log") }.sorted()
+        try #require(logs == ["00000000000000000000.log", "00000000000000000300.log", "00000000000000000600.log"])
+    }
+
+    @Test("a directory named like a segment is reported as a directory by open and verify, not as an offset gap")
+    func directoryNamedLikeSegmentIsReportedAsSuch() async throws {
+        let dir = ScratchDirectory()
+        let root = dir.path + "/root"
+        try await Self.threeSegments(root)
+        let stray = root + "/queues/q/00000000000000000500.log"
+        try FileManager.default.createDirectory(atPath: stray, withIntermediateDirectories: false)
+        var r = try await SpoolProcess.run(["consume", "--dir", root, "--queue", "q", "--group", "g", "--max", "1000", "--ack"])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("a directory is named like a segment") && r.stderr.contains(stray), "\(r.stderr)")
+        #expect(!r.stderr.contains("missing"))
+        r = try await SpoolProcess.run(["verify", "--dir", root])
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("a directory named like a segment"), "\(r.stdout)")
+        #expect(!r.stdout.contains("are missing"), "\(r.stdout)")
+    }
+
+    @Test("a stray file named inside the log's range is blamed by verify, not the intact segment after it")
+    func strayFileInsideLogRangeIsBlamed() async throws {
+        let dir = ScratchDirectory()
+        let root = dir.path + "/root"
+        try await Self.threeSegments(root)
+        let stray = root + "/queues/q/00000000000000000450.log"
+        var garbage = SystemRandomNumberGenerator()
+        try Data((0..<5000).map { _ in UInt8.random(in: 0...255, using: &garbage) }).write(to: URL(fileURLWithPath: stray))
+        let r = try await SpoolProcess.run(["verify", "--dir", root, "--json"])
+        #expect(r.status == 1)
+        let problems = r.stdout.split(separator: "\n").filter { $0.contains(#""type":"problem""#) }
+        #expect(!problems.isEmpty)
+        #expect(problems.allSatisfy { $0.contains(stray) }, "\(problems)")
+        #expect(problems.contains { $0.contains("stray or misnamed file") }, "\(problems)")
+    }
+}

@@ -58,7 +58,7 @@ struct LogCheck {
                 var problem = VerifyProblem(
                     kind: .corruption, file: segment.path, segmentFile: segment.path, position: 0, offset: previousEnd,
                     message: base > previousEnd ? "segment starts at offset \(base) but the one before ends at \(previousEnd): offsets \(previousEnd)–\(base - 1) are missing (restore them, or accept their loss with `spool repair --accept-gap`)"
-                        : "segment starts at offset \(base) but the one before ends at \(previousEnd): offsets overlap")
+                        : "segment starts at offset \(base) but the one before ends at \(previousEnd): offsets overlap (a stray or misnamed file inside the previous segment's range: move it out of the queue directory)")
                 problem.subject = .segmentOrder
                 if base > previousEnd { problem.gapEnd = base }
                 problems.append(problem)
@@ -86,7 +86,12 @@ struct LogCheck {
             batches += segmentCheck.batches
             records += segmentCheck.records
             bytesChecked += segmentCheck.bytes
-            previousEnd = segmentCheck.nextOffset ?? base
+            // A file named inside the previous segment's range (a stray or misnamed file) does
+            // not end the log there: the segments after it are checked against the larger end,
+            // so the blame stays on the stray file, not on the intact segment that follows.
+            let end = segmentCheck.nextOffset ?? base
+            if let previousEnd, let end, end < previousEnd { continue }
+            previousEnd = end
             previousBase = base
         }
         nextOffset = previousEnd
@@ -118,6 +123,9 @@ struct LogCheck {
                 problems.append(VerifyProblem(kind: .leftoverFile, file: path, message: "left by an interrupted compaction (open finishes or rolls it back)"))
             } else if name.hasSuffix(Repairer.quarantineSuffix) {
                 notes.append("\(path): a damaged segment that repair renamed aside (read it with `spool dump`)")
+            } else if name.hasSuffix(SegmentName.logSuffix) {
+                problems.append(VerifyProblem(kind: .leftoverFile, file: path,
+                                              message: "a directory named like a segment: open refuses the queue until it is moved out (repair renames it aside)"))
             } else if name.hasSuffix(RepairGap.acceptedSuffix) {
                 continue  // noted with the gap it accepts
             } else if name.hasSuffix(SegmentName.brokenSuffix) {

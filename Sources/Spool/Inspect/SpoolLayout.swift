@@ -109,7 +109,9 @@ public enum SpoolLayout {
         var segments: [SegmentPath] = []
         var other: [String] = []
         for file in names {
-            if file.hasSuffix(SegmentName.logSuffix) {
+            if file.hasSuffix(SegmentName.logSuffix) && fs.fileType(directory + "/" + file) == .directory {
+                other.append(file)  // not a segment: verify reports it as such, not as a gap
+            } else if file.hasSuffix(SegmentName.logSuffix) {
                 segments.append(SegmentPath(queue: queue, path: directory + "/" + file, baseOffset: SegmentName.parseLog(file)))
             } else if isKnown(file) || (kind == .group && GroupCheckpointStore.isCheckpointFile(file)) {
                 continue

@@ -48,6 +48,11 @@ enum LogRecovery {
                     path: directory + "/" + file,
                     hint: "segments are named like 00000000000000000000.log; move this file out of the queue directory")
             }
+            guard fs.fileType(directory + "/" + file) == .regular else {
+                throw SpoolError(
+                    .invalidArgument, "a \(fs.fileType(directory + "/" + file) == .directory ? "directory" : "non-regular file") is named like a segment in the queue directory",
+                    path: directory + "/" + file, hint: "segments are regular files; move this out of the queue directory")
+            }
             bases.append(base)
         }
         bases.sort()
