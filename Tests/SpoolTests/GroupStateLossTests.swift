@@ -83,6 +83,8 @@ struct GroupStateLossTests {
             }
             let report = try Verifier().verify(path: dir + "/root")
             #expect(report.problems.contains { $0.message.contains("are lost") }, "\(report.problems)")
+            let stats = try StatsCollector().collect(path: dir + "/root")
+            #expect(stats.first?.groups.first?.error?.contains("are lost") == true, "\(stats)")
             let dry = try Repairer(options: Self.options()).repair(path: dir + "/root", dryRun: true)
             #expect(dry.actions.contains { $0.kind == .acceptGroupLoss && $0.detail.contains("delivered again") }, "\(dry.actions)")
             #expect(!Files.exists(group + "/checkpoint"))

@@ -89,12 +89,16 @@ public final class SpoolRoot: Sendable {
             absolute = String(cString: buffer) + "/" + path
         }
         var components = absolute.split(separator: "/").map(String.init).filter { $0 != "." }
-        // Bounded by the path's depth.
+        let normalized = "/" + components.joined(separator: "/")
+        // Bounded by the path's depth. Only a path at or under an ancestor root's `queues/`
+        // counts: that is where the engine's own directories are.
         while !components.isEmpty {
             components.removeLast()
-            let ancestor = "/" + components.joined(separator: "/")
-            let prefix = ancestor == "/" ? "" : ancestor
-            if fs.fileType(prefix + "/" + DirectoryLock.fileName) == .regular && fs.fileType(prefix + "/queues") == .directory {
+            let prefix = components.isEmpty ? "" : "/" + components.joined(separator: "/")
+            let ancestor = prefix.isEmpty ? "/" : prefix
+            let queues = prefix + "/queues"
+            if normalized == queues || normalized.hasPrefix(queues + "/"),
+               fs.fileType(prefix + "/" + DirectoryLock.fileName) == .regular, fs.fileType(queues) == .directory {
                 throw SpoolError(.invalidArgument, "the data directory is inside the Spool root \(ancestor): a root inside a root is refused",
                                  path: path, hint: "pass the root itself: --dir \(ancestor)")
             }
