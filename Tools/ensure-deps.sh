@@ -10,6 +10,9 @@ if command -v pkg-config >/dev/null 2>&1; then
 else
   missing+=(liblz4-dev libzstd-dev)
 fi
+# python3 with venv: Tools/ensure-python-clients.sh makes the Kafka clients' venv from it.
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing ${missing[*]}" >&2
   sudo_cmd=""

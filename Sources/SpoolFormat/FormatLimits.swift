@@ -7,7 +7,9 @@
 /// safe to share between threads.
 public struct FormatLimits: Sendable, Equatable {
     /// The largest encoded record body: the bytes counted by a record's `length` varint
-    /// (attributes, timestamp and offset deltas, key, value and headers). Default 1 MiB.
+    /// (attributes, timestamp and offset deltas, key, value and headers). Default 16 MiB, the
+    /// batch limit: like Kafka, a record is bounded by its batch, so a 1 MiB value (what a
+    /// default Kafka producer may send) always fits.
     public var recordBytesMax: Int
     /// The largest batch on disk, `12 + batchLength`, header included. Default 16 MiB.
     public var batchBytesMax: Int
@@ -15,15 +17,17 @@ public struct FormatLimits: Sendable, Equatable {
     public var recordsPerBatchMax: Int
     /// The largest records section after decompression. Default 64 MiB.
     public var decompressedBytesMax: Int
-    /// The most headers on one record. Default 64.
+    /// The most headers on one record. Default 32 Mi: half the decompressed section limit, so
+    /// that (a header takes at least 2 bytes) it never binds before the size limits do. Kafka
+    /// does not limit header count below the batch size either.
     public var headersPerRecordMax: Int
 
     public init(
-        recordBytesMax: Int = 1 << 20,
+        recordBytesMax: Int = 16 << 20,
         batchBytesMax: Int = 16 << 20,
         recordsPerBatchMax: Int = 1_000_000,
         decompressedBytesMax: Int = 64 << 20,
-        headersPerRecordMax: Int = 64
+        headersPerRecordMax: Int = 32 << 20
     ) {
         self.recordBytesMax = recordBytesMax
         self.batchBytesMax = batchBytesMax

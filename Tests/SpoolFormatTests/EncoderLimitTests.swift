@@ -49,7 +49,7 @@ struct EncoderLimitTests {
     @Test("more headers than headersPerRecordMax are refused")
     func tooManyHeaders() {
         let headers = (0..<65).map { RecordHeader(name: "h\($0)", value: nil) }
-        #expect(encodeError([RecordInput(value: nil, headers: headers, timestamp: 0)])
+        #expect(encodeError([RecordInput(value: nil, headers: headers, timestamp: 0)], limits: FormatLimits(headersPerRecordMax: 64))
             == .limitExceeded(what: "headers on record 0", value: 65, limit: 64))
     }
 

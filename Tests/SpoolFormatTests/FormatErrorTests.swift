@@ -47,11 +47,11 @@ struct FormatErrorTests {
     @Test("the default limits are the ones FORMAT.md lists")
     func defaultLimits() {
         let limits = FormatLimits.default
-        #expect(limits.recordBytesMax == 1 << 20)
+        #expect(limits.recordBytesMax == 16 << 20)
         #expect(limits.batchBytesMax == 16 << 20)
         #expect(limits.recordsPerBatchMax == 1_000_000)
         #expect(limits.decompressedBytesMax == 64 << 20)
-        #expect(limits.headersPerRecordMax == 64)
+        #expect(limits.headersPerRecordMax == 32 << 20)
         #expect(limits == FormatLimits())
     }
 }

@@ -88,7 +88,7 @@ struct IndexTests {
         }
     }
 
-    @Test("index entries sit at batch starts about every indexIntervalBytes, and the time index matches them")
+    @Test("index entries have Kafka's meaning: offset entries map a batch's last offset to its start, time entries hold the greatest timestamp so far")
     func indexEntriesPointAtBatches() async throws {
         try await withTemporaryDirectory { dir in
             let layout = try await Self.write([(60, 900), (80, 300), (30, 2000)], in: dir)
@@ -98,16 +98,26 @@ struct IndexTests {
                 let offsets = try Self.offsetEntries(QueueFiles.indexPath(layout.directory, base))
                 let times = try Self.timeEntries(QueueFiles.timeIndexPath(layout.directory, base))
                 #expect(!offsets.isEmpty)
-                #expect(offsets.count == times.count)
+                #expect(!times.isEmpty)
                 var previous: Int64 = 0
                 for (i, entry) in offsets.enumerated() {
                     let batch = try #require(starts[Int64(entry.position)], "entry \(i) of segment \(base) points at a batch start")
-                    #expect(batch.baseOffset == base + Int64(entry.rel))
-                    #expect(Int64(entry.position) - previous >= 4096, "entries are at least the interval apart")
+                    #expect(batch.nextOffset - 1 == base + Int64(entry.rel), "an offset entry names the batch's last offset")
+                    #expect(Int64(entry.position) - previous > 4096, "more than the interval lies between entries (Kafka's rule)")
                     previous = Int64(entry.position)
-                    #expect(times[i].rel == entry.rel)
-                    let before = found.filter { $0.position < Int64(entry.position) }.map(\.maxTimestamp).max()
-                    #expect(times[i].timestamp == before, "a time entry holds the greatest timestamp before its offset")
+                }
+                var previousTime: Int64 = .min
+                for (i, time) in times.enumerated() {
+                    #expect(time.timestamp > previousTime, "time entry \(i) grows")
+                    previousTime = time.timestamp
+                    let holder = try #require(found.first { $0.nextOffset - 1 == base + Int64(time.rel) },
+                                              "time entry \(i) names the last offset of a batch")
+                    #expect(holder.maxTimestamp == time.timestamp, "that batch holds the entry's timestamp")
+                    let soFar = found.filter { $0.position <= holder.position }.map(\.maxTimestamp).max()
+                    #expect(soFar == time.timestamp, "no record up to the entry's offset is later than it")
+                }
+                if base != layout.bases.last {
+                    #expect(times.last?.timestamp == found.map(\.maxTimestamp).max(), "a sealed segment's time index closes with its greatest timestamp")
                 }
                 // No stretch of more than one interval plus one batch goes unindexed.
                 let positions = [Int64(0)] + offsets.map { Int64($0.position) } + [found.last!.end]

@@ -395,7 +395,11 @@ struct WriterTests {
                 let indexSize = Files.size(QueueFiles.indexPath(directory, base))
                 let timeSize = Files.size(QueueFiles.timeIndexPath(directory, base))
                 #expect(indexSize > 0 && indexSize % 8 == 0)
-                #expect(timeSize % 12 == 0 && timeSize / 12 == indexSize / 8)
+                // Kafka's meaning: the time index gets an entry only when the greatest timestamp
+                // grows, plus a closing one at the seal, so the counts may differ.
+                #expect(timeSize > 0 && timeSize % 12 == 0)
+                let times = try Files.read(QueueFiles.timeIndexPath(directory, base))
+                #expect(!times.suffix(12).allSatisfy { $0 == 0 }, "the time index holds no preallocated zeros")
                 #expect(indexSize < Int64(capacity * 8), "the index was trimmed to its entries")
                 let entries = try Files.read(QueueFiles.indexPath(directory, base))
                 #expect(!entries.suffix(8).allSatisfy { $0 == 0 }, "the last entry is a real one, not preallocated zeros")

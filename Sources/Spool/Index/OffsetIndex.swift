@@ -1,7 +1,8 @@
 import Glibc
 
-/// A segment's sparse offset index: entries of (u32 offset relative to the segment's base,
-/// u32 byte position of the batch that starts there), FORMAT.md "Offset index".
+/// A segment's sparse offset index: entries of (u32 last offset of a batch relative to the
+/// segment's base, u32 byte position where that batch starts), Kafka's meaning, FORMAT.md
+/// "Offset index". ``IndexEntryRule`` decides which batches get one.
 ///
 /// Thread-safety: one writer appends; concurrent readers look up (see ``MappedIndexFile``).
 final class OffsetIndex: @unchecked Sendable {
@@ -37,16 +38,25 @@ final class OffsetIndex: @unchecked Sendable {
 
     /// Appends an entry. The caller keeps entries increasing; a full index drops the entry (a
     /// lookup then scans a little further, which stays correct).
-    func append(relativeOffset: UInt32, position: UInt32) {
+    func append(_ new: OffsetIndexEntry) {
         let n = file.count
         guard n < file.capacity else { return }
+        assert(n == 0 || (new.relativeOffset > relativeOffset(n - 1) && new.position > position(n - 1)), "offset index entries increase")
         file.store(n) { entry in
-            entry.storeBigEndian(relativeOffset, at: 0)
-            entry.storeBigEndian(position, at: 4)
+            entry.storeBigEndian(new.relativeOffset, at: 0)
+            entry.storeBigEndian(new.position, at: 4)
         }
     }
 
-    /// The last entry whose relative offset is ≤ `target`, or (0, 0): where to start scanning.
+    /// The last entry, nil when there is none.
+    var lastEntry: OffsetIndexEntry? {
+        let n = file.count
+        return n == 0 ? nil : OffsetIndexEntry(relativeOffset: relativeOffset(n - 1), position: position(n - 1))
+    }
+
+    /// The last entry whose relative offset is ≤ `target`, or (0, 0): where to start scanning
+    /// (Kafka's `OffsetIndex.lookup`). The batch at its position ends at or before `target`, so
+    /// `target` lies in it or after it.
     func lookup(_ target: UInt32) -> (relativeOffset: UInt32, position: UInt32) {
         var low = 0, high = file.count  // invariant: entries < low are ≤ target, entries ≥ high are > target
         while low < high {
@@ -86,7 +96,7 @@ extension OffsetIndex {
     /// Reads an index file with pread (before it is mapped) and returns its last entry whose
     /// position is at most `position`, among the leading entries that are in order. Nil when
     /// the file is missing or has no such entry.
-    static func lastEntry(atOrBelow position: Int64, path: String, fileSystem fs: any FileSystem) throws -> (relativeOffset: UInt32, position: UInt32)? {
+    static func lastEntry(atOrBelow position: Int64, path: String, fileSystem fs: any FileSystem) throws -> OffsetIndexEntry? {
         guard fs.fileType(path) == .regular else { return nil }
         let fd = try fs.open(path, flags: O_RDONLY, mode: 0)
         defer { fs.close(fd) }
@@ -105,6 +115,6 @@ extension OffsetIndex {
                 i += entrySize
             }
         }
-        return best.map { (relativeOffset: $0.0, position: $0.1) }
+        return best.map { OffsetIndexEntry(relativeOffset: $0.0, position: $0.1) }
     }
 }

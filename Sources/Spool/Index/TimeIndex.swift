@@ -1,6 +1,8 @@
-/// A segment's sparse time index: entries of (i64 greatest timestamp of the batches before,
-/// u32 relative offset of the batch), FORMAT.md "Time index". Every record with a timestamp
-/// above an entry's timestamp lies at or after its offset, so a lookup starts there.
+/// A segment's sparse time index: entries of (i64 greatest record timestamp so far in the
+/// segment, u32 relative last offset of the batch holding it), Kafka's meaning, FORMAT.md
+/// "Time index". Every record up to an entry's offset has a timestamp at most the entry's,
+/// so the first record at or after a time T lies at or after the offset of the last entry at
+/// or below T. ``IndexEntryRule`` decides the entries.
 ///
 /// Thread-safety: one writer appends; concurrent readers look up (see ``MappedIndexFile``).
 final class TimeIndex: @unchecked Sendable {
@@ -15,15 +17,15 @@ final class TimeIndex: @unchecked Sendable {
     func timestamp(_ i: Int) -> Int64 { file.entry(i).loadBigEndian(at: 0, as: Int64.self) }
     func relativeOffset(_ i: Int) -> UInt32 { file.entry(i).loadBigEndian(at: 8, as: UInt32.self) }
 
-    /// Loads and checks the entries: relative offsets strictly increasing and above zero,
-    /// timestamps non-decreasing, offsets below `nextRelativeOffset`. False: rebuild.
+    /// Loads and checks the entries: both fields strictly increasing, offsets below
+    /// `nextRelativeOffset`. False: rebuild.
     func load(nextRelativeOffset: Int64) -> Bool {
         var n = 0
-        var previous: (Int64, UInt32) = (.min, 0)
+        var previous: (Int64, UInt32)? = nil
         while n < file.capacity {
             let ts = timestamp(n), rel = relativeOffset(n)
             if rel == 0 && ts == 0 { break }
-            if rel == 0 || rel <= previous.1 || ts < previous.0 { return false }
+            if let previous, rel <= previous.1 || ts <= previous.0 { return false }
             if Int64(rel) >= nextRelativeOffset { break }
             previous = (ts, rel)
             n += 1
@@ -32,29 +34,32 @@ final class TimeIndex: @unchecked Sendable {
         return true
     }
 
-    func append(timestamp: Int64, relativeOffset: UInt32) {
+    /// Appends an entry; a full index drops it (lookups then start earlier, still correct).
+    func append(_ new: TimeIndexEntry) {
         let n = file.count
         guard n < file.capacity else { return }
+        assert(n == 0 || (new.timestamp > timestamp(n - 1) && new.relativeOffset > relativeOffset(n - 1)), "time index entries increase")
         file.store(n) { entry in
-            entry.storeBigEndian(timestamp, at: 0)
-            entry.storeBigEndian(relativeOffset, at: 8)
+            entry.storeBigEndian(new.timestamp, at: 0)
+            entry.storeBigEndian(new.relativeOffset, at: 8)
         }
     }
 
-    /// The relative offset to start from when looking for the first record with a timestamp
-    /// of at least `target`: the last entry whose timestamp is below it, or 0.
-    func lookup(_ target: Int64) -> UInt32 {
-        lookupEntry(target).map(relativeOffset) ?? 0
+    /// The last entry, nil when there is none.
+    var lastEntry: TimeIndexEntry? {
+        let n = file.count
+        return n == 0 ? nil : TimeIndexEntry(timestamp: timestamp(n - 1), relativeOffset: relativeOffset(n - 1))
     }
 
-    /// The index of the last entry whose timestamp is below `target`, or nil.
-    func lookupEntry(_ target: Int64) -> Int? {
+    /// The last entry whose timestamp is at most `target` (Kafka's `TimeIndex.lookup`), or nil:
+    /// the first record with a timestamp of at least `target` lies at or after its offset.
+    func lastEntry(atOrBelow target: Int64) -> TimeIndexEntry? {
         var low = 0, high = file.count
         while low < high {
             let mid = (low + high) / 2
-            if timestamp(mid) < target { low = mid + 1 } else { high = mid }
+            if timestamp(mid) <= target { low = mid + 1 } else { high = mid }
         }
-        return low == 0 ? nil : low - 1
+        return low == 0 ? nil : TimeIndexEntry(timestamp: timestamp(low - 1), relativeOffset: relativeOffset(low - 1))
     }
 
     /// Drops entries at or past `relativeOffset`.
@@ -69,10 +74,10 @@ final class TimeIndex: @unchecked Sendable {
 extension TimeIndex {
     /// Loads a sealed, trimmed time index without writing to it. False: do not use it.
     func loadReadOnly() -> Bool {
-        var previous: (Int64, UInt32) = (.min, 0)
+        var previous: (Int64, UInt32)? = nil
         for n in 0..<file.capacity {
             let ts = timestamp(n), rel = relativeOffset(n)
-            if rel == 0 || rel <= previous.1 || ts < previous.0 { return false }
+            if let previous, rel <= previous.1 || ts <= previous.0 { return false }
             previous = (ts, rel)
         }
         file.setCount(file.capacity, clearingUpTo: 0)

@@ -103,15 +103,15 @@ public struct IndexEntries: Sendable, Equatable {
         return best
     }
 
-    /// The relative offset of the last time-index entry whose timestamp is below `timestamp`
-    /// (where to start looking for the first record at or after it), among the leading entries
-    /// that are in order; nil when none.
-    public func timeEntry(below timestamp: Int64) -> Time? {
+    /// The last time-index entry whose timestamp is at most `timestamp` (Kafka's
+    /// `TimeIndex.lookup`: the first record at or after the time lies at or after its offset),
+    /// among the leading entries that strictly increase; nil when none.
+    public func timeEntry(atOrBelow timestamp: Int64) -> Time? {
         var best: Time? = nil
-        var previous = Time(timestamp: .min, relativeOffset: 0)
+        var previous: Time? = nil
         for entry in times {
-            if entry.relativeOffset <= previous.relativeOffset || entry.timestamp < previous.timestamp { break }
-            if entry.timestamp >= timestamp { break }
+            if let previous, entry.relativeOffset <= previous.relativeOffset || entry.timestamp <= previous.timestamp { break }
+            if entry.timestamp > timestamp { break }
             best = entry
             previous = entry
         }
@@ -121,7 +121,8 @@ public struct IndexEntries: Sendable, Equatable {
 
 extension SegmentFile {
     /// Where a walk for offset `offset` may start: the position of the batch the offset index
-    /// points at (checked against the log), or 0. Returns the position and the batch's offset.
+    /// points at (it ends at or before `offset`; checked against the log), or 0. Returns the
+    /// position and the batch's base offset.
     /// - Throws: I/O errors.
     public func seekPosition(forOffset offset: Int64, indexes: IndexEntries) throws -> (position: Int64, offset: Int64?) {
         guard let base = nameOffset, offset > base else { return (0, nil) }
@@ -134,14 +135,14 @@ extension SegmentFile {
     /// through the time index then the offset index (checked against the log), or 0.
     /// - Throws: I/O errors.
     public func seekPosition(forTimestamp timestamp: Int64, indexes: IndexEntries) throws -> (position: Int64, offset: Int64?) {
-        guard let base = nameOffset, let time = indexes.timeEntry(below: timestamp),
+        guard let base = nameOffset, let time = indexes.timeEntry(atOrBelow: timestamp),
               let entry = indexes.offsetEntry(atOrBelow: time.relativeOffset) else { return (0, nil) }
         return try checked(entry, base: base)
     }
 
     private func checked(_ entry: IndexEntries.Offset, base: Int64) throws -> (position: Int64, offset: Int64?) {
         let position = Int64(entry.position)
-        guard position < size, let header = try header(at: position), header.baseOffset == base + Int64(entry.relativeOffset) else {
+        guard position < size, let header = try header(at: position), header.lastOffset == base + Int64(entry.relativeOffset) else {
             return (0, nil)  // the index is wrong: the walk starts at the beginning instead
         }
         return (position, header.baseOffset)

@@ -56,8 +56,7 @@ struct SegmentCheck {
         let indexes = indexed ? try IndexEntries.read(segment: segment.path, fileSystem: verifier.fileSystem) : IndexEntries()
         let stem = String(segment.path.dropLast(SegmentName.logSuffix.count))
         let indexPath = stem + SegmentName.indexSuffix, timeIndexPath = stem + SegmentName.timeIndexSuffix
-        var entry = 0
-        var maxTimestamp = Int64.min
+        var entryCheck = indexed ? base.map { IndexEntryCheck(base: $0, indexes: indexes) } : nil
         var pointChecked = point == nil
         let deep = verifier.deep
         var sinceProgress: Int64 = 0
@@ -76,33 +75,7 @@ struct SegmentCheck {
                 // The CRC matched: the writer wrote these bytes whole, so this is no torn write.
                 decodeFailures.append((batch.position, h.baseOffset, error.message))
             }
-            if let base, indexed {
-                // Entries must point at batch starts with the offsets they claim.
-                while entry < indexes.offsets.count && Int64(indexes.offsets[entry].position) < batch.position {
-                    let e = indexes.offsets[entry]
-                    indexProblems.append((Int64(entry) * 8, base + Int64(e.relativeOffset), indexPath,
-                                          "entry \(entry) points at position \(e.position), which is not the start of a batch"))
-                    entry += 1
-                }
-                if entry < indexes.offsets.count && Int64(indexes.offsets[entry].position) == batch.position {
-                    let e = indexes.offsets[entry]
-                    if base + Int64(e.relativeOffset) != h.baseOffset {
-                        indexProblems.append((Int64(entry) * 8, h.baseOffset, indexPath,
-                                              "entry \(entry) says offset \(base + Int64(e.relativeOffset)) is at position \(e.position), but the batch there starts at offset \(h.baseOffset)"))
-                    }
-                    if entry < indexes.times.count {
-                        let t = indexes.times[entry]
-                        if t.relativeOffset != e.relativeOffset {
-                            indexProblems.append((Int64(entry) * 12, base + Int64(t.relativeOffset), timeIndexPath,
-                                                  "entry \(entry) is for relative offset \(t.relativeOffset), but the offset index's entry \(entry) is for \(e.relativeOffset)"))
-                        } else if maxTimestamp != .min && t.timestamp < maxTimestamp {
-                            indexProblems.append((Int64(entry) * 12, h.baseOffset, timeIndexPath,
-                                                  "entry \(entry) says records before offset \(h.baseOffset) are at most \(t.timestamp) ms, but one is \(maxTimestamp) ms"))
-                        }
-                    }
-                    entry += 1
-                }
-            }
+            entryCheck?.add(h, at: batch.position)
             if let point, !pointChecked, batch.position >= point.position {
                 pointChecked = true
                 if batch.position > point.position {
@@ -114,7 +87,6 @@ struct SegmentCheck {
             if batch.crcOK && (batch.expectedOffset ?? h.baseOffset) == h.baseOffset {
                 lastSoundEnd = batch.position + Int64(h.totalBytes)
             }
-            maxTimestamp = max(maxTimestamp, h.maxTimestamp)
             batches += 1
             records += Int64(h.recordCount)
             bytes += Int64(h.totalBytes)
@@ -152,26 +124,30 @@ struct SegmentCheck {
             problem.subject = .recoveryPoint
             problems.append(problem)
         }
-        if indexed, base != nil {
-            checkIndexesAfterWalk(indexes, from: entry, end: end, indexPath: indexPath, timeIndexPath: timeIndexPath, extra: indexProblems)
+        if let entryCheck {
+            for (i, problem) in entryCheck.offsetProblems(end: end.position).enumerated() {
+                if let problem, !(live && Int64(indexes.offsets[i].position) >= end.position) {
+                    indexProblems.append((Int64(i) * 8, base.map { $0 + Int64(indexes.offsets[i].relativeOffset) }, indexPath, problem))
+                }
+            }
+            for (i, problem) in entryCheck.timeProblems().enumerated() {
+                if let problem, !live || indexes.times[i].relativeOffset < UInt32(clamping: (end.nextOffset ?? 0) - (base ?? 0)) {
+                    indexProblems.append((Int64(i) * 12, base.map { $0 + Int64(indexes.times[i].relativeOffset) }, timeIndexPath, problem))
+                }
+            }
+            checkIndexesAfterWalk(indexes, end: end, indexPath: indexPath, timeIndexPath: timeIndexPath, extra: indexProblems)
         }
     }
 
-    private mutating func checkIndexesAfterWalk(_ indexes: IndexEntries, from entry: Int, end: SegmentFile.End, indexPath: String, timeIndexPath: String,
+    private mutating func checkIndexesAfterWalk(_ indexes: IndexEntries, end: SegmentFile.End, indexPath: String, timeIndexPath: String,
                                                  extra: BoundedList<(Int64?, Int64?, String, String)>) {
         var found = extra.items
         if !live {
-            for i in entry..<indexes.offsets.count {
-                found.append((Int64(i) * 8, nil, indexPath, "entry \(i) points at position \(indexes.offsets[i].position), past the last batch (\(end.position))"))
-            }
             if !indexes.offsetFileExists && end.position > 0 {
                 found.append((nil, nil, indexPath, "the offset index is missing"))
             }
             if !indexes.timeFileExists && end.position > 0 {
                 found.append((nil, nil, timeIndexPath, "the time index is missing"))
-            }
-            if indexes.offsetFileExists && indexes.timeFileExists && indexes.offsets.count != indexes.times.count {
-                found.append((nil, nil, timeIndexPath, "the time index has \(indexes.times.count) entries, the offset index \(indexes.offsets.count)"))
             }
             if indexes.offsetPartialBytes != 0 { found.append((nil, nil, indexPath, "the file's size is not a whole number of 8-byte entries")) }
             if indexes.timePartialBytes != 0 { found.append((nil, nil, timeIndexPath, "the file's size is not a whole number of 12-byte entries")) }

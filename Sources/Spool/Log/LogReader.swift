@@ -26,6 +26,14 @@ public struct LogReader: Sendable {
     /// The rest of the last batch that ``read(max:)`` did not return; starts at ``nextOffset``.
     private var carried: RecordBatch? = nil
     private let decompression: DecompressionContext
+    /// How each producer's transaction ended, as far as this reader has looked ahead.
+    private var transactions = TransactionOutcomes()
+    /// Offsets this reader stepped over without returning them because they hold no tasks:
+    /// Kafka control batches and records of aborted transactions (FORMAT.md, "Control batches
+    /// and transactions"). A consumer group counts them as done; see ``takePassedOver()``.
+    public private(set) var passedOver: [Range<Int64>] = []
+    /// ``passedOver`` keeps at most this many ranges (the oldest go) for a reader nobody drains.
+    static let passedOverMax = 4096
 
     init(shared: LogShared, from offset: Int64) {
         self.shared = shared
@@ -36,6 +44,22 @@ public struct LogReader: Sendable {
     /// Compressed batches this reader has decompressed (each once, however it is read).
     public var batchesDecompressed: Int { decompression.batchesDecompressed }
 
+    /// Returns and forgets ``passedOver``.
+    public mutating func takePassedOver() -> [Range<Int64>] {
+        defer { passedOver.removeAll() }
+        return passedOver
+    }
+
+    private mutating func passOver(_ range: Range<Int64>) {
+        guard !range.isEmpty else { return }
+        if let last = passedOver.last, last.upperBound == range.lowerBound {
+            passedOver[passedOver.count - 1] = last.lowerBound..<range.upperBound
+            return
+        }
+        if passedOver.count >= Self.passedOverMax { passedOver.removeFirst(passedOver.count / 2) }
+        passedOver.append(range)
+    }
+
     /// Moves to `offset`.
     public mutating func seek(to offset: Int64) {
         nextOffset = max(offset, 0)
@@ -45,24 +69,18 @@ public struct LogReader: Sendable {
     }
 
     /// Moves to the first record whose timestamp is at least `timestamp` (milliseconds), found
-    /// through the time index. Records are in offset order; timestamps set by producers may
-    /// not be, so this returns every record from the first batch whose greatest timestamp
-    /// reaches `timestamp`, skipping the earlier records of that first batch only.
+    /// as Kafka finds it (`LogSegment.findOffsetByTimestamp`): the time index's last entry at
+    /// or below the time, then the offset index, then a walk of batch headers. Records are in
+    /// offset order; timestamps set by producers may not be, so this returns every record from
+    /// the first batch whose greatest timestamp reaches `timestamp`, skipping the earlier
+    /// records of that first batch only.
     /// - Throws: `.corruption` or `.io` naming the segment.
     public mutating func seek(toTimestamp timestamp: Int64) throws {
         carried = nil
         let (segments, committed) = shared.snapshot
         for segment in segments {
             let limit = limitOf(segment, committed: committed)
-            var start: (Int64, Int64) = (segment.baseOffset, 0)
-            if let (offsets, times) = indexes(of: segment, limit: limit), let k = times.lookupEntry(timestamp) {
-                if let position = try verifiedTimeEntry(segment, offsets, times, k, limit: limit) {
-                    start = (segment.baseOffset + Int64(times.relativeOffset(k)), position)
-                } else {
-                    discardIndexes(of: segment, limit: limit)
-                }
-            }
-            var position = start.1
+            var position = try timeLookupStart(segment, timestamp, limit: limit)
             while position < limit {
                 let header = try readHeader(segment, at: position, limit: limit)
                 if header.maxTimestamp >= timestamp {
@@ -76,6 +94,22 @@ public struct LogReader: Sendable {
         }
         nextOffset = committed.nextOffset
         cursor = nil
+    }
+
+    /// Where a walk for the first record at or after `timestamp` starts in `segment`: the
+    /// batch the offset index names for the time index's last entry at or below the time, once
+    /// both entries agree with the log; else 0 (and a sealed segment's indexes are rebuilt).
+    private func timeLookupStart(_ segment: Segment, _ timestamp: Int64, limit: Int64) throws -> Int64 {
+        guard let (offsets, times) = indexes(of: segment, limit: limit), let entry = times.lastEntry(atOrBelow: timestamp) else { return 0 }
+        let start = offsets.lookup(entry.relativeOffset)
+        guard start.position > 0, Int64(start.position) < limit else { return 0 }
+        let offsetEntry = OffsetIndexEntry(relativeOffset: start.relativeOffset, position: start.position)
+        if (try? segment.offsetEntryBatch(offsetEntry, limits: shared.options.limits)) ?? nil != nil,
+           (try? segment.timeEntryMatchesLog(entry, offsets: offsets, end: limit, limits: shared.options.limits)) == true {
+            return Int64(start.position)
+        }
+        discardIndexes(of: segment, limit: limit)
+        return 0
     }
 
     /// The next batch holding records at or after ``nextOffset``, with earlier records removed;
@@ -120,8 +154,22 @@ public struct LogReader: Sendable {
                     position += Int64(header.totalBytes)
                     continue
                 }
-                if header.recordCount == 0 {
-                    // What compaction left of a run of removed records: nothing to return.
+                // Kafka's read_committed rule (FORMAT.md, "Control batches and transactions").
+                var holdsTasks = header.recordCount > 0 && !header.isControlBatch
+                if holdsTasks && header.isTransactional {
+                    switch try transactionOutcome(of: header, after: position, in: index, of: segments, committed: committed) {
+                    case .committed: break
+                    case .aborted: holdsTasks = false
+                    case .open:
+                        // The last stable offset: nothing past an unfinished transaction is read.
+                        cursor = (segment, position, header.baseOffset)
+                        return nil
+                    }
+                }
+                if !holdsTasks {
+                    // A control batch, an aborted transaction's records, or what compaction
+                    // left of a run of removed records: nothing to return.
+                    if header.recordCount > 0 { passOver(Swift.max(header.baseOffset, nextOffset)..<header.nextOffset) }
                     position += Int64(header.totalBytes)
                     nextOffset = header.nextOffset
                     cursor = (segment, position, header.nextOffset)
@@ -171,23 +219,35 @@ public struct LogReader: Sendable {
 
     // MARK: Internals
 
-    /// The position of time-index entry `k` when the log bears it out: the offset index has
-    /// the same entry, the batch there has the offset it names, and every batch since the
-    /// previous entry has timestamps at most the entry's (the entry's promise, FORMAT.md
-    /// "Time index"). Nil when anything disagrees: the caller scans from the segment's start.
-    private func verifiedTimeEntry(_ segment: Segment, _ offsets: OffsetIndex, _ times: TimeIndex, _ k: Int, limit: Int64) throws -> Int64? {
-        guard k < offsets.file.count, offsets.relativeOffset(k) == times.relativeOffset(k) else { return nil }
-        let target = Int64(offsets.position(k))
-        let claimed = times.timestamp(k)
-        var position: Int64 = k == 0 ? 0 : Int64(offsets.position(k - 1))
-        // Bounded: positions strictly increase up to `target`, which is below `limit`.
-        while position < target {
-            guard let header = try? readHeader(segment, at: position, limit: limit), header.maxTimestamp <= claimed else { return nil }
-            position += Int64(header.totalBytes)
+    /// How the transaction that `header` (a transactional data batch) belongs to ended: found
+    /// by walking batch headers after it to its producer's next control batch (cached per
+    /// producer), up to the committed end. `.open` when no marker is there yet.
+    /// - Throws: `.corruption` or `.io` naming the segment of a batch on the way.
+    private mutating func transactionOutcome(of header: RecordBatchHeader, after start: Int64, in first: Int,
+                                             of segments: [Segment], committed: LogPosition) throws -> TransactionOutcomes.Outcome {
+        if let known = transactions.outcome(producerId: header.producerId, batchOffset: header.baseOffset) { return known }
+        var position = start + Int64(header.totalBytes)
+        // Bounded: each pass moves past one batch or to the next segment, up to the committed end.
+        for index in first..<segments.count {
+            let segment = segments[index]
+            let limit = limitOf(segment, committed: committed)
+            if index > first { position = 0 }
+            while position < limit {
+                let next = try readHeader(segment, at: position, limit: limit)
+                if next.isControlBatch && next.producerId == header.producerId && next.recordCount > 0 {
+                    let marker = try readBatch(segment, at: position, header: next)
+                    let type: ControlRecordType?
+                    do { type = try ControlRecordType.decode(key: marker.records.first?.key) } catch {
+                        throw SpoolError.corruption(error, path: segment.logPath, segment: segment.baseOffset, position: position, offset: next.baseOffset)
+                    }
+                    if let type {
+                        return transactions.record(producerId: header.producerId, batchOffset: header.baseOffset, markerOffset: next.baseOffset, committed: type == .commit)
+                    }
+                }
+                position += Int64(next.totalBytes)
+            }
         }
-        guard position == target, let header = try? readHeader(segment, at: target, limit: limit),
-              header.baseOffset == segment.baseOffset + Int64(times.relativeOffset(k)) else { return nil }
-        return target
+        return .open
     }
 
     /// Readable bytes of a segment: the committed position for the active one, the file for sealed ones.
@@ -209,7 +269,7 @@ public struct LogReader: Sendable {
         guard entry.position > 0, Int64(entry.position) < limit else { return 0 }
         // An index from another segment, or stale, points at the wrong batch: do not trust it.
         if let header = try? readHeader(segment, at: Int64(entry.position), limit: limit),
-           header.baseOffset == segment.baseOffset + Int64(entry.relativeOffset) {
+           header.lastOffset == segment.baseOffset + Int64(entry.relativeOffset) {
             return Int64(entry.position)
         }
         discardIndexes(of: segment, limit: limit)
@@ -274,13 +334,9 @@ public struct LogReader: Sendable {
         } catch {
             throw SpoolError.corruption(error, path: segment.logPath, segment: segment.baseOffset, position: position, offset: nextOffset)
         }
-        // Outside the CRC, and always 0 in what Spool writes (FORMAT.md, "What Spool writes in
-        // the fixed fields"): anything else is damage no other check would see.
-        if header.partitionLeaderEpoch != RecordBatchEncoder.spoolPartitionLeaderEpoch {
-            throw SpoolError(.corruption, "partitionLeaderEpoch is \(header.partitionLeaderEpoch), but Spool always writes \(RecordBatchEncoder.spoolPartitionLeaderEpoch): the header was damaged outside the CRC",
-                             path: segment.logPath, segment: segment.baseOffset, position: position, offset: header.baseOffset,
-                             hint: "inspect the segment with `spool dump`; `spool repair` cuts the log there")
-        }
+        // partitionLeaderEpoch is not checked: Kafka producers write -1 and brokers their
+        // leader epoch, and Kafka keeps the field outside the CRC on purpose (FORMAT.md,
+        // "Batch header").
         if position + Int64(header.totalBytes) > limit {
             throw SpoolError(.corruption, "batch of \(header.totalBytes) bytes runs past the readable end \(limit)",
                              path: segment.logPath, segment: segment.baseOffset, position: position, offset: header.baseOffset)

@@ -255,7 +255,7 @@ final class LogWriter: @unchecked Sendable {
         if group.contains(where: { $0.records != nil }) { group = encodeLingering(group) }
         var unflushed: [(AppendRequest.Completion, Int64)] = []
         var done: [(AppendRequest.Completion, Int64)] = []
-        var pendingIndex: [(UInt32, UInt32, Int64)] = []
+        var pendingIndex: [(offset: OffsetIndexEntry?, time: TimeIndexEntry?)] = []
         var saved = savedTail()
         countedOffset = active.nextOffset
         buffer.removeAll(keepingCapacity: true)
@@ -343,19 +343,19 @@ final class LogWriter: @unchecked Sendable {
 
     private struct SavedTail {
         var nextOffset: Int64
-        var lastIndexedPosition: Int64
+        var indexRule: IndexEntryRule
         var maxTimestamp: Int64
         var firstTimestamp: Int64?
     }
 
     private func savedTail() -> SavedTail {
-        SavedTail(nextOffset: active.nextOffset, lastIndexedPosition: active.lastIndexedPosition,
+        SavedTail(nextOffset: active.nextOffset, indexRule: active.indexRule,
                   maxTimestamp: active.maxTimestamp, firstTimestamp: active.firstTimestamp)
     }
 
     private func restore(_ saved: SavedTail) {
         active.nextOffset = saved.nextOffset
-        active.lastIndexedPosition = saved.lastIndexedPosition
+        active.indexRule = saved.indexRule
         active.maxTimestamp = saved.maxTimestamp
         active.firstTimestamp = saved.firstTimestamp
     }
@@ -371,21 +371,19 @@ final class LogWriter: @unchecked Sendable {
 
     /// Stamps base offsets into every batch of `bytes` (FORMAT.md, "Batch header") and notes
     /// the index entries that become due; advances the tail's offset and timestamps.
-    private func stamp(_ bytes: inout [UInt8], indexEntries: inout [(UInt32, UInt32, Int64)]) {
+    private func stamp(_ bytes: inout [UInt8], indexEntries: inout [(offset: OffsetIndexEntry?, time: TimeIndexEntry?)]) {
         let startPosition = active.writeEnd + Int64(buffer.count)
         bytes.withUnsafeMutableBytes { raw in
             var p = 0
             while p + RecordBatchHeader.size <= raw.count {
                 let readable = UnsafeRawBufferPointer(raw)
-                let length = RecordBatchHeader.lengthFieldEnd + Int(readable.loadBigEndian(at: p + 8, as: Int32.self))
-                let lastDelta = readable.loadBigEndian(at: p + 23, as: Int32.self)
-                let maxTimestamp = readable.loadBigEndian(at: p + 35, as: Int64.self)
+                let length = RecordBatchHeader.lengthFieldEnd + Int(readable.loadBigEndian(at: p + RecordBatchHeader.batchLengthPosition, as: Int32.self))
+                let lastDelta = readable.loadBigEndian(at: p + RecordBatchHeader.lastOffsetDeltaPosition, as: Int32.self)
+                let maxTimestamp = readable.loadBigEndian(at: p + RecordBatchHeader.maxTimestampPosition, as: Int64.self)
                 RecordBatchEncoder.patchBaseOffset(active.nextOffset, in: UnsafeMutableRawBufferPointer(rebasing: raw[p..<p + length]))
                 let position = startPosition + Int64(p)
-                if position > 0 && position - active.lastIndexedPosition >= Int64(options.indexIntervalBytes) {
-                    indexEntries.append((UInt32(active.nextOffset - active.baseOffset), UInt32(position), active.maxTimestamp))
-                    active.lastIndexedPosition = position
-                }
+                let due = active.indexRule.add(lastOffset: active.nextOffset + Int64(lastDelta), maxTimestamp: maxTimestamp, at: position)
+                if due.offset != nil || due.time != nil { indexEntries.append(due) }
                 active.maxTimestamp = max(active.maxTimestamp, maxTimestamp)
                 active.nextOffset += Int64(lastDelta) + 1
                 p += length
@@ -395,7 +393,7 @@ final class LogWriter: @unchecked Sendable {
     }
 
     /// Writes the buffer at the tail, syncs per the durability policy, then publishes.
-    private func flush(_ indexEntries: inout [(UInt32, UInt32, Int64)]) throws {
+    private func flush(_ indexEntries: inout [(offset: OffsetIndexEntry?, time: TimeIndexEntry?)]) throws {
         guard !buffer.isEmpty else { return }
         let segment = active
         let end = segment.writeEnd + Int64(buffer.count)
@@ -426,9 +424,9 @@ final class LogWriter: @unchecked Sendable {
         }
         segment.writeEnd = end
         if let (offsets, times) = segment.openIndexes {
-            for (rel, pos, ts) in indexEntries {
-                offsets.append(relativeOffset: rel, position: pos)
-                times.append(timestamp: ts, relativeOffset: rel)
+            for due in indexEntries {
+                if let entry = due.offset { offsets.append(entry) }
+                if let entry = due.time { times.append(entry) }
             }
         }
         indexEntries.removeAll()
@@ -560,13 +558,20 @@ final class LogWriter: @unchecked Sendable {
         segment.preparedEnd = segment.writeEnd
         unsynced = false
         syncDeadline = nil
-        if let (offsets, times) = segment.openIndexes {
-            try offsets.file.trimToCount()
-            try times.file.trimToCount()
-            try offsets.file.sync()
-            try times.file.sync()
-        }
+        try closeIndexes(of: segment)
         try writeRecoveryPoint(RecoveryPoint(segment: segment.baseOffset, position: segment.writeEnd, nextOffset: segment.nextOffset), durable: true)
+    }
+
+    /// Gives the time index its closing entry, trims both index files to their entries (no
+    /// zero tail, as Kafka leaves them on roll and close: FORMAT.md, "Offset index") and syncs
+    /// them. Appends after a reopen map them larger again.
+    private func closeIndexes(of segment: Segment) throws {
+        guard let (offsets, times) = segment.openIndexes else { return }
+        if let closing = segment.indexRule.closingTimeEntry() { times.append(closing) }
+        try offsets.file.trimToCount()
+        try times.file.trimToCount()
+        try offsets.file.sync()
+        try times.file.sync()
     }
 
     /// On close: sync, trim the preallocated zeros, and record the recovery point durably.
@@ -577,10 +582,7 @@ final class LogWriter: @unchecked Sendable {
             try fs.truncate(segment.fd, to: segment.writeEnd)
             try fs.fsync(segment.fd)
             segment.preparedEnd = segment.writeEnd
-            if let (offsets, times) = segment.openIndexes {
-                try offsets.file.sync()
-                try times.file.sync()
-            }
+            try closeIndexes(of: segment)
             try writeRecoveryPoint(RecoveryPoint(segment: segment.baseOffset, position: segment.writeEnd, nextOffset: segment.nextOffset), durable: true)
         } catch {
             logger.error("close could not sync", metadata: ["queue": "\(shared.name)", "error": "\(error)"])

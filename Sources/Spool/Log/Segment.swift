@@ -31,11 +31,11 @@ final class Segment: @unchecked Sendable {
     var preparedEnd: Int64 = 0
     /// Offset of the next record to append.
     var nextOffset: Int64
-    /// Greatest record timestamp so far (for the time index), and the first batch's timestamp (for age rolls).
+    /// Greatest record timestamp so far, and the first batch's timestamp (for age rolls).
     var maxTimestamp: Int64 = .min
     var firstTimestamp: Int64? = nil
-    /// Position of the last index entry (0 when none): the next entry is due 4 KiB later.
-    var lastIndexedPosition: Int64 = 0
+    /// Which batches get index entries (Kafka's rule); set with the writable indexes.
+    var indexRule: IndexEntryRule
 
     private struct Indexes {
         var offsets: OffsetIndex?
@@ -67,6 +67,7 @@ final class Segment: @unchecked Sendable {
         timeIndexPath = stem + SegmentName.timeIndexSuffix
         fileSystem = fs
         nextOffset = baseOffset
+        indexRule = IndexEntryRule(baseOffset: baseOffset, intervalBytes: SpoolOptions.defaultIndexIntervalBytes)
         self.writable = writable
         if create {
             descriptor.store(try fs.open(logPath, flags: (writable ? O_RDWR : O_RDONLY) | O_CREAT | O_EXCL, mode: 0o600), ordering: .releasing)
@@ -248,38 +249,65 @@ final class Segment: @unchecked Sendable {
             let tf = try? MappedIndexFile(path: timeIndexPath, entrySize: TimeIndex.entrySize, capacity: 0, writable: false, fileSystem: fileSystem)
         else { return nil }
         let o = OffsetIndex(file: of), t = TimeIndex(file: tf)
-        guard o.loadReadOnly(validEnd: validEnd), t.loadReadOnly(), o.file.count == t.file.count,
-              (0..<o.file.count).allSatisfy({ o.relativeOffset($0) == t.relativeOffset($0) })
-        else { return nil }
-        if o.file.count > 0 {
-            // An index copied from another segment passes the order checks; its last entry must
-            // point at a batch of this segment with the offset it claims.
-            guard let decoded = (try? batchHeader(at: Int64(o.position(o.file.count - 1)), limits: .default)) ?? nil,
-                  decoded.baseOffset == baseOffset + Int64(o.relativeOffset(o.file.count - 1))
-            else { return nil }
-        }
+        guard o.loadReadOnly(validEnd: validEnd), t.loadReadOnly() else { return nil }
+        // An index copied from another segment, or written with another meaning (before Kafka's
+        // was adopted), passes the order checks; its last entries must agree with the log.
+        if let last = o.lastEntry, (try? offsetEntryBatch(last, limits: .default)) ?? nil == nil { return nil }
+        if let last = t.lastEntry, !((try? timeEntryMatchesLog(last, offsets: o, end: validEnd, limits: .default)) ?? false) { return nil }
         return (o, t)
     }
 
-    /// Scans the segment's batch headers and writes both index files anew (temp file, rename).
+    /// The header of the batch an offset-index entry points at, when it is one and it ends at
+    /// the entry's offset (FORMAT.md, "Offset index"); nil otherwise.
+    /// - Throws: I/O errors reading the file.
+    func offsetEntryBatch(_ entry: OffsetIndexEntry, limits: FormatLimits) throws -> RecordBatchHeader? {
+        guard let header = try batchHeader(at: Int64(entry.position), limits: limits),
+              header.lastOffset == baseOffset + Int64(entry.relativeOffset) else { return nil }
+        return header
+    }
+
+    /// Whether a time-index entry names a batch of this segment that ends at its offset and
+    /// holds its timestamp as greatest (FORMAT.md, "Time index"): walks from the offset-index
+    /// entry at or before the offset, so at most about one index interval of headers.
+    /// - Throws: I/O errors reading the file.
+    func timeEntryMatchesLog(_ entry: TimeIndexEntry, offsets: OffsetIndex, end: Int64, limits: FormatLimits) throws -> Bool {
+        let target = baseOffset + Int64(entry.relativeOffset)
+        let start = offsets.lookup(entry.relativeOffset)
+        var position = Int64(start.position)
+        if position > 0, try offsetEntryBatch(OffsetIndexEntry(relativeOffset: start.relativeOffset, position: start.position), limits: limits) == nil {
+            position = 0
+        }
+        // Bounded: positions strictly increase up to `end`.
+        while position < end, let header = try batchHeader(at: position, limits: limits) {
+            if header.lastOffset >= target {
+                return header.lastOffset == target && header.maxTimestamp == entry.timestamp
+            }
+            position += Int64(header.totalBytes)
+        }
+        return false
+    }
+
+    /// Scans the segment's batch headers and writes both index files anew (temp file, rename),
+    /// by ``IndexEntryRule``, with the closing time entry of a sealed segment.
     func rebuildIndexFiles(end: Int64, options: SpoolOptions) throws {
         var offsets: [UInt8] = [], times: [UInt8] = []
-        var lastIndexed: Int64 = 0
-        var maxTimestamp = Int64.min
+        var rule = IndexEntryRule(baseOffset: baseOffset, intervalBytes: options.indexIntervalBytes)
+        func appendTime(_ entry: TimeIndexEntry) {
+            times.appendBigEndian(entry.timestamp)
+            times.appendBigEndian(entry.relativeOffset)
+        }
         var scanner = try scanner(limits: options.limits)
         scanner.checkCRC = false
         scanner.allowOffsetGaps = true
         _ = try scanner.scan(from: 0, limit: end, nextOffset: baseOffset) { header, position in
-            if position > 0 && position - lastIndexed >= Int64(options.indexIntervalBytes) {
-                let rel = UInt32(header.baseOffset - baseOffset)
-                offsets.appendBigEndian(rel)
-                offsets.appendBigEndian(UInt32(position))
-                times.appendBigEndian(maxTimestamp)
-                times.appendBigEndian(rel)
-                lastIndexed = position
+            let due = rule.add(header, at: position)
+            if let entry = due.offset {
+                offsets.appendBigEndian(entry.relativeOffset)
+                offsets.appendBigEndian(entry.position)
             }
-            maxTimestamp = max(maxTimestamp, header.maxTimestamp)
+            if let entry = due.time { appendTime(entry) }
         }
+        if let closing = rule.closingTimeEntry() { appendTime(closing) }
         try AtomicFile.write(offsets, to: indexPath, directory: directory, durable: false, fileSystem: fileSystem)
         try AtomicFile.write(times, to: timeIndexPath, directory: directory, durable: false, fileSystem: fileSystem)
     }

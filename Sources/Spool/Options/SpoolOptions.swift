@@ -17,8 +17,11 @@ public struct SpoolOptions: Sendable {
     /// Space ahead of the tail is zero-filled in steps of this size, so that syncs overwrite
     /// written blocks instead of growing the file. Default 1 MiB; 4 KiB to 64 MiB.
     public var preallocationStepBytes: Int = 1 << 20
-    /// An index entry is written at most every this many log bytes. Default 4096.
-    public var indexIntervalBytes: Int = 4096
+    /// A batch gets index entries when more than this many log bytes lie between it and the
+    /// last indexed batch (Kafka's `index.interval.bytes`). Default 4096.
+    public var indexIntervalBytes: Int = SpoolOptions.defaultIndexIntervalBytes
+    /// Kafka's default `index.interval.bytes`.
+    public static let defaultIndexIntervalBytes = 4096
     /// The recovery point moves forward (without an extra fsync) after this many synced bytes.
     /// Bounds the bytes a restart scans. Default 1 MiB.
     public var recoveryCheckpointBytes: Int = 1 << 20

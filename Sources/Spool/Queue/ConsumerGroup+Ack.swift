@@ -69,8 +69,27 @@ extension ConsumerGroup {
                                      path: log.directory, offset: offset, hint: "ack only tasks this group's claim returned")
                 }
             }
-            return (result, Self.ranges(of: offsets), taken)
+            var ranges = Self.ranges(of: offsets)
+            if !ranges.isEmpty && !s.passedOverUnwritten.isEmpty {
+                // Offsets that hold no task are written with the first ack after them.
+                ranges = Self.merged(ranges + s.passedOverUnwritten)
+                s.passedOverUnwritten.removeAll()
+            }
+            return (result, ranges, taken)
         }
+    }
+
+    /// `ranges` sorted, with overlapping and touching ones joined.
+    static func merged(_ ranges: [Range<Int64>]) -> [Range<Int64>] {
+        var out: [Range<Int64>] = []
+        for range in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) where !range.isEmpty {
+            if let last = out.last, range.lowerBound <= last.upperBound {
+                out[out.count - 1] = last.lowerBound..<Swift.max(last.upperBound, range.upperBound)
+            } else {
+                out.append(range)
+            }
+        }
+        return out
     }
 
     func giveBack(_ taken: [(Int64, Delivery)]) {

@@ -150,6 +150,8 @@ extension ConsumerGroup {
                     s.reader.seek(to: s.cursor)
                     s.pending = try s.reader.read(max: Swift.max(max, 1))
                 }
+                s.absorbPassedOver()
+                if s.pending.isEmpty { s.cursor = Swift.max(s.cursor, s.reader.nextOffset) }
                 s.pendingHead = 0
                 if s.pending.isEmpty { return nil }
             }

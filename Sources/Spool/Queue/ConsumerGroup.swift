@@ -62,6 +62,21 @@ public final class ConsumerGroup: Sendable {
         /// Records read but not yet looked at (the rest of the last read), from `pendingHead`.
         var pending: [Record] = []
         var pendingHead = 0
+        /// Offsets the reader stepped over because they hold no task (Kafka control batches,
+        /// aborted transactions): acked in memory at once, written with the next ack.
+        var passedOverUnwritten: [Range<Int64>] = []
+
+        /// Takes what the reader stepped over into the acked set.
+        mutating func absorbPassedOver() {
+            for range in reader.takePassedOver() {
+                acked.insert(range)
+                if let last = passedOverUnwritten.last, last.upperBound == range.lowerBound {
+                    passedOverUnwritten[passedOverUnwritten.count - 1] = last.lowerBound..<range.upperBound
+                } else {
+                    passedOverUnwritten.append(range)
+                }
+            }
+        }
 
         /// Ends the lease on `offset` (ack, nack, expiry, release) and frees its lane's slot.
         mutating func endLease(_ offset: Int64) -> Delivery? {

@@ -113,6 +113,8 @@ enum LogRecovery {
             if stored == nil { options.logger.warning("no usable recovery point; scanning the active segment", metadata: ["file": "\(rpPath)"]) }
             start = RecoveryPoint(segment: bases.last!, position: 0, nextOffset: bases.last!)
         }
+        let rebuildIndexes = stored?.indexesPredateKafkaMeaning == true
+        if rebuildIndexes { try dropIndexesOfOldMeaning(segments.dropLast(), directory: directory, options: options, report: &report) }
         let firstScanned = bases.firstIndex(of: start.segment)!
         var nextOffset = start.nextOffset
         for i in firstScanned..<segments.count {
@@ -132,8 +134,8 @@ enum LogRecovery {
             // at or before it): damage there is corruption, not a torn tail.
             var verifyFrom = (position: from, offset: nextOffset)
             if from > 0, let entry = try OffsetIndex.lastEntry(atOrBelow: from, path: segment.indexPath, fileSystem: options.fileSystem),
-               try entryMatchesLog(segment, relativeOffset: entry.relativeOffset, position: Int64(entry.position), options: options) {
-                verifyFrom = (Int64(entry.position), segment.baseOffset + Int64(entry.relativeOffset))
+               let batch = try entryBatch(segment, entry, options: options) {
+                verifyFrom = batch
             } else if from > 0 {
                 // No index entry to trust (missing, damaged, or another segment's): check the
                 // synced part from the segment's start.
@@ -144,16 +146,35 @@ enum LogRecovery {
                 isLast: isLast, options: options, report: &report)
         }
         let active = segments.last!
-        try installWritableIndexes(active, options: options, report: &report)
+        try installWritableIndexes(active, options: options, report: &report, forceRebuild: rebuildIndexes)
         report.nextOffset = active.nextOffset
         // Make what recovery found durable, so the next open starts from here.
         try fs.fdatasync(active.fd)
+        if rebuildIndexes {
+            if let (offsets, times) = active.openIndexes { try offsets.file.sync(); try times.file.sync() }
+        }
         let point = RecoveryPoint(segment: active.baseOffset, position: active.writeEnd, nextOffset: active.nextOffset)
-        if point != stored {
+        if point != stored || rebuildIndexes {
             try point.write(in: directory, durable: true, fileSystem: fs)
         }
         report.seconds = seconds(since: started, options.clock)
         return Outcome(segments: segments, active: active, checkpoint: point, report: report)
+    }
+
+    /// A recovery point of version 1 says the queue's indexes map base offsets, not Kafka's last
+    /// offsets (FORMAT.md, "Recovery point"): the sealed segments' index files are rebuilt from
+    /// their batch headers (one pass over the headers, once) and the directory synced; the
+    /// active segment's are rebuilt by the caller, which then writes a version 2 point. A crash
+    /// before that point is written repeats this, which is harmless.
+    private static func dropIndexesOfOldMeaning(_ sealed: ArraySlice<Segment>, directory: String, options: SpoolOptions, report: inout RecoveryReport) throws {
+        let fs = options.fileSystem
+        options.logger.notice("rebuilding this queue's indexes once, with Kafka's entry meaning (last offset of a batch; greatest timestamp so far)",
+                              metadata: ["directory": "\(directory)", "segments": "\(sealed.count + 1)"])
+        for segment in sealed {
+            try segment.rebuildIndexFiles(end: try segment.size(), options: options)
+        }
+        try fs.syncDirectory(directory)
+        report.indexesRebuilt += sealed.count
     }
 
     /// Scans one segment from `from`, cutting a torn tail when it is the last one. Sets the
@@ -257,56 +278,60 @@ enum LogRecovery {
         try installWritableIndexes(segment, options: options, report: &report)
     }
 
-    static func installWritableIndexes(_ segment: Segment, options: SpoolOptions, report: inout RecoveryReport) throws {
+    static func installWritableIndexes(_ segment: Segment, options: SpoolOptions, report: inout RecoveryReport, forceRebuild: Bool = false) throws {
         let capacity = Segment.indexCapacity(segmentBytes: options.segmentBytes, interval: options.indexIntervalBytes)
         let fs = options.fileSystem
         let offsets = OffsetIndex(file: try MappedIndexFile(path: segment.indexPath, entrySize: OffsetIndex.entrySize, capacity: capacity, writable: true, fileSystem: fs))
         let times = TimeIndex(file: try MappedIndexFile(path: segment.timeIndexPath, entrySize: TimeIndex.entrySize, capacity: capacity, writable: true, fileSystem: fs))
-        var consistent = offsets.load(validEnd: max(segment.writeEnd, 1)) && times.load(nextRelativeOffset: segment.nextOffset - segment.baseOffset)
-        if consistent && offsets.file.count > 0 {
-            consistent = try entryMatchesLog(segment, relativeOffset: offsets.relativeOffset(offsets.file.count - 1), position: Int64(offsets.position(offsets.file.count - 1)), options: options)
+        var consistent = !forceRebuild && offsets.load(validEnd: max(segment.writeEnd, 1))
+            && times.load(nextRelativeOffset: segment.nextOffset - segment.baseOffset)
+        // An index of another segment, or of the meaning before Kafka's, passes the order checks:
+        // its last entries must agree with the log (FORMAT.md, "Offset index", "Time index").
+        if consistent, let last = offsets.lastEntry {
+            consistent = try segment.offsetEntryBatch(last, limits: options.limits) != nil
         }
-        // Both files index the same batches (FORMAT.md): a time index of another segment differs.
-        if consistent && (offsets.file.count != times.file.count
-            || !(0..<offsets.file.count).allSatisfy({ offsets.relativeOffset($0) == times.relativeOffset($0) })) {
-            consistent = false
+        if consistent, let last = times.lastEntry {
+            consistent = try segment.timeEntryMatchesLog(last, offsets: offsets, end: segment.writeEnd, limits: options.limits)
         }
-        var from: Int64 = 0
-        var maxTimestamp = Int64.min
-        if consistent && offsets.file.count > 0 {
-            from = offsets.lastPosition
-            maxTimestamp = times.timestamp(times.file.count - 1)
+        var rule = IndexEntryRule(baseOffset: segment.baseOffset, intervalBytes: options.indexIntervalBytes)
+        if consistent && offsets.file.count == 0 && segment.writeEnd > Int64(options.indexIntervalBytes) {
+            report.indexesRebuilt += 1  // missing entries where the log is long enough to have some
+        }
+        if consistent {
+            rule = IndexEntryRule(baseOffset: segment.baseOffset, intervalBytes: options.indexIntervalBytes,
+                                  lastOffsetEntry: offsets.lastEntry, lastTimeEntry: times.lastEntry)
         } else {
-            if !consistent || segment.writeEnd > Int64(options.indexIntervalBytes) { report.indexesRebuilt += 1 }
+            if forceRebuild || offsets.file.count > 0 || times.file.count > 0 || segment.writeEnd > Int64(options.indexIntervalBytes) {
+                report.indexesRebuilt += 1
+            }
             offsets.file.setCount(0, clearingUpTo: offsets.file.firstZeroEntry(from: 0))
             times.file.setCount(0, clearingUpTo: times.file.firstZeroEntry(from: 0))
         }
-        // Index the batches between the last entry and the tail (they were not indexed, or the
-        // entries were lost with the page cache).
-        segment.lastIndexedPosition = from
+        // Index the batches from the last entry's batch to the tail (they were not indexed, or
+        // the entries were lost with the page cache). The rule gives no entry to the batch it
+        // resumes at, and only raises the greatest timestamp.
+        let from = rule.lastEntryPosition
         if from < segment.writeEnd {
             var scanner = try segment.scanner(limits: options.limits)
             scanner.checkCRC = false
-            let firstOffset = from == 0 ? segment.baseOffset : segment.baseOffset + Int64(offsets.relativeOffset(offsets.file.count - 1))
+            scanner.allowOffsetGaps = true
+            let firstOffset = try from == 0 ? segment.baseOffset : (segment.batchHeader(at: from, limits: options.limits)?.baseOffset ?? segment.baseOffset)
             _ = try scanner.scan(from: from, limit: segment.writeEnd, nextOffset: firstOffset) { header, position in
-                if position > 0 && position - segment.lastIndexedPosition >= Int64(options.indexIntervalBytes) {
-                    let rel = UInt32(header.baseOffset - segment.baseOffset)
-                    offsets.append(relativeOffset: rel, position: UInt32(position))
-                    times.append(timestamp: maxTimestamp, relativeOffset: rel)
-                    segment.lastIndexedPosition = position
-                }
-                maxTimestamp = max(maxTimestamp, header.maxTimestamp)
+                let due = rule.add(header, at: position)
+                if let entry = due.offset { offsets.append(entry) }
+                if let entry = due.time { times.append(entry) }
             }
         }
-        segment.maxTimestamp = max(segment.maxTimestamp, maxTimestamp)
+        segment.indexRule = rule
         segment.installIndexes(offsets: offsets, times: times)
     }
 
-    /// Whether the batch at `position` starts at `base + relativeOffset` (an index copied from
-    /// another segment fails this).
-    static func entryMatchesLog(_ segment: Segment, relativeOffset: UInt32, position: Int64, options: SpoolOptions) throws -> Bool {
-        guard let decoded = try segment.batchHeader(at: position, limits: options.limits) else { return false }
-        return decoded.baseOffset == segment.baseOffset + Int64(relativeOffset)
+    /// Where a scan may start to re-check synced batches: the batch an offset-index entry
+    /// points at, with its base offset, when the entry agrees with the log (an index copied
+    /// from another segment fails this); nil otherwise.
+    static func entryBatch(_ segment: Segment, _ entry: OffsetIndexEntry, options: SpoolOptions) throws -> (position: Int64, offset: Int64)? {
+        guard let header = try segment.offsetEntryBatch(entry, limits: options.limits) else { return nil }
+        return (Int64(entry.position), header.baseOffset)
     }
 
     /// The first batch's timestamp, for rolling a reopened segment by age (never in the future).

@@ -242,12 +242,17 @@ struct DumpCommand: AsyncParsableCommand {
                         + "\(stem).timeindex (\(indexes.timeFileExists ? "\(indexes.times.count) entries" : "missing"))")
         }
         var problems = 0
-        var table = Table(["ENTRY", "OFFSET", "POSITION", "TIMESTAMP", "CHECK"], rightAligned: [0, 1, 2])
+        // Kafka's meaning: the files' entries are independent (FORMAT.md, "Time index"), so row i
+        // shows entry i of each: an offset entry (a batch's last offset, its position) and a
+        // time entry (greatest timestamp so far, its offset).
+        var table = Table(["ENTRY", "OFFSET", "POSITION", "TIMESTAMP", "TIME OFFSET", "CHECK"], rightAligned: [0, 1, 2, 4])
         let base = file.nameOffset ?? 0
         for i in 0..<max(indexes.offsets.count, indexes.times.count) {
             let o = i < indexes.offsets.count ? indexes.offsets[i] : nil
             let t = i < indexes.times.count ? indexes.times[i] : nil
-            let problem = i < checks.count ? checks[i] : nil
+            let found = [i < checks.offsets.count ? checks.offsets[i].map { ".index: " + $0 } : nil,
+                         i < checks.times.count ? checks.times[i].map { ".timeindex: " + $0 } : nil].compactMap { $0 }
+            let problem: String? = found.isEmpty ? nil : found.joined(separator: "; ")
             if problem != nil { problems += 1 }
             if common.json {
                 var line = JSONLine()
@@ -263,7 +268,7 @@ struct DumpCommand: AsyncParsableCommand {
                 Console.out(line.text)
             } else {
                 table.add([String(i), o.map { Human.count(base + Int64($0.relativeOffset)) } ?? "-", o.map { Human.count(Int64($0.position)) } ?? "-",
-                           t.map { Human.timestamp($0.timestamp) } ?? "-", problem.map { Terminal.paint("BAD: " + $0, .red) } ?? "ok"])
+                           t.map { Human.timestamp($0.timestamp) } ?? "-", t.map { Human.count(base + Int64($0.relativeOffset)) } ?? "-", problem.map { Terminal.paint("BAD: " + $0, .red) } ?? "ok"])
             }
         }
         if !common.json && !table.rows.isEmpty { table.lines.forEach(Console.out) }

@@ -59,18 +59,12 @@ struct EnqueueCommand: AsyncParsableCommand {
     @Option(name: .customLong("first-id"), help: .hidden)
     var firstID: UInt64 = 1
 
-    /// The largest generated payload whose record (payload plus at most 32 bytes of record
-    /// framing: attributes, varint deltas and lengths) fits the default record limit.
-    static let payloadSizeMax = FormatLimits.default.recordBytesMax - 32
-
     func validate() throws {
         let sources = (payloads.isEmpty ? 0 : 1) + (stdin ? 1 : 0) + (count == nil ? 0 : 1)
         guard sources == 1 else { throw ValidationError("give payloads as arguments, or --stdin, or --count (exactly one)") }
         guard batch >= 1 && batch <= 100_000 else { throw ValidationError("--batch must be 1...100000") }
         guard producers >= 1 && producers <= 1024 else { throw ValidationError("--producers must be 1...1024") }
-        guard payloadSize >= 2 && payloadSize <= Self.payloadSizeMax else {
-            throw ValidationError("--payload-size must be 2...\(Self.payloadSizeMax) (a record, with its framing, is at most \(FormatLimits.default.recordBytesMax) bytes)")
-        }
+        guard payloadSize >= 2 && payloadSize <= 1 << 20 else { throw ValidationError("--payload-size must be 2...1048576") }
         if let count { guard count >= 0 else { throw ValidationError("--count must be 0 or more, not \(count)") } }
         guard firstID >= 1 && firstID <= UInt64(Int64.max) / 2 else { throw ValidationError("--first-id must be 1...2^62") }
     }

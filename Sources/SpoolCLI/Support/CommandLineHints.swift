@@ -1,4 +1,5 @@
 import Spool
+import SpoolFormat
 
 /// The engine's errors name library remedies (`corruptionPolicy .salvage`, `FormatLimits`,
 /// `SpoolOptions.limits`) that a user of the `spool` command cannot reach. This maps them to
@@ -6,6 +7,9 @@ import Spool
 ///
 /// Stateless; thread-safe.
 enum CommandLineHints {
+    /// The default record limit in MiB, as the command states it.
+    static let recordMiB = FormatLimits.default.recordBytesMax >> 20
+
     /// Library phrases and what the `spool` command says instead, applied in order.
     static let replacements: [(String, String)] = [
         ("open with corruptionPolicy .salvage to continue past the gap",
@@ -15,9 +19,11 @@ enum CommandLineHints {
         ("open with corruptionPolicy .salvage to cut the log there",
          "run `spool repair` to cut the log there"),
         ("raise FormatLimits if the data is legitimate, otherwise it is corrupt or hostile",
-         "the spool command reads with the default limits (records up to 1 MiB); larger data is corrupt, hostile, or written by a program with raised limits"),
+         "the spool command reads with the default limits (records up to \(recordMiB) MiB); larger data is corrupt, hostile, or written by a program with raised limits"),
         ("split the payload or raise SpoolOptions.limits",
-         "split the payload: the spool command writes records of at most 1 MiB"),
+         "split the payload: the spool command writes records of at most \(recordMiB) MiB"),
+        ("open with limits at least as large as the ones the log was written with",
+         "the spool command reads with the default limits; this log was written by a program with larger ones, so read it with that program"),
     ]
 
     /// `error` with its message and hint in the command's terms.

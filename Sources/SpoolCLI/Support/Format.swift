@@ -105,11 +105,15 @@ public enum Console {
         }
     }
 
+    /// Writes all of `bytes`. When standard output's reader has gone away (EPIPE: the `spool`
+    /// executable ignores SIGPIPE), nobody wants the rest: the process ends at once with status
+    /// 0, as `cat` stops when `head` is done, instead of working on for nobody.
     private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) {
         bytes.withUnsafeBytes { raw in
             var done = 0
             while done < raw.count {
                 let n = write(fd, raw.baseAddress! + done, raw.count - done)
+                if n < 0 && errno == EPIPE && fd == 1 { _exit(0) }
                 if n < 0 { if errno == EINTR { continue }; return }
                 done += n
             }
