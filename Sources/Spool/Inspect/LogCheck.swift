@@ -30,8 +30,14 @@ struct LogCheck {
                 // Written only as an atomic file: garbage is damage, not a crash's leftover.
                 addRecoveryPointProblem(rpPath, "the recovery point is unreadable (not 36 bytes of SPRP with a good CRC): open ignores it and scans the last segment from its start; `spool repair` writes it anew")
             } else if point == nil && !writerActive && log.segments.contains(where: { $0.baseOffset != nil }) {
-                // Written when a log is created, at each seal and at close: never missing.
-                addRecoveryPointProblem(rpPath, "the recovery point is missing (deleted?): open scans the last segment from its start; `spool repair` writes it anew")
+                if let root = log.root, fs.fileType(root + "/spool.lock") == .regular {
+                    // In a root Spool has opened, a log gets its point when created, at each
+                    // seal and at close: never missing.
+                    addRecoveryPointProblem(rpPath, "the recovery point is missing (deleted?): open scans the last segment from its start; `spool repair` writes it anew")
+                } else {
+                    // Segments dropped into a directory Spool never opened (a Kafka client's).
+                    notes.append("\(rpPath): no recovery point yet (Spool never opened this root): open scans the last segment and writes one")
+                }
             }
         }
         let named = log.segments.filter { $0.baseOffset != nil || log.kind == .file }
