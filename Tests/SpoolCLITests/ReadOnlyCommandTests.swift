@@ -50,11 +50,12 @@ struct ReadOnlyCommandTests {
         ["tail", "--queue", "q"],
     ]
 
-    @Test("dlq list, stats, dump, verify and tail leave a root without dead letters exactly as it was")
+    @Test("dlq list, stats, dump, verify, tail and audit leave a root without dead letters exactly as it was")
     func readCommandsLeaveRootWithoutDeadLettersUnchanged() async throws {
         let dir = ScratchDirectory()
         let root = dir.path + "/root"
-        var r = try await SpoolProcess.run(["enqueue", "--dir", root, "--queue", "q", "a", "b", "c"])
+        let journal = dir.path + "/acked.txt"
+        var r = try await SpoolProcess.run(["enqueue", "--dir", root, "--queue", "q", "--journal", journal, "a", "b", "c"])
         #expect(r.status == 0, "\(r.stderr)")
         r = try await SpoolProcess.run(["consume", "--dir", root, "--queue", "q", "--group", "g", "--max", "2", "--ack"])
         #expect(r.status == 0, "\(r.stderr)")
@@ -63,6 +64,7 @@ struct ReadOnlyCommandTests {
         }
         try await Self.expectUnchanged(root, ["dump", root + "/queues/q"])
         try await Self.expectUnchanged(root, ["dump", root])
+        try await Self.expectUnchanged(root, ["audit", "--dir", root, "--queue", "q", "--journal", journal])
         #expect(!FileManager.default.fileExists(atPath: root + "/queues/q.dlq"))
     }
 
