@@ -32,7 +32,7 @@ public struct SpoolCommand: AsyncParsableCommand {
             Console.err("spool: \(problems.summary)")
             return 1
         } catch let error as SpoolError {
-            Console.err("spool: error: \(error)")
+            Console.err("spool: error: \(CommandLineHints.forCommandLine(error))")
             return 2
         } catch {
             let code = exitCode(for: error)

@@ -1,5 +1,5 @@
 import Foundation
-import Spool
+@testable import Spool
 import SpoolFormat
 import Testing
 
@@ -27,7 +27,7 @@ struct InspectCommandTests {
                                timestamp: start + i * 1000)
         }
         _ = try await root.group("g", on: "q").acknowledge(offsets: Array(0..<100) + [150])
-        try await root.queue("q.dlq").append(Array("dead".utf8), timestamp: start)
+        try await root.openQueue("q.dlq").append(Array("dead".utf8), timestamp: start)  // the engine's own name
     }
 
     /// Output with the scratch path and timings replaced, so golden files hold what is stable.

@@ -29,16 +29,17 @@ struct SpoolProcess {
     /// The waiting happens on a thread of its own, never on Swift's cooperative pool: that pool
     /// has one thread per core (two here), and a test blocking it while a child runs for
     /// seconds would starve every async test running beside it.
-    static func run(_ arguments: [String], input: String? = nil, environment: [String: String] = [:], directory: String? = nil) async throws -> Outcome {
+    static func run(_ arguments: [String], input: String? = nil, inputBytes: [UInt8]? = nil, environment: [String: String] = [:],
+                    directory: String? = nil) async throws -> Outcome {
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
-                continuation.resume(with: Result { try runBlocking(arguments, input: input, environment: environment, directory: directory) })
+                continuation.resume(with: Result { try runBlocking(arguments, input: inputBytes ?? input.map { Array($0.utf8) }, environment: environment, directory: directory) })
             }
             thread.start()
         }
     }
 
-    private static func runBlocking(_ arguments: [String], input: String?, environment: [String: String], directory: String?) throws -> Outcome {
+    private static func runBlocking(_ arguments: [String], input: [UInt8]?, environment: [String: String], directory: String?) throws -> Outcome {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
@@ -52,7 +53,7 @@ struct SpoolProcess {
         process.standardError = err
         process.standardInput = inPipe
         try process.run()
-        if let input { inPipe.fileHandleForWriting.write(Data(input.utf8)) }
+        if let input { inPipe.fileHandleForWriting.write(Data(input)) }
         try inPipe.fileHandleForWriting.close()
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()

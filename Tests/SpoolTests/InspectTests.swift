@@ -365,7 +365,7 @@ struct InspectTests {
             let options = try await Self.writeRoot(root, count: 200, acked: 30)
             let spool = try openRoot(at: root, options: options)
             _ = try await spool.group("g", on: "q").acknowledge(offsets: [35, 36])
-            let dlq = try spool.queue("q.dlq")
+            let dlq = try spool.openQueue("q.dlq")
             try await dlq.append([1, 2, 3], timestamp: 5)
             spool.close()
             let stats = try StatsCollector().collect(path: root)

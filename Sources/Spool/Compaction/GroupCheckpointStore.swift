@@ -17,6 +17,9 @@ struct GroupCheckpointStore {
     let directory: String
     let fileSystem: any FileSystem
 
+    /// Whether `name` is one of the two checkpoint files of a group directory.
+    static func isCheckpointFile(_ name: String) -> Bool { name == fileName || name == oldFileName }
+
     /// What loading found.
     struct Loaded {
         var newest: GroupCheckpoint?

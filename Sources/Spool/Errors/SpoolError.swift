@@ -97,7 +97,12 @@ public struct SpoolError: Error, Sendable, Equatable, CustomStringConvertible {
                 hint: "free space or move the root to a larger disk; acknowledged tasks are intact")
         case ENOENT:
             return SpoolError(.notFound, "\(call) failed: no such file or directory", path: path, errno: code)
-        case EACCES, EPERM, EROFS:
+        case EROFS:
+            return SpoolError(
+                .io, "\(call) failed: read-only file system", path: path, errno: code,
+                hint: "the file system holding the root is mounted read-only (or was remounted so after an error: check dmesg); "
+                    + "remount it read-write, or use the read-only commands (dump, verify, stats, tail, dlq list)")
+        case EACCES, EPERM:
             return SpoolError(
                 .io, "\(call) failed: permission denied", path: path, errno: code,
                 hint: "check the owner and mode of the directory (Spool creates files 0600, directories 0700)")

@@ -27,7 +27,17 @@ struct LogCheck {
             let rpPath = directory + "/" + RecoveryPoint.fileName
             point = try RecoveryPoint.read(in: directory, fileSystem: fs)
             if point == nil && fs.fileType(rpPath) == .regular {
-                notes.append("\(rpPath): unreadable recovery point (ignored: open scans the last segment from its start)")
+                // Written only as an atomic file: garbage is damage, not a crash's leftover.
+                addRecoveryPointProblem(rpPath, "the recovery point is unreadable (not 36 bytes of SPRP with a good CRC): open ignores it and scans the last segment from its start; `spool repair` writes it anew")
+            } else if point == nil && !writerActive && log.segments.contains(where: { $0.baseOffset != nil }) {
+                if let root = log.root, fs.fileType(root + "/spool.lock") == .regular {
+                    // In a root Spool has opened, a log gets its point when created, at each
+                    // seal and at close: never missing.
+                    addRecoveryPointProblem(rpPath, "the recovery point is missing (deleted?): open scans the last segment from its start; `spool repair` writes it anew")
+                } else {
+                    // Segments dropped into a directory Spool never opened (a Kafka client's).
+                    notes.append("\(rpPath): no recovery point yet (Spool never opened this root): open scans the last segment and writes one")
+                }
             }
         }
         let named = log.segments.filter { $0.baseOffset != nil || log.kind == .file }
@@ -47,13 +57,16 @@ struct LogCheck {
             let isLast = i == named.count - 1
             let base = segment.baseOffset
             if let previousEnd, let base, base > previousEnd, let kept = cutByRepair(previousEnd, previousBase) {
-                notes.append("\(segment.path): offsets \(previousEnd)–\(base - 1) are not in the log: cut by repair and kept in \(kept)")
+                notes.append(kept.hasSuffix(RepairGap.acceptedSuffix)
+                    ? "\(segment.path): offsets \(previousEnd)–\(base - 1) are not in the log: their loss was accepted (\(kept))"
+                    : "\(segment.path): offsets \(previousEnd)–\(base - 1) are not in the log: cut by repair and kept in \(kept)")
             } else if let previousEnd, let base, base != previousEnd {
                 var problem = VerifyProblem(
                     kind: .corruption, file: segment.path, segmentFile: segment.path, position: 0, offset: previousEnd,
-                    message: base > previousEnd ? "segment starts at offset \(base) but the one before ends at \(previousEnd): offsets \(previousEnd)–\(base - 1) are missing"
-                        : "segment starts at offset \(base) but the one before ends at \(previousEnd): offsets overlap")
+                    message: base > previousEnd ? "segment starts at offset \(base) but the one before ends at \(previousEnd): offsets \(previousEnd)–\(base - 1) are missing (restore them, or accept their loss with `spool repair --accept-gap`)"
+                        : "segment starts at offset \(base) but the one before ends at \(previousEnd): offsets overlap (a stray or misnamed file inside the previous segment's range: move it out of the queue directory)")
                 problem.subject = .segmentOrder
+                if base > previousEnd { problem.gapEnd = base }
                 problems.append(problem)
             }
             // From which position damage is a torn tail rather than corruption.
@@ -79,10 +92,21 @@ struct LogCheck {
             batches += segmentCheck.batches
             records += segmentCheck.records
             bytesChecked += segmentCheck.bytes
-            previousEnd = segmentCheck.nextOffset ?? base
+            // A file named inside the previous segment's range (a stray or misnamed file) does
+            // not end the log there: the segments after it are checked against the larger end,
+            // so the blame stays on the stray file, not on the intact segment that follows.
+            let end = segmentCheck.nextOffset ?? base
+            if let previousEnd, let end, end < previousEnd { continue }
+            previousEnd = end
             previousBase = base
         }
         nextOffset = previousEnd
+    }
+
+    private mutating func addRecoveryPointProblem(_ path: String, _ message: String) {
+        var problem = VerifyProblem(kind: .corruption, file: path, message: message)
+        problem.subject = .recoveryPoint
+        problems.append(problem)
     }
 
     /// The file `spool repair` kept when it cut the offsets from `offset` on (``RepairGap``).
@@ -105,6 +129,11 @@ struct LogCheck {
                 problems.append(VerifyProblem(kind: .leftoverFile, file: path, message: "left by an interrupted compaction (open finishes or rolls it back)"))
             } else if name.hasSuffix(Repairer.quarantineSuffix) {
                 notes.append("\(path): a damaged segment that repair renamed aside (read it with `spool dump`)")
+            } else if name.hasSuffix(SegmentName.logSuffix) {
+                problems.append(VerifyProblem(kind: .leftoverFile, file: path,
+                                              message: "a directory named like a segment: open refuses the queue until it is moved out (repair renames it aside)"))
+            } else if name.hasSuffix(RepairGap.acceptedSuffix) {
+                continue  // noted with the gap it accepts
             } else if name.hasSuffix(SegmentName.brokenSuffix) {
                 notes.append("\(path): bytes cut from a torn tail, kept by recovery or repair")
             } else {

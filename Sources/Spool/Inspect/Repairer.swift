@@ -16,6 +16,12 @@ public struct RepairAction: Sendable, Equatable {
         case removeTemporaryFile = "remove temporary file"
         /// Finish or roll back an interrupted compaction (``CompactionLeftovers``).
         case resolveCompaction = "resolve compaction leftover"
+        /// Write a group checkpoint at its log's start, accepting that acks lost below it are
+        /// forgotten (those tasks may be delivered again), so the group opens.
+        case acceptGroupLoss = "accept lost group acks"
+        /// Record that a gap of offsets between two segments is accepted as lost
+        /// (`--accept-gap`), so readers and verify move past it.
+        case acceptGap = "accept gap"
     }
 
     public var kind: Kind
@@ -50,6 +56,10 @@ public struct RepairReport: Sendable, Equatable {
 /// Thread-safety: a value type; do not run two on one root (the lock prevents it).
 public struct Repairer: Sendable {
     public var options: SpoolOptions
+    /// Accept each gap between two segments as lost (`spool repair --accept-gap`): record the
+    /// decision in `<stem>.accepted-gap` so that readers and verify move past it. Off by
+    /// default: a gap is left alone and reported.
+    public var acceptGaps = false
     /// Appended to the name of a segment renamed aside.
     public static let quarantineSuffix = ".quarantined"
 
@@ -135,7 +145,15 @@ public struct Repairer: Sendable {
                 }
             case .tornTail, .corruption:
                 if problem.subject == .recoveryPoint { rewritePoint = true; continue }
-                if problem.subject == .segmentOrder { report.leftAlone.append(problem); continue }
+                if problem.subject == .segmentOrder, acceptGaps, let gapEnd = problem.gapEnd, let gapStart = problem.offset, let directory = log.directory {
+                    try acceptGap(directory, from: gapStart, to: gapEnd, act: act)
+                    continue
+                }
+                if problem.subject == .segmentOrder || problem.subject == .groupState { report.leftAlone.append(problem); continue }
+                if problem.subject == .groupAcksLost, let directory = log.directory, let start = problem.offset {
+                    try acceptGroupLoss(directory, logStart: start, act: act)
+                    continue
+                }
                 guard let segmentPath = problem.segmentFile, let position = problem.position else {
                     report.leftAlone.append(problem)  // a group's state against its queue
                     continue
@@ -158,6 +176,28 @@ public struct Repairer: Sendable {
         }
         if rewritePoint && !pointWritten, let directory = log.directory {
             try writeRecoveryPoint(directory, log: log, dryRun: dryRun, act: act)
+        }
+    }
+
+    /// Records the operator's acceptance of a gap of offsets (``RepairGap``), durably.
+    private func acceptGap(_ directory: String, from gapStart: Int64, to gapEnd: Int64, act: (RepairAction, () throws -> Void) throws -> Void) throws {
+        let name = RepairGap.acceptedFileName(gapStart: gapStart)
+        try act(RepairAction(kind: .acceptGap, path: directory + "/" + name, offset: gapStart,
+                             detail: "write \(directory)/\(name): offsets \(gapStart)–\(gapEnd - 1) (\(gapEnd - gapStart) records) are accepted as lost; readers and verify move past them")) {
+            try AtomicFile.write(RepairGap.acceptedText(gapStart: gapStart, gapEnd: gapEnd, wallMilliseconds: options.clock.wallMilliseconds()),
+                                 to: directory + "/" + name, directory: directory, durable: true, fileSystem: options.fileSystem)
+        }
+    }
+
+    /// Records the operator's acceptance of a group's lost acks: a checkpoint at the group
+    /// log's start with nothing acked (opening the group then counts what is below the queue's
+    /// start as acked, and delivers the rest again).
+    private func acceptGroupLoss(_ directory: String, logStart: Int64, act: (RepairAction, () throws -> Void) throws -> Void) throws {
+        let checkpoint = GroupCheckpoint(logOffset: logStart, acked: OffsetRanges(watermark: 0), retries: [:])
+        try act(RepairAction(kind: .acceptGroupLoss, path: directory + "/" + GroupCheckpointStore.fileName, offset: logStart,
+                             detail: "write \(directory)/\(GroupCheckpointStore.fileName) at group-log offset \(logStart): the group's acks below it are lost, "
+                                 + "so tasks it acked that are still in the queue will be delivered again (at-least-once)")) {
+            try GroupCheckpointStore(directory: directory, fileSystem: options.fileSystem).save(checkpoint)
         }
     }
 

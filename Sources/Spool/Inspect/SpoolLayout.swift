@@ -25,7 +25,7 @@ public enum SpoolLayout {
         /// Segments in offset order (unparseable names last).
         public var segments: [SegmentPath]
         /// Names in the directory that are neither segments, their indexes, the recovery point,
-        /// nor the groups folder (temp files, `.broken` copies, leftovers of a compaction).
+        /// a group's checkpoints, nor the groups folder (temp files, `.broken` copies, leftovers of a compaction).
         public var otherFiles: [String]
         /// The root directory holding the log, when the path shows one (for the writer lock).
         public var root: String?
@@ -109,9 +109,11 @@ public enum SpoolLayout {
         var segments: [SegmentPath] = []
         var other: [String] = []
         for file in names {
-            if file.hasSuffix(SegmentName.logSuffix) {
+            if file.hasSuffix(SegmentName.logSuffix) && fs.fileType(directory + "/" + file) == .directory {
+                other.append(file)  // not a segment: verify reports it as such, not as a gap
+            } else if file.hasSuffix(SegmentName.logSuffix) {
                 segments.append(SegmentPath(queue: queue, path: directory + "/" + file, baseOffset: SegmentName.parseLog(file)))
-            } else if isKnown(file) {
+            } else if isKnown(file) || (kind == .group && GroupCheckpointStore.isCheckpointFile(file)) {
                 continue
             } else {
                 other.append(file)

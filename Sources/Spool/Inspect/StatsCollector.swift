@@ -113,7 +113,8 @@ public struct StatsCollector: Sendable {
     private func groupStats(_ group: SpoolLayout.Log, queue: SpoolLayout.Log, end: LogEnd) -> QueueStats.Group {
         let name = group.group ?? group.name
         do {
-            let state = try GroupStateReader(limits: limits, fileSystem: fileSystem).read(group, queueStart: end.firstOffset)
+            // Lost acks make the figures meaningless (open refuses the group): shown as the error.
+            let state = try GroupStateReader(limits: limits, fileSystem: fileSystem).read(group, queueStart: end.firstOffset, throwOnLostAcks: true)
             let lag = state.lag(queueEnd: end.nextOffset)
             var oldest: Int64? = nil
             if lag > 0 && state.watermark < end.nextOffset {

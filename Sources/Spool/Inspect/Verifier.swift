@@ -38,6 +38,7 @@ public struct Verifier: Sendable {
         let total = logs.flatMap(\.segments).reduce(Int64(0)) { sum, s in sum + fileSize(s.path) }
         var done: Int64 = 0
         var queueEnds: [String: Int64] = [:]
+        var queueStarts: [String: Int64?] = [:]
         var lockStates: [String: Bool] = [:]
         for log in logs {
             let writerActive = !detectWriter ? false : log.root.map { root in
@@ -56,9 +57,12 @@ public struct Verifier: Sendable {
             report.bytesChecked += check.bytesChecked
             report.problems += check.problems
             report.notes += check.notes
-            if log.kind == .queue, let queue = log.queue { queueEnds[queue] = check.nextOffset }
+            if log.kind == .queue, let queue = log.queue {
+                queueEnds[queue] = check.nextOffset
+                queueStarts[queue] = log.segments.compactMap(\.baseOffset).first
+            }
             if log.kind == .group, let queue = log.queue {
-                checkGroup(log, queueEnd: queueEnds[queue], into: &report)
+                checkGroup(log, queueStart: queueStarts[queue] ?? nil, queueEnd: queueEnds[queue], groupLogEnd: check.nextOffset, into: &report)
             }
         }
         return report
@@ -70,15 +74,34 @@ public struct Verifier: Sendable {
         return (try? fileSystem.size(fd)) ?? 0
     }
 
-    /// Replays a group's log and checks its acks against the queue's end.
-    private func checkGroup(_ log: SpoolLayout.Log, queueEnd: Int64?, into report: inout VerifyReport) {
+    /// Replays a group's state (checkpoint, then log) and checks it: its checkpoints readable
+    /// and within the group log, no acks lost below the group log's start, its acks within
+    /// the queue.
+    private func checkGroup(_ log: SpoolLayout.Log, queueStart: Int64?, queueEnd: Int64?, groupLogEnd: Int64?, into report: inout VerifyReport) {
         let directory = log.directory ?? log.name
+        let group = log.group ?? log.name
+        func problem(_ message: String, file: String = directory, offset: Int64? = nil, subject: VerifyProblem.Subject = .groupState) {
+            var found = VerifyProblem(kind: .corruption, file: file, offset: offset, message: message)
+            found.subject = subject
+            report.problems.append(found)
+        }
         do {
-            let state = try GroupStateReader(limits: limits, fileSystem: fileSystem).read(log)
+            let state = try GroupStateReader(limits: limits, fileSystem: fileSystem).read(log, queueStart: queueStart ?? 0)
+            for ignored in state.ignoredCheckpoints {
+                problem("group \(group): damaged checkpoint ignored (open falls back to the older checkpoint or the group log): \(ignored)")
+            }
+            if let lost = state.lostAcksBelow {
+                problem("group \(group): its acks below group-log offset \(lost) are lost: the group log starts there and no usable checkpoint covers what was before; open refuses the group, since tasks it acked would be delivered again",
+                        offset: lost, subject: .groupAcksLost)
+            }
+            if let checkpoint = state.checkpointOffset, let groupLogEnd, checkpoint > groupLogEnd {
+                problem("group \(group): its checkpoint covers the group log up to offset \(checkpoint), but the group log ends at \(groupLogEnd) (group-log records were lost; new acks would be written below the checkpoint and skipped)",
+                        offset: groupLogEnd)
+            }
             if let queueEnd, state.ackedEnd > queueEnd {
                 report.problems.append(VerifyProblem(
                     kind: .corruption, file: directory, offset: queueEnd,
-                    message: "group \(log.group ?? log.name) acknowledged offsets up to \(state.ackedEnd - 1), but queue \(log.queue ?? "?") ends at offset \(queueEnd) (its data was lost or replaced after the acks)"))
+                    message: "group \(group) acknowledged offsets up to \(state.ackedEnd - 1), but queue \(log.queue ?? "?") ends at offset \(queueEnd) (its data was lost or replaced after the acks)"))
             }
         } catch let error as SpoolError {
             report.problems.append(VerifyProblem(kind: .corruption, file: error.path ?? directory, position: error.position, offset: error.offset,

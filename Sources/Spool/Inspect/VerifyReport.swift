@@ -30,9 +30,12 @@ public struct VerifyProblem: Sendable, Equatable {
     public var offset: Int64?
     public var message: String
     /// What the problem is about, for ``Repairer``: the bytes of a batch, the recovery point,
-    /// or a gap or overlap between two segments.
-    enum Subject: Sendable, Equatable { case data, recoveryPoint, segmentOrder }
+    /// a gap or overlap between two segments, a consumer group's state (checkpoint, acks), or
+    /// a group's acks lost below its log's start (at that offset).
+    enum Subject: Sendable, Equatable { case data, recoveryPoint, segmentOrder, groupState, groupAcksLost }
     var subject: Subject = .data
+    /// For a gap between two segments (`.segmentOrder`): the first offset after it.
+    var gapEnd: Int64? = nil
 
     public init(kind: Kind, file: String, segmentFile: String? = nil, position: Int64? = nil, offset: Int64? = nil, message: String) {
         self.kind = kind

@@ -122,14 +122,20 @@ public final class ConsumerGroup: Sendable {
         for problem in loaded.ignored {
             logger.warning("group checkpoint ignored; replaying the group log", metadata: ["problem": "\(problem)"])
         }
-        let start = loaded.newest ?? .empty(logOffset: log.firstOffset, queueStart: queueStart)
+        let start = loaded.newest ?? .empty(logOffset: 0, queueStart: queueStart)
         report.checkpointOffset = loaded.newest?.logOffset
         if start.logOffset < log.firstOffset {
-            // Only when every checkpoint is unreadable after the compactor deleted group-log
-            // segments: acks below the log start are unknown, those tasks come again.
+            // Every checkpoint is missing or unreadable after the compactor deleted group-log
+            // segments (or a segment was deleted by hand): acks below the log start are
+            // unknown. Opening anyway would deliver acked tasks again without a word, so it
+            // refuses until the operator restores the files or accepts the loss (`spool repair`
+            // writes a checkpoint at the log start that records the decision).
             report.acksBelowLogStartLost = true
-            logger.error("group log starts after its checkpoint; acks before it are unknown and those tasks will be delivered again",
-                         metadata: ["group": "\(log.directory)", "log start": "\(log.firstOffset)"])
+            let damaged = loaded.ignored.isEmpty ? "no checkpoint" : "damaged checkpoint: " + loaded.ignored.joined(separator: "; ")
+            throw SpoolError(
+                .corruption, "the group's acks below its log offset \(log.firstOffset) are lost (\(damaged)); tasks it acked would be delivered again",
+                path: log.directory, offset: log.firstOffset,
+                hint: "restore the group's checkpoint or log segments from a copy; or run `spool repair` to accept that those tasks may be delivered again")
         }
         var (state, records) = try GroupReplay.advance(start, log: log)
         state.tidy(queueStart: queueStart)
@@ -146,8 +152,9 @@ public final class ConsumerGroup: Sendable {
         public var recordsReplayed: Int64 = 0
         /// Checkpoint files that were truncated or corrupt, and why: ignored, the log replayed instead.
         public var ignoredCheckpoints: [String] = []
-        /// True when no checkpoint was usable and the group log no longer starts at 0: acks
-        /// below its start are unknown, and those tasks are delivered again (at-least-once).
+        /// Set only on the way to refusing the open (`.corruption`): no checkpoint was usable and
+        /// the group log no longer starts at 0, so acks below its start are unknown. Always
+        /// false in a group that opened.
         public var acksBelowLogStartLost = false
     }
 

@@ -8,11 +8,16 @@ extension SpoolRoot {
     /// `queue` as new tasks, without Spool's dead-letter headers, so they get a fresh set of
     /// attempts. Returns how many were replayed. A crash in the middle may replay a letter twice
     /// (at-least-once), never lose one.
-    /// - Throws: `.invalidArgument` for a bad queue name; read and write errors.
+    /// Creates nothing when `queue` has no dead letters (no `<queue>.dlq`): returns 0.
+    /// - Throws: `.invalidArgument` for a bad queue name; `.notFound` when `queue` does not
+    ///   exist; read and write errors.
     @discardableResult
     public func replayDeadLetters(of queue: String, max: Int = 1_000_000) async throws -> Int {
+        try requireQueue(queue)
+        let deadLetterQueue = QueueName.deadLetters(of: queue)
+        guard queueExists(deadLetterQueue) else { return 0 }
         let source = try self.queue(queue)
-        let replay = try group(Self.replayGroupName, on: queue + ".dlq")
+        let replay = try group(Self.replayGroupName, on: deadLetterQueue)
         var replayed = 0
         // Bounded by `max` and by the letters present.
         while replayed < max {

@@ -48,14 +48,35 @@ enum LogRecovery {
                     path: directory + "/" + file,
                     hint: "segments are named like 00000000000000000000.log; move this file out of the queue directory")
             }
+            guard fs.fileType(directory + "/" + file) == .regular else {
+                throw SpoolError(
+                    .invalidArgument, "a \(fs.fileType(directory + "/" + file) == .directory ? "directory" : "non-regular file") is named like a segment in the queue directory",
+                    path: directory + "/" + file, hint: "segments are regular files; move this out of the queue directory")
+            }
             bases.append(base)
         }
         bases.sort()
+        if bases.isEmpty, let stored = try RecoveryPoint.read(in: directory, fileSystem: fs), stored.nextOffset > 0 {
+            // Every segment is gone but the recovery point says records were written: starting
+            // an empty log at 0 would reuse their offsets (and, for a group log, forget its acks).
+            throw SpoolError(
+                .corruption, "the recovery point says \(stored.nextOffset) records were written, but no segment is left",
+                path: directory + "/" + RecoveryPoint.fileName, segment: stored.segment, offset: stored.nextOffset,
+                hint: "segment files were deleted or moved; restore them")
+        }
         if bases.isEmpty {
             let segment = try Segment(directory: directory, baseOffset: 0, writable: true, create: true, fileSystem: fs)
             try installWritableIndexes(segment, options: options)
             try fs.syncDirectory(directory)
             let point = RecoveryPoint(segment: 0, position: 0, nextOffset: 0)
+            // Written at once, so that a log killed before its first seal has one: its first
+            // open then logs no "no usable recovery point", and `spool verify` can call a
+            // missing one damage. A failure costs only a longer scan at the next open.
+            do {
+                try point.write(in: directory, durable: true, fileSystem: fs)
+            } catch {
+                options.logger.warning("recovery point not written", metadata: ["file": "\(directory)/\(RecoveryPoint.fileName)", "error": "\(error)"])
+            }
             report.segments = 1
             report.seconds = seconds(since: started, options.clock)
             return Outcome(segments: [segment], active: segment, checkpoint: point, report: report)
@@ -100,7 +121,8 @@ enum LogRecovery {
             let segment = segments[i]
             let isLast = i == segments.count - 1
             let from = i == firstScanned ? start.position : 0
-            if i > firstScanned && segment.baseOffset != nextOffset {
+            if i > firstScanned && segment.baseOffset != nextOffset
+                && !(segment.baseOffset > nextOffset && RepairGap.keptFile(among: names, gapStart: nextOffset, previousBase: segments[i - 1].baseOffset) != nil) {
                 let error = SpoolError(
                     .corruption, "segment starts at offset \(segment.baseOffset) but the one before ends at \(nextOffset)",
                     path: segment.logPath, segment: segment.baseOffset, position: 0, offset: nextOffset,

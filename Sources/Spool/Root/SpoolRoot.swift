@@ -29,7 +29,8 @@ public final class SpoolRoot: Sendable {
     ///
     /// - Throws: `.notFound` when the root (with `createIfMissing` false) or its parent does not
     ///   exist; `.io` when it is not a directory or not writable; `.locked` when another process
-    ///   writes to it; `.invalidArgument` for options out of range.
+    ///   writes to it; `.invalidArgument` for options out of range, or for a new root inside
+    ///   another root (a queue's directory given as the root).
     public static func open(at path: String, options: SpoolOptions = SpoolOptions()) throws -> SpoolRoot {
         try SpoolRoot(path: path, options: options)
     }
@@ -41,6 +42,7 @@ public final class SpoolRoot: Sendable {
         while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
         self.path = path
         self.options = options
+        if fs.fileType(path + "/queues") != .directory { try Self.refuseNestedRoot(path, fileSystem: fs) }
         switch fs.fileType(path) {
         case .directory:
             break
@@ -76,6 +78,33 @@ public final class SpoolRoot: Sendable {
         close()
     }
 
+    /// Refuses to make a new root inside another root (`--dir <root>/queues/q` would otherwise
+    /// create `queues/` and `spool.lock` inside a queue's directory).
+    /// - Throws: `.invalidArgument` naming the enclosing root.
+    private static func refuseNestedRoot(_ path: String, fileSystem fs: any FileSystem) throws {
+        var absolute = path
+        if !path.hasPrefix("/") {
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            guard getcwd(&buffer, buffer.count) != nil else { return }
+            absolute = String(cString: buffer) + "/" + path
+        }
+        var components = absolute.split(separator: "/").map(String.init).filter { $0 != "." }
+        let normalized = "/" + components.joined(separator: "/")
+        // Bounded by the path's depth. Only a path at or under an ancestor root's `queues/`
+        // counts: that is where the engine's own directories are.
+        while !components.isEmpty {
+            components.removeLast()
+            let prefix = components.isEmpty ? "" : "/" + components.joined(separator: "/")
+            let ancestor = prefix.isEmpty ? "/" : prefix
+            let queues = prefix + "/queues"
+            if normalized == queues || normalized.hasPrefix(queues + "/"),
+               fs.fileType(prefix + "/" + DirectoryLock.fileName) == .regular, fs.fileType(queues) == .directory {
+                throw SpoolError(.invalidArgument, "the data directory is inside the Spool root \(ancestor): a root inside a root is refused",
+                                 path: path, hint: "pass the root itself: --dir \(ancestor)")
+            }
+        }
+    }
+
     /// The directory of queue `name`.
     public func directory(ofQueue name: String) -> String { path + "/queues/" + name }
 
@@ -89,6 +118,31 @@ public final class SpoolRoot: Sendable {
     ///   another compression; recovery errors (`.corruption`, ...); for `.zstdDictionary`,
     ///   errors reading the queue's current dictionary.
     public func queue(_ name: String, compression: Compression? = nil) throws -> QueueLog {
+        if QueueName.isDeadLetter(name) && !queueExists(name) { try QueueName.validateUserCreated(name) }
+        return try openQueue(name, compression: compression)
+    }
+
+    /// Whether queue `name` exists on disk (its directory under `queues/`); false for a bad name.
+    /// Creates nothing.
+    public func queueExists(_ name: String) -> Bool {
+        guard (try? QueueName.validate(name)) != nil else { return false }
+        return queues.withLock { $0[name] != nil } || options.fileSystem.fileType(directory(ofQueue: name)) == .directory
+    }
+
+    /// Throws `.notFound` unless queue `name` exists: for commands that act on a queue and must
+    /// not create it (`dlq list/replay`, `compact --queue`).
+    /// - Throws: `.invalidArgument` for a bad name; `.notFound` naming the directory.
+    public func requireQueue(_ name: String) throws {
+        try QueueName.validate(name)
+        guard queueExists(name) else {
+            throw SpoolError(.notFound, "no queue named \(name)", path: directory(ofQueue: name),
+                             hint: "check --dir and --queue; `spool stats` lists the queues")
+        }
+    }
+
+    /// ``queue(_:compression:)`` without the reserved-suffix check: the engine's own dead-letter
+    /// queues go through here.
+    func openQueue(_ name: String, compression: Compression? = nil) throws -> QueueLog {
         try QueueName.validate(name)
         try compression?.validate()
         return try queues.withLock { (open) throws -> QueueLog in
@@ -115,7 +169,7 @@ public final class SpoolRoot: Sendable {
     /// of acks. Repeated calls return the same group; `options` apply when it is first opened.
     /// - Throws: `.invalidArgument` for a bad queue or group name or options; recovery errors.
     public func group(_ name: String, on queue: String, options groupOptions: GroupOptions = GroupOptions()) throws -> ConsumerGroup {
-        try QueueName.validate(name)
+        try QueueName.validateGroup(name)
         let source = try self.queue(queue)
         return try groups.withLock { open in
             let key = queue + "/" + name
@@ -126,7 +180,7 @@ public final class SpoolRoot: Sendable {
                 name: name, queue: source, log: log, options: groupOptions, rootOptions: options,
                 deadLetters: { [weak self] in
                     guard let self else { throw SpoolError(.closed, "the root is closed") }
-                    return try self.queue(queue + ".dlq")
+                    return try self.openQueue(QueueName.deadLetters(of: queue))
                 })
             open[key] = group
             return group
@@ -135,7 +189,7 @@ public final class SpoolRoot: Sendable {
 
     /// The log of group `name` on `queue` (its directory created when missing), opened once.
     func groupLog(_ name: String, on queue: String) throws -> QueueLog {
-        try QueueName.validate(name)
+        try QueueName.validateGroup(name)
         let source = try self.queue(queue)
         return try groupLogs.withLock { (open) throws -> QueueLog in
             let key = queue + "/" + name
@@ -180,9 +234,11 @@ public final class SpoolRoot: Sendable {
     /// - Parameter progress: called after each batch a rewrite reads, on the calling thread.
     /// - Returns: what it did, per queue; a queue whose compaction failed says why in its
     ///   report (`error`) while the others go on.
-    /// - Throws: `.closed` after ``close()``; I/O errors listing the queues.
+    /// - Throws: `.closed` after ``close()``; `.notFound` for a queue in `queues` that does not
+    ///   exist (nothing is created); I/O errors listing the queues.
     public func compact(queues: [String]? = nil, progress: (@Sendable (CompactionProgress) -> Void)? = nil) throws -> CompactionReport {
         try checkOpen()
+        for name in queues ?? [] { try requireQueue(name) }
         return try compactor.run(root: self, queues: queues, progress: progress)
     }
 

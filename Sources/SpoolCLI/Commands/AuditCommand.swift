@@ -4,7 +4,7 @@ import Spool
 import SpoolFormat
 
 /// `spool audit`: proves that every append an `enqueue --journal` run saw acknowledged is in
-/// the log, with the bytes it had.
+/// the log, with the bytes it had. Read-only: it takes no lock and writes nothing.
 struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
@@ -28,31 +28,41 @@ struct AuditCommand: AsyncParsableCommand {
     @Option(name: .customLong("payload-size"), help: "Bytes per generated task, as given to enqueue.")
     var payloadSize = 128
 
+    /// Read-only and lock-free, like `tail`: it reads the queue's log from the first journaled
+    /// offset and creates or changes nothing under the root.
     func run() async throws {
         let entries = try JournalReader.read(path: journal)
-        let root = try SpoolRoot.open(at: common.resolvedDir)
-        defer { root.close() }
-        let log = try root.queue(queue)
-        var reader = log.reader(from: 0)
+        try QueueName.validate(queue)
+        let directory = common.resolvedDir + "/queues/" + queue
+        guard PosixFileSystem().fileType(directory) == .directory else {
+            throw SpoolError(.notFound, "no queue named \(queue)", path: directory, hint: "check --dir and --queue")
+        }
+        let expected = entries.sorted { $0.offset < $1.offset }
+        let follower = try LogFollower(directory: directory, from: expected.first?.offset ?? 0)
         var checked = 0
         var problems: [String] = []
-        for entry in entries.sorted(by: { $0.offset < $1.offset }) {
-            reader.seek(to: entry.offset)
-            let records = try reader.read(max: entry.count)
+        var records: [Record] = []
+        var at = 0
+        for entry in expected {
             for j in 0..<entry.count {
                 let offset = entry.offset + Int64(j)
-                let expected = Payload.make(id: entry.firstID + UInt64(j), size: payloadSize)
-                guard j < records.count, records[j].offset == offset else {
+                // Advance through the log to `offset` (bounded by the log's records).
+                while true {
+                    if at == records.count { records = try follower.poll(); at = 0 }
+                    if at == records.count || records[at].offset >= offset { break }
+                    at += 1
+                }
+                guard at < records.count, records[at].offset == offset else {
                     problems.append("offset \(offset): missing (acknowledged in journal line \(entry.line))")
                     continue
                 }
-                if records[j].value != expected {
+                if !entry.matches(records[at].value ?? [], index: j, payloadSize: payloadSize) {
                     problems.append("offset \(offset): payload differs from the acknowledged one (journal line \(entry.line))")
                 }
                 checked += 1
             }
         }
-        let next = log.committed.nextOffset
+        let next = try LogFollower(directory: directory, lastRecords: 0).nextOffset
         if common.json {
             var line = JSONLine()
             line.add("queue", queue)
@@ -81,6 +91,15 @@ enum JournalReader {
         var count: Int
         var firstID: UInt64
         var line: Int
+        /// CRC-32C of the one payload of a line written for a given payload (argument or stdin);
+        /// nil for generated payloads, which audit makes again from their ids.
+        var crc: UInt32? = nil
+
+        /// Whether `value`, the task at `offset + index`, is the one acknowledged.
+        func matches(_ value: [UInt8], index: Int, payloadSize: Int) -> Bool {
+            if let crc { return CRC32C.checksum(value) == crc }
+            return value == Payload.make(id: firstID + UInt64(index), size: payloadSize)
+        }
     }
 
     static func read(path: String) throws -> [Entry] {
@@ -93,12 +112,14 @@ enum JournalReader {
         while let line = readLine(from: file) {
             number += 1
             let fields = line.split(separator: " ")
-            guard fields.count == 3, let offset = Int64(fields[0]), let count = Int(fields[1]), let id = UInt64(fields[2]),
+            let crc = fields.count == 4 ? UInt32(fields[3]) : nil
+            guard fields.count == 3 || (fields.count == 4 && crc != nil && fields[1] == "1"),
+                  let offset = Int64(fields[0]), let count = Int(fields[1]), let id = UInt64(fields[2]),
                   offset >= 0, count > 0, count <= 1_000_000
             else {
-                throw SpoolError(.invalidArgument, "journal line \(number) is not \"<offset> <count> <first id>\": \(line)", path: path)
+                throw SpoolError(.invalidArgument, "journal line \(number) is not \"<offset> <count> <first id>\" or \"<offset> 1 <id> <crc32c>\": \(line)", path: path)
             }
-            entries.append(Entry(offset: offset, count: count, firstID: id, line: number))
+            entries.append(Entry(offset: offset, count: count, firstID: id, line: number, crc: crc))
         }
         return entries
     }

@@ -25,17 +25,14 @@ struct DeadLetterList: AsyncParsableCommand {
     @Option(help: "The source queue (its dead letters are in <queue>.dlq).")
     var queue = "default"
 
+    /// Read-only and lock-free, like `stats` and `tail`: it creates and changes nothing under the
+    /// root (no dead-letter queue, no replay group, no recovery point, no lock).
     func run() async throws {
-        var options = SpoolOptions()
-        options.createIfMissing = false
-        let root = try SpoolRoot.open(at: common.resolvedDir, options: options)
-        defer { root.close() }
-        let letters = try root.queue(queue + ".dlq")
-        let replayedBelow = try root.group(SpoolRoot.replayGroupName, on: queue + ".dlq").progress.watermark
-        var reader = letters.reader(from: letters.firstOffset)
+        let (letters, replayedBelow) = try DeadLetterList.open(root: common.resolvedDir, queue: queue)
         var count = 0
-        while let batch = try reader.nextBatch() {
-            for record in batch.records {
+        // Bounded by the letters present: each poll returns the next whole batches, none at the end.
+        while let records = try letters?.poll(), !records.isEmpty {
+            for record in records {
                 count += 1
                 let header = { (name: String) in record.headers.first { $0.name == name }?.value.map { String(decoding: $0, as: UTF8.self) } }
                 if common.json {
@@ -57,6 +54,32 @@ struct DeadLetterList: AsyncParsableCommand {
             }
         }
         if !common.json { Console.out("\(count) dead letter(s) in \(queue).dlq") }
+    }
+}
+
+extension DeadLetterList {
+    /// A reader of `<queue>.dlq` from its start (nil when the queue has no dead letters) and the
+    /// offset below which the letters were replayed (the `spool-replay` group's watermark).
+    /// - Throws: `.notFound` when the root or the queue does not exist; read errors.
+    static func open(root: String, queue: String) throws -> (LogFollower?, Int64) {
+        try QueueName.validate(queue)
+        let fs = PosixFileSystem()
+        let queues = root + "/queues"
+        guard fs.fileType(queues) == .directory else {
+            throw SpoolError(.notFound, "not a Spool root (no queues/)", path: root, hint: "pass the right --dir")
+        }
+        guard fs.fileType(queues + "/" + queue) == .directory else {
+            throw SpoolError(.notFound, "no queue named \(queue)", path: queues + "/" + queue,
+                             hint: "check --dir and --queue; `spool stats` lists the queues")
+        }
+        let directory = queues + "/" + QueueName.deadLetters(of: queue)
+        guard fs.fileType(directory) == .directory else { return (nil, 0) }
+        let letters = try LogFollower(directory: directory, from: 0)
+        let groupDirectory = directory + "/groups/" + SpoolRoot.replayGroupName
+        guard fs.fileType(groupDirectory) == .directory,
+              let log = try SpoolLayout.logs(at: groupDirectory, fileSystem: fs).first
+        else { return (letters, 0) }
+        return (letters, try GroupStateReader(fileSystem: fs).read(log, queueStart: letters.startOffset).watermark)
     }
 }
 

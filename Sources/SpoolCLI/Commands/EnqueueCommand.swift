@@ -16,7 +16,8 @@ struct EnqueueCommand: AsyncParsableCommand {
               spool enqueue --queue logs --compression zstd:6 --stdin < events.jsonl
 
             With --journal FILE, every acknowledged append adds a line "<first offset> <count> <first id>"
-            to FILE after its durability holds; `spool audit --journal FILE` later checks them all.
+            to FILE after its durability holds (for payloads given as arguments or on stdin, a line
+            "<offset> 1 <id> <crc32c>" per task); `spool audit --journal FILE` later checks them all.
             """)
 
     @OptionGroup var common: CommonOptions
@@ -27,10 +28,11 @@ struct EnqueueCommand: AsyncParsableCommand {
     @Argument(help: "Payloads, one task each.")
     var payloads: [String] = []
 
-    @Flag(help: "Read one task per line from standard input.")
+    @Flag(help: "Read one task per line from standard input: the bytes as given (any encoding, '\\r' kept), split on '\\n' only.")
     var stdin = false
 
-    @Option(help: "Generate this many tasks (WORKLOAD.md payloads) instead of taking payloads.")
+    // Unconditional, so that "--count -1" reaches validate() rather than reading as a flag.
+    @Option(parsing: .unconditional, help: "Generate this many tasks (WORKLOAD.md payloads) instead of taking payloads.")
     var count: Int?
 
     @Option(name: .customLong("payload-size"), help: "Bytes per generated task.")
@@ -63,7 +65,7 @@ struct EnqueueCommand: AsyncParsableCommand {
         guard batch >= 1 && batch <= 100_000 else { throw ValidationError("--batch must be 1...100000") }
         guard producers >= 1 && producers <= 1024 else { throw ValidationError("--producers must be 1...1024") }
         guard payloadSize >= 2 && payloadSize <= 1 << 20 else { throw ValidationError("--payload-size must be 2...1048576") }
-        if let count { guard count >= 0 else { throw ValidationError("--count must be positive") } }
+        if let count { guard count >= 0 else { throw ValidationError("--count must be 0 or more, not \(count)") } }
         guard firstID >= 1 && firstID <= UInt64(Int64.max) / 2 else { throw ValidationError("--first-id must be 1...2^62") }
     }
 
@@ -83,9 +85,7 @@ struct EnqueueCommand: AsyncParsableCommand {
             result = try await generate(count, into: log, journal: journalFile)
         } else {
             var values = payloads.map { Array($0.utf8) }
-            if stdin {
-                while let line = readLine(strippingNewline: true) { values.append(Array(line.utf8)) }
-            }
+            if stdin { values += try StandardInput.lines() }
             result = try await append(values, into: log, journal: journalFile)
         }
         let secs = Double(SystemClock().monotonicNanoseconds() - started) / 1e9
@@ -111,7 +111,7 @@ struct EnqueueCommand: AsyncParsableCommand {
             let chunk = values[index..<min(index + batch, values.count)]
             let now = SystemClock().wallMilliseconds()
             let offset = try await log.append(batch: chunk.map { RecordInput(value: $0, timestamp: now) })
-            try journal?.record(offset: offset, count: chunk.count, firstID: UInt64(index + 1))
+            try journal?.record(offset: offset, payloads: Array(chunk), firstID: UInt64(index + 1))
             first = first ?? offset
             last = offset + Int64(chunk.count) - 1
             index += chunk.count
@@ -148,6 +148,35 @@ struct EnqueueCommand: AsyncParsableCommand {
     }
 }
 
+/// Standard input as payloads: bytes, not text (no decoding, no U+FFFD, no '\r' dropped).
+enum StandardInput {
+    /// The most `enqueue --stdin` reads: it holds the input in memory.
+    static let bytesMax = 1 << 30
+
+    /// The lines of standard input, split on '\n' only; a last line without '\n' counts, an
+    /// empty input gives none.
+    /// - Throws: `.limitExceeded` past ``bytesMax``; `.io` when reading fails.
+    static func lines(fd: Int32 = 0) throws -> [[UInt8]] {
+        var all: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        // Bounded by bytesMax.
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { throw SpoolError(.io, "reading standard input failed", errno: errno) }
+            if n == 0 { break }
+            all += chunk[0..<n]
+            if all.count > bytesMax {
+                throw SpoolError(.limitExceeded, "standard input is over \(bytesMax) bytes",
+                                 hint: "split the input and run enqueue once per part")
+            }
+        }
+        var lines = all.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map(Array.init)
+        if all.last == UInt8(ascii: "\n") || all.isEmpty { lines.removeLast() }
+        return lines
+    }
+}
+
 /// Appends journal lines with write(2) (no buffering), so a line exists exactly when its
 /// append was acknowledged, even if the process is killed right after. Thread-safe: one
 /// write(2) per line on an O_APPEND descriptor.
@@ -163,6 +192,14 @@ final class JournalWriter: Sendable {
 
     func record(offset: Int64, count: Int, firstID: UInt64) throws {
         try append("\(offset) \(count) \(firstID)\n")
+    }
+
+    /// Lines "<offset> 1 <id> <crc>" (CRC-32C in decimal) for payloads given as arguments or on stdin, one per task:
+    /// `spool audit` cannot regenerate them, so it checks each stored value's CRC-32C.
+    func record(offset: Int64, payloads: [[UInt8]], firstID: UInt64) throws {
+        for (i, payload) in payloads.enumerated() {
+            try append("\(offset + Int64(i)) 1 \(firstID + UInt64(i)) \(CRC32C.checksum(payload))\n")
+        }
     }
 
     /// A line "<first offset> <count>" (acknowledged ranges of `spool consume --journal`).

@@ -30,11 +30,16 @@ struct RepairCommand: AsyncParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "Print what would be done, change nothing.")
     var dryRun = false
 
+    @Flag(name: .customLong("accept-gap"), help: "Accept each gap of missing offsets between segments as lost, recording the decision (<offset>.accepted-gap) so readers move past it.")
+    var acceptGap = false
+
     func run() async throws {
         let target = path ?? common.resolvedDir
         var options = SpoolOptions()
         options.logger.logLevel = .error
-        let report = try Repairer(options: options).repair(path: target, dryRun: dryRun) { action in
+        var repairer = Repairer(options: options)
+        repairer.acceptGaps = acceptGap
+        let report = try repairer.repair(path: target, dryRun: dryRun) { action in
             if common.json {
                 var line = JSONLine()
                 line.add("type", "action")

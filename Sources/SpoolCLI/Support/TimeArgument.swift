@@ -1,7 +1,8 @@
 import Glibc
 
 /// Parses times given on the command line: milliseconds since the epoch, or ISO 8601 UTC
-/// ("2026-11-27T07:00:00Z", with optional ".123" milliseconds).
+/// ("2026-11-27T07:00:00Z", with optional ".123" milliseconds). A date or time field out of
+/// range (month 13, day 45, hour 99, February 30) is refused, not carried over.
 enum TimeArgument {
     static func parse(_ text: String) -> Int64? {
         if let ms = Int64(text) { return ms }
@@ -26,6 +27,11 @@ enum TimeArgument {
             rest = 23
         }
         guard rest == chars.count - 1, chars[rest] == 90 else { return nil }
+        // timegm would carry "2026-13-45T99:99:99Z" over into 2027: refuse fields out of range.
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let days: [Int32] = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        guard (1...12).contains(month), (1...days[Int(month) - 1]).contains(day),
+              (0...23).contains(hour), (0...59).contains(minute), (0...59).contains(second) else { return nil }
         var parts = tm()
         parts.tm_year = year - 1900
         parts.tm_mon = month - 1
