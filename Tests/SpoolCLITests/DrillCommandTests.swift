@@ -33,6 +33,20 @@ struct DrillCommandTests {
         }
     }
 
+    @Test("power cuts of roots the drill starts from nothing (a fresh root every cycle) lose no acknowledged task")
+    func powerCutOfFreshRoots() async throws {
+        let dir = ScratchDirectory()
+        let r = try await SpoolProcess.run(["drill", "--dir", dir.path, "--faults", "powercut", "--cycles", "8", "--epoch-cycles", "1",
+                                            "--kill-ms", "20", "--seed", "11", "--json"])
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        let report = try #require(try Self.reports(r.stdout)["powercut"])
+        #expect((report["acknowledged_enqueues"] as? Int ?? 0) > 0, "\(report)")
+        #expect((report["powercut_entries_undone"] as? Int ?? 0) > 0, "no directory entry was undone: \(report)")
+        for field in ["lost", "redelivered_after_ack", "phantoms", "violations"] {
+            #expect(report[field] as? Int == 0, "\(field): \(report)")
+        }
+    }
+
     @Test("a power cut under durability never loses acknowledged tasks, and the drill says so with exit code 1 and the seed")
     func drillCatchesLoss() async throws {
         let dir = ScratchDirectory()

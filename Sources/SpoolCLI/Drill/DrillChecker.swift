@@ -45,6 +45,20 @@ struct DrillChecker {
     func check(root path: String) -> Result {
         var result = Result()
         let started = SystemClock().monotonicNanoseconds()
+        if PosixFileSystem().fileType(path) == .missing {
+            // No writer run got as far as creating the root, or a power cut took it away:
+            // every acknowledged enqueue or ack is then lost.
+            result.recoverySeconds = 0
+            do {
+                try checkJournals(present: [:], result: &result)
+                let acked = try Self.readAckJournal(ackJournal)
+                result.acknowledgedAcks = acked.count
+                result.lost += acked.sorted()
+            } catch {
+                result.error = error.asDrillError
+            }
+            return result
+        }
         let root: SpoolRoot
         do {
             var options = SpoolOptions()
