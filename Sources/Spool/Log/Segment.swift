@@ -261,7 +261,8 @@ final class Segment: @unchecked Sendable {
         return (o, t)
     }
 
-    /// Scans the segment's batch headers and writes both index files anew (temp file, rename).
+    /// Scans the segment's batch headers and writes both index files anew (temp file, fsync,
+    /// rename, directory fsync).
     func rebuildIndexFiles(end: Int64, options: SpoolOptions) throws {
         var offsets: [UInt8] = [], times: [UInt8] = []
         var lastIndexed: Int64 = 0
@@ -280,7 +281,8 @@ final class Segment: @unchecked Sendable {
             }
             maxTimestamp = max(maxTimestamp, header.maxTimestamp)
         }
-        try AtomicFile.write(offsets, to: indexPath, directory: directory, durable: false, fileSystem: fileSystem)
-        try AtomicFile.write(times, to: timeIndexPath, directory: directory, durable: false, fileSystem: fileSystem)
+        // Durable: an unsynced rename can survive a power cut with the file's bytes lost.
+        try AtomicFile.write(offsets, to: indexPath, directory: directory, durable: true, fileSystem: fileSystem)
+        try AtomicFile.write(times, to: timeIndexPath, directory: directory, durable: true, fileSystem: fileSystem)
     }
 }
