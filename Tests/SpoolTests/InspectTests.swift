@@ -232,7 +232,10 @@ struct InspectTests {
             let bytes = try ByteMutator.read(copy, last.position..<last.end)
             let plain = try bytes.withUnsafeBytes { try BatchDecompressor.decompress(UnsafeRawBufferPointer(rebasing: $0[61...]), codec: .zstd, limit: 1 << 26) }
             #expect(stats.compressionRatio == Double(plain.count) / Double(last.totalBytes - 61))
-            #expect(try Verifier(deep: true).verify(path: dir).problems.map(\.kind) == [.indexMismatch, .indexMismatch], "a copied root without its indexes")
+            // A copied root without its indexes: derived data a reader rebuilds, so a note, not a problem.
+            let verified = try Verifier(deep: true).verify(path: dir)
+            #expect(verified.problems.isEmpty, "\(verified.problems)")
+            #expect(verified.notes.contains { $0.contains("would rebuild") && $0.contains("the offset index is missing") }, "\(verified.notes)")
         }
     }
 

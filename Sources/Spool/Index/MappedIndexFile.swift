@@ -4,8 +4,9 @@ import Synchronization
 /// A sparse index file mapped with mmap: fixed-size big-endian entries, appended by the writer
 /// and read by binary search (FORMAT.md, "Offset index" and "Time index").
 ///
-/// The file of an active segment is preallocated with `ftruncate` (sparse: no blocks until
-/// written) and its used part ends at the first all-zero entry. A sealed segment's file is
+/// The file of an active segment is sized with `ftruncate` and its blocks allocated with
+/// `posix_fallocate` before it is mapped (a store to an unbacked page on a full disk would be
+/// SIGBUS); its used part ends at the first all-zero entry. A sealed segment's file is
 /// trimmed to its entries. Indexes are derived data: ``OffsetIndex`` and ``TimeIndex`` check
 /// what they load, and the log rebuilds them from the segment when they are wrong.
 ///
@@ -24,7 +25,8 @@ final class MappedIndexFile: @unchecked Sendable {
     /// Opens or creates `path` and maps room for `capacity` entries.
     ///
     /// - Parameter writable: false maps the file read-only at its current size.
-    /// - Throws: `.io` if the file cannot be opened, sized or mapped.
+    /// - Throws: `.diskFull` when a writable file's blocks cannot be allocated; `.io` if the
+    ///   file cannot be opened, sized or mapped.
     init(path: String, entrySize: Int, capacity: Int, writable: Bool, fileSystem: any FileSystem) throws {
         precondition(entrySize > 0 && capacity >= 0)
         self.path = path
@@ -32,16 +34,20 @@ final class MappedIndexFile: @unchecked Sendable {
         self.fs = fileSystem
         fd = try fileSystem.open(path, flags: writable ? (O_RDWR | O_CREAT) : O_RDONLY, mode: 0o600)
         let existing: Int64
+        let entries: Int
         do {
             existing = try fileSystem.size(fd)
             if writable && existing < Int64(capacity * entrySize) {
                 try fileSystem.truncate(fd, to: Int64(capacity * entrySize))
             }
+            entries = writable ? max(capacity, Int(existing) / entrySize) : Int(existing) / entrySize
+            // A store to a mapped page the file system cannot back kills the process with
+            // SIGBUS; allocating every block first turns a full disk into `.diskFull` here.
+            if writable { try fileSystem.allocate(fd, at: 0, length: Int64(entries * entrySize)) }
         } catch {
             fileSystem.close(fd)
             throw error.with(path: path)
         }
-        let entries = writable ? max(capacity, Int(existing) / entrySize) : Int(existing) / entrySize
         self.capacity = entries
         mappedBytes = entries * entrySize
         if mappedBytes > 0 {
