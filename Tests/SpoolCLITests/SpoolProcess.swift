@@ -7,6 +7,8 @@ struct SpoolProcess {
         var status: Int32
         var stdout: String
         var stderr: String
+        /// The process died of a signal (`status` is then the signal's number).
+        var signalled = false
     }
 
     /// The `spool` binary beside the test bundle (`<scratch>/debug/spool`).
@@ -58,7 +60,7 @@ struct SpoolProcess {
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return Outcome(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                       stderr: String(decoding: stderr, as: UTF8.self))
+                       stderr: String(decoding: stderr, as: UTF8.self), signalled: process.terminationReason == .uncaughtSignal)
     }
 }
 
