@@ -7,6 +7,8 @@ struct LogCheck {
     let writerActive: Bool
     var problems: [VerifyProblem] = []
     var notes: [String] = []
+    /// Segments whose missing or short indexes a reader would rebuild.
+    var indexRebuilds: [String] = []
     var batches: Int64 = 0
     var records: Int64 = 0
     var bytesChecked: Int64 = 0
@@ -76,6 +78,7 @@ struct LogCheck {
             }
             problems += segmentCheck.problems
             notes += segmentCheck.notes
+            if segmentCheck.rebuildsIndexes { indexRebuilds.append(segment.path) }
             batches += segmentCheck.batches
             records += segmentCheck.records
             bytesChecked += segmentCheck.bytes

@@ -82,7 +82,8 @@ public struct Repairer: Sendable {
             let found = try verifier.verify(path: log.kind == .file ? log.name : log.directory ?? log.name)
             // Verifying a queue directory covers its groups too: keep this log's problems only.
             let problems = found.problems.filter { belongs($0, to: log) }
-            try repairLog(log, problems: problems, dryRun: dryRun, report: &report, onAction: onAction)
+            let rebuilds = found.indexRebuilds.filter { belongs(VerifyProblem(kind: .indexMismatch, file: $0, message: ""), to: log) }
+            try repairLog(log, problems: problems, indexRebuilds: rebuilds, dryRun: dryRun, report: &report, onAction: onAction)
         }
         return report
     }
@@ -111,7 +112,7 @@ public struct Repairer: Sendable {
         return !file.dropFirst(directory.count + 1).contains("/")
     }
 
-    private func repairLog(_ log: SpoolLayout.Log, problems: [VerifyProblem], dryRun: Bool, report: inout RepairReport,
+    private func repairLog(_ log: SpoolLayout.Log, problems: [VerifyProblem], indexRebuilds: [String], dryRun: Bool, report: inout RepairReport,
                            onAction: (RepairAction) -> Void) throws {
         let fs = options.fileSystem
         func act(_ action: RepairAction, _ body: () throws -> Void) throws {
@@ -155,6 +156,12 @@ public struct Repairer: Sendable {
             default:
                 report.leftAlone.append(problem)
             }
+        }
+        // Missing or short indexes (derived data, a note in verify): rebuilt now rather than by
+        // the first reader.
+        for segmentPath in indexRebuilds where !rebuiltSegments.contains(segmentPath) {
+            rebuiltSegments.insert(segmentPath)
+            try rebuild(segmentPath, act: act)
         }
         if rewritePoint && !pointWritten, let directory = log.directory {
             try writeRecoveryPoint(directory, log: log, dryRun: dryRun, act: act)

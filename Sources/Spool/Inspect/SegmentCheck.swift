@@ -13,6 +13,8 @@ struct SegmentCheck {
     let indexed: Bool
     var problems: [VerifyProblem] = []
     var notes: [String] = []
+    /// Whether a reader would rebuild this segment's indexes (missing or short: derived data).
+    var rebuildsIndexes = false
     var batches: Int64 = 0
     var records: Int64 = 0
     var bytes: Int64 = 0
@@ -187,6 +189,7 @@ extension SegmentCheck {
         if indexes.offsetPartialBytes != 0 { reasons.append("the offset index ends inside an 8-byte entry") }
         if indexes.timePartialBytes != 0 { reasons.append("the time index ends inside a 12-byte entry") }
         guard !reasons.isEmpty else { return }
+        rebuildsIndexes = true
         notes.append("\(segment.path): would rebuild \(indexPath) and \(timeIndexPath) from the log (\(reasons.joined(separator: "; "))); "
                      + "a reader does this on first use, `spool repair` does it now")
     }

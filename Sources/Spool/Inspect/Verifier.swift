@@ -56,6 +56,7 @@ public struct Verifier: Sendable {
             report.bytesChecked += check.bytesChecked
             report.problems += check.problems
             report.notes += check.notes
+            report.indexRebuilds += check.indexRebuilds
             if log.kind == .queue, let queue = log.queue { queueEnds[queue] = check.nextOffset }
             if log.kind == .group, let queue = log.queue {
                 checkGroup(log, queueEnd: queueEnds[queue], into: &report)

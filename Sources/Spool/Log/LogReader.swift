@@ -114,6 +114,7 @@ public struct LogReader: Sendable {
             let followingBase = index + 1 < segments.count ? segments[index + 1].baseOffset : committed.nextOffset
             while position < limit {
                 let header = try readHeader(segment, at: position, limit: limit)
+                if position == 0 { try checkStart(header, of: segment, after: index > 0 ? segments[index - 1] : nil) }
                 try checkOrder(header, in: segment, at: position, after: previousEnd, before: followingBase)
                 previousEnd = header.nextOffset
                 if header.nextOffset <= nextOffset {
@@ -246,6 +247,19 @@ public struct LogReader: Sendable {
         throw SpoolError(.corruption, problem, path: segment.logPath, segment: segment.baseOffset, position: position,
                          offset: header.baseOffset,
                          hint: "the batch's baseOffset was damaged; inspect the segment with `spool dump`")
+    }
+
+    /// A segment's first batch starts at the offset its name gives. One that starts higher was
+    /// renamed to a lower base (or another segment overlaps it): reading on would skip the
+    /// offsets between, which the segment before may hold, so the reader stops instead.
+    /// - Throws: `.corruption` naming the segment and the one before it.
+    private func checkStart(_ header: RecordBatchHeader, of segment: Segment, after previous: Segment?) throws {
+        guard header.baseOffset > segment.baseOffset else { return }
+        let before = previous.map { "; the segment before it, \($0.logPath), may hold offsets up to there: the two overlap" } ?? ""
+        throw SpoolError(
+            .corruption, "\(segment.logPath) is named for offset \(segment.baseOffset) but its first batch starts at offset \(header.baseOffset)\(before)",
+            path: segment.logPath, segment: segment.baseOffset, position: 0, offset: segment.baseOffset,
+            hint: "a segment was renamed or copied in; rename it back to the base offset of its first batch (`spool dump` shows it), then run `spool verify`")
     }
 
     /// A sealed segment's records end where the next segment's begin: compaction keeps offsets
