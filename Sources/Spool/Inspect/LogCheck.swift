@@ -108,6 +108,8 @@ struct LogCheck {
                 problems.append(VerifyProblem(kind: .leftoverFile, file: path, message: "left by an interrupted compaction (open finishes or rolls it back)"))
             } else if name.hasSuffix(Repairer.quarantineSuffix) {
                 notes.append("\(path): a damaged segment that repair renamed aside (read it with `spool dump`)")
+            } else if name.hasSuffix(SegmentName.lostSuffix) {
+                notes.append("\(path): offsets that repair found lost for good, and moved the log's next offset past")
             } else if name.hasSuffix(SegmentName.brokenSuffix) {
                 notes.append("\(path): bytes cut from a torn tail, kept by recovery or repair")
             } else {

@@ -16,6 +16,9 @@ public struct RepairAction: Sendable, Equatable {
         case removeTemporaryFile = "remove temporary file"
         /// Finish or roll back an interrupted compaction (``CompactionLeftovers``).
         case resolveCompaction = "resolve compaction leftover"
+        /// Offsets a group or the recovery point had seen are gone from the log: record them as
+        /// lost (`<stem>.lost`) and start the log again past them, so none is given out twice.
+        case skipLostOffsets = "skip lost offsets"
     }
 
     public var kind: Kind
@@ -79,11 +82,13 @@ public struct Repairer: Sendable {
         var verifier = Verifier(limits: options.limits, deep: false, fileSystem: fs)
         verifier.detectWriter = false  // the lock is this repair's own (or, in a dry run, free)
         for log in logs {
+            let seen = log.kind == .queue ? try highestSeen(log, among: logs) : nil
             let found = try verifier.verify(path: log.kind == .file ? log.name : log.directory ?? log.name)
             // Verifying a queue directory covers its groups too: keep this log's problems only.
             let problems = found.problems.filter { belongs($0, to: log) }
             let rebuilds = found.indexRebuilds.filter { belongs(VerifyProblem(kind: .indexMismatch, file: $0, message: ""), to: log) }
             try repairLog(log, problems: problems, indexRebuilds: rebuilds, dryRun: dryRun, report: &report, onAction: onAction)
+            if let seen { try skipLostOffsets(log, seen: seen, dryRun: dryRun, report: &report, onAction: onAction) }
         }
         return report
     }
@@ -269,7 +274,7 @@ public struct Repairer: Sendable {
 
     /// The position after the last batch of the segment's valid prefix (header, CRC and
     /// offset continuity sound), and the offset after it.
-    private func validEnd(of file: SegmentFile, base: Int64) throws -> (position: Int64, nextOffset: Int64) {
+    func validEnd(of file: SegmentFile, base: Int64) throws -> (position: Int64, nextOffset: Int64) {
         var end = (position: Int64(0), nextOffset: base)
         try file.forEachBatch(limits: options.limits, decode: false) { entry in
             guard entry.crcOK, entry.expectedOffset == entry.header.baseOffset else { return false }

@@ -1,0 +1,44 @@
+import Glibc
+@testable import Spool
+import SpoolFormat
+import Testing
+
+/// `spool repair` never makes the log give an offset out twice, and says what it dropped.
+@Suite("Repair")
+struct RepairTests {
+    enum Loss: String, CaseIterable { case deleted, truncated }
+
+    @Test("after the active segment is deleted or truncated, repair names the lost offsets and count, and new tasks get offsets no group acked",
+          arguments: Loss.allCases)
+    func offsetsNeverReusedAfterRepair(loss: Loss) async throws {
+        try await withTemporaryDirectory { dir in
+            let root = dir + "/root"
+            let options = try await InspectTests.writeRoot(root, count: 200, acked: 200)
+            let directory = QueueFiles.directory(root, "q")
+            let segments = QueueFiles.segments(directory)
+            try #require(segments.count >= 2)
+            let active = directory + "/" + segments.last!
+            switch loss {
+            case .deleted:
+                for suffix in [".log", ".index", ".timeindex"] { unlink(String(active.dropLast(4)) + suffix) }
+            case .truncated:
+                try ByteMutator.truncate(active, to: Files.size(active) / 2)
+            }
+            let report = try Repairer(options: options).repair(path: root, dryRun: false)
+            let skip = try #require(report.actions.first { $0.kind == .skipLostOffsets }, "\(report.actions.map(\.detail))")
+            let lostFrom = try #require(skip.offset)
+            #expect(skip.detail.contains("offsets \(lostFrom)–199 (\(200 - lostFrom) tasks) are lost"), "\(skip.detail)")
+            #expect(try Verifier().verify(path: root).isClean)
+
+            let reopened = try openRoot(at: root, options: options)
+            defer { reopened.close() }
+            let log = try reopened.queue("q")
+            let offset = try await log.append(Array("after repair".utf8))
+            #expect(offset == 200, "a new task reused offset \(offset), which group g had acked")
+            let claimed = try await reopened.group("g", on: "q").claim(max: 10)
+            #expect(claimed.tasks.map(\.offset) == [200], "the task enqueued after repair is not delivered")
+            let fresh = try await reopened.group("fresh", on: "q").claim(max: 1000)
+            #expect(fresh.tasks.last?.offset == 200 && fresh.tasks.count == Int(lostFrom) + 1, "a new group reads across the recorded gap")
+        }
+    }
+}
