@@ -41,4 +41,50 @@ struct RepairTests {
             #expect(fresh.tasks.last?.offset == 200 && fresh.tasks.count == Int(lostFrom) + 1, "a new group reads across the recorded gap")
         }
     }
+
+    @Test("one flipped byte in a sealed segment: repair drops only the damaged batch and the intact batches after it stay readable")
+    func repairDropsOnlyTheDamagedBatch() async throws {
+        try await withTemporaryDirectory { dir in
+            let root = dir + "/root"
+            let options = try await InspectTests.writeRoot(root, count: 200)
+            let directory = QueueFiles.directory(root, "q")
+            let first = directory + "/" + QueueFiles.segments(directory)[0]
+            let (found, _) = try batches(in: first)
+            try #require(found.count > 30)
+            let victim = found[20]
+            let byte = try ByteMutator.read(first, (victim.position + 100)..<(victim.position + 101))[0]
+            try ByteMutator.overwrite(first, at: victim.position + 100, with: [byte ^ 0x40])
+            let report = try Repairer(options: options).repair(path: root, dryRun: false)
+            let drop = try #require(report.actions.first { $0.kind == .truncate }, "\(report.actions.map(\.detail))")
+            #expect(drop.detail.contains("offsets \(victim.baseOffset)–\(victim.nextOffset - 1) (\(victim.nextOffset - victim.baseOffset) tasks) leave the log"), "\(drop.detail)")
+            let verified = try Verifier().verify(path: root)
+            #expect(verified.isClean, "\(verified.problems)")
+            let reopened = try openRoot(at: root, options: options)
+            defer { reopened.close() }
+            let offsets = try readAll(try reopened.queue("q")).map(\.offset)
+            #expect(offsets == (0..<200).filter { !(victim.baseOffset..<victim.nextOffset).contains($0) }, "intact batches left the log")
+        }
+    }
+
+    @Test("an intact sealed segment renamed to a wrong base is renamed back by repair, not quarantined as unreadable")
+    func repairRenamesAnIntactMisnamedSegmentBack() async throws {
+        try await withTemporaryDirectory { dir in
+            let root = dir + "/root"
+            let options = try await InspectTests.writeRoot(root, count: 200)
+            let directory = QueueFiles.directory(root, "q")
+            let names = QueueFiles.segments(directory)
+            try #require(names.count >= 3)
+            let base = try #require(SegmentName.parseLog(names[1]))
+            let wrong = QueueFiles.logPath(directory, base - 5)
+            rename(directory + "/" + names[1], wrong)
+            let report = try Repairer(options: options).repair(path: root, dryRun: false)
+            #expect(report.actions.contains { $0.kind == .rename && $0.path == wrong }, "\(report.actions.map(\.detail))")
+            #expect(!report.actions.contains { $0.kind == .quarantine })
+            #expect(Files.exists(directory + "/" + names[1]))
+            #expect(try Verifier().verify(path: root).isClean)
+            let reopened = try openRoot(at: root, options: options)
+            defer { reopened.close() }
+            #expect(try readAll(try reopened.queue("q")).map(\.offset) == Array(0..<200))
+        }
+    }
 }

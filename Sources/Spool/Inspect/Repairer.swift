@@ -8,6 +8,8 @@ public struct RepairAction: Sendable, Equatable {
         case truncate
         /// Rename a segment with no readable batch aside (`<name>.quarantined`) with its indexes.
         case quarantine
+        /// Rename an intact segment whose name is not the offset of its first batch.
+        case rename
         /// Write both index files of a segment anew from the log.
         case rebuildIndexes = "rebuild indexes"
         /// Rewrite the recovery point at the end of the repaired data.
@@ -187,6 +189,23 @@ public struct Repairer: Sendable {
         let lastData = try file.lastNonZero(from: position) ?? position
         let stem = String(path.dropLast(SegmentName.logSuffix.count))
         let lost = offset.map { "from offset \($0) on" } ?? "after it"
+        if position == 0 && !isLast, let directory, let trueBase = try misnamedBase(of: file, base: base, in: directory) {
+            let target = directory + "/" + SegmentName.stem(trueBase) + SegmentName.logSuffix
+            try act(RepairAction(kind: .rename, path: path, position: 0, offset: trueBase,
+                                 detail: "rename \(path) to \(target): every batch in it passes its CRC and its first batch starts at offset \(trueBase), not at the \(base) of its name")) {
+                try fs.rename(path, to: target)
+                for suffix in [SegmentName.indexSuffix, SegmentName.timeIndexSuffix] where fs.fileType(stem + suffix) == .regular {
+                    try fs.unlink(stem + suffix)
+                }
+                try fs.syncDirectory(directory)
+            }
+            try rebuild(target, act: act)
+            return
+        }
+        if !isLast, let directory, let tail = try intactTail(of: file, base: base, damagedAt: position, in: directory) {
+            try dropDamagedBatch(of: file, base: base, tail: tail, act: act)
+            return
+        }
         if position == 0 && !isLast {
             try act(RepairAction(kind: .quarantine, path: path, position: 0, offset: offset,
                                  detail: "rename \(path) to \(path)\(Self.quarantineSuffix): no batch in it is readable (\(file.size) bytes); its records are lost from the log")) {
@@ -222,7 +241,7 @@ public struct Repairer: Sendable {
     }
 
     /// Copies bytes [from, to) of `path` into `target` (synced), before a cut.
-    private func keep(_ path: String, from: Int64, to: Int64, in target: String) throws {
+    func keep(_ path: String, from: Int64, to: Int64, in target: String) throws {
         let fs = options.fileSystem
         let source = try fs.open(path, flags: O_RDONLY, mode: 0)
         defer { fs.close(source) }
@@ -241,7 +260,7 @@ public struct Repairer: Sendable {
         try fs.syncDirectory(parent(path))
     }
 
-    private func rebuild(_ path: String, act: (RepairAction, () throws -> Void) throws -> Void) throws {
+    func rebuild(_ path: String, act: (RepairAction, () throws -> Void) throws -> Void) throws {
         let fs = options.fileSystem
         let name = path.split(separator: "/").last.map(String.init) ?? path
         guard let base = SegmentName.parseLog(name) else { return }
@@ -284,7 +303,7 @@ public struct Repairer: Sendable {
         return end
     }
 
-    private func parent(_ path: String) -> String {
+    func parent(_ path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
