@@ -87,4 +87,25 @@ struct RepairTests {
             #expect(try readAll(try reopened.queue("q")).map(\.offset) == Array(0..<200))
         }
     }
+
+    @Test("random bytes named like a segment past the log's end are quarantined by repair, not adopted as the tail; new tasks continue the log")
+    func repairDoesNotAdoptGarbagePastTheEnd() async throws {
+        try await withTemporaryDirectory { dir in
+            let root = dir + "/root"
+            let options = try await InspectTests.writeRoot(root, count: 200)
+            let directory = QueueFiles.directory(root, "q")
+            let garbage = QueueFiles.logPath(directory, 500)
+            var random = SplitMix64(seed: 5)
+            try Files.write(garbage, (0..<5000).map { _ in UInt8(truncatingIfNeeded: random.next()) })
+            let report = try Repairer(options: options).repair(path: root, dryRun: false)
+            #expect(report.actions.contains { $0.kind == .quarantine && $0.path == garbage }, "\(report.actions.map(\.detail))")
+            #expect(!report.actions.contains { $0.kind == .truncate && $0.path == garbage })
+            #expect(try Verifier().verify(path: root).isClean)
+            let reopened = try openRoot(at: root, options: options)
+            defer { reopened.close() }
+            let log = try reopened.queue("q")
+            #expect(try await log.append(Array("next".utf8)) == 200, "the log did not continue at its real end")
+            #expect(try readAll(log).map(\.offset) == Array(0..<201))
+        }
+    }
 }

@@ -43,6 +43,17 @@ extension Repairer {
         return IntactTail(damagedAt: position, start: damagedEnd, end: end.position, firstOffset: first, nextOffset: next)
     }
 
+    /// Whether the segment named `base` starts past the end of the segment before it: a last
+    /// segment with nothing readable that does not continue the log is a stray file (garbage
+    /// named like a segment), not a torn first batch of a real roll, whose base is always the
+    /// previous segment's end.
+    func isDetached(base: Int64, in directory: String) throws -> Bool {
+        guard let previous = try options.fileSystem.listDirectory(directory).compactMap({ SegmentName.parseLog($0) }).filter({ $0 < base }).max()
+        else { return false }
+        let before = try SegmentFile(path: directory + "/" + SegmentName.stem(previous) + SegmentName.logSuffix, fileSystem: options.fileSystem)
+        return try validEnd(of: before, base: previous).nextOffset < base
+    }
+
     /// The offset a segment should be named for, when every batch in it passes its CRC and
     /// follows the one before, its first batch starts at another offset than its name says,
     /// and that name is free and fits between its neighbours (the segment before ends at or

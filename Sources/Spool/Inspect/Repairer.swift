@@ -206,9 +206,14 @@ public struct Repairer: Sendable {
             try dropDamagedBatch(of: file, base: base, tail: tail, act: act)
             return
         }
-        if position == 0 && !isLast {
+        var foreign = false
+        if position == 0 && isLast, let directory { foreign = try isDetached(base: base, in: directory) }
+        if position == 0 && (!isLast || foreign) {
+            let why = foreign
+                ? "no batch in it is readable (\(file.size) bytes) and its name does not continue the log, which ends below offset \(base): not adopted as the log's tail"
+                : "no batch in it is readable (\(file.size) bytes); its records are lost from the log"
             try act(RepairAction(kind: .quarantine, path: path, position: 0, offset: offset,
-                                 detail: "rename \(path) to \(path)\(Self.quarantineSuffix): no batch in it is readable (\(file.size) bytes); its records are lost from the log")) {
+                                 detail: "rename \(path) to \(path)\(Self.quarantineSuffix): \(why)")) {
                 try fs.rename(path, to: path + Self.quarantineSuffix)
                 for suffix in [SegmentName.indexSuffix, SegmentName.timeIndexSuffix] where fs.fileType(stem + suffix) == .regular {
                     try fs.unlink(stem + suffix)
