@@ -79,4 +79,21 @@ struct FullDiskTests {
         }
         #expect(outcomes.count == 48, "\(outcomes)")
     }
+
+    @Test("consuming a root with more segments than the open-file limit allows reports too many open files, not missing records")
+    func tooManyOpenFilesIsAResourceErrorNotCorruption() async throws {
+        let dir = ScratchDirectory()
+        let root = dir.path + "/root"
+        let filled = try await SpoolProcess.run(["enqueue", "--dir", root, "--queue", "q", "--segment-bytes", "65536",
+                                                 "--count", "4000", "--payload-size", "1000", "--batch", "50"])
+        #expect(filled.status == 0, "\(filled.stderr)")
+        let segments = try FileManager.default.contentsOfDirectory(atPath: root + "/queues/q").filter { $0.hasSuffix(".log") }.count
+        #expect(segments >= 50)
+        let r = try await SpoolProcess.run(["-c", "ulimit -n 40 && exec \"$0\" \"$@\"", SpoolProcess.binary,
+                                            "consume", "--dir", root, "--queue", "q", "--group", "g", "--ack", "--until-empty"],
+                                           executable: "/bin/sh")
+        #expect(r.status == 2, "\(r.stdout)\n\(r.stderr)")
+        #expect(r.stderr.contains("too many open files"), "\(r.stderr)")
+        #expect(!r.stderr.contains("records are missing") && !r.stderr.contains("corruption"), "\(r.stderr)")
+    }
 }

@@ -31,18 +31,23 @@ struct SpoolProcess {
     /// The waiting happens on a thread of its own, never on Swift's cooperative pool: that pool
     /// has one thread per core (two here), and a test blocking it while a child runs for
     /// seconds would starve every async test running beside it.
-    static func run(_ arguments: [String], input: String? = nil, environment: [String: String] = [:], directory: String? = nil) async throws -> Outcome {
+    /// - Parameter executable: another program to run instead (a shell that sets a limit, then
+    ///   execs ``binary``).
+    static func run(_ arguments: [String], input: String? = nil, environment: [String: String] = [:], directory: String? = nil,
+                    executable: String? = nil) async throws -> Outcome {
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
-                continuation.resume(with: Result { try runBlocking(arguments, input: input, environment: environment, directory: directory) })
+                continuation.resume(with: Result { try runBlocking(arguments, input: input, environment: environment, directory: directory,
+                                                                   executable: executable ?? binary) })
             }
             thread.start()
         }
     }
 
-    private static func runBlocking(_ arguments: [String], input: String?, environment: [String: String], directory: String?) throws -> Outcome {
+    private static func runBlocking(_ arguments: [String], input: String?, environment: [String: String], directory: String?,
+                                    executable: String) throws -> Outcome {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         var env = ProcessInfo.processInfo.environment

@@ -148,4 +148,33 @@ struct DiskFullTests {
             #expect(Set(acked).isSubset(of: Set(offsets)), "acked offsets lost")
         }
     }
+
+    @Test("with less free space than a preallocation step, acks are still written and compaction still frees space")
+    func acksAndCompactionWorkOnANearlyFullDisk() async throws {
+        try await withTemporaryDirectory { dir in
+            let fs = FaultInjectingFileSystem()
+            let root = try openRoot(at: dir + "/root", options: F.options { $0.fileSystem = fs })
+            let log = try root.queue("q")
+            try await F.fill(log, count: 1000)
+            // 48 KiB left for logs: less than any group log's preallocation step.
+            var plan = FaultInjectingFileSystem.Plan()
+            plan.writeBudgetBytes = 48 << 10
+            plan.writeSuffix = ".log"
+            fs.setPlan(plan)
+            let group = try root.group("g", on: "q")
+            var acked = 0
+            for _ in 0..<100 {
+                let batch = try await group.claim(max: 10)
+                if batch.tasks.isEmpty { break }
+                acked += try await group.ack(batch).acked
+            }
+            #expect(acked == 1000, "acks failed on a nearly full disk after \(acked)")
+            let report = try root.compact()
+            #expect((report.queues.first?.segmentsDeleted ?? 0) > 0, "compaction freed nothing: \(report)")
+            root.close()
+            let reopened = try openRoot(at: dir + "/root", options: F.options())
+            defer { reopened.close() }
+            #expect(try await F.claimAll(try reopened.group("g", on: "q")).isEmpty, "acked tasks came back")
+        }
+    }
 }

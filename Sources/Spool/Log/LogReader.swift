@@ -53,7 +53,7 @@ public struct LogReader: Sendable {
         carried = nil
         let (segments, committed) = shared.snapshot
         for segment in segments {
-            let limit = limitOf(segment, committed: committed)
+            let limit = try limitOf(segment, committed: committed)
             var start: (Int64, Int64) = (segment.baseOffset, 0)
             if let (offsets, times) = indexes(of: segment, limit: limit), let k = times.lookupEntry(timestamp) {
                 if let position = try verifiedTimeEntry(segment, offsets, times, k, limit: limit) {
@@ -106,7 +106,7 @@ public struct LogReader: Sendable {
         // Bounded: each pass consumes a batch or moves to the next segment.
         while index < segments.count {
             let segment = segments[index]
-            let limit = limitOf(segment, committed: committed)
+            let limit = try limitOf(segment, committed: committed)
             var position = startPosition(in: segment, limit: limit)
             var previousEnd: Int64? = nil
             if let cursor, cursor.segment === segment, cursor.position == position { previousEnd = cursor.previousEnd }
@@ -192,10 +192,12 @@ public struct LogReader: Sendable {
     }
 
     /// Readable bytes of a segment: the committed position for the active one, the file for sealed ones.
-    private func limitOf(_ segment: Segment, committed: LogPosition) -> Int64 {
+    private func limitOf(_ segment: Segment, committed: LogPosition) throws -> Int64 {
         if segment.baseOffset == committed.segment { return committed.position }
         if segment.baseOffset > committed.segment { return 0 }
-        return (try? segment.size()) ?? 0
+        // A segment deleted under the reader has nothing left to read; any other failure (too
+        // many open files, I/O) is thrown as itself, never read as an empty segment (a gap).
+        do { return try segment.size() } catch let error as SpoolError where error.code == .notFound { return 0 }
     }
 
     private func indexes(of segment: Segment, limit: Int64) -> (OffsetIndex, TimeIndex)? {

@@ -145,11 +145,24 @@ public final class SpoolRoot: Sendable {
             let directory = parent + "/" + name
             try fs.makeDurableDirectory(parent)
             try fs.makeDurableDirectory(directory)
-            let log = try QueueLog(name: queue + "/groups/" + name, directory: directory, options: options, compression: .none)
+            let log = try QueueLog(name: queue + "/groups/" + name, directory: directory, options: Self.groupLogOptions(options), compression: .none)
             open[key] = log
             return log
         }
     }
+
+    /// A group log's options: its records are small, so a small preallocation step and segment
+    /// (and so small index files) keep what it asks of a nearly full disk small: acks, and the
+    /// compaction that frees space, must still work there (FORMAT.md, "Preallocation").
+    static func groupLogOptions(_ options: SpoolOptions) -> SpoolOptions {
+        var options = options
+        options.preallocationStepBytes = min(options.preallocationStepBytes, groupLogPreallocationStepBytes)
+        options.segmentBytes = min(options.segmentBytes, groupLogSegmentBytesMax)
+        return options
+    }
+
+    static let groupLogPreallocationStepBytes = 64 << 10
+    static let groupLogSegmentBytesMax = 16 << 20
 
     /// Names of the consumer groups of `queue` on disk (directories under `<queue>/groups/`).
     /// - Throws: `.invalidArgument` for a bad queue name; I/O errors listing the directory.
