@@ -86,7 +86,7 @@ struct DrillRunner {
     private func runCycle(_ cycle: Int, fault: DrillFault, epoch: inout Epoch, stats: inout DrillStats,
                           random: inout DrillRandom) throws {
         let powerCut = fault == .powercut
-        let segmentBytes = fault.mutation == nil ? settings.segmentBytes : settings.corruptionSegmentBytes
+        let segmentBytes = fault.damagesRoot ? settings.corruptionSegmentBytes : settings.segmentBytes
         let runLength: UInt64 = 100_000_000
         let firstID = epoch.nextID
         epoch.nextID += runLength
@@ -130,8 +130,11 @@ struct DrillRunner {
             stats.violations.append("\(fault.rawValue) cycle \(cycle): \(result.summary) — \(replay)")
             return
         }
-        if let mutation = fault.mutation, DrillFiles.size(epoch.root + "/queues") >= 0 {
+        guard DrillFiles.size(epoch.root + "/queues") >= 0 else { return }
+        if let mutation = fault.mutation {
             try corrupt(mutation, epoch: epoch, cycle: cycle, stats: &stats, random: &random, replay: replay)
+        } else if fault == .plant || fault == .groupstate {
+            try damageAndCheck(fault, epoch: epoch, cycle: cycle, stats: &stats, random: &random, replay: replay)
         }
     }
 
@@ -151,6 +154,46 @@ struct DrillRunner {
         }
         usleep(UInt32(Int.random(in: 0...settings.killMillisecondsMax, using: &random) * 1000))
         return child.kill()
+    }
+
+    /// Plants a foreign file or damages the group's state `injectionsPerCycle` times, checking
+    /// each (a clear refusal naming a file, or no acked task lost or redelivered, and an
+    /// outside symlink target unchanged), then puts the root back as it was.
+    private func damageAndCheck(_ fault: DrillFault, epoch: Epoch, cycle: Int, stats: inout DrillStats,
+                                random: inout DrillRandom, replay: String) throws {
+        let backup = epoch.directory + "/backup"
+        DrillFiles.removeTree(backup)
+        try DrillFiles.copyTree(epoch.root, to: backup)
+        defer { DrillFiles.removeTree(backup); DrillFiles.removeTree(epoch.directory + "/outside") }
+        for _ in 0..<settings.injectionsPerCycle {
+            let planted = fault == .plant
+                ? try DrillPlanter.plant(root: epoch.root, scratch: epoch.directory, random: &random)
+                : try DrillPlanter.damageGroupState(root: epoch.root, random: &random)
+            guard let injection = planted else { continue }
+            defer {
+                DrillFiles.removeTree(epoch.root)
+                try? DrillFiles.copyTree(backup, to: epoch.root)
+            }
+            stats.injected += 1
+            stats.targets[injection.kind, default: .init()].injected += 1
+            let before = injection.outside.map(DrillPlanter.snapshot)
+            let result = epoch.checker.check(root: epoch.root)
+            if let outside = injection.outside, DrillPlanter.snapshot(outside) != before {
+                stats.violations.append("\(fault.rawValue) cycle \(cycle): \(injection): the file or directory outside the root changed — \(replay)")
+            }
+            if let error = result.error {
+                stats.targets[injection.kind, default: .init()].reported += 1
+                if error.path != nil { stats.refused += 1 } else {
+                    stats.violations.append("\(fault.rawValue) cycle \(cycle): \(injection) was refused without naming a file: \(error) — \(replay)")
+                }
+            } else if result.violations > 0 {
+                stats.lost += result.lost.count
+                stats.redelivered += result.redelivered.count
+                stats.violations.append("\(fault.rawValue) cycle \(cycle): \(injection) was not refused, and \(result.summary) — \(replay)")
+            } else {
+                stats.handled += 1
+            }
+        }
     }
 
     /// Damages a copy of the checked root `injectionsPerCycle` times, checking each, then puts
