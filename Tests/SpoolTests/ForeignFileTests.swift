@@ -109,6 +109,18 @@ struct ForeignFileTests {
         }
     }
 
+    @Test("a root given as a symlink to a directory (the operator's choice) opens, takes tasks and syncs its directories")
+    func rootGivenAsSymlinkOpens() async throws {
+        try await withTemporaryDirectory { dir in
+            try Files.makeDirectory(dir + "/real")
+            try #require(symlink(dir + "/real", dir + "/root") == 0)
+            let spool = try openRoot(at: dir + "/root", options: testOptions())
+            defer { spool.close() }
+            #expect(try await spool.queue("q").append(Array("x".utf8)) == 0)
+            #expect(Files.exists(dir + "/real/queues/q"))
+        }
+    }
+
     /// Names and sizes under `path` (one level), or the file's bytes.
     static func snapshot(_ path: String) -> [String] {
         var info = stat()

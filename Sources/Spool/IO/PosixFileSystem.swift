@@ -11,7 +11,10 @@ public struct PosixFileSystem: FileSystem {
     /// checks with fstat, then clears O_NONBLOCK.
     /// - Throws: `.invalidArgument` naming a symlink or a non-regular file; errno errors.
     public func open(_ path: String, flags: Int32, mode: mode_t) throws -> Int32 {
-        let fd = Glibc.open(path, flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, mode)
+        // A directory is opened only to fsync it, and a root given as a symlink to a directory
+        // is the operator's choice; directories inside a root are checked when made.
+        let noFollow = flags & O_DIRECTORY == 0 ? O_NOFOLLOW : 0
+        let fd = Glibc.open(path, flags | O_CLOEXEC | noFollow | O_NONBLOCK, mode)
         if fd < 0 {
             let code = errno
             if code == ELOOP, Self.isSymlink(path) {
