@@ -4,7 +4,7 @@ import Testing
 /// A real `spool` process on a nearly full file system: it must end with `diskFull` (exit 2,
 /// naming a file) or succeed, never die of a signal (SIGBUS from a store to an mmap'd index
 /// page the file system could not back).
-@Suite("Full disk, real processes", .serialized)
+@Suite("Full disk and open-file limits, real processes", .serialized)
 struct FullDiskTests {
     /// A small tmpfs mounted for the test (needs root, as on the project's machines).
     final class SmallTmpfs {
@@ -95,5 +95,20 @@ struct FullDiskTests {
         #expect(r.status == 2, "\(r.stdout)\n\(r.stderr)")
         #expect(r.stderr.contains("too many open files"), "\(r.stderr)")
         #expect(!r.stderr.contains("records are missing") && !r.stderr.contains("corruption"), "\(r.stderr)")
+    }
+
+    @Test("consuming 80 sealed segments at ulimit -n 128 succeeds: a sealed segment read holds one descriptor (its .log), not three")
+    func sealedSegmentsHoldOneDescriptorEach() async throws {
+        let dir = ScratchDirectory()
+        let root = dir.path + "/root"
+        let filled = try await SpoolProcess.run(["enqueue", "--dir", root, "--queue", "q", "--segment-bytes", "65536",
+                                                 "--count", "4000", "--payload-size", "1000", "--batch", "50"])
+        #expect(filled.status == 0, "\(filled.stderr)")
+        let segments = try FileManager.default.contentsOfDirectory(atPath: root + "/queues/q").filter { $0.hasSuffix(".log") }.count
+        #expect(segments >= 80)
+        let r = try await SpoolProcess.run(["-c", "ulimit -n 128 && exec \"$0\" \"$@\"", SpoolProcess.binary,
+                                            "consume", "--dir", root, "--queue", "q", "--group", "g", "--ack", "--until-empty"],
+                                           executable: "/bin/sh")
+        #expect(r.status == 0, "\(r.stderr.suffix(600))")
     }
 }

@@ -18,6 +18,8 @@ final class MappedIndexFile: @unchecked Sendable {
     let capacity: Int
     private let base: UnsafeMutableRawPointer?
     private let mappedBytes: Int
+    /// -1 for a read-only file: its mapping outlives the descriptor, which is closed at once so
+    /// a reader of many sealed segments does not hold two descriptors per segment.
     private let fd: Int32
     private let fs: any FileSystem
     private let published = Atomic<Int>(0)
@@ -32,7 +34,7 @@ final class MappedIndexFile: @unchecked Sendable {
         self.path = path
         self.entrySize = entrySize
         self.fs = fileSystem
-        fd = try fileSystem.open(path, flags: writable ? (O_RDWR | O_CREAT) : O_RDONLY, mode: 0o600)
+        let fd = try fileSystem.open(path, flags: writable ? (O_RDWR | O_CREAT) : O_RDONLY, mode: 0o600)
         let existing: Int64
         let entries: Int
         do {
@@ -62,11 +64,17 @@ final class MappedIndexFile: @unchecked Sendable {
         } else {
             base = nil
         }
+        if writable {
+            self.fd = fd
+        } else {
+            fileSystem.close(fd)
+            self.fd = -1
+        }
     }
 
     deinit {
         if let base { munmap(base, mappedBytes) }
-        fs.close(fd)
+        if fd >= 0 { fs.close(fd) }
     }
 
     /// Entries visible to readers.
@@ -104,6 +112,7 @@ final class MappedIndexFile: @unchecked Sendable {
 
     /// Writes dirty pages back (msync) and fsyncs the file.
     func sync() throws {
+        guard fd >= 0 else { return }  // read-only: nothing to write back
         if let base, msync(base, mappedBytes, MS_SYNC) != 0 {
             throw SpoolError.system("msync", errno: errno, path: path)
         }
@@ -113,6 +122,7 @@ final class MappedIndexFile: @unchecked Sendable {
     /// Cuts the file to its published entries (a sealed segment keeps no preallocated space).
     func trimToCount() throws {
         let n = count
+        guard fd >= 0 else { throw SpoolError(.invalidArgument, "a read-only index cannot be trimmed", path: path) }
         do { try fs.truncate(fd, to: Int64(n * entrySize)) } catch { throw error.with(path: path) }
     }
 }
