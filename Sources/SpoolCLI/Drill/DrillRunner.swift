@@ -161,6 +161,10 @@ struct DrillRunner {
     /// outside symlink target unchanged), then puts the root back as it was.
     private func damageAndCheck(_ fault: DrillFault, epoch: Epoch, cycle: Int, stats: inout DrillStats,
                                 random: inout DrillRandom, replay: String) throws {
+        if fault == .groupstate, let problem = Self.compactForCheckpoints(epoch.root) {
+            stats.violations.append("\(fault.rawValue) cycle \(cycle): compaction before the damage failed: \(problem) — \(replay)")
+            return
+        }
         let backup = epoch.directory + "/backup"
         DrillFiles.removeTree(backup)
         try DrillFiles.copyTree(epoch.root, to: backup)
@@ -193,6 +197,22 @@ struct DrillRunner {
             } else {
                 stats.handled += 1
             }
+        }
+    }
+
+    /// Runs the compactor over the checked root, so the group has checkpoints to damage (it
+    /// writes them; the children never compact). Returns what went wrong, or nil.
+    private static func compactForCheckpoints(_ root: String) -> String? {
+        var options = SpoolOptions()
+        options.createIfMissing = false
+        options.logger.logLevel = .critical
+        do {
+            let spool = try SpoolRoot.open(at: root, options: options)
+            defer { spool.close() }
+            let report = try spool.compact()
+            return report.queues.compactMap(\.error).first.map { "\($0)" }
+        } catch {
+            return "\(error)"
         }
     }
 
