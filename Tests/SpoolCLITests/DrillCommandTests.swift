@@ -33,6 +33,36 @@ struct DrillCommandTests {
         }
     }
 
+    @Test("power cuts of roots the drill starts from nothing (a fresh root every cycle) lose no acknowledged task")
+    func powerCutOfFreshRoots() async throws {
+        let dir = ScratchDirectory()
+        let r = try await SpoolProcess.run(["drill", "--dir", dir.path, "--faults", "powercut", "--cycles", "8", "--epoch-cycles", "1",
+                                            "--kill-ms", "20", "--seed", "11", "--json"])
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        let report = try #require(try Self.reports(r.stdout)["powercut"])
+        #expect((report["acknowledged_enqueues"] as? Int ?? 0) > 0, "\(report)")
+        for field in ["lost", "redelivered_after_ack", "phantoms", "violations"] {
+            #expect(report[field] as? Int == 0, "\(field): \(report)")
+        }
+    }
+
+    @Test("planted symlinks and FIFOs, and damaged group state, are refused naming a file or lose and redeliver nothing; nothing hangs")
+    func plantAndGroupStateFaults() async throws {
+        let dir = ScratchDirectory()
+        let r = try await SpoolProcess.run(["drill", "--dir", dir.path, "--faults", "plant,groupstate", "--cycles", "4", "--injections", "4",
+                                            "--seed", "2", "--json"])
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        let reports = try Self.reports(r.stdout)
+        for fault in ["plant", "groupstate"] {
+            let report = try #require(reports[fault], "no report for \(fault): \(r.stdout)")
+            #expect((report["corruptions_injected"] as? Int ?? 0) > 0, "\(fault): nothing injected: \(report)")
+            for field in ["lost", "redelivered_after_ack", "phantoms", "violations"] {
+                #expect(report[field] as? Int == 0, "\(fault) \(field): \(report)")
+            }
+        }
+        #expect((reports["plant"]?["refused"] as? Int ?? 0) > 0, "no planted file was refused: \(r.stdout)")
+    }
+
     @Test("a power cut under durability never loses acknowledged tasks, and the drill says so with exit code 1 and the seed")
     func drillCatchesLoss() async throws {
         let dir = ScratchDirectory()

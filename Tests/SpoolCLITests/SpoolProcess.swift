@@ -7,6 +7,8 @@ struct SpoolProcess {
         var status: Int32
         var stdout: String
         var stderr: String
+        /// The process died of a signal (`status` is then the signal's number).
+        var signalled = false
     }
 
     /// The `spool` binary beside the test bundle (`<scratch>/debug/spool`).
@@ -29,19 +31,23 @@ struct SpoolProcess {
     /// The waiting happens on a thread of its own, never on Swift's cooperative pool: that pool
     /// has one thread per core (two here), and a test blocking it while a child runs for
     /// seconds would starve every async test running beside it.
+    /// - Parameter executable: another program to run instead (a shell that sets a limit, then
+    ///   execs ``binary``).
     static func run(_ arguments: [String], input: String? = nil, inputBytes: [UInt8]? = nil, environment: [String: String] = [:],
-                    directory: String? = nil) async throws -> Outcome {
+                    directory: String? = nil, executable: String? = nil) async throws -> Outcome {
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
-                continuation.resume(with: Result { try runBlocking(arguments, input: inputBytes ?? input.map { Array($0.utf8) }, environment: environment, directory: directory) })
+                continuation.resume(with: Result { try runBlocking(arguments, input: inputBytes ?? input.map { Array($0.utf8) }, environment: environment,
+                                                                   directory: directory, executable: executable ?? binary) })
             }
             thread.start()
         }
     }
 
-    private static func runBlocking(_ arguments: [String], input: [UInt8]?, environment: [String: String], directory: String?) throws -> Outcome {
+    private static func runBlocking(_ arguments: [String], input: [UInt8]?, environment: [String: String], directory: String?,
+                                    executable: String) throws -> Outcome {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         var env = ProcessInfo.processInfo.environment
@@ -59,7 +65,7 @@ struct SpoolProcess {
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return Outcome(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                       stderr: String(decoding: stderr, as: UTF8.self))
+                       stderr: String(decoding: stderr, as: UTF8.self), signalled: process.terminationReason == .uncaughtSignal)
     }
 }
 

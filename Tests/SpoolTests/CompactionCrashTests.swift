@@ -144,4 +144,64 @@ struct CompactionCrashTests {
             #expect(killedMidway >= 3)
         }
     }
+
+    @Test("a power cut during compaction's front deletions, losing any subset of unsynced unlinks, never leaves a gap in the log")
+    func powerCutDuringFrontDeletionsLeavesNoGap() async throws {
+        try await withTemporaryDirectory { dir in
+            let template = dir + "/template"
+            let root = try openRoot(at: template, options: F.options())
+            try await F.fill(try root.queue("q"), count: 1500)
+            try await root.group("g", on: "q").acknowledge(offsets: (0..<1500).map(Int64.init))
+            root.close()
+            // Count the changing calls of one whole compaction: the cuts fall at each of them.
+            let probe = dir + "/probe"
+            try F.copyTree(template, probe)
+            let counting = FaultInjectingFileSystem()
+            let probing = try openRoot(at: probe, options: F.options { $0.fileSystem = counting })
+            _ = try probing.queue("q")
+            _ = try probing.groupLog("g", on: "q")
+            counting.setPlan(.init())
+            let deleted = try probing.compact().queues.first?.segmentsDeleted ?? 0
+            let steps = counting.counters.mutations
+            probing.close()
+            #expect(deleted >= 3, "only \(deleted) segments deleted")
+            var gaps: [String] = []
+            var deletionsCut = 0
+            for step in 0...steps {
+                for seed in UInt64(0)..<2 {
+                    let path = dir + "/cut-\(step)-\(seed)"
+                    try F.copyTree(template, path)
+                    let journal = path + ".undo"
+                    let faults = FaultInjectingFileSystem(wrapping: try PowerCutFileSystem(journalPath: journal))
+                    let crashing = try openRoot(at: path, options: F.options { $0.fileSystem = faults })
+                    _ = try crashing.queue("q")
+                    _ = try crashing.groupLog("g", on: "q")
+                    var plan = FaultInjectingFileSystem.Plan()
+                    plan.failMutationsAfter = step
+                    faults.setPlan(plan)
+                    _ = try? crashing.compact()
+                    crashing.close()
+                    var random = SplitMix64(seed: seed &* 7919 &+ UInt64(step))
+                    let outcome = try PowerCut.apply(journal: journal, random: &random, entries: .anySubset)
+                    if outcome.entriesUndone > 0 { deletionsCut += 1 }
+                    let files = QueueFiles.segments(QueueFiles.directory(path, "q"))
+                    do {
+                        let reopened = try openRoot(at: path, options: F.options())
+                        defer { reopened.close() }
+                        let log = try reopened.queue("q")
+                        let offsets = try F.readChecked(log)
+                        if offsets != Array(log.firstOffset..<1500) {
+                            gaps.append("step \(step) seed \(seed): \(files) read \(offsets.count) offsets from \(log.firstOffset)")
+                        }
+                    } catch {
+                        gaps.append("step \(step) seed \(seed): \(files): \(error)")
+                    }
+                    TempDirectory.remove(path)
+                    unlink(journal)
+                }
+            }
+            #expect(deletionsCut > 0, "no cut undid a directory entry")
+            #expect(gaps.isEmpty, "\(gaps.count) cuts left a gap, e.g. \(gaps.prefix(3))")
+        }
+    }
 }

@@ -115,4 +115,66 @@ struct DiskFullTests {
             }
         }
     }
+
+    @Test("an index whose blocks cannot be allocated at a roll fails the append with .diskFull naming the index; nothing acked is lost")
+    func indexAllocationFailureIsDiskFull() async throws {
+        try await withTemporaryDirectory { dir in
+            let fs = FaultInjectingFileSystem()
+            let root = try openRoot(at: dir + "/root", options: F.options { $0.fileSystem = fs })
+            let log = try root.queue("q")
+            try await F.fill(log, count: 100)
+            var plan = FaultInjectingFileSystem.Plan()
+            plan.allocateErrno = ENOSPC
+            plan.writeSuffix = ".index"
+            fs.setPlan(plan)
+            var acked: [Int64] = Array(0..<100)
+            var failure: SpoolError? = nil
+            // Bounded: 64 KiB segments roll within about 300 tasks.
+            for offset in Int64(100)..<2000 {
+                do {
+                    acked.append(try await log.append(F.payload(offset)))
+                } catch let error as SpoolError {
+                    failure = error
+                    break
+                }
+            }
+            let error = try #require(failure, "no append failed though no index could be allocated")
+            #expect(error.code == .diskFull, "\(error)")
+            #expect(error.path?.hasSuffix(".index") == true, "\(error)")
+            root.close()
+            let reopened = try openRoot(at: dir + "/root", options: F.options())
+            defer { reopened.close() }
+            let offsets = try F.readChecked(try reopened.queue("q"))
+            #expect(Set(acked).isSubset(of: Set(offsets)), "acked offsets lost")
+        }
+    }
+
+    @Test("with less free space than a preallocation step, acks are still written and compaction still frees space")
+    func acksAndCompactionWorkOnANearlyFullDisk() async throws {
+        try await withTemporaryDirectory { dir in
+            let fs = FaultInjectingFileSystem()
+            let root = try openRoot(at: dir + "/root", options: F.options { $0.fileSystem = fs })
+            let log = try root.queue("q")
+            try await F.fill(log, count: 1000)
+            // 48 KiB left for logs: less than any group log's preallocation step.
+            var plan = FaultInjectingFileSystem.Plan()
+            plan.writeBudgetBytes = 48 << 10
+            plan.writeSuffix = ".log"
+            fs.setPlan(plan)
+            let group = try root.group("g", on: "q")
+            var acked = 0
+            for _ in 0..<100 {
+                let batch = try await group.claim(max: 10)
+                if batch.tasks.isEmpty { break }
+                acked += try await group.ack(batch).acked
+            }
+            #expect(acked == 1000, "acks failed on a nearly full disk after \(acked)")
+            let report = try root.compact()
+            #expect((report.queues.first?.segmentsDeleted ?? 0) > 0, "compaction freed nothing: \(report)")
+            root.close()
+            let reopened = try openRoot(at: dir + "/root", options: F.options())
+            defer { reopened.close() }
+            #expect(try await F.claimAll(try reopened.group("g", on: "q")).isEmpty, "acked tasks came back")
+        }
+    }
 }

@@ -288,4 +288,63 @@ struct IndexTests {
             #expect(log.recoveryReport.indexesRebuilt >= 1)
         }
     }
+
+    @Test("an index a reader rebuilds lazily survives a power cut that keeps nothing unsynced, both files whole")
+    func lazyRebuildIsDurable() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/root"
+            let root = try openRoot(at: path, options: CompactionFixture.options())
+            try await CompactionFixture.fill(try root.queue("q"), count: 1500)
+            root.close()
+            let directory = QueueFiles.directory(path, "q")
+            let first = directory + "/" + QueueFiles.segments(directory)[0]
+            let stem = String(first.dropLast(4))
+            let expected = try IndexEntries.read(segment: first)
+            #expect(expected.offsets.count > 2)
+            unlink(stem + ".index")
+            unlink(stem + ".timeindex")
+            var options = CompactionFixture.options()
+            options.fileSystem = try PowerCutFileSystem(journalPath: dir + "/undo")
+            let reopened = try openRoot(at: path, options: options)
+            _ = try readAll(try reopened.queue("q"))  // rebuilds the first segment's indexes
+            reopened.close()
+            var random = PowerCutTests.Fixed(value: 1)
+            _ = try PowerCut.apply(journal: dir + "/undo", random: &random)
+            let rebuilt = try IndexEntries.read(segment: first)
+            #expect(rebuilt.offsetFileExists && rebuilt.timeFileExists, "the rebuilt index files were lost")
+            #expect(rebuilt.offsets == expected.offsets && rebuilt.times.count == expected.times.count)
+        }
+    }
+
+    @Test("a normally compacted root verifies clean, and verify notes the indexes a reader would rebuild")
+    func compactedRootVerifiesClean() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/root"
+            try await CompactionCrashTests.makeTemplate(at: path)
+            let root = try openRoot(at: path, options: CompactionFixture.options())
+            let report = try root.compact()
+            root.close()
+            #expect((report.queues.first?.segmentsRewritten ?? 0) > 0)
+            let verified = try Verifier().verify(path: path)
+            #expect(verified.isClean, "\(verified.problems)")
+            #expect(verified.notes.contains { $0.contains("would rebuild") }, "\(verified.notes)")
+        }
+    }
+
+    @Test("an index cut short by a crash (entry counts disagree) is noted as one a reader rebuilds, not reported as damage")
+    func shortIndexIsNotedNotReported() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/root"
+            let root = try openRoot(at: path, options: CompactionFixture.options())
+            try await CompactionFixture.fill(try root.queue("q"), count: 1500)
+            root.close()
+            let directory = QueueFiles.directory(path, "q")
+            let stem = directory + "/" + String(QueueFiles.segments(directory)[0].dropLast(4))
+            let size = Int64(Files.size(stem + ".timeindex"))
+            try ByteMutator.truncate(stem + ".timeindex", to: size - 12)
+            let verified = try Verifier().verify(path: path)
+            #expect(verified.isClean, "\(verified.problems)")
+            #expect(verified.notes.contains { $0.contains("would rebuild \(stem).index") }, "\(verified.notes)")
+        }
+    }
 }

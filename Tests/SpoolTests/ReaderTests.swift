@@ -200,4 +200,35 @@ struct ReaderTests {
             #expect(QueueFiles.bases(QueueFiles.directory(dir + "/root", "q")).count >= 3, "segments rolled while the reader read")
         }
     }
+
+    @Test("an overlapping segment (a sealed one renamed to a lower base) stops readers and consumers with an error naming both files, never skips offsets")
+    func overlappingSegmentStopsReaderNamingBothFiles() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/root"
+            let root = try openRoot(at: path, options: CompactionFixture.options())
+            try await CompactionFixture.fill(try root.queue("q"), count: 1500)
+            root.close()
+            let directory = QueueFiles.directory(path, "q")
+            let bases = QueueFiles.segments(directory).compactMap { SegmentName.parseLog($0) }
+            try #require(bases.count >= 3)
+            // The second segment renamed into the first one's range.
+            let lower = bases[1] - 33
+            let moved = QueueFiles.logPath(directory, lower)
+            for suffix in [".log", ".index", ".timeindex"] {
+                rename(directory + "/" + SegmentName.stem(bases[1]) + suffix, directory + "/" + SegmentName.stem(lower) + suffix)
+            }
+            let reopened = try openRoot(at: path, options: CompactionFixture.options())
+            defer { reopened.close() }
+            let log = try reopened.queue("q")
+            var reader = log.reader(from: lower)
+            let error = #expect(throws: SpoolError.self) { _ = try reader.read(max: 100) }
+            #expect(error?.code == .corruption)
+            #expect(error?.path == moved)
+            #expect(error?.message.contains(QueueFiles.logPath(directory, bases[0])) == true, "\(String(describing: error))")
+            // A group whose progress reached the renamed base gets the error, not the tasks after the gap.
+            let group = try reopened.group("g", on: "q")
+            try await group.acknowledge(offsets: (0..<lower).map { $0 })
+            await #expect(throws: SpoolError.self) { _ = try await group.claim(max: 10) }
+        }
+    }
 }

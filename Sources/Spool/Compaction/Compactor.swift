@@ -166,7 +166,6 @@ final class Compactor: Sendable {
             try SegmentSwap.deleteFirst(first, in: groupLog.shared)
             deleted += 1
         }
-        if deleted > 0 { try groupLog.shared.options.fileSystem.syncDirectory(groupLog.directory) }
         return deleted
     }
 
@@ -175,7 +174,6 @@ final class Compactor: Sendable {
         let now = options.clock.wallMilliseconds()
         var (segments, committed) = log.shared.snapshot
         var total = try Self.bytes(of: segments, committed: committed)
-        var deleted = 0
         // Bounded: each pass deletes the first segment, and the active one is never deleted.
         while !isStopped {
             (segments, committed) = log.shared.snapshot
@@ -194,7 +192,6 @@ final class Compactor: Sendable {
             }
             guard byAck || byRetention else { break }
             try SegmentSwap.deleteFirst(first, in: log.shared)
-            deleted += 1
             total -= size
             result.segmentsDeleted += 1
             result.bytesDeleted += size
@@ -202,7 +199,6 @@ final class Compactor: Sendable {
             options.logger.info("segment deleted", metadata: [
                 "file": "\(first.logPath)", "reason": "\(byAck ? "acked by every group" : "past retention")", "bytes": "\(size)"])
         }
-        if deleted > 0 { try options.fileSystem.syncDirectory(log.directory) }
     }
 
     /// Rewrites sealed segments whose removable records reach the sparse ratio.

@@ -39,9 +39,12 @@ enum SegmentSwap {
 
     /// Deletes `segment`, which must be the first of the log and not its active segment:
     /// takes it out of the list (readers asking from now on get `.offsetOutOfRange` below the
-    /// next segment's base, the new log start), then unlinks its index files and its `.log`.
-    /// The caller syncs the directory after a run of deletions. A crash part way leaves the
-    /// `.log` without indexes (deleted again by the next pass) or orphan indexes (deleted at open).
+    /// next segment's base, the new log start), then unlinks its index files and its `.log`,
+    /// and syncs the directory before it returns. Each deletion is durable before the next one
+    /// starts, so a power cut that loses unsynced unlinks (in any order) can only bring back
+    /// the front segment, never leave a segment below a gap (FORMAT.md, "Log start"). A crash
+    /// part way leaves the `.log` without indexes (deleted again by the next pass) or orphan
+    /// indexes (deleted at open).
     /// - Throws: `.invalidArgument` if it is not the first, or is the active segment; I/O errors.
     static func deleteFirst(_ segment: Segment, in shared: LogShared) throws {
         let removed: Bool = shared.state.withLock { state in
@@ -60,5 +63,6 @@ enum SegmentSwap {
         try CompactionLeftovers.unlinkIfPresent(segment.indexPath, fs)
         try CompactionLeftovers.unlinkIfPresent(segment.timeIndexPath, fs)
         try CompactionLeftovers.unlinkIfPresent(segment.logPath, fs)
+        try fs.syncDirectory(segment.directory)
     }
 }

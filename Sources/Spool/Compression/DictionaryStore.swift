@@ -70,10 +70,7 @@ public final class DictionaryStore: Sendable {
     /// they are reopened.
     /// - Throws: ``SpoolError`` naming the file.
     public func install(_ dictionary: ZstdDictionary) throws {
-        if fileSystem.fileType(directory) == .missing {
-            try fileSystem.makeDirectory(directory, mode: 0o700)
-            try fileSystem.syncDirectory(directory + "/..")
-        }
+        try fileSystem.makeDurableDirectory(directory)
         try AtomicFile.write(dictionary.bytes, to: path(of: dictionary.id), directory: directory, durable: true, fileSystem: fileSystem)
         try AtomicFile.write(Array("\(dictionary.id)\n".utf8), to: directory + "/" + Self.currentName, directory: directory,
                              durable: true, fileSystem: fileSystem)

@@ -95,6 +95,10 @@ public struct SpoolError: Error, Sendable, Equatable, CustomStringConvertible {
             return SpoolError(
                 .diskFull, "\(call) failed: no space left on device", path: path, errno: code,
                 hint: "free space or move the root to a larger disk; acknowledged tasks are intact")
+        case EMFILE, ENFILE:
+            return SpoolError(
+                .limitExceeded, "\(call) failed: too many open files", path: path, errno: code,
+                hint: "raise the open-file limit (ulimit -n; Spool keeps a descriptor per segment it has read); nothing on disk is damaged")
         case ENOENT:
             return SpoolError(.notFound, "\(call) failed: no such file or directory", path: path, errno: code)
         case EROFS:

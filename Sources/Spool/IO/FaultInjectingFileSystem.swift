@@ -14,6 +14,9 @@ public final class FaultInjectingFileSystem: FileSystem {
         public var writeBudgetBytes: Int64? = nil
         public var writeSuffix: String = ""
         public var writeErrno: Int32 = ENOSPC
+        /// Allocations (posix_fallocate) of files matching `writeSuffix` fail with this errno
+        /// while set: a file system too full to give an index its blocks.
+        public var allocateErrno: Int32? = nil
         /// fdatasync/fsync fail with this errno while set.
         public var syncErrno: Int32? = nil
         /// Renames of matching paths fail with EIO (to interrupt atomic-file protocols).
@@ -101,6 +104,16 @@ public final class FaultInjectingFileSystem: FileSystem {
         }
         if let failure { throw SpoolError.system("pwrite", errno: failure).with(position: position) }
         try base.write(fd, from: buffer, at: position)
+    }
+
+    public func allocate(_ fd: Int32, at position: Int64, length: Int64) throws {
+        try mutation("posix_fallocate")
+        let failure = state.withLock { s -> Int32? in
+            guard let code = s.plan.allocateErrno, (s.paths[fd] ?? "").hasSuffix(s.plan.writeSuffix) else { return nil }
+            return code
+        }
+        if let failure { throw SpoolError.system("posix_fallocate", errno: failure).with(position: position) }
+        try base.allocate(fd, at: position, length: length)
     }
 
     public func fdatasync(_ fd: Int32) throws {

@@ -27,6 +27,22 @@ public protocol FileSystem: Sendable {
     func listDirectory(_ path: String) throws -> [String]
     /// Whether `path` exists, and whether it is a directory.
     func fileType(_ path: String) -> FileType
+    /// posix_fallocate(3): gives `length` bytes from `position` real blocks, so that stores
+    /// through an mmap of them cannot fault (SIGBUS) for want of space later. Throws
+    /// `.diskFull` when the file system has no room.
+    func allocate(_ fd: Int32, at position: Int64, length: Int64) throws
+}
+
+extension FileSystem {
+    /// posix_fallocate on the descriptor itself: allocating blocks inside the file's size
+    /// changes none of its bytes, so wrappers that only journal changes need not see it.
+    public func allocate(_ fd: Int32, at position: Int64, length: Int64) throws {
+        guard length > 0 else { return }
+        var code: Int32 = EINTR
+        // Bounded: EINTR is retried at most a few times.
+        for _ in 0..<8 where code == EINTR { code = posix_fallocate(fd, off_t(position), off_t(length)) }
+        if code != 0 { throw SpoolError.system("posix_fallocate", errno: code).with(position: position) }
+    }
 }
 
 /// What is at a path.
@@ -45,4 +61,25 @@ extension FileSystem {
             throw error.with(path: path)
         }
     }
+
+    /// Creates directory `path` when it is missing and makes its entry durable by fsyncing
+    /// its parent (POSIX: a new directory survives a power cut only once its parent is
+    /// synced). The parent is synced even when `path` already existed, because a crash
+    /// between an earlier mkdir and its sync leaves a directory whose entry may still be lost.
+    /// Call it before anything written inside `path` is acknowledged.
+    /// - Throws: ``SpoolError`` naming the directory that could not be made or synced.
+    public func makeDurableDirectory(_ path: String, mode: mode_t = 0o700) throws {
+        try makeDirectory(path, mode: mode)
+        try syncDirectory(parentDirectory(of: path))
+    }
+}
+
+/// The directory holding `path`, as a string ("." for a bare name, "/" for a top-level
+/// entry). The power-cut model matches directory syncs to entries by this same rule, so the
+/// engine must name a parent exactly this way when it syncs one.
+public func parentDirectory(of path: String) -> String {
+    var path = Substring(path)
+    while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+    guard let slash = path.lastIndex(of: "/") else { return "." }
+    return slash == path.startIndex ? "/" : String(path[..<slash])
 }

@@ -4,10 +4,62 @@ import Glibc
 public struct PosixFileSystem: FileSystem {
     public init() {}
 
+    /// open(2) that never follows a symbolic link at `path` (O_NOFOLLOW) and never blocks on,
+    /// or hands back, anything but a regular file (or a directory when `O_DIRECTORY` is asked
+    /// for): a FIFO planted where a segment, recovery point or checkpoint belongs would hang a
+    /// reader, and a symlink would send writes outside the root. It opens with O_NONBLOCK,
+    /// checks with fstat, then clears O_NONBLOCK.
+    /// - Throws: `.invalidArgument` naming a symlink or a non-regular file; errno errors.
     public func open(_ path: String, flags: Int32, mode: mode_t) throws -> Int32 {
-        let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
-        if fd < 0 { throw SpoolError.system("open", errno: errno, path: path) }
+        // A directory is opened only to fsync it, and a root given as a symlink to a directory
+        // is the operator's choice; directories inside a root are checked when made.
+        let noFollow = flags & O_DIRECTORY == 0 ? O_NOFOLLOW : 0
+        let fd = Glibc.open(path, flags | O_CLOEXEC | noFollow | O_NONBLOCK, mode)
+        if fd < 0 {
+            let code = errno
+            if code == ELOOP, Self.isSymlink(path) {
+                throw SpoolError(.invalidArgument, "is a symbolic link; Spool does not follow links inside a root", path: path, errno: code,
+                                 hint: "replace the link with the file or directory itself, or move it out of the root")
+            }
+            var info = stat()
+            if code == ENXIO, lstat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+                // A FIFO with no reader, opened for writing without blocking.
+                throw SpoolError(.invalidArgument, "is \(Self.describe(info.st_mode & S_IFMT)), not a regular file", path: path, errno: code,
+                                 hint: "something else was placed where Spool keeps a file; move it out of the root")
+            }
+            throw SpoolError.system("open", errno: code, path: path)
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let code = errno
+            _ = Glibc.close(fd)
+            throw SpoolError.system("fstat", errno: code, path: path)
+        }
+        let type = info.st_mode & S_IFMT
+        guard type == S_IFREG || (type == S_IFDIR && flags & O_DIRECTORY != 0) else {
+            _ = Glibc.close(fd)
+            throw SpoolError(.invalidArgument, "is \(Self.describe(type)), not a regular file", path: path,
+                             hint: "something else was placed where Spool keeps a file; move it out of the root")
+        }
+        if flags & O_NONBLOCK == 0 { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) }
         return fd
+    }
+
+    static func isSymlink(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFLNK
+    }
+
+    static func describe(_ type: mode_t) -> String {
+        switch type {
+        case S_IFIFO: return "a FIFO (named pipe)"
+        case S_IFDIR: return "a directory"
+        case S_IFSOCK: return "a socket"
+        case S_IFCHR: return "a character device"
+        case S_IFBLK: return "a block device"
+        case S_IFLNK: return "a symbolic link"
+        default: return "not a regular file"
+        }
     }
 
     public func close(_ fd: Int32) {
@@ -66,9 +118,22 @@ public struct PosixFileSystem: FileSystem {
         if Glibc.unlink(path) != 0 { throw SpoolError.system("unlink", errno: errno, path: path) }
     }
 
+    /// mkdir(2); an existing directory is fine, but a symbolic link (even to a directory) or
+    /// any other file at `path` is refused: Spool creates nothing outside its root.
     public func makeDirectory(_ path: String, mode: mode_t) throws {
-        if mkdir(path, mode) != 0 && errno != EEXIST {
-            throw SpoolError.system("mkdir", errno: errno, path: path)
+        guard mkdir(path, mode) != 0 else { return }
+        let code = errno
+        guard code == EEXIST else { throw SpoolError.system("mkdir", errno: code, path: path) }
+        var info = stat()
+        guard lstat(path, &info) == 0 else { throw SpoolError.system("lstat", errno: errno, path: path) }
+        let type = info.st_mode & S_IFMT
+        if type == S_IFLNK {
+            throw SpoolError(.invalidArgument, "is a symbolic link where Spool keeps a directory; Spool does not follow links inside a root",
+                             path: path, hint: "replace the link with a real directory, or move it out of the root")
+        }
+        if type != S_IFDIR {
+            throw SpoolError(.invalidArgument, "is \(Self.describe(type)) where Spool keeps a directory", path: path,
+                             hint: "move it out of the root")
         }
     }
 

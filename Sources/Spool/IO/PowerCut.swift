@@ -11,7 +11,8 @@ import Glibc
 /// - a create, rename, unlink or mkdir is durable once its directory was fsynced afterwards;
 ///   of the others, a random prefix in time order stays (journalled file systems commit
 ///   metadata in order) and the rest are undone, newest first (a rename moves back and the
-///   file it replaced comes back; a created file or directory goes; an unlinked file returns).
+///   file it replaced comes back; a created file goes; an unlinked file returns; a created
+///   directory goes with everything in it, synced or not).
 ///
 /// Not thread-safe with respect to the files: run it only after the process that wrote the
 /// journal is dead. Throws ``SpoolError`` when the journal cannot be read or a file cannot be
@@ -31,7 +32,17 @@ public enum PowerCut {
         public init() {}
     }
 
-    public static func apply(journal path: String, random: inout some RandomNumberGenerator) throws -> Outcome {
+    /// Which unsynced directory entries a cut keeps.
+    public enum EntryLoss: Sendable {
+        /// A random prefix in time order (a journalled file system; the drill's model).
+        case prefixInOrder
+        /// Any subset, each entry kept or lost on its own (POSIX promises no order): for tests
+        /// of protocols that must not rely on the order of unsynced entries.
+        case anySubset
+    }
+
+    public static func apply(journal path: String, random: inout some RandomNumberGenerator,
+                             entries: EntryLoss = .prefixInOrder) throws -> Outcome {
         guard let bytes = PowerCutFileSystem.readBytes(path, from: 0, count: PowerCutFileSystem.size(of: path)) else {
             throw SpoolError(.io, "cannot read the power-cut journal", path: path)
         }
@@ -56,9 +67,15 @@ public enum PowerCut {
             default: break
             }
         }
-        let keep = Int.random(in: 0...unsyncedEntries.count, using: &random)
-        let undoneEntries = Set(unsyncedEntries[keep...])
-        outcome.entriesKept = keep
+        let undoneEntries: Set<UInt64>
+        switch entries {
+        case .prefixInOrder:
+            let keep = Int.random(in: 0...unsyncedEntries.count, using: &random)
+            undoneEntries = Set(unsyncedEntries[keep...])
+        case .anySubset:
+            undoneEntries = Set(unsyncedEntries.filter { _ in Bool.random(using: &random) })
+        }
+        outcome.entriesKept = unsyncedEntries.count - undoneEntries.count
 
         // The last unsynced write of each file (not followed by a truncate) is torn.
         var lastWrite: [String: UInt64] = [:]
@@ -101,7 +118,7 @@ public enum PowerCut {
                 Glibc.unlink(resolve(p)); outcome.entriesUndone += 1
             case .makeDirectory(let s, let p):
                 guard undoneEntries.contains(s) else { continue }
-                Glibc.rmdir(resolve(p)); outcome.entriesUndone += 1
+                _ = removeTree(resolve(p)); outcome.entriesUndone += 1
             case .unlink(let s, let p, let bytes):
                 guard undoneEntries.contains(s) else { continue }
                 guard let bytes else { outcome.notRestorable += 1; continue }
@@ -147,8 +164,19 @@ public enum PowerCut {
         try bytes.withUnsafeBytes { try PosixFileSystem().write(fd, from: $0, at: 0) }
     }
 
-    static func parent(of path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        return slash == path.startIndex ? "/" : String(path[..<slash])
+    static func parent(of path: String) -> String { parentDirectory(of: path) }
+
+    /// Removes a directory whose creation a power cut undid, with everything in it: entries
+    /// made inside a directory that is itself lost are lost with it, whatever was synced in
+    /// it. Bounded in depth and entries; symlinks are removed, never followed.
+    /// Returns the entries removed.
+    static func removeTree(_ path: String, depth: Int = 0) -> Int {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return 0 }
+        guard info.st_mode & S_IFMT == S_IFDIR, depth < 64 else { return unlink(path) == 0 ? 1 : 0 }
+        var removed = 0
+        let names = (try? PosixFileSystem().listDirectory(path)) ?? []
+        for name in names.prefix(1_000_000) { removed += removeTree(path + "/" + name, depth: depth + 1) }
+        return removed + (rmdir(path) == 0 ? 1 : 0)
     }
 }

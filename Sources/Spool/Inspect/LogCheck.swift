@@ -7,6 +7,8 @@ struct LogCheck {
     let writerActive: Bool
     var problems: [VerifyProblem] = []
     var notes: [String] = []
+    /// Segments whose missing or short indexes a reader would rebuild.
+    var indexRebuilds: [String] = []
     var batches: Int64 = 0
     var records: Int64 = 0
     var bytesChecked: Int64 = 0
@@ -89,6 +91,7 @@ struct LogCheck {
             }
             problems += segmentCheck.problems
             notes += segmentCheck.notes
+            if segmentCheck.rebuildsIndexes { indexRebuilds.append(segment.path) }
             batches += segmentCheck.batches
             records += segmentCheck.records
             bytesChecked += segmentCheck.bytes
@@ -134,6 +137,8 @@ struct LogCheck {
                                               message: "a directory named like a segment: open refuses the queue until it is moved out (repair renames it aside)"))
             } else if name.hasSuffix(RepairGap.acceptedSuffix) {
                 continue  // noted with the gap it accepts
+            } else if name.hasSuffix(SegmentName.lostSuffix) {
+                notes.append("\(path): offsets that repair found lost for good, and moved the log's next offset past")
             } else if name.hasSuffix(SegmentName.brokenSuffix) {
                 notes.append("\(path): bytes cut from a torn tail, kept by recovery or repair")
             } else {

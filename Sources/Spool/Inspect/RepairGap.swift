@@ -13,6 +13,8 @@ enum RepairGap {
         if names.contains(accepted) { return accepted }
         let quarantined = SegmentName.stem(gapStart) + SegmentName.logSuffix + Repairer.quarantineSuffix
         if names.contains(quarantined) { return quarantined }
+        let lost = SegmentName.stem(gapStart) + SegmentName.lostSuffix
+        if names.contains(lost) { return lost }
         let stem = SegmentName.stem(previousBase) + "."
         return names.first { $0.hasPrefix(stem) && $0.hasSuffix(SegmentName.brokenSuffix) }
     }

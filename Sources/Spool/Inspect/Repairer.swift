@@ -8,6 +8,8 @@ public struct RepairAction: Sendable, Equatable {
         case truncate
         /// Rename a segment with no readable batch aside (`<name>.quarantined`) with its indexes.
         case quarantine
+        /// Rename an intact segment whose name is not the offset of its first batch.
+        case rename
         /// Write both index files of a segment anew from the log.
         case rebuildIndexes = "rebuild indexes"
         /// Rewrite the recovery point at the end of the repaired data.
@@ -22,6 +24,9 @@ public struct RepairAction: Sendable, Equatable {
         /// Record that a gap of offsets between two segments is accepted as lost
         /// (`--accept-gap`), so readers and verify move past it.
         case acceptGap = "accept gap"
+        /// Offsets a group or the recovery point had seen are gone from the log: record them as
+        /// lost (`<stem>.lost`) and start the log again past them, so none is given out twice.
+        case skipLostOffsets = "skip lost offsets"
     }
 
     public var kind: Kind
@@ -89,10 +94,13 @@ public struct Repairer: Sendable {
         var verifier = Verifier(limits: options.limits, deep: false, fileSystem: fs)
         verifier.detectWriter = false  // the lock is this repair's own (or, in a dry run, free)
         for log in logs {
+            let seen = log.kind == .queue ? try highestSeen(log, among: logs) : nil
             let found = try verifier.verify(path: log.kind == .file ? log.name : log.directory ?? log.name)
             // Verifying a queue directory covers its groups too: keep this log's problems only.
             let problems = found.problems.filter { belongs($0, to: log) }
-            try repairLog(log, problems: problems, dryRun: dryRun, report: &report, onAction: onAction)
+            let rebuilds = found.indexRebuilds.filter { belongs(VerifyProblem(kind: .indexMismatch, file: $0, message: ""), to: log) }
+            try repairLog(log, problems: problems, indexRebuilds: rebuilds, dryRun: dryRun, report: &report, onAction: onAction)
+            if let seen { try skipLostOffsets(log, seen: seen, dryRun: dryRun, report: &report, onAction: onAction) }
         }
         return report
     }
@@ -121,7 +129,7 @@ public struct Repairer: Sendable {
         return !file.dropFirst(directory.count + 1).contains("/")
     }
 
-    private func repairLog(_ log: SpoolLayout.Log, problems: [VerifyProblem], dryRun: Bool, report: inout RepairReport,
+    private func repairLog(_ log: SpoolLayout.Log, problems: [VerifyProblem], indexRebuilds: [String], dryRun: Bool, report: inout RepairReport,
                            onAction: (RepairAction) -> Void) throws {
         let fs = options.fileSystem
         func act(_ action: RepairAction, _ body: () throws -> Void) throws {
@@ -174,6 +182,12 @@ public struct Repairer: Sendable {
                 report.leftAlone.append(problem)
             }
         }
+        // Missing or short indexes (derived data, a note in verify): rebuilt now rather than by
+        // the first reader.
+        for segmentPath in indexRebuilds where !rebuiltSegments.contains(segmentPath) {
+            rebuiltSegments.insert(segmentPath)
+            try rebuild(segmentPath, act: act)
+        }
         if rewritePoint && !pointWritten, let directory = log.directory {
             try writeRecoveryPoint(directory, log: log, dryRun: dryRun, act: act)
         }
@@ -215,9 +229,31 @@ public struct Repairer: Sendable {
         let lastData = try file.lastNonZero(from: position) ?? position
         let stem = String(path.dropLast(SegmentName.logSuffix.count))
         let lost = offset.map { "from offset \($0) on" } ?? "after it"
-        if position == 0 && !isLast {
+        if position == 0 && !isLast, let directory, let trueBase = try misnamedBase(of: file, base: base, in: directory) {
+            let target = directory + "/" + SegmentName.stem(trueBase) + SegmentName.logSuffix
+            try act(RepairAction(kind: .rename, path: path, position: 0, offset: trueBase,
+                                 detail: "rename \(path) to \(target): every batch in it passes its CRC and its first batch starts at offset \(trueBase), not at the \(base) of its name")) {
+                try fs.rename(path, to: target)
+                for suffix in [SegmentName.indexSuffix, SegmentName.timeIndexSuffix] where fs.fileType(stem + suffix) == .regular {
+                    try fs.unlink(stem + suffix)
+                }
+                try fs.syncDirectory(directory)
+            }
+            try rebuild(target, act: act)
+            return
+        }
+        if !isLast, let directory, let tail = try intactTail(of: file, base: base, damagedAt: position, in: directory) {
+            try dropDamagedBatch(of: file, base: base, tail: tail, act: act)
+            return
+        }
+        var foreign = false
+        if position == 0 && isLast, let directory { foreign = try isDetached(base: base, in: directory) }
+        if position == 0 && (!isLast || foreign) {
+            let why = foreign
+                ? "no batch in it is readable (\(file.size) bytes) and its name does not continue the log, which ends below offset \(base): not adopted as the log's tail"
+                : "no batch in it is readable (\(file.size) bytes); its records are lost from the log"
             try act(RepairAction(kind: .quarantine, path: path, position: 0, offset: offset,
-                                 detail: "rename \(path) to \(path)\(Self.quarantineSuffix): no batch in it is readable (\(file.size) bytes); its records are lost from the log")) {
+                                 detail: "rename \(path) to \(path)\(Self.quarantineSuffix): \(why)")) {
                 try fs.rename(path, to: path + Self.quarantineSuffix)
                 for suffix in [SegmentName.indexSuffix, SegmentName.timeIndexSuffix] where fs.fileType(stem + suffix) == .regular {
                     try fs.unlink(stem + suffix)
@@ -250,7 +286,7 @@ public struct Repairer: Sendable {
     }
 
     /// Copies bytes [from, to) of `path` into `target` (synced), before a cut.
-    private func keep(_ path: String, from: Int64, to: Int64, in target: String) throws {
+    func keep(_ path: String, from: Int64, to: Int64, in target: String) throws {
         let fs = options.fileSystem
         let source = try fs.open(path, flags: O_RDONLY, mode: 0)
         defer { fs.close(source) }
@@ -269,7 +305,7 @@ public struct Repairer: Sendable {
         try fs.syncDirectory(parent(path))
     }
 
-    private func rebuild(_ path: String, act: (RepairAction, () throws -> Void) throws -> Void) throws {
+    func rebuild(_ path: String, act: (RepairAction, () throws -> Void) throws -> Void) throws {
         let fs = options.fileSystem
         let name = path.split(separator: "/").last.map(String.init) ?? path
         guard let base = SegmentName.parseLog(name) else { return }
@@ -302,7 +338,7 @@ public struct Repairer: Sendable {
 
     /// The position after the last batch of the segment's valid prefix (header, CRC and
     /// offset continuity sound), and the offset after it.
-    private func validEnd(of file: SegmentFile, base: Int64) throws -> (position: Int64, nextOffset: Int64) {
+    func validEnd(of file: SegmentFile, base: Int64) throws -> (position: Int64, nextOffset: Int64) {
         var end = (position: Int64(0), nextOffset: base)
         try file.forEachBatch(limits: options.limits, decode: false) { entry in
             guard entry.crcOK, entry.expectedOffset == entry.header.baseOffset else { return false }
@@ -312,7 +348,7 @@ public struct Repairer: Sendable {
         return end
     }
 
-    private func parent(_ path: String) -> String {
+    func parent(_ path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }

@@ -13,6 +13,8 @@ struct SegmentCheck {
     let indexed: Bool
     var problems: [VerifyProblem] = []
     var notes: [String] = []
+    /// Whether a reader would rebuild this segment's indexes (missing or short: derived data).
+    var rebuildsIndexes = false
     var batches: Int64 = 0
     var records: Int64 = 0
     var bytes: Int64 = 0
@@ -143,18 +145,29 @@ struct SegmentCheck {
                                                  extra: BoundedList<(Int64?, Int64?, String, String)>) {
         var found = extra.items
         if !live {
-            if !indexes.offsetFileExists && end.position > 0 {
-                found.append((nil, nil, indexPath, "the offset index is missing"))
-            }
-            if !indexes.timeFileExists && end.position > 0 {
-                found.append((nil, nil, timeIndexPath, "the time index is missing"))
-            }
-            if indexes.offsetPartialBytes != 0 { found.append((nil, nil, indexPath, "the file's size is not a whole number of 8-byte entries")) }
-            if indexes.timePartialBytes != 0 { found.append((nil, nil, timeIndexPath, "the file's size is not a whole number of 12-byte entries")) }
+            noteDerivedIndexes(indexes, end: end, indexPath: indexPath, timeIndexPath: timeIndexPath)
         }
         for (position, offset, path, message) in found {
             problems.append(VerifyProblem(kind: .indexMismatch, file: path, segmentFile: segment.path, position: position, offset: offset, message: message))
         }
+    }
+}
+
+extension SegmentCheck {
+    /// A missing or short index is not damage: indexes are derived data, and a reader that
+    /// finds one missing, cut mid-entry or with entry counts that disagree rebuilds both from
+    /// the log on first use (FORMAT.md, "Offset index"). Compaction's rewritten segments have
+    /// none until then. Verify says what a reader would rebuild instead of failing.
+    private mutating func noteDerivedIndexes(_ indexes: IndexEntries, end: SegmentFile.End, indexPath: String, timeIndexPath: String) {
+        var reasons: [String] = []
+        if !indexes.offsetFileExists && end.position > 0 { reasons.append("the offset index is missing") }
+        if !indexes.timeFileExists && end.position > 0 { reasons.append("the time index is missing") }
+        if indexes.offsetPartialBytes != 0 { reasons.append("the offset index ends inside an 8-byte entry") }
+        if indexes.timePartialBytes != 0 { reasons.append("the time index ends inside a 12-byte entry") }
+        guard !reasons.isEmpty else { return }
+        rebuildsIndexes = true
+        notes.append("\(segment.path): would rebuild \(indexPath) and \(timeIndexPath) from the log (\(reasons.joined(separator: "; "))); "
+                     + "a reader does this on first use, `spool repair` does it now")
     }
 }
 

@@ -57,6 +57,7 @@ public struct Verifier: Sendable {
             report.bytesChecked += check.bytesChecked
             report.problems += check.problems
             report.notes += check.notes
+            report.indexRebuilds += check.indexRebuilds
             if log.kind == .queue, let queue = log.queue {
                 queueEnds[queue] = check.nextOffset
                 queueStarts[queue] = log.segments.compactMap(\.baseOffset).first

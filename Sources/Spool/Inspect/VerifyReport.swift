@@ -62,6 +62,9 @@ public struct VerifyReport: Sendable, Equatable {
     /// Facts worth a line that are not damage (`.broken` copies kept by recovery, bytes past
     /// the recovery point that a live writer is still writing, an unreadable recovery point).
     public var notes: [String] = []
+    /// Segments whose indexes are missing or short: not damage (a reader rebuilds them from
+    /// the log on first use, and `spool repair` rebuilds them now), each also in `notes`.
+    public var indexRebuilds: [String] = []
     public var logs = 0
     public var segments = 0
     public var batches: Int64 = 0

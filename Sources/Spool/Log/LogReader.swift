@@ -79,7 +79,7 @@ public struct LogReader: Sendable {
         carried = nil
         let (segments, committed) = shared.snapshot
         for segment in segments {
-            let limit = limitOf(segment, committed: committed)
+            let limit = try limitOf(segment, committed: committed)
             var position = try timeLookupStart(segment, timestamp, limit: limit)
             while position < limit {
                 let header = try readHeader(segment, at: position, limit: limit)
@@ -140,7 +140,7 @@ public struct LogReader: Sendable {
         // Bounded: each pass consumes a batch or moves to the next segment.
         while index < segments.count {
             let segment = segments[index]
-            let limit = limitOf(segment, committed: committed)
+            let limit = try limitOf(segment, committed: committed)
             var position = startPosition(in: segment, limit: limit)
             var previousEnd: Int64? = nil
             if let cursor, cursor.segment === segment, cursor.position == position { previousEnd = cursor.previousEnd }
@@ -148,6 +148,7 @@ public struct LogReader: Sendable {
             let followingBase = index + 1 < segments.count ? segments[index + 1].baseOffset : committed.nextOffset
             while position < limit {
                 let header = try readHeader(segment, at: position, limit: limit)
+                if position == 0 { try checkStart(header, of: segment, after: index > 0 ? segments[index - 1] : nil) }
                 try checkOrder(header, in: segment, at: position, after: previousEnd, before: followingBase)
                 previousEnd = header.nextOffset
                 if header.nextOffset <= nextOffset {
@@ -230,7 +231,7 @@ public struct LogReader: Sendable {
         // Bounded: each pass moves past one batch or to the next segment, up to the committed end.
         for index in first..<segments.count {
             let segment = segments[index]
-            let limit = limitOf(segment, committed: committed)
+            let limit = try limitOf(segment, committed: committed)
             if index > first { position = 0 }
             while position < limit {
                 let next = try readHeader(segment, at: position, limit: limit)
@@ -251,10 +252,12 @@ public struct LogReader: Sendable {
     }
 
     /// Readable bytes of a segment: the committed position for the active one, the file for sealed ones.
-    private func limitOf(_ segment: Segment, committed: LogPosition) -> Int64 {
+    private func limitOf(_ segment: Segment, committed: LogPosition) throws -> Int64 {
         if segment.baseOffset == committed.segment { return committed.position }
         if segment.baseOffset > committed.segment { return 0 }
-        return (try? segment.size()) ?? 0
+        // A segment deleted under the reader has nothing left to read; any other failure (too
+        // many open files, I/O) is thrown as itself, never read as an empty segment (a gap).
+        do { return try segment.size() } catch let error as SpoolError where error.code == .notFound { return 0 }
     }
 
     private func indexes(of segment: Segment, limit: Int64) -> (OffsetIndex, TimeIndex)? {
@@ -306,6 +309,19 @@ public struct LogReader: Sendable {
         throw SpoolError(.corruption, problem, path: segment.logPath, segment: segment.baseOffset, position: position,
                          offset: header.baseOffset,
                          hint: "the batch's baseOffset was damaged; inspect the segment with `spool dump`")
+    }
+
+    /// A segment's first batch starts at the offset its name gives. One that starts higher was
+    /// renamed to a lower base (or another segment overlaps it): reading on would skip the
+    /// offsets between, which the segment before may hold, so the reader stops instead.
+    /// - Throws: `.corruption` naming the segment and the one before it.
+    private func checkStart(_ header: RecordBatchHeader, of segment: Segment, after previous: Segment?) throws {
+        guard header.baseOffset > segment.baseOffset else { return }
+        let before = previous.map { "; the segment before it, \($0.logPath), may hold offsets up to there: the two overlap" } ?? ""
+        throw SpoolError(
+            .corruption, "\(segment.logPath) is named for offset \(segment.baseOffset) but its first batch starts at offset \(header.baseOffset)\(before)",
+            path: segment.logPath, segment: segment.baseOffset, position: 0, offset: segment.baseOffset,
+            hint: "a segment was renamed or copied in; rename it back to the base offset of its first batch (`spool dump` shows it), then run `spool verify`")
     }
 
     /// A sealed segment's records end where the next segment's begin: compaction keeps offsets

@@ -470,13 +470,24 @@ final class LogWriter: @unchecked Sendable {
     }
 
     /// Zero-fills the active segment ahead of the tail in steps, so the appends that follow
-    /// overwrite written blocks and their syncs do not change the file's size.
+    /// overwrite written blocks and their syncs do not change the file's size. On a disk too
+    /// full for a whole step it prepares only what this append needs, so small appends (a
+    /// group's acks) go on while any space is left.
     private func prepare(upTo end: Int64) throws {
-        let segment = active
-        guard end > segment.preparedEnd else { return }
+        guard end > active.preparedEnd else { return }
         let step = Int64(options.preallocationStepBytes)
         var target = (end + step - 1) / step * step
         if target > Int64(options.segmentBytes) { target = max(end, Int64(options.segmentBytes)) }
+        do {
+            try fill(upTo: target)
+        } catch let error as SpoolError where error.code == .diskFull && target > end {
+            try fill(upTo: end)
+        }
+    }
+
+    /// Writes zeros from the active segment's prepared end up to `target`.
+    private func fill(upTo target: Int64) throws {
+        let segment = active
         var position = segment.preparedEnd
         do {
             while position < target {

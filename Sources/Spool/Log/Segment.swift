@@ -287,8 +287,9 @@ final class Segment: @unchecked Sendable {
         return false
     }
 
-    /// Scans the segment's batch headers and writes both index files anew (temp file, rename),
-    /// by ``IndexEntryRule``, with the closing time entry of a sealed segment.
+    /// Scans the segment's batch headers and writes both index files anew (temp file, fsync,
+    /// rename, directory fsync), by ``IndexEntryRule``, with the closing time entry of a sealed
+    /// segment.
     func rebuildIndexFiles(end: Int64, options: SpoolOptions) throws {
         var offsets: [UInt8] = [], times: [UInt8] = []
         var rule = IndexEntryRule(baseOffset: baseOffset, intervalBytes: options.indexIntervalBytes)
@@ -308,7 +309,8 @@ final class Segment: @unchecked Sendable {
             if let entry = due.time { appendTime(entry) }
         }
         if let closing = rule.closingTimeEntry() { appendTime(closing) }
-        try AtomicFile.write(offsets, to: indexPath, directory: directory, durable: false, fileSystem: fileSystem)
-        try AtomicFile.write(times, to: timeIndexPath, directory: directory, durable: false, fileSystem: fileSystem)
+        // Durable: an unsynced rename can survive a power cut with the file's bytes lost.
+        try AtomicFile.write(offsets, to: indexPath, directory: directory, durable: true, fileSystem: fileSystem)
+        try AtomicFile.write(times, to: timeIndexPath, directory: directory, durable: true, fileSystem: fileSystem)
     }
 }

@@ -6,6 +6,9 @@ enum SegmentName {
     static let indexSuffix = ".index"
     static let timeIndexSuffix = ".timeindex"
     static let brokenSuffix = ".broken"
+    /// `<gap start stem>.lost`: a text file `spool repair` writes where offsets were lost for
+    /// good and the log's next offset moved past them (FORMAT.md, "Repair").
+    static let lostSuffix = ".lost"
 
     /// "00000000000000001000" for 1000.
     static func stem(_ baseOffset: Int64) -> String {

@@ -183,6 +183,13 @@ public final class ConsumerGroup: Sendable {
 
 
 extension ConsumerGroup {
+    /// Whether the group has acknowledged `offset` (durably, or with the ack on its way to
+    /// disk). The drill uses it to tell a task compaction removed (every group acked it) from a
+    /// lost one. Thread-safe.
+    public func isAcknowledged(_ offset: Int64) -> Bool {
+        state.withLock { $0.acked.contains(offset) }
+    }
+
     /// Compressed batches the group's reader has decompressed: each once, however many claims
     /// take tasks from it (tests check this).
     var readerBatchesDecompressed: Int { state.withLock { $0.reader.batchesDecompressed } }

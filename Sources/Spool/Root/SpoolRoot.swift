@@ -52,7 +52,7 @@ public final class SpoolRoot: Sendable {
                                  hint: "create it, or pass the right --dir")
             }
             do {
-                try fs.makeDirectory(path, mode: 0o700)
+                try fs.makeDurableDirectory(path)
             } catch let error as SpoolError {
                 throw error.with(hint: error.code == .notFound ? "its parent directory does not exist; create it first" : nil)
             }
@@ -61,7 +61,9 @@ public final class SpoolRoot: Sendable {
                              hint: "point --dir (or SPOOL_DIR) at a directory")
         }
         lock = Mutex(try DirectoryLock(root: path, fileSystem: fs))
-        try fs.makeDirectory(path + "/queues", mode: 0o700)
+        // Every directory is durable in its parent before anything inside it is acknowledged
+        // (FORMAT.md, "Directories"): a power cut must not take queues/ away with its tasks.
+        try fs.makeDurableDirectory(path + "/queues")
         if let interval = options.compactionIntervalMilliseconds {
             let compactor = BackgroundCompactor(intervalMilliseconds: interval, clock: options.clock, logger: options.logger) { [weak self] in
                 guard let self else { return }
@@ -155,10 +157,7 @@ public final class SpoolRoot: Sendable {
             }
             try checkOpen()
             let directory = directory(ofQueue: name)
-            if options.fileSystem.fileType(directory) == .missing {
-                try options.fileSystem.makeDirectory(directory, mode: 0o700)
-                try options.fileSystem.syncDirectory(path + "/queues")
-            }
+            try options.fileSystem.makeDurableDirectory(directory)
             let log = try QueueLog(name: name, directory: directory, options: options, compression: compression ?? options.compression)
             open[name] = log
             return log
@@ -198,21 +197,30 @@ public final class SpoolRoot: Sendable {
             let fs = options.fileSystem
             let parent = source.directory + "/groups"
             let directory = parent + "/" + name
-            if fs.fileType(directory) == .missing {
-                try fs.makeDirectory(parent, mode: 0o700)
-                try fs.makeDirectory(directory, mode: 0o700)
-                try fs.syncDirectory(parent)
-                try fs.syncDirectory(source.directory)
-            }
+            try fs.makeDurableDirectory(parent)
+            try fs.makeDurableDirectory(directory)
             // A group's own log is internal: its appends are not enqueues, so it gets no metrics
             // (the group reports its acks, nacks and lag itself).
-            var logOptions = options
+            var logOptions = Self.groupLogOptions(options)
             logOptions.metricsFactory = nil
             let log = try QueueLog(name: queue + "/groups/" + name, directory: directory, options: logOptions, compression: .none)
             open[key] = log
             return log
         }
     }
+
+    /// A group log's options: its records are small, so a small preallocation step and segment
+    /// (and so small index files) keep what it asks of a nearly full disk small: acks, and the
+    /// compaction that frees space, must still work there (FORMAT.md, "Preallocation").
+    static func groupLogOptions(_ options: SpoolOptions) -> SpoolOptions {
+        var options = options
+        options.preallocationStepBytes = min(options.preallocationStepBytes, groupLogPreallocationStepBytes)
+        options.segmentBytes = min(options.segmentBytes, groupLogSegmentBytesMax)
+        return options
+    }
+
+    static let groupLogPreallocationStepBytes = 64 << 10
+    static let groupLogSegmentBytesMax = 16 << 20
 
     /// Names of the consumer groups of `queue` on disk (directories under `<queue>/groups/`).
     /// - Throws: `.invalidArgument` for a bad queue name; I/O errors listing the directory.

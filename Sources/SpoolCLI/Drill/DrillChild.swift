@@ -123,10 +123,13 @@ extension DrillFiles {
         }
     }
 
-    /// Removes the tree at `path` (no error when it is missing).
+    /// Removes the tree at `path` (no error when it is missing). A symbolic link is removed,
+    /// never followed (the plant fault links to directories outside the root).
     static func removeTree(_ path: String, depth: Int = 0) {
         let fs = PosixFileSystem()
         guard depth < 16 else { return }
+        var info = stat()
+        if lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFLNK { unlink(path); return }
         switch fs.fileType(path) {
         case .directory:
             for name in (try? fs.listDirectory(path)) ?? [] { removeTree(path + "/" + name, depth: depth + 1) }

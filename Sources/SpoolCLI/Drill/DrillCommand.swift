@@ -10,7 +10,7 @@ struct DrillCommand: ParsableCommand {
         discussion: """
             Each cycle starts real `spool enqueue` and `spool consume` processes (this binary) that enqueue and ack tasks under durability always, journaling every acknowledged enqueue and ack; kills them with SIGKILL at a random moment; applies the fault; reopens (timed) and checks: every acknowledged enqueue present, no acknowledged ack delivered again, no task that was never enqueued, offsets unique. Corruption of synced data must be reported with the file and a position.
 
-            Faults: kill; powercut (unsynced writes, creates and renames undone, the last unsynced write torn); bitflip, truncate, zero (a 4 KiB page) and garbage (bytes appended), into sealed and active segments, indexes, group logs and recovery points; or all. (compact needs the compactor, not in this build.)
+            Faults: kill; powercut (unsynced writes, creates, renames and mkdirs undone, the last unsynced write torn; each root starts missing); bitflip, truncate, zero (a 4 KiB page) and garbage (bytes appended), into sealed and active segments, indexes, group logs and recovery points; plant (symlinks and FIFOs where a root keeps files: refused or harmless); groupstate (a group's checkpoint or log damaged: refused, or no acked task redelivered); or all. (compact needs the compactor, not in this build.)
 
             Examples:
               spool drill --dir /tmp/drill --cycles 100 --faults kill,powercut
@@ -106,6 +106,7 @@ struct DrillCommand: ParsableCommand {
         line.add("synced_corruptions_detected", s.detected)
         line.add("synced_corruptions_undetected_harmless", s.undetectedHarmless.count)
         line.add("other_corruptions_handled", s.handled)
+        if s.fault == .plant || s.fault == .groupstate { line.add("refused", s.refused) }
         if !s.targets.isEmpty {
             line.addRaw("targets", "{" + s.targets.sorted { $0.key < $1.key }.map {
                 "\"\($0.key)\":{\"injected\":\($0.value.injected),\"reported\":\($0.value.reported)}"

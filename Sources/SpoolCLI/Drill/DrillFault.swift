@@ -1,9 +1,16 @@
 /// A fault `spool drill` can inject (DRILLS.md).
 enum DrillFault: String, CaseIterable {
     case kill, powercut, bitflip, truncate, zero, garbage
+    /// Symlinks to outside files and directories, and FIFOs, planted where a root keeps files.
+    case plant
+    /// A group's checkpoint or log damaged (deleted, truncated, a bit flipped).
+    case groupstate
 
-    /// The byte mutation of a corruption fault; nil for kill and powercut.
+    /// The byte mutation of a corruption fault; nil for the others.
     var mutation: DrillCorruptor.Mutation? { DrillCorruptor.Mutation(rawValue: rawValue) }
+
+    /// Whether the fault damages a checked root (which then needs sealed segments to aim at).
+    var damagesRoot: Bool { mutation != nil || self == .plant || self == .groupstate }
 
     /// Parses "kill,powercut" or "all". Throws a message naming the bad fault.
     static func parseList(_ text: String) throws -> [DrillFault] {

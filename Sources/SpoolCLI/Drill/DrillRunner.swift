@@ -58,9 +58,9 @@ struct DrillRunner {
         init(directory: String) throws {
             DrillFiles.removeTree(directory)
             try PosixFileSystem().makeDirectory(directory, mode: 0o700)
-            // The root exists from the start, so a consumer or check that follows a writer killed
-            // before it made the root finds an empty one rather than none.
-            try PosixFileSystem().makeDirectory(directory + "/root", mode: 0o700)
+            // The root does not exist yet: the first writer creates it (through the power-cut
+            // seam under powercut), so a cut that loses an unsynced mkdir of the root, queues/
+            // or a queue's directory loses acknowledged tasks and the checks see it.
             self.directory = directory
             checker = DrillChecker(enqueueJournal: directory + "/enqueued.txt", ackJournal: directory + "/acked.txt")
         }
@@ -86,7 +86,7 @@ struct DrillRunner {
     private func runCycle(_ cycle: Int, fault: DrillFault, epoch: inout Epoch, stats: inout DrillStats,
                           random: inout DrillRandom) throws {
         let powerCut = fault == .powercut
-        let segmentBytes = fault.mutation == nil ? settings.segmentBytes : settings.corruptionSegmentBytes
+        let segmentBytes = fault.damagesRoot ? settings.corruptionSegmentBytes : settings.segmentBytes
         let runLength: UInt64 = 100_000_000
         let firstID = epoch.nextID
         epoch.nextID += runLength
@@ -110,8 +110,9 @@ struct DrillRunner {
             if try killAtRandomMoment(child, journal: journal, random: &random) { stats.kills += 1 }
             if let status = child.ended?.status, status != 0 {
                 let error = child.errorOutput()
-                // A consumer started before any writer made the queue has nothing to open.
-                if !error.contains("no queue named") {
+                // A consumer started before any writer made the root or the queue has nothing
+                // to open (the checks then find every acknowledged task, or report it lost).
+                if !error.contains("no queue named") && !error.contains("the data directory does not exist") {
                     stats.violations.append("\(fault.rawValue) cycle \(cycle): `spool \(arguments[0])` failed with status \(status): \(error) — \(replay)")
                 }
             }
@@ -129,8 +130,11 @@ struct DrillRunner {
             stats.violations.append("\(fault.rawValue) cycle \(cycle): \(result.summary) — \(replay)")
             return
         }
+        guard DrillFiles.size(epoch.root + "/queues") >= 0 else { return }
         if let mutation = fault.mutation {
             try corrupt(mutation, epoch: epoch, cycle: cycle, stats: &stats, random: &random, replay: replay)
+        } else if fault == .plant || fault == .groupstate {
+            try damageAndCheck(fault, epoch: epoch, cycle: cycle, stats: &stats, random: &random, replay: replay)
         }
     }
 
@@ -150,6 +154,68 @@ struct DrillRunner {
         }
         usleep(UInt32(Int.random(in: 0...settings.killMillisecondsMax, using: &random) * 1000))
         return child.kill()
+    }
+
+    /// Plants a foreign file or damages the group's state `injectionsPerCycle` times, checking
+    /// each (a clear refusal naming a file, or no acked task lost or redelivered, and an
+    /// outside symlink target unchanged), then puts the root back as it was.
+    private func damageAndCheck(_ fault: DrillFault, epoch: Epoch, cycle: Int, stats: inout DrillStats,
+                                random: inout DrillRandom, replay: String) throws {
+        // Every other cycle: compaction trims the group log it checkpoints, and the cycles
+        // between keep group-log segments to damage.
+        if fault == .groupstate, cycle % 2 == 0, let problem = Self.compactForCheckpoints(epoch.root) {
+            stats.violations.append("\(fault.rawValue) cycle \(cycle): compaction before the damage failed: \(problem) — \(replay)")
+            return
+        }
+        let backup = epoch.directory + "/backup"
+        DrillFiles.removeTree(backup)
+        try DrillFiles.copyTree(epoch.root, to: backup)
+        defer { DrillFiles.removeTree(backup); DrillFiles.removeTree(epoch.directory + "/outside") }
+        for _ in 0..<settings.injectionsPerCycle {
+            let planted = fault == .plant
+                ? try DrillPlanter.plant(root: epoch.root, scratch: epoch.directory, random: &random)
+                : try DrillPlanter.damageGroupState(root: epoch.root, random: &random)
+            guard let injection = planted else { continue }
+            defer {
+                DrillFiles.removeTree(epoch.root)
+                try? DrillFiles.copyTree(backup, to: epoch.root)
+            }
+            stats.injected += 1
+            stats.targets[injection.kind, default: .init()].injected += 1
+            let before = injection.outside.map(DrillPlanter.snapshot)
+            let result = epoch.checker.check(root: epoch.root)
+            if let outside = injection.outside, DrillPlanter.snapshot(outside) != before {
+                stats.violations.append("\(fault.rawValue) cycle \(cycle): \(injection): the file or directory outside the root changed — \(replay)")
+            }
+            if let error = result.error {
+                stats.targets[injection.kind, default: .init()].reported += 1
+                if error.path != nil { stats.refused += 1 } else {
+                    stats.violations.append("\(fault.rawValue) cycle \(cycle): \(injection) was refused without naming a file: \(error) — \(replay)")
+                }
+            } else if result.violations > 0 {
+                stats.lost += result.lost.count
+                stats.redelivered += result.redelivered.count
+                stats.violations.append("\(fault.rawValue) cycle \(cycle): \(injection) was not refused, and \(result.summary) — \(replay)")
+            } else {
+                stats.handled += 1
+            }
+        }
+    }
+
+    /// Runs the compactor over the checked root, so the group has checkpoints to damage (it
+    /// writes them; the children never compact). Returns what went wrong, or nil.
+    private static func compactForCheckpoints(_ root: String) -> String? {
+        var options = SpoolOptions()
+        options.createIfMissing = false
+        options.logger.logLevel = .critical
+        do {
+            let spool = try SpoolRoot.open(at: root, options: options)
+            defer { spool.close() }
+            let report = try spool.compact()
+            return report.queues.compactMap(\.error).first.map { "\($0)" }
+        } catch {
+            return "\(error)"
+        }
     }
 
     /// Damages a copy of the checked root `injectionsPerCycle` times, checking each, then puts

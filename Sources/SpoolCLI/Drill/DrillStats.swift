@@ -23,6 +23,8 @@ struct DrillStats {
     /// Damage to derived or unsynced data (indexes, recovery points, appended bytes): dealt with
     /// (rebuilt, ignored, cut as a torn tail) with no task lost, or reported.
     var handled = 0
+    /// plant and groupstate: injections the reopen refused with an error naming a file.
+    var refused = 0
     /// Per target file kind: corruptions injected, and how many an error reported.
     var targets: [String: TargetCount] = [:]
     struct TargetCount { var injected = 0; var reported = 0 }
