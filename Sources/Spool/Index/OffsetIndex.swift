@@ -36,12 +36,13 @@ final class OffsetIndex: @unchecked Sendable {
         return true
     }
 
-    /// Appends an entry. The caller keeps entries increasing; a full index drops the entry (a
-    /// lookup then scans a little further, which stays correct).
+    /// Appends an entry. A full index drops the entry (a lookup then scans a little further,
+    /// which stays correct), and so does one not above the last entry in both fields (the
+    /// index stays ordered whatever a failed write left in it).
     func append(_ new: OffsetIndexEntry) {
         let n = file.count
         guard n < file.capacity else { return }
-        assert(n == 0 || (new.relativeOffset > relativeOffset(n - 1) && new.position > position(n - 1)), "offset index entries increase")
+        if n > 0 && (new.relativeOffset <= relativeOffset(n - 1) || new.position <= position(n - 1)) { return }
         file.store(n) { entry in
             entry.storeBigEndian(new.relativeOffset, at: 0)
             entry.storeBigEndian(new.position, at: 4)

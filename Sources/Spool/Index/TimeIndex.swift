@@ -34,11 +34,13 @@ final class TimeIndex: @unchecked Sendable {
         return true
     }
 
-    /// Appends an entry; a full index drops it (lookups then start earlier, still correct).
+    /// Appends an entry; a full index drops it (lookups then start earlier, still correct). Like
+    /// Kafka's `maybeAppend`, an entry that would not be above the last one in both fields is
+    /// ignored: after a failed roll the writer's rule can offer the closing entry again.
     func append(_ new: TimeIndexEntry) {
         let n = file.count
         guard n < file.capacity else { return }
-        assert(n == 0 || (new.timestamp > timestamp(n - 1) && new.relativeOffset > relativeOffset(n - 1)), "time index entries increase")
+        if n > 0 && (new.timestamp <= timestamp(n - 1) || new.relativeOffset <= relativeOffset(n - 1)) { return }
         file.store(n) { entry in
             entry.storeBigEndian(new.timestamp, at: 0)
             entry.storeBigEndian(new.relativeOffset, at: 8)

@@ -28,6 +28,9 @@ struct IndexEntryCheck {
         for (i, e) in indexes.times.enumerated() where timeEntryAt[base + Int64(e.relativeOffset)] == nil { timeEntryAt[base + Int64(e.relativeOffset)] = i }
     }
 
+    /// The greatest record timestamp of the batches fed so far.
+    var greatestTimestamp: Int64 { maxSoFar }
+
     /// Feeds the batch that starts at `position`, in log order.
     mutating func add(_ header: RecordBatchHeader, at position: Int64) {
         lastBatchStart = position

@@ -137,15 +137,16 @@ struct SegmentCheck {
                     indexProblems.append((Int64(i) * 12, base.map { $0 + Int64(indexes.times[i].relativeOffset) }, timeIndexPath, problem))
                 }
             }
-            checkIndexesAfterWalk(indexes, end: end, indexPath: indexPath, timeIndexPath: timeIndexPath, extra: indexProblems)
+            checkIndexesAfterWalk(indexes, end: end, greatestTimestamp: entryCheck.greatestTimestamp, indexPath: indexPath,
+                                  timeIndexPath: timeIndexPath, extra: indexProblems)
         }
     }
 
-    private mutating func checkIndexesAfterWalk(_ indexes: IndexEntries, end: SegmentFile.End, indexPath: String, timeIndexPath: String,
-                                                 extra: BoundedList<(Int64?, Int64?, String, String)>) {
-        var found = extra.items
+    private mutating func checkIndexesAfterWalk(_ indexes: IndexEntries, end: SegmentFile.End, greatestTimestamp: Int64, indexPath: String,
+                                                 timeIndexPath: String, extra: BoundedList<(Int64?, Int64?, String, String)>) {
+        let found = extra.items
         if !live {
-            noteDerivedIndexes(indexes, end: end, indexPath: indexPath, timeIndexPath: timeIndexPath)
+            noteDerivedIndexes(indexes, end: end, greatestTimestamp: greatestTimestamp, indexPath: indexPath, timeIndexPath: timeIndexPath)
         }
         for (position, offset, path, message) in found {
             problems.append(VerifyProblem(kind: .indexMismatch, file: path, segmentFile: segment.path, position: position, offset: offset, message: message))
@@ -158,8 +159,15 @@ extension SegmentCheck {
     /// finds one missing, cut mid-entry or with entry counts that disagree rebuilds both from
     /// the log on first use (FORMAT.md, "Offset index"). Compaction's rewritten segments have
     /// none until then. Verify says what a reader would rebuild instead of failing.
-    private mutating func noteDerivedIndexes(_ indexes: IndexEntries, end: SegmentFile.End, indexPath: String, timeIndexPath: String) {
+    private mutating func noteDerivedIndexes(_ indexes: IndexEntries, end: SegmentFile.End, greatestTimestamp: Int64, indexPath: String,
+                                             timeIndexPath: String) {
         var reasons: [String] = []
+        // A closed segment's time index ends with its greatest timestamp (Kafka's closing
+        // entry, FORMAT.md "Time index"): one that does not was cut short or never closed.
+        if indexes.timeFileExists && end.position > 0 && greatestTimestamp > IndexEntryRule.noTimestamp
+            && (indexes.times.last?.timestamp ?? IndexEntryRule.noTimestamp) < greatestTimestamp {
+            reasons.append("the time index does not end with the segment's greatest timestamp (\(greatestTimestamp) ms)")
+        }
         if !indexes.offsetFileExists && end.position > 0 { reasons.append("the offset index is missing") }
         if !indexes.timeFileExists && end.position > 0 { reasons.append("the time index is missing") }
         if indexes.offsetPartialBytes != 0 { reasons.append("the offset index ends inside an 8-byte entry") }
