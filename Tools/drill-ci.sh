@@ -21,5 +21,10 @@ status=0
 if [ "$status" -eq 0 ]; then
   "$bin" drill --dir "$dir" --faults bitflip,truncate,zero,garbage --cycles "${SPOOL_DRILL_CORRUPT_CYCLES:-10}" --seed "$seed" || status=$?
 fi
+# plant (symlinks and FIFOs where a root keeps files) and groupstate (checkpoint or group-log
+# damage): every injection must be refused clearly or cost no acked task.
+if [ "$status" -eq 0 ]; then
+  "$bin" drill --dir "$dir" --faults plant,groupstate --cycles "${SPOOL_DRILL_PLANT_CYCLES:-10}" --seed "$seed" || status=$?
+fi
 if [ "$status" -eq 0 ]; then rm -rf "$dir"; else echo "drill-ci: kept $dir for inspection (seed $seed)" >&2; fi
 exit "$status"
