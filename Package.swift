@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.1.0"),
         // Spans around enqueue and handling through the app's tracer; the library never bootstraps one.
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.1.0"),
+        // `swift package generate-documentation`: builds the DocC catalog and its tutorial (Tools/docs-ci.sh).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // C: CRC-32C with SSE4.2 / ARMv8 instructions and a table fallback, chosen at run time.

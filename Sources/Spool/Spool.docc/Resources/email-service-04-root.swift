@@ -1,0 +1,35 @@
+import Foundation
+import Hummingbird
+import Logging
+import Prometheus
+import ServiceLifecycle
+import Spool
+
+/// HTTP enqueue, a worker in the same ServiceGroup, Prometheus metrics, graceful shutdown.
+///
+/// Environment: `SPOOL_DIR` (default `./spool-data`), `PORT` (default 8080).
+@main
+struct EmailService {
+    static func main() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let logger = Logger(label: "email-service")
+
+        // Metrics: Spool's go to the factory in its options; nothing is bootstrapped globally.
+        let prometheus = PrometheusCollectorRegistry()
+        var options = SpoolOptions()
+        options.metricsFactory = PrometheusMetricsFactory(registry: prometheus)
+        options.logger = logger
+
+        let root = try SpoolRoot.open(at: environment["SPOOL_DIR"] ?? "./spool-data", options: options)
+        defer { root.close() }
+        let emails = try root.queue("emails")
+
+        var jobs = JobRegistry()
+        try jobs.register(sendEmail, outcome: deliver)
+        var workerOptions = WorkerOptions()
+        workerOptions.concurrency = 8
+        workerOptions.shutdownGrace = .seconds(4)
+        workerOptions.metricsInterval = .seconds(1)
+        let worker = try root.worker(queue: "emails", group: "senders", jobs: jobs, options: workerOptions)
+    }
+}
