@@ -103,4 +103,32 @@ struct RootConfinementTests {
             #expect(Files.list(dir + "/outside").isEmpty)
         }
     }
+
+    enum VerifyLink: String, CaseIterable { case queueDirectory, segmentFile }
+
+    @Test("verify reports a symlinked queue directory or segment inside a root as a problem naming it, and does not follow it",
+          arguments: VerifyLink.allCases)
+    func verifyReportsSymlinkInsideRootWithoutFollowingIt(link: VerifyLink) async throws {
+        try await withTemporaryDirectory { dir in
+            let root = dir + "/root", outside = dir + "/outside"
+            _ = try await InspectTests.writeRoot(root, count: 200)
+            let directory = QueueFiles.directory(root, "q")
+            let planted: String
+            switch link {
+            case .queueDirectory:
+                planted = directory
+                try #require(rename(directory, outside) == 0)
+            case .segmentFile:
+                planted = QueueFiles.logPath(directory, 1_000_000)
+                try Files.write(outside, [UInt8](repeating: 0xFF, count: 4_096))
+            }
+            try #require(symlink(outside, planted) == 0)
+            let report = try Verifier().verify(path: root)
+            #expect(!report.isClean)
+            #expect(report.problems.contains { $0.file == planted && $0.message.contains("symbolic link") }, "\(report.problems)")
+            // Not followed: the linked queue's segments (or the linked file's garbage) are not checked.
+            #expect(report.problems.allSatisfy { $0.file == planted }, "\(report.problems)")
+            if link == .queueDirectory { #expect(report.segments == 0) }
+        }
+    }
 }
