@@ -27,7 +27,7 @@ let package = Package(
     targets: [
         // C: CRC-32C with SSE4.2 / ARMv8 instructions and a table fallback, chosen at run time.
         .target(name: "CCRC32C"),
-        // C: Linux calls that Glibc's Swift module does not expose (fallocate, sync_file_range).
+        // C: Linux calls that Glibc's Swift module does not expose (openat2, for root confinement).
         .target(name: "CSpoolSys"),
         .systemLibrary(
             name: "CLZ4", pkgConfig: "liblz4",

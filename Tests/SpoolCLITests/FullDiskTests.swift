@@ -111,4 +111,20 @@ struct FullDiskTests {
                                            executable: "/bin/sh")
         #expect(r.status == 0, "\(r.stderr.suffix(600))")
     }
+
+    @Test("consuming a queue of 500 sealed segments from the start at ulimit -n 128 succeeds: a log keeps at most 64 idle sealed-segment descriptors open")
+    func readingFiveHundredSealedSegmentsStaysUnderTheDescriptorLimit() async throws {
+        let dir = ScratchDirectory()
+        let root = dir.path + "/root"
+        // 1 KB tasks in 64 KiB segments: about 60 a segment, so 31,000 tasks make 500 segments.
+        let filled = try await SpoolProcess.run(["enqueue", "--dir", root, "--queue", "q", "--segment-bytes", "65536",
+                                                 "--count", "31000", "--payload-size", "1000", "--batch", "50"])
+        #expect(filled.status == 0, "\(filled.stderr)")
+        let segments = try FileManager.default.contentsOfDirectory(atPath: root + "/queues/q").filter { $0.hasSuffix(".log") }.count
+        #expect(segments >= 500)
+        let r = try await SpoolProcess.run(["-c", "ulimit -n 128 && exec \"$0\" \"$@\"", SpoolProcess.binary,
+                                            "consume", "--dir", root, "--queue", "q", "--group", "g", "--ack", "--until-empty"],
+                                           executable: "/bin/sh")
+        #expect(r.status == 0, "\(r.stderr.suffix(600))")
+    }
 }

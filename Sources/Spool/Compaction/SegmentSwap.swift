@@ -31,7 +31,8 @@ enum SegmentSwap {
         // rebuild them.
         old.retire()
         try CompactionLeftovers.finishSwap(directory: old.directory, base: old.baseOffset, fileSystem: fs)
-        let fresh = try Segment(directory: old.directory, baseOffset: old.baseOffset, writable: false, create: false, fileSystem: fs)
+        let fresh = try Segment(directory: old.directory, baseOffset: old.baseOffset, writable: false, create: false, fileSystem: fs,
+                                descriptors: old.descriptors)
         shared.state.withLock { state in
             if let i = state.segments.firstIndex(where: { $0 === old }) { state.segments[i] = fresh }
         }

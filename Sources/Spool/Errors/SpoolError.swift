@@ -98,7 +98,7 @@ public struct SpoolError: Error, Sendable, Equatable, CustomStringConvertible {
         case EMFILE, ENFILE:
             return SpoolError(
                 .limitExceeded, "\(call) failed: too many open files", path: path, errno: code,
-                hint: "raise the open-file limit (ulimit -n; Spool keeps a descriptor per segment it has read); nothing on disk is damaged")
+                hint: "raise the open-file limit (ulimit -n; each open queue and group log holds up to 64 descriptors for the segments it reads, plus a few of its own); nothing on disk is damaged")
         case ENOENT:
             return SpoolError(.notFound, "\(call) failed: no such file or directory", path: path, errno: code)
         case EROFS:

@@ -31,9 +31,16 @@ public protocol FileSystem: Sendable {
     /// through an mmap of them cannot fault (SIGBUS) for want of space later. Throws
     /// `.diskFull` when the file system has no room.
     func allocate(_ fd: Int32, at position: Int64, length: Int64) throws
+    /// This file system with paths below root `path` resolved beneath the root's directory
+    /// descriptor, refusing links and escapes on the way (``PosixFileSystem``). The default,
+    /// for wrappers, returns `self`: they resolve by path.
+    /// - Throws: errno errors naming `path` when it cannot be opened as a directory.
+    func confined(toRoot path: String) throws -> any FileSystem
 }
 
 extension FileSystem {
+    public func confined(toRoot path: String) throws -> any FileSystem { self }
+
     /// posix_fallocate on the descriptor itself: allocating blocks inside the file's size
     /// changes none of its bytes, so wrappers that only journal changes need not see it.
     public func allocate(_ fd: Int32, at position: Int64, length: Int64) throws {

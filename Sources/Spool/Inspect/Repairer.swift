@@ -27,6 +27,9 @@ public struct RepairAction: Sendable, Equatable {
         /// Offsets a group or the recovery point had seen are gone from the log: record them as
         /// lost (`<stem>.lost`) and start the log again past them, so none is given out twice.
         case skipLostOffsets = "skip lost offsets"
+        /// A group log whose every segment is gone: start it again, empty, past its old end
+        /// (then ``acceptGroupLoss`` at that offset, so the group opens).
+        case restartGroupLog = "restart group log"
     }
 
     public var kind: Kind
@@ -101,6 +104,7 @@ public struct Repairer: Sendable {
             let rebuilds = found.indexRebuilds.filter { belongs(VerifyProblem(kind: .indexMismatch, file: $0, message: ""), to: log) }
             try repairLog(log, problems: problems, indexRebuilds: rebuilds, dryRun: dryRun, report: &report, onAction: onAction)
             if let seen { try skipLostOffsets(log, seen: seen, dryRun: dryRun, report: &report, onAction: onAction) }
+            if log.kind == .group { try restartEmptyGroupLog(log, dryRun: dryRun, report: &report, onAction: onAction) }
         }
         return report
     }
@@ -206,7 +210,7 @@ public struct Repairer: Sendable {
     /// Records the operator's acceptance of a group's lost acks: a checkpoint at the group
     /// log's start with nothing acked (opening the group then counts what is below the queue's
     /// start as acked, and delivers the rest again).
-    private func acceptGroupLoss(_ directory: String, logStart: Int64, act: (RepairAction, () throws -> Void) throws -> Void) throws {
+    func acceptGroupLoss(_ directory: String, logStart: Int64, act: (RepairAction, () throws -> Void) throws -> Void) throws {
         let checkpoint = GroupCheckpoint(logOffset: logStart, acked: OffsetRanges(watermark: 0), retries: [:])
         try act(RepairAction(kind: .acceptGroupLoss, path: directory + "/" + GroupCheckpointStore.fileName, offset: logStart,
                              detail: "write \(directory)/\(GroupCheckpointStore.fileName) at group-log offset \(logStart): the group's acks below it are lost, "

@@ -1,3 +1,5 @@
+import Glibc
+
 /// Finds the logs and segment files under a path given to an inspection command: a root (with
 /// `queues/`), a queue directory, a group directory, or a single segment file. Read-only.
 public enum SpoolLayout {
@@ -52,9 +54,10 @@ public enum SpoolLayout {
             let segment = SegmentPath(queue: nil, path: path, baseOffset: SegmentName.parseLog(name))
             return [Log(kind: .file, name: path, directory: nil, segments: [segment], otherFiles: [], root: nil)]
         case .directory:
+            if isSymlink(path + "/queues") { return [] }  // not followed: ``symbolicLinks(under:)`` names it
             if fs.fileType(path + "/queues") == .directory {
                 var all: [Log] = []
-                for queue in try fs.listDirectory(path + "/queues").sorted() where fs.fileType(path + "/queues/" + queue) == .directory {
+                for queue in try fs.listDirectory(path + "/queues").sorted() where isRealDirectory(path + "/queues/" + queue, fs) {
                     all += try queueLogs(path + "/queues/" + queue, queue: queue, root: path, fileSystem: fs)
                 }
                 return all
@@ -95,8 +98,8 @@ public enum SpoolLayout {
     static func queueLogs(_ directory: String, queue: String, root: String?, fileSystem fs: any FileSystem) throws -> [Log] {
         var logs = [try log(directory, kind: .queue, name: queue, queue: queue, group: nil, root: root, fileSystem: fs)]
         let groups = directory + "/groups"
-        if fs.fileType(groups) == .directory {
-            for group in try fs.listDirectory(groups).sorted() where fs.fileType(groups + "/" + group) == .directory {
+        if isRealDirectory(groups, fs) {
+            for group in try fs.listDirectory(groups).sorted() where isRealDirectory(groups + "/" + group, fs) {
                 logs.append(try log(groups + "/" + group, kind: .group, name: queue + "/groups/" + group, queue: queue, group: group, root: root, fileSystem: fs))
             }
         }
@@ -108,7 +111,7 @@ public enum SpoolLayout {
         do { names = try fs.listDirectory(directory) } catch { throw error.with(path: directory) }
         var segments: [SegmentPath] = []
         var other: [String] = []
-        for file in names {
+        for file in names where !isSymlink(directory + "/" + file) {
             if file.hasSuffix(SegmentName.logSuffix) && fs.fileType(directory + "/" + file) == .directory {
                 other.append(file)  // not a segment: verify reports it as such, not as a gap
             } else if file.hasSuffix(SegmentName.logSuffix) {
@@ -121,6 +124,39 @@ public enum SpoolLayout {
         }
         segments.sort { ($0.baseOffset ?? .max, $0.path) < ($1.baseOffset ?? .max, $1.path) }
         return Log(kind: kind, name: name, queue: queue, group: group, directory: directory, segments: segments, otherFiles: other.sorted(), root: root)
+    }
+
+    /// A directory that is not reached through a symbolic link at its last name.
+    private static func isRealDirectory(_ path: String, _ fs: any FileSystem) -> Bool {
+        fs.fileType(path) == .directory && !isSymlink(path)
+    }
+
+    /// Whether `path` itself is a symbolic link (lstat).
+    static func isSymlink(_ path: String) -> Bool { PosixFileSystem.isSymlink(path) }
+
+    /// Symbolic links inside the root, queue or group directory at `path` (not `path` itself,
+    /// which is the operator's choice): Spool never follows them, so the logs above skip them
+    /// and `verify` reports each. Only real directories are descended, at most four levels
+    /// (root, queues, a queue, its groups, a group) and at most `limit` entries in all.
+    /// Read-only; thread-safe.
+    public static func symbolicLinks(under path: String, limit: Int = 1_000_000) -> [String] {
+        var path = path
+        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
+        var found: [String] = []
+        var pending: [(String, Int)] = [(path, 0)]
+        var visited = 0
+        while let (directory, depth) = pending.popLast(), visited < limit {
+            let names = ((try? PosixFileSystem().listDirectory(directory)) ?? []).sorted()
+            for name in names where visited < limit {
+                visited += 1
+                let child = directory + "/" + name
+                var info = stat()
+                guard lstat(child, &info) == 0 else { continue }
+                let type = info.st_mode & S_IFMT
+                if type == S_IFLNK { found.append(child) } else if type == S_IFDIR && depth < 4 { pending.append((child, depth + 1)) }
+            }
+        }
+        return found.sorted()
     }
 
     /// An index of a segment, the recovery point, or the groups folder.

@@ -542,7 +542,8 @@ final class LogWriter: @unchecked Sendable {
     /// Seals the active segment and starts the next (FORMAT.md, "Rolling a segment").
     private func roll() throws {
         try seal(active)
-        let next = try Segment(directory: shared.directory, baseOffset: active.nextOffset, writable: true, create: true, fileSystem: fs)
+        let next = try Segment(directory: shared.directory, baseOffset: active.nextOffset, writable: true, create: true, fileSystem: fs,
+                               descriptors: active.descriptors)
         try LogRecovery.installWritableIndexes(next, options: options)
         try fs.syncDirectory(shared.directory)
         let sealed = active

@@ -19,10 +19,18 @@ final class Segment: @unchecked Sendable {
     let timeIndexPath: String
     let fileSystem: any FileSystem
     private let writable: Bool
-    /// The `.log` file's descriptor, -1 until first used: opening a queue opens only the
-    /// segments recovery reads, however many sealed ones there are.
-    private let descriptor = Atomic<Int32>(-1)
-    private let opening = Mutex<Void>(())
+    /// The `.log` file's descriptor (-1 until first used, or after ``DescriptorBudget`` closed
+    /// it while idle: opening a queue opens only the segments recovery reads), how many reads
+    /// are using it, and whether it is pinned: opened through ``fd`` (writer, recovery,
+    /// scanners) or retired, so it is never closed before the segment goes.
+    private struct Descriptor {
+        var fd: Int32 = -1
+        var uses = 0
+        var pinned = false
+    }
+    private let descriptor = Mutex(Descriptor())
+    /// The log's bound on descriptors held for reads of sealed segments (shared by its segments).
+    let descriptors: DescriptorBudget
 
     // Writer-owned state of the active segment.
     /// Position just after the last batch written.
@@ -58,7 +66,9 @@ final class Segment: @unchecked Sendable {
     private let maxTimestampCache = Mutex<Int64?>(nil)
 
     /// Opens (or creates) the segment file. `writable` opens it read-write.
-    init(directory: String, baseOffset: Int64, writable: Bool, create: Bool, fileSystem fs: any FileSystem) throws {
+    init(directory: String, baseOffset: Int64, writable: Bool, create: Bool, fileSystem fs: any FileSystem,
+         descriptors: DescriptorBudget = DescriptorBudget()) throws {
+        self.descriptors = descriptors
         self.baseOffset = baseOffset
         self.directory = directory
         let stem = directory + "/" + SegmentName.stem(baseOffset)
@@ -70,45 +80,77 @@ final class Segment: @unchecked Sendable {
         indexRule = IndexEntryRule(baseOffset: baseOffset, intervalBytes: SpoolOptions.defaultIndexIntervalBytes)
         self.writable = writable
         if create {
-            descriptor.store(try fs.open(logPath, flags: (writable ? O_RDWR : O_RDONLY) | O_CREAT | O_EXCL, mode: 0o600), ordering: .releasing)
+            let fd = try fs.open(logPath, flags: (writable ? O_RDWR : O_RDONLY) | O_CREAT | O_EXCL, mode: 0o600)
+            descriptor.withLock { $0 = Descriptor(fd: fd, uses: 0, pinned: true) }
         }
     }
 
     deinit {
-        let fd = descriptor.load(ordering: .acquiring)
+        let fd = descriptor.withLock { $0.fd }
         if fd >= 0 { fileSystem.close(fd) }
+    }
+
+    /// Opens the `.log` file. Call with `descriptor` locked.
+    private func openFile() throws -> Int32 {
+        do {
+            return try fileSystem.open(logPath, flags: writable ? O_RDWR : O_RDONLY, mode: 0o600)
+        } catch {
+            throw error.with(path: logPath, segment: baseOffset)
+        }
     }
 
     /// The `.log` file's descriptor, opened on first use (thread-safe; opened once). The
     /// compactor opens it before it deletes or replaces the file, so a segment object always
     /// reads the file it was made for.
     /// - Throws: `.notFound` or `.io` naming the file when it cannot be opened.
+    /// Pins the descriptor: callers (the writer, recovery, scanners, the compactor before it
+    /// deletes or replaces the file) keep using the number they get.
     var fd: Int32 {
         get throws {
-            let cached = descriptor.load(ordering: .acquiring)
-            if cached >= 0 { return cached }
-            return try opening.withLock { _ in
-                let again = descriptor.load(ordering: .acquiring)
-                if again >= 0 { return again }
-                let opened: Int32
-                do {
-                    opened = try fileSystem.open(logPath, flags: writable ? O_RDWR : O_RDONLY, mode: 0o600)
-                } catch {
-                    throw error.with(path: logPath, segment: baseOffset)
-                }
-                descriptor.store(opened, ordering: .releasing)
-                return opened
+            try descriptor.withLock { state in
+                if state.fd < 0 { state.fd = try openFile() }
+                state.pinned = true
+                return state.fd
             }
         }
     }
 
+    /// Runs `body` with the descriptor, counted as in use so ``closeIfIdle()`` cannot close it
+    /// under the call; an unpinned descriptor is opened on demand and counted against the
+    /// log's ``DescriptorBudget``, which may close other idle ones. Thread-safe.
+    private func withDescriptor<T>(_ body: (Int32) throws -> T) throws -> T {
+        let (fd, budgeted) = try descriptor.withLock { state in
+            if state.fd < 0 { state.fd = try openFile() }
+            state.uses += 1
+            return (state.fd, !state.pinned)
+        }
+        defer { descriptor.withLock { $0.uses -= 1 } }
+        if budgeted { descriptors.used(self) }
+        return try body(fd)
+    }
+
+    /// Closes the descriptor when no read is using it and it is not pinned; returns whether
+    /// the segment no longer holds one. Called by ``DescriptorBudget`` only.
+    func closeIfIdle() -> Bool {
+        descriptor.withLock { state in
+            guard state.fd >= 0 else { return true }
+            guard state.uses == 0, !state.pinned else { return false }
+            fileSystem.close(state.fd)
+            state.fd = -1
+            return true
+        }
+    }
+
+    /// Whether the descriptor is pinned (never closed by the budget).
+    var isPinned: Bool { descriptor.withLock { $0.pinned } }
+
     func size() throws -> Int64 {
-        do { return try fileSystem.size(fd) } catch { throw error.with(path: logPath, segment: baseOffset) }
+        do { return try withDescriptor { try fileSystem.size($0) } } catch { throw error.with(path: logPath, segment: baseOffset) }
     }
 
     /// Reads bytes at `position` into `buffer`; returns how many were read.
     func read(into buffer: UnsafeMutableRawBufferPointer, at position: Int64) throws -> Int {
-        do { return try fileSystem.read(fd, into: buffer, at: position) } catch {
+        do { return try withDescriptor { try fileSystem.read($0, into: buffer, at: position) } } catch {
             throw error.with(path: logPath, segment: baseOffset, position: position)
         }
     }
@@ -132,6 +174,8 @@ final class Segment: @unchecked Sendable {
 
     /// Marks the segment deleted or replaced (see `retiredFlag`). Thread-safe.
     func retire() {
+        // Readers finish on the old file: its descriptor must outlive the unlink or rename.
+        descriptor.withLock { $0.pinned = true }
         retiredFlag.store(true, ordering: .releasing)
     }
 
@@ -312,5 +356,47 @@ final class Segment: @unchecked Sendable {
         // Durable: an unsynced rename can survive a power cut with the file's bytes lost.
         try AtomicFile.write(offsets, to: indexPath, directory: directory, durable: true, fileSystem: fileSystem)
         try AtomicFile.write(times, to: timeIndexPath, directory: directory, durable: true, fileSystem: fileSystem)
+    }
+}
+
+/// Bounds the descriptors one log holds open for reads of its sealed segments: at most
+/// `limit`, the least recently used idle one closed first (reopened on its next read), so
+/// reading a queue of 10,000 segments does not run into EMFILE. Pinned descriptors (the active
+/// segment, recovery and scanners, retired segments that readers finish on) are not counted,
+/// and a descriptor a read is using is never closed. Thread-safe behind a mutex; it takes a
+/// segment's lock inside its own, never the reverse.
+final class DescriptorBudget: Sendable {
+    /// The default bound per log.
+    static let defaultLimit = 64
+    let limit: Int
+
+    private struct Entry {
+        weak var segment: Segment?
+        var lastUse: UInt64
+    }
+    private struct State {
+        var open: [ObjectIdentifier: Entry] = [:]
+        var clock: UInt64 = 0
+    }
+    private let state = Mutex(State())
+
+    init(limit: Int = DescriptorBudget.defaultLimit) { self.limit = max(1, limit) }
+
+    /// How many unpinned descriptors it counts now (for tests).
+    var openCount: Int { state.withLock { $0.open.count } }
+
+    /// Records a read of `segment`, then closes least recently used idle descriptors while
+    /// more than `limit` are open. Bounded: each pass looks at each entry at most once.
+    func used(_ segment: Segment) {
+        state.withLock { state in
+            state.clock += 1
+            state.open[ObjectIdentifier(segment)] = Entry(segment: segment, lastUse: state.clock)
+            guard state.open.count > limit else { return }
+            let oldest = state.open.sorted { $0.value.lastUse < $1.value.lastUse }
+            for (key, entry) in oldest where state.open.count > limit && key != ObjectIdentifier(segment) {
+                guard let other = entry.segment else { state.open[key] = nil; continue }
+                if other.isPinned || other.closeIfIdle() { state.open[key] = nil }
+            }
+        }
     }
 }

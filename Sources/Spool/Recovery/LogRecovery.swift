@@ -82,8 +82,9 @@ enum LogRecovery {
             return Outcome(segments: [segment], active: segment, checkpoint: point, report: report)
         }
         var segments: [Segment] = []
+        let descriptors = DescriptorBudget()  // shared by the log's segments, and those it rolls to
         for base in bases {
-            segments.append(try Segment(directory: directory, baseOffset: base, writable: true, create: false, fileSystem: fs))
+            segments.append(try Segment(directory: directory, baseOffset: base, writable: true, create: false, fileSystem: fs, descriptors: descriptors))
         }
         report.segments = segments.count
         report.firstOffset = bases[0]

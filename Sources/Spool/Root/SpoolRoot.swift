@@ -37,11 +37,10 @@ public final class SpoolRoot: Sendable {
 
     private init(path: String, options: SpoolOptions) throws {
         try options.validate()
-        let fs = options.fileSystem
+        var fs = options.fileSystem
         var path = path
         while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
         self.path = path
-        self.options = options
         if fs.fileType(path + "/queues") != .directory { try Self.refuseNestedRoot(path, fileSystem: fs) }
         switch fs.fileType(path) {
         case .directory:
@@ -60,6 +59,11 @@ public final class SpoolRoot: Sendable {
             throw SpoolError(.invalidArgument, "the data directory path is not a directory", path: path,
                              hint: "point --dir (or SPOOL_DIR) at a directory")
         }
+        // From here on, every path below the root resolves beneath its directory descriptor.
+        fs = try fs.confined(toRoot: path)
+        var options = options
+        options.fileSystem = fs
+        self.options = options
         lock = Mutex(try DirectoryLock(root: path, fileSystem: fs))
         // Every directory is durable in its parent before anything inside it is acknowledged
         // (FORMAT.md, "Directories"): a power cut must not take queues/ away with its tasks.
