@@ -15,20 +15,9 @@ struct ConsumeKillTests {
         // once it has journaled 1, 4 or 2 more acks (a moment set by events, not by a clock, so
         // a slow machine moves it but cannot skip it).
         for more in [1, 4, 2] {
-            let before = Self.lines(journal)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: SpoolProcess.binary)
-            process.arguments = ["consume", "--dir", dir.path, "--queue", "q", "--group", "g", "--max", "20",
-                                 "--ack", "--until-empty", "--journal", journal]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let deadline = Date().addingTimeInterval(60)
-            while Self.lines(journal) < before + more && process.isRunning && Date() < deadline {
-                try await Task.sleep(nanoseconds: 1_000_000)
-            }
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            try await Self.killAfterJournalGrows(by: more, journal: journal,
+                                                 arguments: ["consume", "--dir", dir.path, "--queue", "q", "--group", "g", "--max", "20",
+                                                             "--ack", "--until-empty", "--journal", journal])
         }
         var acked = Set<Int64>()
         for line in try String(contentsOfFile: journal, encoding: .utf8).split(separator: "\n") {
@@ -62,6 +51,33 @@ struct ConsumeKillTests {
     }
 
     /// Whole lines in the journal so far (0 before it exists).
+    /// Starts `spool arguments…` and SIGKILLs it once `journal` has `more` lines more than at
+    /// the start. The watching runs on a thread of its own, never on Swift's cooperative pool:
+    /// with the pool busy with other tests, a sleeping task could wake only after the consumer
+    /// had drained the whole queue, and the kill would come too late.
+    static func killAfterJournalGrows(by more: Int, journal: String, arguments: [String]) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+            Thread {
+                continuation.resume(with: Result {
+                    let before = lines(journal)
+                    let process = Process()
+                    process.executableURL = URL(fileURLWithPath: SpoolProcess.binary)
+                    process.arguments = arguments
+                    process.standardOutput = FileHandle.nullDevice
+                    process.standardError = FileHandle.nullDevice
+                    try process.run()
+                    let deadline = Date().addingTimeInterval(60)
+                    // Bounded by the deadline and by the process's own end.
+                    while lines(journal) < before + more && process.isRunning && Date() < deadline {
+                        usleep(200)
+                    }
+                    kill(process.processIdentifier, SIGKILL)
+                    process.waitUntilExit()
+                })
+            }.start()
+        }
+    }
+
     static func lines(_ path: String) -> Int {
         guard let data = FileManager.default.contents(atPath: path) else { return 0 }
         return data.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
