@@ -14,8 +14,9 @@ final class RootDirectory: Sendable {
     static let resolve = UInt64(CSPOOL_RESOLVE_BENEATH | CSPOOL_RESOLVE_NO_SYMLINKS | CSPOOL_RESOLVE_NO_MAGICLINKS)
 
     /// Opens `path` (following a symlink there: the operator's choice) and checks that the
-    /// kernel has openat2. Returns nil on a kernel without it (ENOSYS), so callers keep
-    /// resolving by path.
+    /// kernel has openat2. Returns nil on a kernel without it (ENOSYS), or where a seccomp
+    /// filter refuses the call (EPERM, as older container profiles do: an O_PATH open of "."
+    /// needs no permission), so callers keep resolving by path.
     /// - Throws: errno errors naming `path` when it cannot be opened as a directory.
     init?(path: String) throws {
         var path = path
@@ -26,7 +27,7 @@ final class RootDirectory: Sendable {
         guard probe >= 0 else {
             let code = errno
             _ = Glibc.close(fd)
-            if code == ENOSYS { return nil }
+            if code == ENOSYS || code == EPERM { return nil }
             throw SpoolError.system("openat2", errno: code, path: path)
         }
         _ = Glibc.close(probe)
