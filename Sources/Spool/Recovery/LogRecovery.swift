@@ -115,7 +115,7 @@ enum LogRecovery {
             start = RecoveryPoint(segment: bases.last!, position: 0, nextOffset: bases.last!)
         }
         let rebuildIndexes = stored?.indexesPredateKafkaMeaning == true
-        if rebuildIndexes { try dropIndexesOfOldMeaning(segments.dropLast(), directory: directory, options: options, report: &report) }
+        if rebuildIndexes { try rebuildIndexesOfOldMeaning(segments.dropLast(), directory: directory, options: options, report: &report) }
         let firstScanned = bases.firstIndex(of: start.segment)!
         var nextOffset = start.nextOffset
         for i in firstScanned..<segments.count {
@@ -167,7 +167,7 @@ enum LogRecovery {
     /// their batch headers (one pass over the headers, once) and the directory synced; the
     /// active segment's are rebuilt by the caller, which then writes a version 2 point. A crash
     /// before that point is written repeats this, which is harmless.
-    private static func dropIndexesOfOldMeaning(_ sealed: ArraySlice<Segment>, directory: String, options: SpoolOptions, report: inout RecoveryReport) throws {
+    private static func rebuildIndexesOfOldMeaning(_ sealed: ArraySlice<Segment>, directory: String, options: SpoolOptions, report: inout RecoveryReport) throws {
         let fs = options.fileSystem
         options.logger.notice("rebuilding this queue's indexes once, with Kafka's entry meaning (last offset of a batch; greatest timestamp so far)",
                               metadata: ["directory": "\(directory)", "segments": "\(sealed.count + 1)"])
