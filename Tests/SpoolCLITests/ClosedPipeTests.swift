@@ -16,7 +16,9 @@ struct ClosedPipeTests {
                     process.arguments = ["-c", "set -o pipefail; " + script]
                     let err = Pipe()
                     process.standardError = err
-                    process.standardOutput = FileHandle.nullDevice
+                    // A /dev/null of its own: the shared FileHandle.nullDevice is not safe to hand to
+                    // processes started from several threads at once (a crash seen in Process.run).
+                    process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
                     try process.run()
                     let stderr = err.fileHandleForReading.readDataToEndOfFile()
                     process.waitUntilExit()

@@ -63,8 +63,10 @@ struct ConsumeKillTests {
                     let process = Process()
                     process.executableURL = URL(fileURLWithPath: SpoolProcess.binary)
                     process.arguments = arguments
-                    process.standardOutput = FileHandle.nullDevice
-                    process.standardError = FileHandle.nullDevice
+                    // A /dev/null of its own: the shared FileHandle.nullDevice is not safe to hand to
+                    // processes started from several threads at once (a crash seen in Process.run).
+                    process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+                    process.standardError = FileHandle(forWritingAtPath: "/dev/null")
                     try process.run()
                     let deadline = Date().addingTimeInterval(60)
                     // Bounded by the deadline and by the process's own end.

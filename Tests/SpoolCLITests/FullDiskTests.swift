@@ -46,7 +46,7 @@ struct FullDiskTests {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: tool)
             process.arguments = arguments
-            process.standardError = FileHandle.nullDevice
+            process.standardError = FileHandle(forWritingAtPath: "/dev/null")
             guard (try? process.run()) != nil else { return -1 }
             process.waitUntilExit()
             return process.terminationStatus

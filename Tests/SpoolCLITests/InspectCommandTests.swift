@@ -286,7 +286,7 @@ struct InspectCommandTests {
         let output = dir.path + "/tail.out"
         #expect(FileManager.default.createFile(atPath: output, contents: nil))
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
-        process.standardError = FileHandle.nullDevice
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
         defer { if process.isRunning { process.terminate() }; process.waitUntilExit() }
         // Enqueue only once tail has printed the last task: it found the end first.
