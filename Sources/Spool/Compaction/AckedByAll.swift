@@ -28,10 +28,7 @@ struct AckedByAll: Sendable {
     static func intervals(_ acked: OffsetRanges, within range: Range<Int64>) -> [Range<Int64>] {
         var out: [Range<Int64>] = []
         if acked.watermark > range.lowerBound { out.append(range.lowerBound..<min(acked.watermark, range.upperBound)) }
-        for r in acked.ranges where r.upperBound > range.lowerBound && r.lowerBound < range.upperBound {
-            out.append(max(r.lowerBound, range.lowerBound)..<min(r.upperBound, range.upperBound))
-        }
-        return out
+        return out + acked.ranges(overlapping: range)
     }
 
     /// The intersection of two sorted lists of disjoint intervals (linear merge).
