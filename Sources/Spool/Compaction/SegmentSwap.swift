@@ -39,7 +39,8 @@ enum SegmentSwap {
 
     /// Deletes `segment`, which must be the first of the log and not its active segment:
     /// takes it out of the list (readers asking from now on get `.offsetOutOfRange` below the
-    /// next segment's base, the new log start), then unlinks its index files and its `.log`.
+    /// next segment's base, the new log start), then unlinks its index files and its `.log`
+    /// (or renames the `.log` to a spare for recycling, ``SpareSegments/keep(_:)``).
     /// The caller syncs the directory after a run of deletions. A crash part way leaves the
     /// `.log` without indexes (deleted again by the next pass) or orphan indexes (deleted at open).
     /// - Throws: `.invalidArgument` if it is not the first, or is the active segment; I/O errors.
@@ -59,6 +60,9 @@ enum SegmentSwap {
         let fs = shared.options.fileSystem
         try CompactionLeftovers.unlinkIfPresent(segment.indexPath, fs)
         try CompactionLeftovers.unlinkIfPresent(segment.timeIndexPath, fs)
-        try CompactionLeftovers.unlinkIfPresent(segment.logPath, fs)
+        // Recycling (FORMAT.md, "Recycled segments") keeps the file as a spare instead.
+        if try !shared.spares.keep(segment) {
+            try CompactionLeftovers.unlinkIfPresent(segment.logPath, fs)
+        }
     }
 }

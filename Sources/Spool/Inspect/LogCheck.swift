@@ -105,6 +105,8 @@ struct LogCheck {
                 problems.append(VerifyProblem(kind: .leftoverFile, file: path, message: "left by an interrupted compaction (open finishes or rolls it back)"))
             } else if name.hasSuffix(Repairer.quarantineSuffix) {
                 notes.append("\(path): a damaged segment that repair renamed aside (read it with `spool dump`)")
+            } else if name.hasSuffix(RecycledSpace.spareSuffix) {
+                notes.append("\(path): a deleted segment kept to be recycled as the next segment (its old batches are never read)")
             } else if name.hasSuffix(SegmentName.brokenSuffix) {
                 notes.append("\(path): bytes cut from a torn tail, kept by recovery or repair")
             } else {

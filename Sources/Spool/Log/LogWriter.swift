@@ -400,7 +400,13 @@ final class LogWriter: @unchecked Sendable {
         let segment = active
         let end = segment.writeEnd + Int64(buffer.count)
         // Zero-filling ahead only pays off for syncs; under `.never` appends just grow the file.
-        if options.durability != .never { try prepare(upTo: end) }
+        // A recycled segment's end marker, and a header's length after it, stay inside the file.
+        let markerRoom = segment.recycledEnd == nil ? 0 : Int64(RecordBatchHeader.size)
+        if options.durability != .never { try prepare(upTo: end + markerRoom) }
+        if segment.recycledEnd != nil {
+            try keepFence(beyond: end)
+            buffer += RecycledSpace.marker(base: segment.baseOffset, position: end)
+        }
         do {
             try buffer.withUnsafeBytes { (raw) in try fs.write(segment.fd, from: raw, at: segment.writeEnd) }
         } catch {
@@ -497,6 +503,30 @@ final class LogWriter: @unchecked Sendable {
         segment.preparedEnd = target
     }
 
+    /// In a recycled segment, keeps the fence (FORMAT.md, "Recycled segments") at least one
+    /// preallocation step past the end marker that follows `end`, within the recycled space.
+    /// A fence that the coming write would overwrite is replaced first, durably (one extra
+    /// `fdatasync`, only for writes longer than a step); otherwise the new fence rides on the
+    /// write's own sync, and the old one still stands until then.
+    private func keepFence(beyond end: Int64) throws {
+        let segment = active
+        guard let recycledEnd = segment.recycledEnd else { return }
+        let size = Int64(RecycledSpace.markerSize), step = Int64(options.preallocationStepBytes)
+        let last = recycledEnd - size  // the last place a marker fits in the recycled space
+        guard segment.fence < end + size + step, segment.fence < last else { return }
+        let target = min((end + size + step + step - 1) / step * step, last)
+        guard target > segment.fence, target >= end + size else { return }
+        do {
+            try RecycledSpace.marker(base: segment.baseOffset, position: target).withUnsafeBytes { (raw) in
+                try fs.write(segment.fd, from: raw, at: target)
+            }
+            if segment.fence < end + size && options.durability != .never { try dataSync(segment) }
+        } catch {
+            throw error.with(path: segment.logPath, segment: segment.baseOffset, position: target)
+        }
+        segment.fence = target
+    }
+
     /// Moves the recovery point forward without an fsync when enough synced bytes passed: the
     /// point claims only what a completed fdatasync covers (DESIGN.md, "Recovery").
     private func checkpointIfDue() {
@@ -533,7 +563,7 @@ final class LogWriter: @unchecked Sendable {
     /// Seals the active segment and starts the next (FORMAT.md, "Rolling a segment").
     private func roll() throws {
         try seal(active)
-        let next = try Segment(directory: shared.directory, baseOffset: active.nextOffset, writable: true, create: true, fileSystem: fs)
+        let next = try nextSegment(base: active.nextOffset)
         try LogRecovery.installWritableIndexes(next, options: options)
         try fs.syncDirectory(shared.directory)
         let sealed = active
@@ -544,6 +574,52 @@ final class LogWriter: @unchecked Sendable {
         // with every segment it fills.
         sealed.closeIndexes()
         logger.info("segment rolled", metadata: ["queue": "\(shared.name)", "segment": "\(next.baseOffset)"])
+    }
+
+    /// The next active segment: a spare the compactor kept, recycled, when one is ready
+    /// (FORMAT.md, "Recycled segments"), else a new file. A spare that cannot be prepared is
+    /// deleted and a new file made instead.
+    /// - Throws: I/O errors creating the new file.
+    private func nextSegment(base: Int64) throws -> Segment {
+        if options.durability != .never, let spare = shared.spares.take() {
+            do {
+                return try recycle(spare, base: base)
+            } catch {
+                logger.warning("spare segment not recycled; deleting it", metadata: ["file": "\(spare)", "error": "\(error)"])
+                try? fs.unlink(spare)
+            }
+        }
+        return try Segment(directory: shared.directory, baseOffset: base, writable: true, create: true, fileSystem: fs)
+    }
+
+    /// Makes `spare` segment `base`: writes an end marker at position 0 and a fence a step
+    /// further, syncs them, then renames the file to `<base>.log` (the roll syncs the
+    /// directory). A crash before the rename leaves a spare; after it, an empty recycled
+    /// segment whose scan ends at its first marker.
+    /// - Throws: I/O errors; `.invalidArgument` when the spare is too small to be worth it.
+    private func recycle(_ spare: String, base: Int64) throws -> Segment {
+        let fd = try fs.open(spare, flags: O_RDWR, mode: 0o600)
+        defer { fs.close(fd) }
+        let size = try fs.size(fd)
+        let markerSize = Int64(RecycledSpace.markerSize)
+        guard size >= 4 * markerSize + Int64(RecordBatchHeader.size) else {
+            throw SpoolError(.invalidArgument, "a spare of \(size) bytes is too small to recycle", path: spare)
+        }
+        let fence = min(Int64(options.preallocationStepBytes), size - markerSize)
+        for position in [0, fence] {
+            try RecycledSpace.marker(base: base, position: position).withUnsafeBytes { (raw) in try fs.write(fd, from: raw, at: position) }
+        }
+        try fs.fdatasync(fd)
+        let segment = try Segment(directory: shared.directory, baseOffset: base, writable: true, create: false, fileSystem: fs)
+        guard fs.fileType(segment.logPath) == .missing else {
+            throw SpoolError(.invalidArgument, "the next segment's file exists already", path: segment.logPath)
+        }
+        try fs.rename(spare, to: segment.logPath)
+        segment.preparedEnd = size
+        segment.recycledEnd = size
+        segment.fence = fence
+        logger.info("segment recycled", metadata: ["queue": "\(shared.name)", "from": "\(spare)", "segment": "\(base)"])
+        return segment
     }
 
     /// Syncs the segment, trims its preallocated space and index files, and moves the recovery
@@ -558,6 +634,7 @@ final class LogWriter: @unchecked Sendable {
             throw failure
         }
         segment.preparedEnd = segment.writeEnd
+        segment.recycledEnd = nil
         unsynced = false
         syncDeadline = nil
         if let (offsets, times) = segment.openIndexes {
@@ -577,6 +654,7 @@ final class LogWriter: @unchecked Sendable {
             try fs.truncate(segment.fd, to: segment.writeEnd)
             try fs.fsync(segment.fd)
             segment.preparedEnd = segment.writeEnd
+            segment.recycledEnd = nil
             if let (offsets, times) = segment.openIndexes {
                 try offsets.file.sync()
                 try times.file.sync()
