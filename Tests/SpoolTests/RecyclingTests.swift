@@ -197,4 +197,30 @@ struct RecyclingTests {
         #expect(broken <= 2 * 4096 + 8192, "\(label): \(broken) bytes cut: the fence did not bound the torn tail")
         #expect(try Verifier().verify(path: run).problems.filter { $0.kind != .leftoverFile } == [], "\(label): verify")
     }
+
+    @Test("an idle writer zero-fills and syncs the next step ahead of the tail, so the next commit writes only its own batch")
+    func idleWriterPreparesTheNextStep() async throws {
+        try await withTemporaryDirectory { dir in
+            let counting = FaultInjectingFileSystem()
+            let options = testOptions {
+                $0.preallocationStepBytes = 64 << 10
+                $0.waitSpinMicroseconds = 0
+                $0.fileSystem = counting
+            }
+            let root = try openRoot(at: dir + "/root", options: options)
+            defer { root.close() }
+            let log = try root.queue("q")
+            let path = log.directory + "/00000000000000000000.log"
+            _ = try await log.append([UInt8](repeating: 7, count: 1000))
+            // That commit prepared the first step; idle, the writer prepares one more.
+            try await waitFor("the idle writer to prepare a step past the tail") { Files.size(path) >= 128 << 10 }
+            let before = counting.counters
+            _ = try await log.append([UInt8](repeating: 9, count: 2000))
+            let after = counting.counters
+            #expect(Files.size(path) == 128 << 10, "the commit did not grow the file")
+            #expect(after.writes - before.writes == 1, "the commit wrote only its batch, no zeros")
+            #expect(after.bytesWritten - before.bytesWritten < 2200)
+            #expect(after.dataSyncs - before.dataSyncs == 1)
+        }
+    }
 }

@@ -44,6 +44,9 @@ final class LogWriter: @unchecked Sendable {
     /// The next offset when the last flush ended: what a flush adds is counted from here.
     private var countedOffset: Int64 = 0
     private var unsynced = false
+    /// Whether this writer has written anything: an idle writer prepares space only for a log
+    /// that is being written to, never right after open.
+    private var hasWritten = false
     private var thread: OSThread? = nil
     private let zeros: [UInt8]
 
@@ -128,6 +131,7 @@ final class LogWriter: @unchecked Sendable {
             var finish = false
             var syncDue = false
             spinForWork()
+            if !hasWork.load(ordering: .acquiring) { prepareWhileIdle() }
             gatherStragglers()
             lock.lock()
             lingerIfDue()
@@ -176,6 +180,35 @@ final class LogWriter: @unchecked Sendable {
             sched_yield()
         }
     }
+
+    /// With nothing to write (the spin found no work), zero-fills the next preallocation step
+    /// ahead of the tail and syncs it, so that the commits that follow neither write nor flush
+    /// zeros (issue 19: space ready before it is needed). At most one step, in chunks, stopping
+    /// as soon as a producer queues work (the zeros written so far then ride on its commit's
+    /// sync, as they would have anyway). Skipped before the first write since open, under
+    /// `.never`, with unsynced data pending, and in a recycled segment (its space is written
+    /// already). Failures are logged: the
+    /// commit that needs the space prepares it again and reports its own error.
+    private func prepareWhileIdle() {
+        let segment = active
+        let step = Int64(options.preallocationStepBytes)
+        guard hasWritten, options.durability != .never, !unsynced, segment.recycledEnd == nil,
+              segment.preparedEnd - segment.writeEnd < step, segment.preparedEnd < Int64(options.segmentBytes),
+              shared.state.withLock({ $0.failure }) == nil else { return }
+        let target = min(segment.preparedEnd + Int64(zeros.count), (segment.writeEnd + step + step - 1) / step * step)
+        do {
+            // Bounded: each pass prepares one more chunk, up to one step past the tail.
+            while segment.preparedEnd < target && !hasWork.load(ordering: .acquiring) {
+                try prepare(upTo: min(segment.preparedEnd + Int64(Self.idleChunkBytes), target), step: Int64(Self.idleChunkBytes))
+            }
+            if segment.preparedEnd >= target { try fs.fdatasync(segment.fd) }
+        } catch {
+            logger.warning("preparing space while idle failed", metadata: ["queue": "\(shared.name)", "error": "\(error)"])
+        }
+    }
+
+    /// Zero-filling while idle checks for work after each chunk of this many bytes.
+    static let idleChunkBytes = 64 << 10
 
     /// When the last group had several producers and only some are back, waits a few
     /// microseconds (bounded by a quarter of waitSpinMicroseconds) for the rest: they were
@@ -431,6 +464,7 @@ final class LogWriter: @unchecked Sendable {
             unsynced = true
         }
         segment.writeEnd = end
+        hasWritten = true
         if let (offsets, times) = segment.openIndexes {
             for (rel, pos, ts) in indexEntries {
                 offsets.append(relativeOffset: rel, position: pos)
@@ -479,10 +513,10 @@ final class LogWriter: @unchecked Sendable {
 
     /// Zero-fills the active segment ahead of the tail in steps, so the appends that follow
     /// overwrite written blocks and their syncs do not change the file's size.
-    private func prepare(upTo end: Int64) throws {
+    private func prepare(upTo end: Int64, step stepBytes: Int64? = nil) throws {
         let segment = active
         guard end > segment.preparedEnd else { return }
-        let step = Int64(options.preallocationStepBytes)
+        let step = stepBytes ?? Int64(options.preallocationStepBytes)
         var target = (end + step - 1) / step * step
         if target > Int64(options.segmentBytes) { target = max(end, Int64(options.segmentBytes)) }
         var position = segment.preparedEnd
