@@ -6,8 +6,8 @@
 /// hash of the key) stored in one array, so that ``insert(_:)-(Range<Int64>)`` and
 /// ``contains(_:)`` take O(log n) expected time in the number of ranges, whatever order acks
 /// come in: 100,000 scattered acks cost about what 100,000 in-order ones do, where a sorted
-/// array paid an O(n) shift per insert (issue 19). Merging k ranges into one frees k nodes, each
-/// paid for by its own insert, so the amortized cost stays O(log n).
+/// array paid an O(n) shift per insert (issue 19). Merging k ranges into one removes k nodes,
+/// each paid for by its own insert, so the amortized cost stays O(log n).
 ///
 /// A value type (the node array is copied on write); not thread-safe by itself
 /// (``ConsumerGroup`` guards it).
@@ -75,40 +75,82 @@ struct OffsetRanges: Equatable, Sendable {
     }
 
     /// Marks [range) acknowledged; merges neighbours and advances the watermark.
+    ///
+    /// One read-only descent finds the neighbours; a range that touches one grows it in place
+    /// (same key order, same priority), a range that touches none becomes a node (one split,
+    /// two merges), and each range it swallows is removed once.
     mutating func insert(_ range: Range<Int64>) {
         guard !range.isEmpty, range.upperBound > watermark else { return }
-        var lower = max(range.lowerBound, watermark)
-        var upper = range.upperBound
-        if root == Self.none && lower == watermark {
-            watermark = upper  // in order: the common case
-            return
+        let lower = max(range.lowerBound, watermark)
+        let upper = range.upperBound
+        if root == Self.none {
+            if lower == watermark { watermark = upper } else { root = allocate(lower, upper) }
+            return  // in order: the common case
         }
-        // left: ranges starting below `lower`; right: the others.
-        var (left, right) = split(root, below: lower)
-        if left != Self.none {
-            let (rest, last) = popMax(left)
-            let previous = nodes[Int(last)]
-            if previous.upper >= lower {  // overlaps or touches: absorb it
-                lower = previous.lower
-                upper = max(upper, previous.upper)
-                release(last)
-                left = rest
-            } else {
-                left = merge(rest, last)
+        let (previous, next) = neighbours(of: lower)
+        if previous != Self.none && nodes[Int(previous)].upper >= lower {
+            grow(previous, to: upper)
+        } else if next != Self.none && nodes[Int(next)].lower <= upper {
+            ackedAboveWatermark += nodes[Int(next)].lower - lower
+            nodes[Int(next)].lower = lower
+            grow(next, to: upper)
+            if lower <= watermark {
+                // It is the first range (every other one lies above watermark + 1): it joins the watermark.
+                watermark = nodes[Int(next)].upper
+                remove(next)
             }
-        }
-        // Ranges starting at or before `upper` overlap or touch the new one: absorb them all.
-        let (absorbed, after) = split(right, below: upper < .max ? upper + 1 : upper)
-        if absorbed != Self.none {
-            upper = max(upper, releaseAll(absorbed))
-        }
-        if lower <= watermark {
-            // Only possible with `left` empty: every range lies above the watermark + 1.
+        } else if lower <= watermark {
             watermark = upper
-            root = after
         } else {
-            root = merge(merge(left, allocate(lower, upper)), after)
+            let node = allocate(lower, upper)
+            let (left, right) = split(root, below: lower)
+            root = merge(merge(left, node), right)
         }
+    }
+
+    /// The node with the greatest lower bound at or below `key`, and the one with the least
+    /// lower bound above it (`none` when there is none).
+    private func neighbours(of key: Int64) -> (Int32, Int32) {
+        var n = root, previous = Self.none, next = Self.none
+        // Bounded by the tree's depth.
+        while n != Self.none {
+            if nodes[Int(n)].lower <= key { previous = n; n = nodes[Int(n)].right } else { next = n; n = nodes[Int(n)].left }
+        }
+        return (previous, next)
+    }
+
+    /// Raises node `n`'s upper bound to `upper` (if higher), absorbing the ranges it reaches.
+    private mutating func grow(_ n: Int32, to upper: Int64) {
+        var upper = max(upper, nodes[Int(n)].upper)
+        // Bounded: each pass removes a node.
+        while true {
+            let (_, next) = neighbours(of: nodes[Int(n)].lower)
+            guard next != Self.none, nodes[Int(next)].lower <= upper else { break }
+            upper = max(upper, nodes[Int(next)].upper)
+            remove(next)
+        }
+        ackedAboveWatermark += upper - nodes[Int(n)].upper
+        nodes[Int(n)].upper = upper
+    }
+
+    /// Unlinks node `n` (found by its lower bound) and frees it.
+    private mutating func remove(_ n: Int32) {
+        let key = nodes[Int(n)].lower
+        root = removing(key, from: root)
+    }
+
+    private mutating func removing(_ key: Int64, from n: Int32) -> Int32 {
+        guard n != Self.none else { return n }
+        let node = nodes[Int(n)]
+        if key < node.lower {
+            nodes[Int(n)].left = removing(key, from: node.left)
+            return n
+        } else if key > node.lower {
+            nodes[Int(n)].right = removing(key, from: node.right)
+            return n
+        }
+        release(n)
+        return merge(node.left, node.right)
     }
 
     mutating func insert(_ offset: Int64) { insert(offset..<(offset + 1)) }
@@ -146,21 +188,6 @@ struct OffsetRanges: Equatable, Sendable {
         free.append(n)
     }
 
-    /// Frees every node of the subtree at `n`; returns the greatest upper bound in it.
-    private mutating func releaseAll(_ n: Int32) -> Int64 {
-        var stack: [Int32] = [n]
-        var upper = Int64.min
-        // Bounded: each node is visited once.
-        while let top = stack.popLast() {
-            let node = nodes[Int(top)]
-            upper = max(upper, node.upper)
-            if node.left != Self.none { stack.append(node.left) }
-            if node.right != Self.none { stack.append(node.right) }
-            release(top)
-        }
-        return upper
-    }
-
     /// Splits the subtree at `n` into the nodes whose lower bound is below `key`, and the rest.
     private mutating func split(_ n: Int32, below key: Int64) -> (Int32, Int32) {
         guard n != Self.none else { return (Self.none, Self.none) }
@@ -186,19 +213,5 @@ struct OffsetRanges: Equatable, Sendable {
             nodes[Int(b)].left = merge(a, nodes[Int(b)].left)
             return b
         }
-    }
-
-    /// Detaches the node with the greatest key from the subtree at `n` (which is not empty);
-    /// returns the rest and the detached node.
-    private mutating func popMax(_ n: Int32) -> (Int32, Int32) {
-        let right = nodes[Int(n)].right
-        if right == Self.none {
-            let left = nodes[Int(n)].left
-            nodes[Int(n)].left = Self.none
-            return (left, n)
-        }
-        let (rest, last) = popMax(right)
-        nodes[Int(n)].right = rest
-        return (n, last)
     }
 }
