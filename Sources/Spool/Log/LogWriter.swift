@@ -195,11 +195,12 @@ final class LogWriter: @unchecked Sendable {
         guard hasWritten, options.durability != .never, !unsynced, segment.recycledEnd == nil,
               segment.preparedEnd - segment.writeEnd < step, segment.preparedEnd < Int64(options.segmentBytes),
               shared.state.withLock({ $0.failure }) == nil else { return }
-        let target = min(segment.preparedEnd + Int64(zeros.count), (segment.writeEnd + step + step - 1) / step * step)
+        let target = min(segment.preparedEnd + Int64(zeros.count), (segment.writeEnd + step + step - 1) / step * step,
+                         Int64(options.segmentBytes))
         do {
             // Bounded: each pass prepares one more chunk, up to one step past the tail.
             while segment.preparedEnd < target && !hasWork.load(ordering: .acquiring) {
-                try prepare(upTo: min(segment.preparedEnd + Int64(Self.idleChunkBytes), target), step: Int64(Self.idleChunkBytes))
+                try prepare(upTo: min(segment.preparedEnd + Int64(Self.idleChunkBytes), target), step: 1)
             }
             if segment.preparedEnd >= target { try fs.fdatasync(segment.fd) }
         } catch {

@@ -41,19 +41,23 @@ final class SpareSegments: Sendable {
         spares = Mutex(kept)
     }
 
+    /// Smaller files are deleted, not kept: recycling them would save next to nothing (a group
+    /// log's segments, trimmed by the compactor, are often a few bytes).
+    static let bytesMin: Int64 = 16 << 10
+
     /// Spares held now (for tests and stats).
     var count: Int { spares.withLock { $0.count } }
 
     /// Keeps the `.log` of `segment`, which the caller has taken out of the log (and whose
     /// indexes it removed), as a spare: renames it to `<base>.log.spare` instead of deleting
-    /// it. Returns false (and does nothing) when the log holds its limit of spares already;
-    /// the caller then deletes the file. The caller syncs the directory afterwards.
+    /// it. Returns false (and does nothing) when the log holds its limit of spares already, or
+    /// the file is under ``bytesMin``; the caller then deletes the file. The caller syncs the directory afterwards.
     /// - Throws: `.io` naming the file when the rename fails.
     func keep(_ segment: Segment) throws -> Bool {
         let path = directory + "/" + SegmentName.stem(segment.baseOffset) + RecycledSpace.spareSuffix
         return try spares.withLock { spares in
             guard spares.count < limit, fileSystem.fileType(segment.logPath) == .regular,
-                  fileSystem.fileType(path) == .missing else { return false }
+                  fileSystem.fileType(path) == .missing, (try? segment.size()).map({ $0 >= Self.bytesMin }) == true else { return false }
             try fileSystem.rename(segment.logPath, to: path)
             spares.append(Spare(path: path, previous: segment))
             return true
