@@ -77,8 +77,9 @@ struct OffsetRanges: Equatable, Sendable {
     /// Marks [range) acknowledged; merges neighbours and advances the watermark.
     ///
     /// One read-only descent finds the neighbours; a range that touches one grows it in place
-    /// (same key order, same priority), a range that touches none becomes a node (one split,
-    /// two merges), and each range it swallows is removed once.
+    /// (same key order, same priority), a range that touches none becomes a node (inserted by
+    /// descent, splitting only the subtree it takes the place of), and each range it swallows
+    /// is removed once.
     mutating func insert(_ range: Range<Int64>) {
         guard !range.isEmpty, range.upperBound > watermark else { return }
         let lower = max(range.lowerBound, watermark)
@@ -89,11 +90,11 @@ struct OffsetRanges: Equatable, Sendable {
         }
         let (previous, next) = neighbours(of: lower)
         if previous != Self.none && nodes[Int(previous)].upper >= lower {
-            grow(previous, to: upper)
+            if upper > nodes[Int(previous)].upper { grow(previous, to: upper, next: next) }
         } else if next != Self.none && nodes[Int(next)].lower <= upper {
             ackedAboveWatermark += nodes[Int(next)].lower - lower
             nodes[Int(next)].lower = lower
-            grow(next, to: upper)
+            if upper > nodes[Int(next)].upper { grow(next, to: upper, next: neighbours(of: lower).1) }
             if lower <= watermark {
                 // It is the first range (every other one lies above watermark + 1): it joins the watermark.
                 watermark = nodes[Int(next)].upper
@@ -102,9 +103,8 @@ struct OffsetRanges: Equatable, Sendable {
         } else if lower <= watermark {
             watermark = upper
         } else {
-            let node = allocate(lower, upper)
-            let (left, right) = split(root, below: lower)
-            root = merge(merge(left, node), right)
+            let node = allocate(lower, upper), top = root
+            root = nodes.withUnsafeMutableBufferPointer { Self.insert(node, into: top, $0) }
         }
     }
 
@@ -119,15 +119,15 @@ struct OffsetRanges: Equatable, Sendable {
         return (previous, next)
     }
 
-    /// Raises node `n`'s upper bound to `upper` (if higher), absorbing the ranges it reaches.
-    private mutating func grow(_ n: Int32, to upper: Int64) {
-        var upper = max(upper, nodes[Int(n)].upper)
+    /// Raises node `n`'s upper bound to `upper` (above its own), absorbing the ranges it
+    /// reaches; `next` is the node after `n`.
+    private mutating func grow(_ n: Int32, to upper: Int64, next first: Int32) {
+        var upper = upper, next = first
         // Bounded: each pass removes a node.
-        while true {
-            let (_, next) = neighbours(of: nodes[Int(n)].lower)
-            guard next != Self.none, nodes[Int(next)].lower <= upper else { break }
+        while next != Self.none && nodes[Int(next)].lower <= upper {
             upper = max(upper, nodes[Int(next)].upper)
             remove(next)
+            next = neighbours(of: nodes[Int(n)].lower).1
         }
         ackedAboveWatermark += upper - nodes[Int(n)].upper
         nodes[Int(n)].upper = upper
@@ -135,22 +135,9 @@ struct OffsetRanges: Equatable, Sendable {
 
     /// Unlinks node `n` (found by its lower bound) and frees it.
     private mutating func remove(_ n: Int32) {
-        let key = nodes[Int(n)].lower
-        root = removing(key, from: root)
-    }
-
-    private mutating func removing(_ key: Int64, from n: Int32) -> Int32 {
-        guard n != Self.none else { return n }
-        let node = nodes[Int(n)]
-        if key < node.lower {
-            nodes[Int(n)].left = removing(key, from: node.left)
-            return n
-        } else if key > node.lower {
-            nodes[Int(n)].right = removing(key, from: node.right)
-            return n
-        }
+        let key = nodes[Int(n)].lower, top = root
+        root = nodes.withUnsafeMutableBufferPointer { Self.removing(key, from: top, $0) }
         release(n)
-        return merge(node.left, node.right)
     }
 
     mutating func insert(_ offset: Int64) { insert(offset..<(offset + 1)) }
@@ -188,29 +175,60 @@ struct OffsetRanges: Equatable, Sendable {
         free.append(n)
     }
 
+    // The tree operations work on the node buffer directly: one uniqueness check per insert
+    // or removal instead of one per node written. Recursion depth is the tree's depth.
+
+    /// Inserts node `x` into the subtree at `n`; returns the subtree's new root.
+    private static func insert(_ x: Int32, into n: Int32, _ t: UnsafeMutableBufferPointer<Node>) -> Int32 {
+        if n == none { return x }
+        if t[Int(x)].priority > t[Int(n)].priority {
+            (t[Int(x)].left, t[Int(x)].right) = split(n, below: t[Int(x)].lower, t)
+            return x
+        }
+        if t[Int(x)].lower < t[Int(n)].lower {
+            t[Int(n)].left = insert(x, into: t[Int(n)].left, t)
+        } else {
+            t[Int(n)].right = insert(x, into: t[Int(n)].right, t)
+        }
+        return n
+    }
+
+    /// Unlinks the node whose lower bound is `key` from the subtree at `n`; returns its new root.
+    private static func removing(_ key: Int64, from n: Int32, _ t: UnsafeMutableBufferPointer<Node>) -> Int32 {
+        guard n != none else { return n }
+        if key < t[Int(n)].lower {
+            t[Int(n)].left = removing(key, from: t[Int(n)].left, t)
+            return n
+        } else if key > t[Int(n)].lower {
+            t[Int(n)].right = removing(key, from: t[Int(n)].right, t)
+            return n
+        }
+        return merge(t[Int(n)].left, t[Int(n)].right, t)
+    }
+
     /// Splits the subtree at `n` into the nodes whose lower bound is below `key`, and the rest.
-    private mutating func split(_ n: Int32, below key: Int64) -> (Int32, Int32) {
-        guard n != Self.none else { return (Self.none, Self.none) }
-        if nodes[Int(n)].lower < key {
-            let (l, r) = split(nodes[Int(n)].right, below: key)
-            nodes[Int(n)].right = l
+    private static func split(_ n: Int32, below key: Int64, _ t: UnsafeMutableBufferPointer<Node>) -> (Int32, Int32) {
+        guard n != none else { return (none, none) }
+        if t[Int(n)].lower < key {
+            let (l, r) = split(t[Int(n)].right, below: key, t)
+            t[Int(n)].right = l
             return (n, r)
         } else {
-            let (l, r) = split(nodes[Int(n)].left, below: key)
-            nodes[Int(n)].left = r
+            let (l, r) = split(t[Int(n)].left, below: key, t)
+            t[Int(n)].left = r
             return (l, n)
         }
     }
 
     /// Joins two subtrees where every key of `a` is below every key of `b`.
-    private mutating func merge(_ a: Int32, _ b: Int32) -> Int32 {
-        if a == Self.none { return b }
-        if b == Self.none { return a }
-        if nodes[Int(a)].priority >= nodes[Int(b)].priority {
-            nodes[Int(a)].right = merge(nodes[Int(a)].right, b)
+    private static func merge(_ a: Int32, _ b: Int32, _ t: UnsafeMutableBufferPointer<Node>) -> Int32 {
+        if a == none { return b }
+        if b == none { return a }
+        if t[Int(a)].priority >= t[Int(b)].priority {
+            t[Int(a)].right = merge(t[Int(a)].right, b, t)
             return a
         } else {
-            nodes[Int(b)].left = merge(a, nodes[Int(b)].left)
+            t[Int(b)].left = merge(a, t[Int(b)].left, t)
             return b
         }
     }
