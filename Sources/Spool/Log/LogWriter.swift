@@ -202,7 +202,8 @@ final class LogWriter: @unchecked Sendable {
             while segment.preparedEnd < target && !hasWork.load(ordering: .acquiring) {
                 try prepare(upTo: min(segment.preparedEnd + Int64(Self.idleChunkBytes), target), step: 1)
             }
-            if segment.preparedEnd >= target { try fs.fdatasync(segment.fd) }
+            // A producer that came meanwhile is not kept waiting for this sync: its commit's covers the zeros.
+            if segment.preparedEnd >= target && !hasWork.load(ordering: .acquiring) { try fs.fdatasync(segment.fd) }
         } catch {
             logger.warning("preparing space while idle failed", metadata: ["queue": "\(shared.name)", "error": "\(error)"])
         }
