@@ -214,7 +214,9 @@ struct FormatOnDiskTests {
     @Test("SegmentFile walks a live segment to a clean end even when its zero-filled tail is shorter than a batch header")
     func inspectionOfLiveSegmentWithShortZeroTail() async throws {
         try await withTemporaryDirectory { dir in
-            let root = try openRoot(at: dir + "/root", options: testOptions { $0.preallocationStepBytes = 4096 })
+            // Under .interval the write stays unsynced, so the idle writer does not prepare the
+            // next step (it would, under .always, right after the append returns).
+            let root = try openRoot(at: dir + "/root", options: testOptions { $0.preallocationStepBytes = 4096; $0.durability = .interval(milliseconds: 60_000) })
             defer { root.close() }
             let log = try root.queue("q")
             // One batch that ends 30 bytes before the 4 KiB preallocation step.

@@ -40,9 +40,10 @@ enum SegmentSwap {
 
     /// Deletes `segment`, which must be the first of the log and not its active segment:
     /// takes it out of the list (readers asking from now on get `.offsetOutOfRange` below the
-    /// next segment's base, the new log start), then unlinks its index files and its `.log`,
-    /// and syncs the directory before it returns. Each deletion is durable before the next one
-    /// starts, so a power cut that loses unsynced unlinks (in any order) can only bring back
+    /// next segment's base, the new log start), then unlinks its index files and its `.log`
+    /// (or renames the `.log` to a spare for recycling, ``SpareSegments/keep(_:)``), and syncs
+    /// the directory before it returns. Each deletion is durable before the next one starts,
+    /// so a power cut that loses unsynced unlinks or renames (in any order) can only bring back
     /// the front segment, never leave a segment below a gap (FORMAT.md, "Log start"). A crash
     /// part way leaves the `.log` without indexes (deleted again by the next pass) or orphan
     /// indexes (deleted at open).
@@ -63,7 +64,10 @@ enum SegmentSwap {
         let fs = shared.options.fileSystem
         try CompactionLeftovers.unlinkIfPresent(segment.indexPath, fs)
         try CompactionLeftovers.unlinkIfPresent(segment.timeIndexPath, fs)
-        try CompactionLeftovers.unlinkIfPresent(segment.logPath, fs)
+        // Recycling (FORMAT.md, "Recycled segments") keeps the file as a spare instead.
+        if try !shared.spares.keep(segment) {
+            try CompactionLeftovers.unlinkIfPresent(segment.logPath, fs)
+        }
         try fs.syncDirectory(segment.directory)
     }
 }

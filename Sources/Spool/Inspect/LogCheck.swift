@@ -139,6 +139,8 @@ struct LogCheck {
                 continue  // noted with the gap it accepts
             } else if name.hasSuffix(SegmentName.lostSuffix) {
                 notes.append("\(path): offsets that repair found lost for good, and moved the log's next offset past")
+            } else if name.hasSuffix(RecycledSpace.spareSuffix) {
+                notes.append("\(path): a deleted segment kept to be recycled as the next segment (its old batches are never read)")
             } else if name.hasSuffix(SegmentName.brokenSuffix) {
                 notes.append("\(path): bytes cut from a torn tail, kept by recovery or repair")
             } else {

@@ -189,9 +189,14 @@ public final class SegmentFile {
         bufferCount = got
     }
 
-    /// The end of the walk at `position`: a clean end when everything after is zero.
+    /// The end of the walk at `position`: a clean end when everything after is zero, or when a
+    /// recycled segment's end marker stands there (its old bytes follow; FORMAT.md, "Recycled
+    /// segments").
     private func end(at position: Int64, _ next: Int64?, problem: String?) throws -> End {
         var problem = problem
+        if problem == nil, let base = nameOffset, try RecycledSpace.hasMarker(fd: fd, at: position, base: base, fileSystem: fs) {
+            return End(position: position, nextOffset: next, problem: nil, trailingBytes: size - position)
+        }
         if problem == nil, let last = try lastNonZero(from: position) {
             problem = "non-zero bytes up to position \(last) after zero-filled space at \(position)"
         }

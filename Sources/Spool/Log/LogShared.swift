@@ -43,8 +43,12 @@ final class LogShared: Sendable {
     let compressor: CompressorPool
     /// The queue's trained zstd dictionaries, for readers of batches made with one.
     let dictionaries: DictionaryStore
+    /// Deleted segments kept to become the next segment (FORMAT.md, "Recycled segments").
+    let spares: SpareSegments
 
-    init(name: String, directory: String, options: SpoolOptions, state: LogState, compressor: CompressorPool, dictionaries: DictionaryStore) {
+    init(name: String, directory: String, options: SpoolOptions, state: LogState, compressor: CompressorPool, dictionaries: DictionaryStore,
+         spares: SpareSegments) {
+        self.spares = spares
         self.name = name
         self.directory = directory
         self.options = options

@@ -44,6 +44,9 @@ final class LogWriter: @unchecked Sendable {
     /// The next offset when the last flush ended: what a flush adds is counted from here.
     private var countedOffset: Int64 = 0
     private var unsynced = false
+    /// Whether this writer has written anything: an idle writer prepares space only for a log
+    /// that is being written to, never right after open.
+    private var hasWritten = false
     private var thread: OSThread? = nil
     private let zeros: [UInt8]
 
@@ -128,6 +131,7 @@ final class LogWriter: @unchecked Sendable {
             var finish = false
             var syncDue = false
             spinForWork()
+            if !hasWork.load(ordering: .acquiring) { prepareWhileIdle() }
             gatherStragglers()
             lock.lock()
             lingerIfDue()
@@ -176,6 +180,37 @@ final class LogWriter: @unchecked Sendable {
             sched_yield()
         }
     }
+
+    /// With nothing to write (the spin found no work), zero-fills the next preallocation step
+    /// ahead of the tail and syncs it, so that the commits that follow neither write nor flush
+    /// zeros (issue 19: space ready before it is needed). At most one step, in chunks, stopping
+    /// as soon as a producer queues work (the zeros written so far then ride on its commit's
+    /// sync, as they would have anyway). Skipped before the first write since open, under
+    /// `.never`, with unsynced data pending, and in a recycled segment (its space is written
+    /// already). Failures are logged: the
+    /// commit that needs the space prepares it again and reports its own error.
+    private func prepareWhileIdle() {
+        let segment = active
+        let step = Int64(options.preallocationStepBytes)
+        guard hasWritten, options.durability != .never, !unsynced, segment.recycledEnd == nil,
+              segment.preparedEnd - segment.writeEnd < step, segment.preparedEnd < Int64(options.segmentBytes),
+              shared.state.withLock({ $0.failure }) == nil else { return }
+        let target = min(segment.preparedEnd + Int64(zeros.count), (segment.writeEnd + step + step - 1) / step * step,
+                         Int64(options.segmentBytes))
+        do {
+            // Bounded: each pass prepares one more chunk, up to one step past the tail.
+            while segment.preparedEnd < target && !hasWork.load(ordering: .acquiring) {
+                try prepare(upTo: min(segment.preparedEnd + Int64(Self.idleChunkBytes), target), step: 1)
+            }
+            // A producer that came meanwhile is not kept waiting for this sync: its commit's covers the zeros.
+            if segment.preparedEnd >= target && !hasWork.load(ordering: .acquiring) { try fs.fdatasync(segment.fd) }
+        } catch {
+            logger.warning("preparing space while idle failed", metadata: ["queue": "\(shared.name)", "error": "\(error)"])
+        }
+    }
+
+    /// Zero-filling while idle checks for work after each chunk of this many bytes.
+    static let idleChunkBytes = 64 << 10
 
     /// When the last group had several producers and only some are back, waits a few
     /// microseconds (bounded by a quarter of waitSpinMicroseconds) for the rest: they were
@@ -398,7 +433,13 @@ final class LogWriter: @unchecked Sendable {
         let segment = active
         let end = segment.writeEnd + Int64(buffer.count)
         // Zero-filling ahead only pays off for syncs; under `.never` appends just grow the file.
-        if options.durability != .never { try prepare(upTo: end) }
+        // A recycled segment's end marker, and a header's length after it, stay inside the file.
+        let markerRoom = segment.recycledEnd == nil ? 0 : Int64(RecordBatchHeader.size)
+        if options.durability != .never { try prepare(upTo: end + markerRoom) }
+        if segment.recycledEnd != nil {
+            try keepFence(beyond: end)
+            buffer += RecycledSpace.marker(base: segment.baseOffset, position: end)
+        }
         do {
             try buffer.withUnsafeBytes { (raw) in try fs.write(segment.fd, from: raw, at: segment.writeEnd) }
         } catch {
@@ -423,6 +464,7 @@ final class LogWriter: @unchecked Sendable {
             unsynced = true
         }
         segment.writeEnd = end
+        hasWritten = true
         if let (offsets, times) = segment.openIndexes {
             for due in indexEntries {
                 if let entry = due.offset { offsets.append(entry) }
@@ -472,10 +514,11 @@ final class LogWriter: @unchecked Sendable {
     /// Zero-fills the active segment ahead of the tail in steps, so the appends that follow
     /// overwrite written blocks and their syncs do not change the file's size. On a disk too
     /// full for a whole step it prepares only what this append needs, so small appends (a
-    /// group's acks) go on while any space is left.
-    private func prepare(upTo end: Int64) throws {
+    /// group's acks) go on while any space is left. `step` overrides the step (the idle
+    /// writer's chunks).
+    private func prepare(upTo end: Int64, step stepBytes: Int64? = nil) throws {
         guard end > active.preparedEnd else { return }
-        let step = Int64(options.preallocationStepBytes)
+        let step = stepBytes ?? Int64(options.preallocationStepBytes)
         var target = (end + step - 1) / step * step
         if target > Int64(options.segmentBytes) { target = max(end, Int64(options.segmentBytes)) }
         do {
@@ -504,6 +547,30 @@ final class LogWriter: @unchecked Sendable {
                              hint: "the tail could not be extended; acknowledged tasks are intact")
         }
         segment.preparedEnd = target
+    }
+
+    /// In a recycled segment, keeps the fence (FORMAT.md, "Recycled segments") at least one
+    /// preallocation step past the end marker that follows `end`, within the recycled space.
+    /// A fence that the coming write would overwrite is replaced first, durably (one extra
+    /// `fdatasync`, only for writes longer than a step); otherwise the new fence rides on the
+    /// write's own sync, and the old one still stands until then.
+    private func keepFence(beyond end: Int64) throws {
+        let segment = active
+        guard let recycledEnd = segment.recycledEnd else { return }
+        let size = Int64(RecycledSpace.markerSize), step = Int64(options.preallocationStepBytes)
+        let last = recycledEnd - size  // the last place a marker fits in the recycled space
+        guard segment.fence < end + size + step, segment.fence < last else { return }
+        let target = min((end + size + step + step - 1) / step * step, last)
+        guard target > segment.fence, target >= end + size else { return }
+        do {
+            try RecycledSpace.marker(base: segment.baseOffset, position: target).withUnsafeBytes { (raw) in
+                try fs.write(segment.fd, from: raw, at: target)
+            }
+            if segment.fence < end + size && options.durability != .never { try dataSync(segment) }
+        } catch {
+            throw error.with(path: segment.logPath, segment: segment.baseOffset, position: target)
+        }
+        segment.fence = target
     }
 
     /// Moves the recovery point forward without an fsync when enough synced bytes passed: the
@@ -542,8 +609,7 @@ final class LogWriter: @unchecked Sendable {
     /// Seals the active segment and starts the next (FORMAT.md, "Rolling a segment").
     private func roll() throws {
         try seal(active)
-        let next = try Segment(directory: shared.directory, baseOffset: active.nextOffset, writable: true, create: true, fileSystem: fs,
-                               descriptors: active.descriptors)
+        let next = try nextSegment(base: active.nextOffset)
         try LogRecovery.installWritableIndexes(next, options: options)
         try fs.syncDirectory(shared.directory)
         let sealed = active
@@ -554,6 +620,54 @@ final class LogWriter: @unchecked Sendable {
         // with every segment it fills.
         sealed.closeIndexes()
         logger.info("segment rolled", metadata: ["queue": "\(shared.name)", "segment": "\(next.baseOffset)"])
+    }
+
+    /// The next active segment: a spare the compactor kept, recycled, when one is ready
+    /// (FORMAT.md, "Recycled segments"), else a new file. A spare that cannot be prepared is
+    /// deleted and a new file made instead.
+    /// - Throws: I/O errors creating the new file.
+    private func nextSegment(base: Int64) throws -> Segment {
+        if options.durability != .never, let spare = shared.spares.take() {
+            do {
+                return try recycle(spare, base: base)
+            } catch {
+                logger.warning("spare segment not recycled; deleting it", metadata: ["file": "\(spare)", "error": "\(error)"])
+                try? fs.unlink(spare)
+            }
+        }
+        return try Segment(directory: shared.directory, baseOffset: base, writable: true, create: true, fileSystem: fs,
+                           descriptors: active.descriptors)
+    }
+
+    /// Makes `spare` segment `base`: writes an end marker at position 0 and a fence a step
+    /// further, syncs them, then renames the file to `<base>.log` (the roll syncs the
+    /// directory). A crash before the rename leaves a spare; after it, an empty recycled
+    /// segment whose scan ends at its first marker.
+    /// - Throws: I/O errors; `.invalidArgument` when the spare is too small to be worth it.
+    private func recycle(_ spare: String, base: Int64) throws -> Segment {
+        let fd = try fs.open(spare, flags: O_RDWR, mode: 0o600)
+        defer { fs.close(fd) }
+        let size = try fs.size(fd)
+        let markerSize = Int64(RecycledSpace.markerSize)
+        guard size >= 4 * markerSize + Int64(RecordBatchHeader.size) else {
+            throw SpoolError(.invalidArgument, "a spare of \(size) bytes is too small to recycle", path: spare)
+        }
+        let fence = min(Int64(options.preallocationStepBytes), size - markerSize)
+        for position in [0, fence] {
+            try RecycledSpace.marker(base: base, position: position).withUnsafeBytes { (raw) in try fs.write(fd, from: raw, at: position) }
+        }
+        try fs.fdatasync(fd)
+        let segment = try Segment(directory: shared.directory, baseOffset: base, writable: true, create: false, fileSystem: fs,
+                                  descriptors: active.descriptors)
+        guard fs.fileType(segment.logPath) == .missing else {
+            throw SpoolError(.invalidArgument, "the next segment's file exists already", path: segment.logPath)
+        }
+        try fs.rename(spare, to: segment.logPath)
+        segment.preparedEnd = size
+        segment.recycledEnd = size
+        segment.fence = fence
+        logger.info("segment recycled", metadata: ["queue": "\(shared.name)", "from": "\(spare)", "segment": "\(base)"])
+        return segment
     }
 
     /// Syncs the segment, trims its preallocated space and index files, and moves the recovery
@@ -568,6 +682,7 @@ final class LogWriter: @unchecked Sendable {
             throw failure
         }
         segment.preparedEnd = segment.writeEnd
+        segment.recycledEnd = nil
         unsynced = false
         syncDeadline = nil
         try closeIndexes(of: segment)
@@ -594,6 +709,7 @@ final class LogWriter: @unchecked Sendable {
             try fs.truncate(segment.fd, to: segment.writeEnd)
             try fs.fsync(segment.fd)
             segment.preparedEnd = segment.writeEnd
+            segment.recycledEnd = nil
             try closeIndexes(of: segment)
             try writeRecoveryPoint(RecoveryPoint(segment: segment.baseOffset, position: segment.writeEnd, nextOffset: segment.nextOffset), durable: true)
         } catch {

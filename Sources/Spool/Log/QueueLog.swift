@@ -36,9 +36,11 @@ public final class QueueLog: Sendable {
         let outcome = try LogRecovery.recover(directory: directory, name: name, options: options)
         recoveryReport = outcome.report
         let committed = LogPosition(segment: outcome.active.baseOffset, position: outcome.active.writeEnd, nextOffset: outcome.active.nextOffset)
+        let spares = try SpareSegments(directory: directory, limit: options.durability == .never ? 0 : options.recycledSegmentsMax,
+                                       fileSystem: options.fileSystem)
         shared = LogShared(
             name: name, directory: directory, options: options, state: LogState(segments: outcome.segments, committed: committed),
-            compressor: compressor, dictionaries: dictionaries)
+            compressor: compressor, dictionaries: dictionaries, spares: spares)
         writer = LogWriter(shared: shared, active: outcome.active, checkpoint: outcome.checkpoint)
         writer.start()
     }

@@ -44,6 +44,11 @@ final class Segment: @unchecked Sendable {
     var firstTimestamp: Int64? = nil
     /// Which batches get index entries (Kafka's rule); set with the writable indexes.
     var indexRule: IndexEntryRule
+    /// Set while the segment is a recycled file whose old bytes lie past the tail: the end of
+    /// that recycled space (FORMAT.md, "Recycled segments"). Nil for a new file, and once sealed.
+    var recycledEnd: Int64? = nil
+    /// In a recycled segment: where the fence marker stands (past the tail).
+    var fence: Int64 = 0
 
     private struct Indexes {
         var offsets: OffsetIndex?

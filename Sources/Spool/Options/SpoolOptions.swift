@@ -17,6 +17,12 @@ public struct SpoolOptions: Sendable {
     /// Space ahead of the tail is zero-filled in steps of this size, so that syncs overwrite
     /// written blocks instead of growing the file. Default 1 MiB; 4 KiB to 64 MiB.
     public var preallocationStepBytes: Int = 1 << 20
+    /// Segments the compactor deletes that a log keeps, each as `<base>.log.spare`, to reuse
+    /// as its next segment instead of a new file (FORMAT.md, "Recycled segments"): their blocks
+    /// are already written, so nothing is zero-filled ahead of the tail. Each costs its disk
+    /// space until reused. 0 turns recycling off; under `.never` durability it is always off
+    /// (appends there only grow the file). Default 1; 0 to 16.
+    public var recycledSegmentsMax: Int = 1
     /// A batch gets index entries when more than this many log bytes lie between it and the
     /// last indexed batch (Kafka's `index.interval.bytes`). Default 4096.
     public var indexIntervalBytes: Int = SpoolOptions.defaultIndexIntervalBytes
@@ -128,6 +134,7 @@ public struct SpoolOptions: Sendable {
         }
         try check((64 << 10...1 << 30).contains(segmentBytes), "segmentBytes must be 64 KiB...1 GiB")
         try check((4096...64 << 20).contains(preallocationStepBytes), "preallocationStepBytes must be 4 KiB...64 MiB")
+        try check((0...16).contains(recycledSegmentsMax), "recycledSegmentsMax must be 0...16")
         try check((64...1 << 20).contains(indexIntervalBytes), "indexIntervalBytes must be 64 B...1 MiB")
         try check(recoveryCheckpointBytes >= 4096, "recoveryCheckpointBytes must be at least 4 KiB")
         try check(pendingBytesMax >= limits.batchBytesMax, "pendingBytesMax must hold at least one batch (limits.batchBytesMax)")

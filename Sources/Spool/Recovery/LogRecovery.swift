@@ -210,17 +210,33 @@ enum LogRecovery {
         }
         var damaged: (Int64, String)? = nil
         var tailEnd = result.end
+        // A recycled segment's old bytes lie past its first marker at or after the end: they
+        // are neither data nor damage (FORMAT.md, "Recycled segments"). The marker is looked
+        // for past the end only when something there is not zero.
+        let fs = options.fileSystem
+        var recycled: Int64? = nil
+        if isLast, result.stop == .zeros, try RecycledSpace.hasMarker(fd: segment.fd, at: result.end, base: segment.baseOffset, fileSystem: fs) {
+            recycled = result.end
+        }
+        func marker() throws -> Int64? {
+            isLast ? try RecycledSpace.firstMarker(fd: segment.fd, from: result.end + 1, to: size, base: segment.baseOffset, fileSystem: fs) : nil
+        }
         switch result.stop {
         case .endOfFile:
             break
         case .zeros:
-            if let last = try scanner.lastNonZero(from: result.end, to: size) {
-                damaged = (result.end, "non-zero bytes after the last batch")
-                tailEnd = last
+            if recycled == nil, var last = try scanner.lastNonZero(from: result.end, to: size) {
+                recycled = try marker()
+                if let recycled { last = try scanner.lastNonZero(from: result.end, to: recycled) ?? result.end }
+                if last > result.end {
+                    damaged = (result.end, "non-zero bytes after the last batch")
+                    tailEnd = last
+                }
             }
         case .invalid(let reason):
             damaged = (result.end, reason)
-            tailEnd = try scanner.lastNonZero(from: result.end, to: size) ?? size
+            recycled = try marker()
+            tailEnd = try scanner.lastNonZero(from: result.end, to: recycled ?? size) ?? recycled ?? size
         }
         if let (position, reason) = damaged {
             if !isLast && options.corruptionPolicy == .fail {
@@ -236,6 +252,13 @@ enum LogRecovery {
         }
         segment.writeEnd = result.end
         segment.preparedEnd = isLast ? max(result.end, damaged == nil ? size : result.end) : result.end
+        if let recycled, damaged == nil {
+            // The writer goes on in the recycled space: the marker found is the fence (or the
+            // end marker, which the next one past it, if any, backs up).
+            segment.recycledEnd = size
+            segment.fence = try RecycledSpace.firstMarker(fd: segment.fd, from: recycled + 1, to: size, base: segment.baseOffset,
+                                                           fileSystem: options.fileSystem) ?? recycled
+        }
         segment.nextOffset = result.nextOffset
         segment.maxTimestamp = max(segment.maxTimestamp, maxTimestamp)
         return result.nextOffset
