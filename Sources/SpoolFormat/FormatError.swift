@@ -33,6 +33,10 @@ public enum FormatError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A value exceeds one of the `FormatLimits` (or, on encode, is outside what the format
     /// can hold).
     case limitExceeded(what: String, value: Int, limit: Int)
+    /// On encode only: the records given make a batch above a per-batch limit (its records,
+    /// its bytes before or after compression). Unlike ``limitExceeded(what:value:limit:)``,
+    /// fewer records per batch fix it, so a writer may split the append over several batches.
+    case batchTooLarge(what: String, value: Int, limit: Int)
     /// gzip (zlib), snappy, lz4 or zstd rejected the records section; `reason` carries the
     /// library's error name.
     case decompressionFailed(CompressionCodec, reason: String)
@@ -71,7 +75,7 @@ public enum FormatError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .recordCountMismatch(declared, found):
             return "record count mismatch: the header declares \(declared) records but the "
                 + "records section holds \(found); the batch is corrupt or was written by a broken encoder"
-        case let .limitExceeded(what, value, limit):
+        case let .limitExceeded(what, value, limit), let .batchTooLarge(what, value, limit):
             return "limit exceeded: \(what) is \(value), the limit is \(limit); "
                 + "raise FormatLimits if the data is legitimate, otherwise it is corrupt or hostile"
         case let .decompressionFailed(codec, reason):

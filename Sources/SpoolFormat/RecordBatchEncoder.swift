@@ -60,7 +60,7 @@ public enum RecordBatchEncoder {
             throw .limitExceeded(what: "records in a batch (at least 1 is needed)", value: 0, limit: limits.recordsPerBatchMax)
         }
         guard records.count <= limits.recordsPerBatchMax, records.count <= Int(Int32.max) else {
-            throw .limitExceeded(what: "records in a batch", value: records.count, limit: limits.recordsPerBatchMax)
+            throw .batchTooLarge(what: "records in a batch", value: records.count, limit: limits.recordsPerBatchMax)
         }
         guard codec.isSupported else { throw .unsupportedCodec(codec) }
         let lastOffsetDelta = Int32(records.count - 1)
@@ -95,8 +95,8 @@ public enum RecordBatchEncoder {
             let (sum, sumOverflow) = sectionBytes.addingReportingOverflow(Varint.encodedSize(Int32(body)) + body)
             guard !sumOverflow, sum <= sectionLimit else {
                 throw codec == .none
-                    ? .limitExceeded(what: "batch bytes", value: RecordBatchHeader.size &+ sum, limit: limits.batchBytesMax)
-                    : .limitExceeded(what: "records section bytes before compression", value: sum, limit: limits.decompressedBytesMax)
+                    ? .batchTooLarge(what: "batch bytes", value: RecordBatchHeader.size &+ sum, limit: limits.batchBytesMax)
+                    : .batchTooLarge(what: "records section bytes before compression", value: sum, limit: limits.decompressedBytesMax)
             }
             sectionBytes = sum
         }
@@ -147,7 +147,7 @@ public enum RecordBatchEncoder {
         let total = out.count - start
         guard total <= limits.batchBytesMax, total - RecordBatchHeader.lengthFieldEnd <= Int(Int32.max) else {
             out.removeSubrange(start...)
-            throw .limitExceeded(what: "batch bytes after compression", value: total, limit: limits.batchBytesMax)
+            throw .batchTooLarge(what: "batch bytes after compression", value: total, limit: limits.batchBytesMax)
         }
         header.batchLength = Int32(total - RecordBatchHeader.lengthFieldEnd)
         out.withUnsafeMutableBytes { buffer in

@@ -43,7 +43,7 @@ struct EncoderLimitTests {
     func tooManyRecords() {
         let records = Samples.records(count: 11, valueBytes: 1)
         #expect(encodeError(records, limits: FormatLimits(recordsPerBatchMax: 10))
-            == .limitExceeded(what: "records in a batch", value: 11, limit: 10))
+            == .batchTooLarge(what: "records in a batch", value: 11, limit: 10))
     }
 
     @Test("more headers than headersPerRecordMax are refused")
@@ -57,7 +57,7 @@ struct EncoderLimitTests {
     func batchAboveLimit() {
         let records = (0..<20).map { _ in RecordInput(value: [UInt8](repeating: 1, count: 100), timestamp: 0) }
         let limits = FormatLimits(batchBytesMax: 1_000)
-        guard case .limitExceeded(what: "batch bytes", let value, limit: 1_000) = encodeError(records, limits: limits) else {
+        guard case .batchTooLarge(what: "batch bytes", let value, limit: 1_000) = encodeError(records, limits: limits) else {
             Issue.record("expected a batch-size limit")
             return
         }
@@ -69,7 +69,7 @@ struct EncoderLimitTests {
             }
         }()
         for codec in [CompressionCodec.lz4, .zstd] {
-            guard case .limitExceeded(what: "batch bytes after compression", _, limit: 1_000) =
+            guard case .batchTooLarge(what: "batch bytes after compression", _, limit: 1_000) =
                 encodeError(incompressible, codec: codec, limits: limits)
             else {
                 Issue.record("expected a compressed batch-size limit for \(codec)")
@@ -82,7 +82,7 @@ struct EncoderLimitTests {
     func sectionAboveDecompressedLimit() {
         let records = (0..<10).map { _ in RecordInput(value: [UInt8](repeating: 0, count: 1_000), timestamp: 0) }
         let limits = FormatLimits(decompressedBytesMax: 5_000)
-        guard case .limitExceeded(what: "records section bytes before compression", _, limit: 5_000) =
+        guard case .batchTooLarge(what: "records section bytes before compression", _, limit: 5_000) =
             encodeError(records, codec: .zstd, limits: limits)
         else {
             Issue.record("expected the decompressed-size limit")

@@ -4,7 +4,7 @@ import SpoolFormat
 import Testing
 
 /// Roots indexed with Spool's earlier meaning (base offsets; greatest timestamp *before* a
-/// batch) are rebuilt once with Kafka's (FORMAT.md, "Offset index", "Recovery point").
+/// batch) are rebuilt once with Kafka's (FORMAT.md, "Offset index (.index)" and "Recovery point").
 @Suite("Index meaning: Kafka's, and old roots rebuilt once")
 struct KafkaIndexMeaningTests {
     /// A closed root whose queue holds 300 batches of 10 records in several sealed segments.

@@ -422,6 +422,8 @@ struct WriterTests {
             let before = log.committed
             let alone = await #expect(throws: SpoolError.self) { try await log.append(TestPayload.make(99, size: 2000)) }
             #expect(alone?.code == .limitExceeded)
+            #expect(alone?.cause as? FormatError == .limitExceeded(what: "bytes of record 0", value: 2_007, limit: 1000),
+                    "the encoder's typed error is kept as the cause: \(String(describing: alone?.cause))")
             let mixed = await #expect(throws: SpoolError.self) {
                 try await log.append(batch: [RecordInput(value: [1], timestamp: 0), RecordInput(value: TestPayload.make(98, size: 1001), timestamp: 0)])
             }

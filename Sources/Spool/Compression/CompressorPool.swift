@@ -34,7 +34,7 @@ final class CompressorPool: Sendable {
         do {
             return try CompressionContext(codec: codec, level: level, dictionary: dictionary)
         } catch {
-            throw SpoolError(.io, "could not make a \(codec) compression context: \(error)")
+            throw SpoolError(.io, "could not make a \(codec) compression context: \(error)", cause: error)
         }
     }
 }

@@ -38,7 +38,7 @@ public final class DictionaryStore: Sendable {
             dictionary = try ZstdDictionary(bytes: bytes)
         } catch {
             throw SpoolError(.corruption, "not a zstd dictionary: \(error)", path: path,
-                             hint: "restore the file from a copy of the root; batches compressed with it cannot be read without it")
+                             hint: "restore the file from a copy of the root; batches compressed with it cannot be read without it", cause: error)
         }
         guard dictionary.id == id else {
             throw SpoolError(.corruption, "the file holds dictionary \(dictionary.id), not \(id)", path: path,

@@ -36,7 +36,7 @@ public enum DictionaryTrainer {
             dictionary = try ZstdDictionary.train(samples: samples, capacityBytes: capacityBytes)
         } catch {
             throw SpoolError(.invalidArgument, "could not train a dictionary from \(samples.count) tasks: \(error)", path: queueDirectory,
-                             hint: "train once the queue holds a few thousand typical tasks")
+                             hint: "train once the queue holds a few thousand typical tasks", cause: error)
         }
         let store = DictionaryStore(queueDirectory: queueDirectory, fileSystem: fileSystem)
         try store.install(dictionary)

@@ -6,6 +6,8 @@ import SpoolFormat
 /// system's `errno`, and what to do about it (`hint`).
 ///
 /// **Offset** is a record number; **position** is a byte location in `path`. They are never mixed.
+/// When it wraps another error (a `FormatError` from the decoder, a codec library's failure),
+/// that error is kept as `cause`, so a caller can match on it instead of on the message.
 public struct SpoolError: Error, Sendable, Equatable, CustomStringConvertible {
     /// What kind of failure this is. Callers branch on this, not on the message.
     public enum Code: String, Sendable, Equatable {
@@ -46,11 +48,16 @@ public struct SpoolError: Error, Sendable, Equatable, CustomStringConvertible {
     public var errno: Int32?
     /// What the operator or caller should do next.
     public var hint: String?
+    /// The error underneath this one, when it wraps another (its text is already part of
+    /// `message`). Not part of equality beyond its description.
+    public var cause: (any Error)?
 
     public init(
         _ code: Code, _ message: String, path: String? = nil, segment: Int64? = nil,
-        position: Int64? = nil, offset: Int64? = nil, errno: Int32? = nil, hint: String? = nil
+        position: Int64? = nil, offset: Int64? = nil, errno: Int32? = nil, hint: String? = nil,
+        cause: (any Error)? = nil
     ) {
+        self.cause = cause
         self.code = code
         self.message = message
         self.path = path
@@ -73,6 +80,12 @@ public struct SpoolError: Error, Sendable, Equatable, CustomStringConvertible {
         copy.offset = copy.offset ?? offset
         copy.hint = copy.hint ?? hint
         return copy
+    }
+
+    public static func == (a: SpoolError, b: SpoolError) -> Bool {
+        a.code == b.code && a.message == b.message && a.path == b.path && a.segment == b.segment
+            && a.position == b.position && a.offset == b.offset && a.errno == b.errno && a.hint == b.hint
+            && a.cause.map { String(describing: $0) } == b.cause.map { String(describing: $0) }
     }
 
     public var description: String {
@@ -133,7 +146,8 @@ public struct SpoolError: Error, Sendable, Equatable, CustomStringConvertible {
         default: code = .corruption
         }
         return SpoolError(
-            code, "bad batch: \(error)", path: path, segment: segment, position: position, offset: offset, hint: hint)
+            code, "bad batch: \(error)", path: path, segment: segment, position: position, offset: offset, hint: hint,
+            cause: error)
     }
 }
 
@@ -149,6 +163,6 @@ extension Error {
 
     /// The error as a ``SpoolError``; anything else becomes `.io` with its description.
     var asSpoolError: SpoolError {
-        (self as? SpoolError) ?? SpoolError(.io, "\(self)")
+        (self as? SpoolError) ?? SpoolError(.io, "\(self)", cause: self)
     }
 }

@@ -1,20 +1,20 @@
 import SpoolFormat
 
 /// One entry of a segment's `.index`: the last offset of a batch (relative to the segment's
-/// base) and the position where that batch starts. FORMAT.md, "Offset index".
+/// base) and the position where that batch starts. FORMAT.md, "Offset index (.index)".
 struct OffsetIndexEntry: Sendable, Equatable {
     var relativeOffset: UInt32
     var position: UInt32
 }
 
 /// One entry of a segment's `.timeindex`: the greatest record timestamp so far in the segment
-/// and the last offset (relative) of the batch that holds it. FORMAT.md, "Time index".
+/// and the last offset (relative) of the batch that holds it. FORMAT.md, "Time index (.timeindex)".
 struct TimeIndexEntry: Sendable, Equatable {
     var timestamp: Int64
     var relativeOffset: UInt32
 }
 
-/// Where sparse index entries go, Kafka's rule (FORMAT.md, "Offset index" and "Time index";
+/// Where sparse index entries go, Kafka's rule (FORMAT.md, "Offset index (.index)" and "Time index";
 /// Kafka's `LogSegment.append`, `LogSegment.recover` and `TimeIndex.maybeAppend`). The writer,
 /// recovery, index rebuilds and `spool verify` all feed batches through this one type, so the
 /// rule lives in one place.

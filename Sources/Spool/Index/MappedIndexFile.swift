@@ -2,7 +2,7 @@ import Glibc
 import Synchronization
 
 /// A sparse index file mapped with mmap: fixed-size big-endian entries, appended by the writer
-/// and read by binary search (FORMAT.md, "Offset index" and "Time index").
+/// and read by binary search (FORMAT.md, "Offset index (.index)" and "Time index").
 ///
 /// The file of an active segment is sized with `ftruncate` and its blocks allocated with
 /// `posix_fallocate` before it is mapped (a store to an unbacked page on a full disk would be

@@ -65,7 +65,7 @@ struct LogCheck {
             } else if let previousEnd, let base, base != previousEnd {
                 var problem = VerifyProblem(
                     kind: .corruption, file: segment.path, segmentFile: segment.path, position: 0, offset: previousEnd,
-                    message: base > previousEnd ? "segment starts at offset \(base) but the one before ends at \(previousEnd): offsets \(previousEnd)–\(base - 1) are missing (restore them, or accept their loss with `spool repair --accept-gap`)"
+                    message: base > previousEnd ? "segment starts at offset \(base) but the one before ends at \(previousEnd): offsets \(previousEnd)–\(base - 1) are missing (restore them, or accept their loss with a Repairer whose acceptGaps is true)"
                         : "segment starts at offset \(base) but the one before ends at \(previousEnd): offsets overlap (a stray or misnamed file inside the previous segment's range: move it out of the queue directory)")
                 problem.subject = .segmentOrder
                 if base > previousEnd { problem.gapEnd = base }

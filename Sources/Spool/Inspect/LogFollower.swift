@@ -30,7 +30,7 @@ public final class LogFollower {
         self.limits = limits
         self.fileSystem = fileSystem
         guard let log = try SpoolLayout.logs(at: directory, fileSystem: fileSystem).first, log.kind != .file else {
-            throw SpoolError(.invalidArgument, "not a queue directory", path: directory, hint: "pass a queue: --queue NAME")
+            throw SpoolError(.invalidArgument, "not a queue directory", path: directory, hint: "follow a queue's directory, not the root")
         }
         let end = try LogEnd.find(log, fileSystem: fileSystem)
         let start = max(end.firstOffset, offset ?? (end.nextOffset - max(0, lastRecords)))

@@ -27,6 +27,6 @@ enum RepairGap {
 
     /// The text of that file: what was lost and who decided (for the operator reading it).
     static func acceptedText(gapStart: Int64, gapEnd: Int64, wallMilliseconds: Int64) -> [UInt8] {
-        Array("offsets \(gapStart)-\(gapEnd - 1) (\(gapEnd - gapStart) records) accepted as lost by `spool repair --accept-gap` at \(wallMilliseconds) ms since the epoch\n".utf8)
+        Array("offsets \(gapStart)-\(gapEnd - 1) (\(gapEnd - gapStart) records) accepted as lost by a repair that accepts gaps at \(wallMilliseconds) ms since the epoch\n".utf8)
     }
 }

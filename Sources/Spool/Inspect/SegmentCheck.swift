@@ -157,13 +157,13 @@ struct SegmentCheck {
 extension SegmentCheck {
     /// A missing or short index is not damage: indexes are derived data, and a reader that
     /// finds one missing, cut mid-entry or with entry counts that disagree rebuilds both from
-    /// the log on first use (FORMAT.md, "Offset index"). Compaction's rewritten segments have
+    /// the log on first use (FORMAT.md, "Offset index (.index)"). Compaction's rewritten segments have
     /// none until then. Verify says what a reader would rebuild instead of failing.
     private mutating func noteDerivedIndexes(_ indexes: IndexEntries, end: SegmentFile.End, greatestTimestamp: Int64, indexPath: String,
                                              timeIndexPath: String) {
         var reasons: [String] = []
         // A closed segment's time index ends with its greatest timestamp (Kafka's closing
-        // entry, FORMAT.md "Time index"): one that does not was cut short or never closed.
+        // entry, FORMAT.md "Time index (.timeindex)"): one that does not was cut short or never closed.
         if indexes.timeFileExists && end.position > 0 && greatestTimestamp > IndexEntryRule.noTimestamp
             && (indexes.times.last?.timestamp ?? IndexEntryRule.noTimestamp) < greatestTimestamp {
             reasons.append("the time index does not end with the segment's greatest timestamp (\(greatestTimestamp) ms)")

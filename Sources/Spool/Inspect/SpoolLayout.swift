@@ -48,7 +48,7 @@ public enum SpoolLayout {
         while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
         switch fs.fileType(path) {
         case .missing:
-            throw SpoolError(.notFound, "no such file or directory", path: path, hint: "check the path, or pass --dir")
+            throw SpoolError(.notFound, "no such file or directory", path: path, hint: "check the path of the root")
         case .regular, .other:
             let name = path.split(separator: "/").last.map(String.init) ?? path
             let segment = SegmentPath(queue: nil, path: path, baseOffset: SegmentName.parseLog(name))

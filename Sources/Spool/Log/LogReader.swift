@@ -336,7 +336,7 @@ public struct LogReader: Sendable {
         throw SpoolError(
             .corruption, "the segment ends at offset \(end) but the next one starts at \(followingBase): \(followingBase - end) records are missing",
             path: segment.logPath, segment: segment.baseOffset, position: readableEnd, offset: end,
-            hint: "the segment was cut short; restore it from a copy, or accept the loss with `spool repair --accept-gap` to keep reading past the gap")
+            hint: "the segment was cut short; restore it from a copy, or accept the loss with a Repairer whose acceptGaps is true to keep reading past the gap")
     }
 
     private func readHeader(_ segment: Segment, at position: Int64, limit: Int64) throws -> RecordBatchHeader {

@@ -136,13 +136,13 @@ final class LogShared: Sendable {
             }
         } catch let error as SpoolError {
             throw error.with(path: directory)
-        } catch FormatError.limitExceeded(let what, _, _) where (what.contains("batch") || what.contains("records section")) && records.count > 1 {
+        } catch FormatError.batchTooLarge where records.count > 1 {
             // Too big for one batch: halve until each part fits (bounded: log2(records) levels).
             let middle = records.count / 2
             out = try encode(Array(records[..<middle])) + encode(Array(records[middle...]))
         } catch {
             throw SpoolError(.limitExceeded, "record batch rejected: \(error)", path: directory,
-                             hint: "split the payload or raise SpoolOptions.limits")
+                             hint: "split the payload or raise SpoolOptions.limits", cause: error)
         }
         if out.count > options.segmentBytes {
             throw SpoolError(.limitExceeded, "an append of \(out.count) bytes does not fit in one segment of \(options.segmentBytes)", path: directory)

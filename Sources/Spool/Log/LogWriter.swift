@@ -690,7 +690,7 @@ final class LogWriter: @unchecked Sendable {
     }
 
     /// Gives the time index its closing entry, trims both index files to their entries (no
-    /// zero tail, as Kafka leaves them on roll and close: FORMAT.md, "Offset index") and syncs
+    /// zero tail, as Kafka leaves them on roll and close: FORMAT.md, "Offset index (.index)") and syncs
     /// them. Appends after a reopen map them larger again.
     private func closeIndexes(of segment: Segment) throws {
         guard let (offsets, times) = segment.openIndexes else { return }

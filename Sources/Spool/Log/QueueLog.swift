@@ -94,7 +94,7 @@ public final class QueueLog: Sendable {
         } catch let error as SpoolError {
             throw error
         } catch {
-            throw SpoolError(.io, "append failed: \(error)", path: directory)
+            throw SpoolError(.io, "append failed: \(error)", path: directory, cause: error)
         }
     }
 

@@ -307,7 +307,7 @@ final class Segment: @unchecked Sendable {
     }
 
     /// The header of the batch an offset-index entry points at, when it is one and it ends at
-    /// the entry's offset (FORMAT.md, "Offset index"); nil otherwise.
+    /// the entry's offset (FORMAT.md, "Offset index (.index)"); nil otherwise.
     /// - Throws: I/O errors reading the file.
     func offsetEntryBatch(_ entry: OffsetIndexEntry, limits: FormatLimits) throws -> RecordBatchHeader? {
         guard let header = try batchHeader(at: Int64(entry.position), limits: limits),
@@ -316,7 +316,7 @@ final class Segment: @unchecked Sendable {
     }
 
     /// Whether a time-index entry names a batch of this segment that ends at its offset and
-    /// holds its timestamp as greatest (FORMAT.md, "Time index"): walks from the offset-index
+    /// holds its timestamp as greatest (FORMAT.md, "Time index (.timeindex)"): walks from the offset-index
     /// entry at or before the offset, so at most about one index interval of headers.
     /// - Throws: I/O errors reading the file.
     func timeEntryMatchesLog(_ entry: TimeIndexEntry, offsets: OffsetIndex, end: Int64, limits: FormatLimits) throws -> Bool {

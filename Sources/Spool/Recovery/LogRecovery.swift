@@ -310,7 +310,7 @@ enum LogRecovery {
         var consistent = !forceRebuild && offsets.load(validEnd: max(segment.writeEnd, 1))
             && times.load(nextRelativeOffset: segment.nextOffset - segment.baseOffset)
         // An index of another segment, or of the meaning before Kafka's, passes the order checks:
-        // its last entries must agree with the log (FORMAT.md, "Offset index", "Time index").
+        // its last entries must agree with the log (FORMAT.md, "Offset index (.index)", "Time index").
         if consistent, let last = offsets.lastEntry {
             consistent = try segment.offsetEntryBatch(last, limits: options.limits) != nil
         }

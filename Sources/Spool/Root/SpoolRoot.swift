@@ -48,7 +48,7 @@ public final class SpoolRoot: Sendable {
         case .missing:
             guard options.createIfMissing else {
                 throw SpoolError(.notFound, "the data directory does not exist", path: path,
-                                 hint: "create it, or pass the right --dir")
+                                 hint: "create it, or open the root at the right directory")
             }
             do {
                 try fs.makeDurableDirectory(path)
@@ -57,7 +57,7 @@ public final class SpoolRoot: Sendable {
             }
         case .regular, .other:
             throw SpoolError(.invalidArgument, "the data directory path is not a directory", path: path,
-                             hint: "point --dir (or SPOOL_DIR) at a directory")
+                             hint: "open the root at a directory")
         }
         // From here on, every path below the root resolves beneath its directory descriptor.
         fs = try fs.confined(toRoot: path)
@@ -106,7 +106,7 @@ public final class SpoolRoot: Sendable {
             if normalized == queues || normalized.hasPrefix(queues + "/"),
                fs.fileType(prefix + "/" + DirectoryLock.fileName) == .regular, fs.fileType(queues) == .directory {
                 throw SpoolError(.invalidArgument, "the data directory is inside the Spool root \(ancestor): a root inside a root is refused",
-                                 path: path, hint: "pass the root itself: --dir \(ancestor)")
+                                 path: path, hint: "open the root itself, \(ancestor)")
             }
         }
     }
@@ -142,7 +142,7 @@ public final class SpoolRoot: Sendable {
         try QueueName.validate(name)
         guard queueExists(name) else {
             throw SpoolError(.notFound, "no queue named \(name)", path: directory(ofQueue: name),
-                             hint: "check --dir and --queue; `spool stats` lists the queues")
+                             hint: "check the root directory and the queue name; SpoolRoot.queueNames() lists the queues")
         }
     }
 

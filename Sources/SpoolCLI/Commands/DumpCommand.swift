@@ -263,7 +263,7 @@ struct DumpCommand: AsyncParsableCommand {
                         + "\(stem).timeindex (\(indexes.timeFileExists ? "\(indexes.times.count) entries" : "missing"))")
         }
         var problems = 0
-        // Kafka's meaning: the files' entries are independent (FORMAT.md, "Time index"), so row i
+        // Kafka's meaning: the files' entries are independent (FORMAT.md, "Time index (.timeindex)"), so row i
         // shows entry i of each: an offset entry (a batch's last offset, its position) and a
         // time entry (greatest timestamp so far, its offset).
         var table = Table(["ENTRY", "OFFSET", "POSITION", "TIMESTAMP", "TIME OFFSET", "CHECK"], rightAligned: [0, 1, 2, 4])

@@ -62,10 +62,10 @@ struct RepairCommand: AsyncParsableCommand {
                 line.add("file", problem.file)
                 line.add("position", problem.position)
                 line.add("offset", problem.offset)
-                line.add("message", problem.message)
+                line.add("message", CommandLineHints.forCommandLine(problem.message))
                 Console.out(line.text)
             } else {
-                Console.out(Terminal.paint("left alone", .yellow) + " (\(problem.kind.rawValue)) \(problem.file)" + (problem.position.map { " position \($0)" } ?? "") + ": \(problem.message)")
+                Console.out(Terminal.paint("left alone", .yellow) + " (\(problem.kind.rawValue)) \(problem.file)" + (problem.position.map { " position \($0)" } ?? "") + ": \(CommandLineHints.forCommandLine(problem.message))")
             }
         }
         if common.json {

@@ -54,13 +54,13 @@ struct VerifyCommand: AsyncParsableCommand {
             line.add("file", problem.file)
             line.add("position", problem.position)
             line.add("offset", problem.offset)
-            line.add("message", problem.message)
+            line.add("message", CommandLineHints.forCommandLine(problem.message))
             Console.out(line.text)
         }
         for note in report.notes {
             var line = JSONLine()
             line.add("type", "note")
-            line.add("message", note)
+            line.add("message", CommandLineHints.forCommandLine(note))
             Console.out(line.text)
         }
         var line = JSONLine()
@@ -83,12 +83,12 @@ struct VerifyCommand: AsyncParsableCommand {
             var table = Table(["KIND", "FILE", "POSITION", "OFFSET", "PROBLEM"], rightAligned: [2, 3])
             for p in report.problems {
                 let colour: Terminal.Colour = p.kind == .corruption ? .red : .yellow
-                table.add([Terminal.paint(p.kind.rawValue, colour), p.file, p.position.map(Human.count) ?? "-", p.offset.map(Human.count) ?? "-", p.message])
+                table.add([Terminal.paint(p.kind.rawValue, colour), p.file, p.position.map(Human.count) ?? "-", p.offset.map(Human.count) ?? "-", CommandLineHints.forCommandLine(p.message)])
             }
             table.lines.forEach(Console.out)
             Console.out("")
         }
-        for note in report.notes { Console.out("note: " + note) }
+        for note in report.notes { Console.out("note: " + CommandLineHints.forCommandLine(note)) }
         let rate = seconds > 0 ? Double(report.bytesChecked) / seconds : 0
         let what = "\(report.logs) log(s), \(report.segments) segment(s), \(Human.count(report.batches)) batches, \(Human.count(report.records)) records, \(Human.bytes(report.bytesChecked))"
         let timing = "in \(Human.seconds(seconds)) (\(Human.bytes(Int64(rate)))/s)"

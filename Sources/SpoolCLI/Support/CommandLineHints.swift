@@ -2,8 +2,9 @@ import Spool
 import SpoolFormat
 
 /// The engine's errors name library remedies (`corruptionPolicy .salvage`, `FormatLimits`,
-/// `SpoolOptions.limits`) that a user of the `spool` command cannot reach. This maps them to
-/// the command's own remedies before an error is printed.
+/// `SpoolOptions.limits`, a root's directory, `Repairer.acceptGaps`) that a user of the `spool`
+/// command cannot reach, and never the command's flags (the style test checks that). This maps
+/// them to the command's own flags and remedies before an error is printed.
 ///
 /// Stateless; thread-safe.
 enum CommandLineHints {
@@ -22,6 +23,14 @@ enum CommandLineHints {
          "the spool command reads with the default limits (records up to \(recordMiB) MiB); larger data is corrupt, hostile, or written by a program with raised limits"),
         ("split the payload or raise SpoolOptions.limits",
          "split the payload: the spool command writes records of at most \(recordMiB) MiB"),
+        ("create it, or open the root at the right directory", "create it, or pass the right --dir"),
+        ("open the root at a directory", "point --dir (or SPOOL_DIR) at a directory"),
+        ("open the root itself, ", "pass the root itself: --dir "),
+        ("check the root directory and the queue name; SpoolRoot.queueNames() lists the queues",
+         "check --dir and --queue; `spool stats` lists the queues"),
+        ("check the path of the root", "check the path, or pass --dir"),
+        ("follow a queue's directory, not the root", "pass a queue: --queue NAME"),
+        ("a Repairer whose acceptGaps is true", "`spool repair --accept-gap`"),
         ("open with limits at least as large as the ones the log was written with",
          "the spool command reads with the default limits; this log was written by a program with larger ones, so read it with that program"),
     ]
@@ -29,11 +38,14 @@ enum CommandLineHints {
     /// `error` with its message and hint in the command's terms.
     static func forCommandLine(_ error: SpoolError) -> SpoolError {
         var mapped = error
-        for (library, command) in replacements {
-            mapped.message = mapped.message.replacingAll(library, with: command)
-            mapped.hint = mapped.hint?.replacingAll(library, with: command)
-        }
+        mapped.message = forCommandLine(error.message)
+        mapped.hint = error.hint.map(forCommandLine)
         return mapped
+    }
+
+    /// A finding's or note's text (verify, repair) in the command's terms.
+    static func forCommandLine(_ text: String) -> String {
+        replacements.reduce(text) { text, pair in text.replacingAll(pair.0, with: pair.1) }
     }
 }
 
