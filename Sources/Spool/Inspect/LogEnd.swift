@@ -1,8 +1,9 @@
 import SpoolFormat
 
-/// Where a log ends, found cheaply for `spool stats` and `spool tail`: from the last segment's
-/// offset index (or its recovery point) it reads only batch headers to the end of the data,
-/// and checks the last batch's CRC. Reads no other data, takes no lock.
+/// Where a log ends, found cheaply for `spool stats` and `spool tail`: a policy over
+/// ``SegmentFile``'s walk from the last segment's last offset index entry to the end of the
+/// data, where the last batch whose CRC holds is the end (a torn batch can have a sound
+/// header). Takes no lock.
 public struct LogEnd: Sendable, Equatable {
     /// The first segment's base offset (the first offset still in the log).
     public var firstOffset: Int64
@@ -33,24 +34,8 @@ public struct LogEnd: Sendable, Equatable {
         let indexes = try IndexEntries.read(segment: last.path, fileSystem: fs)
         var start = try file.seekPosition(forOffset: .max, indexes: indexes)
         if start.offset == nil { start = (0, base) }
-        var position = start.position, expected = start.offset ?? base
-        var walked: [(Int64, RecordBatchHeader)] = []
-        for _ in 0..<headersMax {
-            guard position < file.size, let header = try file.header(at: position), header.baseOffset == expected,
-                  position + Int64(header.totalBytes) <= file.size else { break }
-            walked.append((position, header))
-            if walked.count > 64 { walked.removeFirst(32) }
-            position += Int64(header.totalBytes)
-            expected = header.nextOffset
-        }
-        // A torn batch can have a sound header: step back past any whose CRC fails.
-        while let (at, header) = walked.last {
-            let bytes = try file.batchBytes(at: at, header: header)
-            let ok = bytes.withUnsafeBytes { raw in (try? RecordBatchDecoder.verifyCRC(raw, header: header)) != nil }
-            if ok { break }
-            walked.removeLast()
-        }
-        if let (at, header) = walked.last {
+        let walked = try soundTail(of: file, from: start.position, expectedOffset: start.offset ?? base)
+        if let (at, header, _) = walked.last {
             result.lastBatch = header
             result.lastBatchPosition = at
             result.endPosition = at + Int64(header.totalBytes)
@@ -65,5 +50,22 @@ public struct LogEnd: Sendable, Equatable {
             result.firstBatch = try firstFile.header(at: 0)
         }
         return result
+    }
+
+    /// The last batches (at most 64) that continue the offsets from `start`, with trailing
+    /// ones whose CRC fails dropped: the walk stops at the first break in the offsets.
+    /// - Throws: I/O errors.
+    private static func soundTail(of file: SegmentFile, from start: Int64, expectedOffset: Int64) throws -> [(Int64, RecordBatchHeader, Bool)] {
+        var walked: [(Int64, RecordBatchHeader, Bool)] = []
+        var count = 0
+        try file.forEachBatch(from: start, expectedOffset: expectedOffset, decode: false) { entry in
+            guard entry.expectedOffset == entry.header.baseOffset, count < headersMax else { return false }
+            count += 1
+            walked.append((entry.position, entry.header, entry.crcOK))
+            if walked.count > 64 { walked.removeFirst(32) }
+            return true
+        }
+        while let last = walked.last, !last.2 { walked.removeLast() }
+        return walked
     }
 }

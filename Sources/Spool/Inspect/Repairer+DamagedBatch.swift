@@ -90,7 +90,7 @@ extension Repairer {
         let directory = parent(path)
         let stem = String(path.dropLast(SegmentName.logSuffix.count))
         let fresh = directory + "/" + SegmentName.stem(tail.firstOffset) + SegmentName.logSuffix
-        let kept = tail.damagedAt > 0 ? "\(stem).\(tail.damagedAt)\(SegmentName.brokenSuffix)" : path + Self.quarantineSuffix
+        let kept = tail.damagedAt > 0 ? TailCutter.brokenPath(of: path, at: tail.damagedAt, fileSystem: fs) : path + Self.quarantineSuffix
         let lostFrom = tail.damagedAt > 0 ? (try validEnd(of: file, base: base).nextOffset) : base
         let count = tail.firstOffset - lostFrom
         try act(RepairAction(

@@ -266,7 +266,7 @@ public struct Repairer: Sendable {
             }
             return
         }
-        let broken = "\(stem).\(position)\(SegmentName.brokenSuffix)"
+        let broken = TailCutter.brokenPath(of: path, at: position, fileSystem: fs)
         if isLast, let directory {
             let point = RecoveryPoint(segment: base, position: valid.position, nextOffset: valid.nextOffset)
             if try RecoveryPoint.read(in: directory, fileSystem: fs) != point {
@@ -278,34 +278,20 @@ public struct Repairer: Sendable {
         }
         try act(RepairAction(kind: .truncate, path: path, position: position, offset: offset,
                              detail: "truncate \(path) at position \(position) (the \(lastData - position) bytes from there on are kept in \(broken); records \(lost) in this segment leave the log)")) {
-            try keep(path, from: position, to: lastData, in: broken)
             let fd = try fs.open(path, flags: O_RDWR, mode: 0)
             defer { fs.close(fd) }
-            do {
-                try fs.truncate(fd, to: position)
-                try fs.fsync(fd)
-            } catch { throw error.with(path: path) }
+            try TailCutter.cut(fd: fd, logPath: path, directory: parent(path), at: position, through: lastData, keepingIn: broken, fileSystem: fs)
         }
         try rebuild(path, act: act)
     }
 
-    /// Copies bytes [from, to) of `path` into `target` (synced), before a cut.
+    /// Copies bytes [from, to) of `path` into `target` (synced, directory synced), before a cut
+    /// or a move (``TailCutter/copy(from:path:range:to:fileSystem:)``).
     func keep(_ path: String, from: Int64, to: Int64, in target: String) throws {
         let fs = options.fileSystem
         let source = try fs.open(path, flags: O_RDONLY, mode: 0)
         defer { fs.close(source) }
-        let out = try fs.open(target, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
-        defer { fs.close(out) }
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        var position = from
-        while position < to {
-            let want = Int(min(Int64(buffer.count), to - position))
-            let got = try buffer.withUnsafeMutableBytes { try fs.read(source, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<want]), at: position) }
-            if got == 0 { break }
-            try buffer.withUnsafeBytes { try fs.write(out, from: UnsafeRawBufferPointer(rebasing: $0[0..<got]), at: position - from) }
-            position += Int64(got)
-        }
-        do { try fs.fsync(out) } catch { throw error.with(path: target) }
+        try TailCutter.copy(from: source, path: path, range: from..<max(to, from), to: target, fileSystem: fs)
         try fs.syncDirectory(parent(path))
     }
 

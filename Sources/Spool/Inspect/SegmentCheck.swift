@@ -31,25 +31,20 @@ struct SegmentCheck {
         self.indexed = indexed
     }
 
-    private func kind(at position: Int64) -> VerifyProblem.Kind {
-        // A file given alone has no recovery point: damage is a torn tail only when nothing
-        // sound follows it (a crash tears the end of a log, not its middle).
-        if !indexed && position < lastSoundEnd { return .corruption }
-        if let tailStart, position >= tailStart { return .tornTail }
-        return .corruption
-    }
-
-    /// Damage past the recovery point of a live log is the writer's unfinished work.
-    private func inFlight(at position: Int64) -> Bool {
-        live && tailStart.map { position >= $0 } == true
-    }
-
-    private mutating func damage(_ position: Int64, _ offset: Int64?, _ message: String) {
-        if inFlight(at: position) {
+    /// Records `finding` at `position` as ``DamageRule`` says: a problem (torn tail or
+    /// corruption), or a note for a live writer's write in flight.
+    private mutating func damage(_ finding: DamageRule.Finding, _ position: Int64, _ offset: Int64?, _ message: String) {
+        let place = DamageRule.place(of: position, tailStart: tailStart, live: live, looseFile: !indexed, lastSoundEnd: lastSoundEnd)
+        let kind: VerifyProblem.Kind
+        switch DamageRule.verdict(finding, at: place) {
+        case .end, .repairGap: return
+        case .inFlight:
             notes.append("\(segment.path): position \(position): \(message) (past the recovery point while a writer runs: a write in progress)")
             return
+        case .tornTail: kind = .tornTail
+        case .corruption: kind = .corruption
         }
-        problems.append(VerifyProblem(kind: kind(at: position), file: segment.path, segmentFile: segment.path, position: position, offset: offset, message: message))
+        problems.append(VerifyProblem(kind: kind, file: segment.path, segmentFile: segment.path, position: position, offset: offset, message: message))
     }
 
     mutating func run(done: inout Int64, total: Int64, progress: (VerifyProgress) -> Void) throws {
@@ -62,17 +57,18 @@ struct SegmentCheck {
         var pointChecked = point == nil
         let deep = verifier.deep
         var sinceProgress: Int64 = 0
-        var found = BoundedList<(Int64, Int64?, String)>()
+        var found = BoundedList<(DamageRule.Finding, Int64, Int64?, String)>()
         var decodeFailures = BoundedList<(Int64, Int64?, String, VerifyProblem.Kind)>()
         var indexProblems = BoundedList<(Int64?, Int64?, String, String)>()
         var pointProblems: [(Int64, Int64?, String)] = []
         let end = try file.forEachBatch(limits: verifier.limits, decode: deep) { batch in
             let h = batch.header
             if let expected = batch.expectedOffset, expected != h.baseOffset {
-                found.append((batch.position, h.baseOffset, "batch starts at offset \(h.baseOffset), expected \(expected)"))
+                found.append((h.baseOffset > expected ? .offsetGap : .offsetOverlap, batch.position, h.baseOffset,
+                               "batch starts at offset \(h.baseOffset), expected \(expected)"))
             }
             if !batch.crcOK {
-                found.append((batch.position, h.baseOffset, "CRC mismatch: stored \(hex(h.crc)), computed \(hex(batch.computedCRC))"))
+                found.append((.badBytes, batch.position, h.baseOffset, "CRC mismatch: stored \(hex(h.crc)), computed \(hex(batch.computedCRC))"))
             } else if case .failure(let error) = batch.batch {
                 // The CRC matched: the writer wrote these bytes whole, so this is no torn write.
                 decodeFailures.append((batch.position, h.baseOffset, error.message, VerifyProblem.Kind(decodeFailure: error)))
@@ -103,7 +99,7 @@ struct SegmentCheck {
         done += file.size - (bytes - sinceProgress)
         progress(VerifyProgress(bytesDone: done, bytesTotal: total, file: segment.path))
         nextOffset = end.nextOffset
-        for (position, offset, message) in found.items { damage(position, offset, message) }
+        for (finding, position, offset, message) in found.items { damage(finding, position, offset, message) }
         let dropped = found.dropped + decodeFailures.dropped + indexProblems.dropped
         if dropped > 0 {
             notes.append("\(segment.path): \(dropped) more damaged batches or index entries not listed (at most \(BoundedList<Int>.max) of each kind per file)")
@@ -112,7 +108,7 @@ struct SegmentCheck {
             problems.append(VerifyProblem(kind: kind, file: segment.path, segmentFile: segment.path, position: position, offset: offset, message: message))
         }
         if let problem = end.problem {
-            damage(end.position, end.nextOffset, "\(problem); \(end.trailingBytes) bytes from here to the end of the file")
+            damage(.badBytes, end.position, end.nextOffset, "\(problem); \(end.trailingBytes) bytes from here to the end of the file")
         }
         if let point, !pointChecked {
             if point.position > end.position {

@@ -2,8 +2,9 @@ import Glibc
 import SpoolFormat
 
 /// Read-only access to one segment file for the inspection tools (`spool dump`, `verify`,
-/// `tail`): walks its batches from a position, checking each, and says where and why the
-/// valid data ends. It takes no lock and never writes, so it is safe on a live root (it reads
+/// `tail`): their policy over ``BatchWalker``. It walks the batches from a position, reports
+/// each one's CRC and offset (and goes on past a bad one), and says where and why the valid
+/// data ends. It takes no lock and never writes, so it is safe on a live root (it reads
 /// what the writer has written so far) and on a lone file copied from elsewhere.
 ///
 /// Reads with pread in chunks of `chunkBytes` (never mmap: a writer may truncate the file
@@ -95,61 +96,42 @@ public final class SegmentFile {
         from start: Int64 = 0, expectedOffset: Int64? = nil, limits: FormatLimits = .default, decode: Bool = true,
         _ body: (Entry) throws -> Bool
     ) throws -> End {
-        var position = start
         var expected: Int64? = expectedOffset ?? (start == 0 ? nameOffset : nil)
-        var buffer = [UInt8](repeating: 0, count: Int(min(Int64(Self.chunkBytes), max(size - start, Int64(RecordBatchHeader.size)))))
-        var bufferStart = start, bufferCount = 0
-        while position < size {
-            if position + Int64(RecordBatchHeader.size) > bufferStart + Int64(bufferCount) {
-                try fill(&buffer, &bufferStart, &bufferCount, from: position)
-            }
-            let available = Int(bufferStart + Int64(bufferCount) - position)
-            var local = Int(position - bufferStart)
-            if available < RecordBatchHeader.size {
-                let zeros = buffer[local..<local + available].allSatisfy { $0 == 0 }
-                return try end(at: position, expected, problem: zeros ? nil : "\(available) bytes at the end are too short for a batch header")
-            }
-            let header: RecordBatchHeader
-            do {
-                header = try buffer.withUnsafeBytes { raw in
-                    try RecordBatchHeader.decode(UnsafeRawBufferPointer(rebasing: raw[local..<local + RecordBatchHeader.size]), limits: limits)
-                }
-            } catch {
-                if buffer[local..<local + RecordBatchHeader.lengthFieldEnd].allSatisfy({ $0 == 0 }) {
-                    return try end(at: position, expected, problem: nil)
-                }
-                return try end(at: position, expected, problem: "\(error)")
-            }
-            let total = header.totalBytes
-            if position + Int64(total) > size {
-                return try end(at: position, expected, problem: "batch of \(total) bytes runs past the end of the file (\(size) bytes)")
-            }
-            if position + Int64(total) > bufferStart + Int64(bufferCount) {
-                if total > buffer.count { buffer = [UInt8](repeating: 0, count: total) }
-                try fill(&buffer, &bufferStart, &bufferCount, from: position)
-                local = 0
-                if bufferCount < total {
-                    return try end(at: position, expected, problem: "the file shrank while it was read")
-                }
-            }
-            let entry = buffer.withUnsafeBytes { raw -> Entry in
-                let bytes = UnsafeRawBufferPointer(rebasing: raw[local..<local + total])
-                let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[RecordBatchHeader.crcCoverageStart...]))
-                var batch: Result<RecordBatch, SpoolError>? = nil
-                if decode {
-                    do {
-                        batch = .success(try RecordBatchDecoder.decode(bytes, limits: limits, context: decompression))
-                    } catch {
-                        batch = .failure(SpoolError.corruption(error, path: path, segment: nameOffset, position: position, offset: header.baseOffset))
-                    }
-                }
-                return Entry(position: position, header: header, computedCRC: crc, expectedOffset: expected, batch: batch)
-            }
-            expected = header.nextOffset
-            if try !body(entry) { return End(position: position + Int64(total), nextOffset: expected, problem: nil, trailingBytes: size - position - Int64(total)) }
-            position += Int64(total)
+        var walker = BatchWalker(fileSystem: fs, fd: fd, path: path, headerLimits: limits)
+        walker.chunkBytes = Self.chunkBytes
+        var declinedEnd: Int64? = nil
+        let outcome = try walker.walk(from: start, limit: size) { batch in
+            let entry = self.entry(batch, expected: expected, limits: limits, decode: decode)
+            expected = batch.header.nextOffset
+            if try !body(entry) { declinedEnd = batch.end }
+            return declinedEnd == nil
         }
-        return End(position: position, nextOffset: expected, problem: nil, trailingBytes: 0)
+        switch outcome.stop {
+        case .endOfData:
+            return End(position: outcome.end, nextOffset: expected, problem: nil, trailingBytes: 0)
+        case .declined:
+            let end = declinedEnd ?? outcome.end
+            return End(position: end, nextOffset: expected, problem: nil, trailingBytes: size - end)
+        case .zeros:
+            return try self.end(at: outcome.end, expected, problem: nil)
+        case .runsPastEnd(let total):
+            return try self.end(at: outcome.end, expected, problem: "batch of \(total) bytes runs past the end of the file (\(size) bytes)")
+        default:
+            return try self.end(at: outcome.end, expected, problem: outcome.stop.reason(limit: size))
+        }
+    }
+
+    /// The entry for one framed batch: its CRC, and its records when asked to decode.
+    private func entry(_ batch: BatchWalker.Batch, expected: Int64?, limits: FormatLimits, decode: Bool) -> Entry {
+        var decoded: Result<RecordBatch, SpoolError>? = nil
+        if decode {
+            do {
+                decoded = .success(try RecordBatchDecoder.decode(batch.bytes, limits: limits, context: decompression))
+            } catch {
+                decoded = .failure(SpoolError.corruption(error, path: path, segment: nameOffset, position: batch.position, offset: batch.header.baseOffset))
+            }
+        }
+        return Entry(position: batch.position, header: batch.header, computedCRC: batch.computedCRC, expectedOffset: expected, batch: decoded)
     }
 
     /// The batch header at `position`, or nil when the bytes there are not one.
@@ -176,19 +158,6 @@ public final class SegmentFile {
         return bytes
     }
 
-    private func fill(_ buffer: inout [UInt8], _ bufferStart: inout Int64, _ bufferCount: inout Int, from position: Int64) throws {
-        let want = Int(min(Int64(buffer.count), size - position))
-        let got = try buffer.withUnsafeMutableBytes { raw in
-            do {
-                return try fs.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<want]), at: position)
-            } catch {
-                throw error.with(path: path, position: position)
-            }
-        }
-        bufferStart = position
-        bufferCount = got
-    }
-
     /// The end of the walk at `position`: a clean end when everything after is zero, or when a
     /// recycled segment's end marker stands there (its old bytes follow; FORMAT.md, "Recycled
     /// segments").
@@ -206,18 +175,6 @@ public final class SegmentFile {
     /// The position just after the last non-zero byte at or after `from`; nil when all are zero.
     /// - Throws: I/O errors.
     public func lastNonZero(from: Int64) throws -> Int64? {
-        var buffer = [UInt8](repeating: 0, count: Int(min(Int64(1 << 20), max(size - from, 1))))
-        var position = from
-        var last: Int64? = nil
-        while position < size {
-            let want = Int(min(Int64(buffer.count), size - position))
-            let got = try buffer.withUnsafeMutableBytes { raw in
-                try fs.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<want]), at: position)
-            }
-            if got == 0 { break }
-            if let i = buffer[0..<got].lastIndex(where: { $0 != 0 }) { last = position + Int64(i) + 1 }
-            position += Int64(got)
-        }
-        return last
+        try BatchWalker(fileSystem: fs, fd: fd, path: path, headerLimits: .default).lastNonZero(from: from, to: size)
     }
 }

@@ -331,8 +331,11 @@ public struct LogReader: Sendable {
     /// - Throws: `.corruption` naming the segment, its end and the records missing.
     private func checkContinuity(_ segment: Segment, endsAt end: Int64?, readableEnd: Int64, before followingBase: Int64) throws {
         guard let end, end < followingBase else { return }
-        let names = (try? shared.options.fileSystem.listDirectory(shared.directory)) ?? []
-        guard RepairGap.keptFile(among: names, gapStart: end, previousBase: segment.baseOffset) == nil else { return }
+        let finding = DamageRule.segmentStart(followingBase, expected: end) {
+            let names = (try? shared.options.fileSystem.listDirectory(shared.directory)) ?? []
+            return RepairGap.keptFile(among: names, gapStart: end, previousBase: segment.baseOffset) != nil
+        }
+        guard let finding, DamageRule.verdict(finding, at: .synced) == .corruption else { return }
         throw SpoolError(
             .corruption, "the segment ends at offset \(end) but the next one starts at \(followingBase): \(followingBase - end) records are missing",
             path: segment.logPath, segment: segment.baseOffset, position: readableEnd, offset: end,

@@ -1,11 +1,10 @@
 import SpoolFormat
 
-/// Walks the batches of one segment file from a position, checking each one's header, CRC-32C
-/// and offset continuity, and says where the valid data ends and why. Used by recovery (past
-/// the recovery point), and by index rebuilds.
+/// Recovery's and index rebuilds' policy over ``BatchWalker``: from a position, every batch
+/// must continue the offsets and pass its CRC; the scan says where the valid data ends and
+/// why. Used by recovery (past the recovery point) and by index rebuilds.
 ///
-/// Reads in chunks of at most `chunkBytes` with pread; the loop is bounded by the file's size.
-/// Not thread-safe (it owns its buffer); make one per scan.
+/// Not thread-safe (the walk owns its buffer); make one per scan.
 struct SegmentScanner {
     /// Why a scan stopped.
     enum Stop: Equatable, Sendable {
@@ -46,110 +45,63 @@ struct SegmentScanner {
 
     /// Scans from `start` (expecting a batch for offset `nextOffset` there) to `limit` (the file
     /// size or the committed end), calling `onBatch(header, position)` for each valid batch.
-    /// - Throws: only I/O errors; bad data ends the scan with `.invalid`.
+    /// The walk is ``BatchWalker``'s; this policy stops at the first batch that breaks offset
+    /// continuity or its CRC.
+    /// - Throws: I/O errors, and `.limitExceeded` for a sound batch above this root's limits;
+    ///   bad data ends the scan with `.invalid`.
     func scan(
         from start: Int64, limit: Int64, nextOffset firstOffset: Int64,
         onBatch: (RecordBatchHeader, Int64) -> Void = { _, _ in }
     ) throws -> Result {
         var result = Result(end: start, nextOffset: firstOffset, batches: 0, records: 0, maxTimestamp: .min, stop: .endOfFile)
-        var buffer = [UInt8](repeating: 0, count: min(Self.chunkBytes, max(Int(limit - start), 0)) + RecordBatchHeader.size)
-        var bufferStart = start, bufferCount = 0
-        var position = start
-        while position < limit {
-            // Make sure the header is in the buffer.
-            if position + Int64(RecordBatchHeader.size) > bufferStart + Int64(bufferCount) {
-                try fill(&buffer, &bufferStart, &bufferCount, from: position, limit: limit)
-            }
-            let available = Int(bufferStart + Int64(bufferCount) - position)
-            let local = Int(position - bufferStart)
-            if available < RecordBatchHeader.size {
-                let allZero = buffer[local..<local + available].allSatisfy { $0 == 0 }
-                result.stop = allZero ? .zeros : .invalid("\(available) bytes at the end are too short for a batch header")
-                return result
-            }
-            let header: RecordBatchHeader
-            do {
-                // Framing is checked against the format's own bounds, not this root's limits:
-                // a batch written under larger limits is not damage, and must never be cut.
-                header = try buffer.withUnsafeBytes { (raw) in
-                    try RecordBatchHeader.decode(UnsafeRawBufferPointer(rebasing: raw[local..<local + available]), limits: Self.framingLimits)
-                }
-            } catch {
-                let zero = buffer[local..<local + RecordBatchHeader.lengthFieldEnd].allSatisfy { $0 == 0 }
-                result.stop = zero ? .zeros : .invalid("\(error)")
-                return result
-            }
-            let total = header.totalBytes
-            if position + Int64(total) > limit {
-                result.stop = .invalid("batch of \(total) bytes runs past the end of the data at \(limit)")
-                return result
-            }
-            if header.baseOffset != result.nextOffset && !(allowOffsetGaps && header.baseOffset > result.nextOffset) {
-                result.stop = .invalid("batch starts at offset \(header.baseOffset), expected \(result.nextOffset)")
-                return result
-            }
-            if checkCRC {
-                if position + Int64(total) > bufferStart + Int64(bufferCount) {
-                    if total + RecordBatchHeader.size > buffer.count { buffer = [UInt8](repeating: 0, count: total + RecordBatchHeader.size) }
-                    try fill(&buffer, &bufferStart, &bufferCount, from: position, limit: limit)
-                }
-                let local = Int(position - bufferStart)
-                do {
-                    try buffer.withUnsafeBytes { (raw) in
-                        try RecordBatchDecoder.verifyCRC(UnsafeRawBufferPointer(rebasing: raw[local..<local + total]), header: header)
-                    }
-                } catch {
-                    result.stop = .invalid("\(error)")
-                    return result
-                }
-            }
-            if total > limits.batchBytesMax || Int(header.recordCount) > limits.recordsPerBatchMax {
-                throw SpoolError(
-                    .limitExceeded, "a valid batch of \(total) bytes and \(header.recordCount) records is above this root's limits (\(limits.batchBytesMax) bytes, \(limits.recordsPerBatchMax) records)",
-                    path: path, position: position, offset: header.baseOffset,
-                    hint: "open with limits at least as large as the ones the log was written with")
-            }
-            onBatch(header, position)
-            position += Int64(total)
-            result.end = position
-            result.nextOffset = header.nextOffset
+        var invalid: String? = nil
+        // Framing is checked against the format's own bounds, not this root's limits: a batch
+        // written under larger limits is not damage, and must never be cut.
+        var walker = BatchWalker(fileSystem: fileSystem, fd: fd, path: path, headerLimits: Self.framingLimits)
+        walker.chunkBytes = Self.chunkBytes
+        let outcome = try walker.walk(from: start, limit: limit) { batch in
+            invalid = try check(batch, expected: result.nextOffset)
+            guard invalid == nil else { return false }
+            onBatch(batch.header, batch.position)
+            result.nextOffset = batch.header.nextOffset
             result.batches += 1
-            result.records += Int64(header.recordCount)
-            result.maxTimestamp = max(result.maxTimestamp, header.maxTimestamp)
+            result.records += Int64(batch.header.recordCount)
+            result.maxTimestamp = max(result.maxTimestamp, batch.header.maxTimestamp)
+            return true
         }
-        result.stop = .endOfFile
+        result.end = outcome.end
+        switch outcome.stop {
+        case .endOfData: result.stop = .endOfFile
+        case .zeros: result.stop = .zeros
+        case .declined: result.stop = .invalid(invalid ?? outcome.stop.reason(limit: limit))
+        default: result.stop = .invalid(outcome.stop.reason(limit: limit))
+        }
         return result
     }
 
-    /// Refills the buffer from `position`, as far as it holds and the data goes (callers size the
-    /// buffer for what they need first).
-    private func fill(
-        _ buffer: inout [UInt8], _ bufferStart: inout Int64, _ bufferCount: inout Int,
-        from position: Int64, limit: Int64
-    ) throws {
-        let want = Int(min(Int64(buffer.count), limit - position))
-        let got = try buffer.withUnsafeMutableBytes { (raw) in
-            try fileSystem.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<want]), at: position)
+    /// Why `batch` cannot continue the log (its offset, its CRC), or nil when it can.
+    /// - Throws: `.limitExceeded` for a sound batch above this root's limits.
+    private func check(_ batch: BatchWalker.Batch, expected: Int64) throws -> String? {
+        let header = batch.header
+        if header.baseOffset != expected && !(allowOffsetGaps && header.baseOffset > expected) {
+            return "batch starts at offset \(header.baseOffset), expected \(expected)"
         }
-        bufferStart = position
-        bufferCount = got
+        if checkCRC {
+            do { try RecordBatchDecoder.verifyCRC(batch.bytes, header: header) } catch { return "\(error)" }
+        }
+        if header.totalBytes > limits.batchBytesMax || Int(header.recordCount) > limits.recordsPerBatchMax {
+            throw SpoolError(
+                .limitExceeded, "a valid batch of \(header.totalBytes) bytes and \(header.recordCount) records is above this root's limits (\(limits.batchBytesMax) bytes, \(limits.recordsPerBatchMax) records)",
+                path: path, position: batch.position, offset: header.baseOffset,
+                hint: "open with limits at least as large as the ones the log was written with")
+        }
+        return nil
     }
 
     /// Whether bytes [from, to) of the file are all zero (the preallocated space past the tail).
     /// Returns the position just after the last non-zero byte, or nil when all are zero.
+    /// - Throws: I/O errors naming the path.
     func lastNonZero(from: Int64, to: Int64) throws -> Int64? {
-        var buffer = [UInt8](repeating: 0, count: Self.chunkBytes)
-        var position = from
-        var last: Int64? = nil
-        while position < to {
-            let want = Int(min(Int64(buffer.count), to - position))
-            let got = try buffer.withUnsafeMutableBytes { (raw) in
-                try fileSystem.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<want]), at: position)
-            }
-            if got == 0 { break }
-            if let i = buffer[0..<got].lastIndex(where: { $0 != 0 }) { last = position + Int64(i) + 1 }
-            position += Int64(got)
-        }
-        return last
+        try BatchWalker(fileSystem: fileSystem, fd: fd, path: path, headerLimits: Self.framingLimits).lastNonZero(from: from, to: to)
     }
 }

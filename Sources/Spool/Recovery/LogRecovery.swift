@@ -122,8 +122,9 @@ enum LogRecovery {
             let segment = segments[i]
             let isLast = i == segments.count - 1
             let from = i == firstScanned ? start.position : 0
-            if i > firstScanned && segment.baseOffset != nextOffset
-                && !(segment.baseOffset > nextOffset && RepairGap.keptFile(among: names, gapStart: nextOffset, previousBase: segments[i - 1].baseOffset) != nil) {
+            if i > firstScanned, let finding = DamageRule.segmentStart(segment.baseOffset, expected: nextOffset,
+                                                                        accepted: { RepairGap.keptFile(among: names, gapStart: nextOffset, previousBase: segments[i - 1].baseOffset) != nil }),
+               DamageRule.verdict(finding, at: .synced) == .corruption {
                 let error = SpoolError(
                     .corruption, "segment starts at offset \(segment.baseOffset) but the one before ends at \(nextOffset)",
                     path: segment.logPath, segment: segment.baseOffset, position: 0, offset: nextOffset,
@@ -194,7 +195,10 @@ enum LogRecovery {
         }
         report.segmentsScanned += 1
         report.bytesScanned += result.end - from
-        if result.end < synced.position || (result.end == synced.position && result.nextOffset != synced.offset) {
+        // Short of the recovery point, whatever stopped the scan (zeros included) is bad bytes
+        // at a synced place.
+        if result.end < synced.position || (result.end == synced.position && result.nextOffset != synced.offset),
+           DamageRule.verdict(.badBytes, at: .synced) == .corruption {
             let reason: String
             switch result.stop {
             case .invalid(let why): reason = why
@@ -239,7 +243,7 @@ enum LogRecovery {
             tailEnd = try scanner.lastNonZero(from: result.end, to: recycled ?? size) ?? recycled ?? size
         }
         if let (position, reason) = damaged {
-            if !isLast && options.corruptionPolicy == .fail {
+            if DamageRule.verdict(.badBytes, at: isLast ? .unsyncedTail : .synced) == .corruption && options.corruptionPolicy == .fail {
                 throw SpoolError(
                     .corruption, "sealed segment is damaged: \(reason)", path: segment.logPath, segment: segment.baseOffset,
                     position: position, offset: result.nextOffset,
@@ -264,30 +268,14 @@ enum LogRecovery {
         return result.nextOffset
     }
 
-    /// Copies bytes [position, end) to `<stem>.<position>.broken`, then truncates the segment at
-    /// `position` (DESIGN.md: a torn tail is truncated and kept as `.broken`).
+    /// Cuts the torn tail [position, end) with ``TailCutter``, which keeps it as `.broken`.
     private static func cutTail(
         _ segment: Segment, at position: Int64, through end: Int64, reason: String, options: SpoolOptions, report: inout RecoveryReport
     ) throws {
         let fs = options.fileSystem
-        let count = Int(max(end - position, 0))
-        // Never overwrite an earlier cut: a second torn tail at the same position gets a new name.
-        let stem = segment.directory + "/" + SegmentName.stem(segment.baseOffset) + ".\(position)"
-        var brokenPath = stem + SegmentName.brokenSuffix
-        var copy = 1
-        while fs.fileType(brokenPath) != .missing && copy < 10_000 {
-            brokenPath = stem + ".\(copy)" + SegmentName.brokenSuffix
-            copy += 1
-        }
-        var bytes = [UInt8](repeating: 0, count: count)
-        let got = try bytes.withUnsafeMutableBytes { (raw) in try segment.read(into: raw, at: position) }
-        try AtomicFile.write(Array(bytes[0..<got]), to: brokenPath, directory: segment.directory, durable: true, fileSystem: fs)
-        do {
-            try fs.truncate(segment.fd, to: position)
-            try fs.fsync(segment.fd)
-        } catch {
-            throw error.with(path: segment.logPath, segment: segment.baseOffset, position: position)
-        }
+        let brokenPath = TailCutter.brokenPath(of: segment.logPath, at: position, fileSystem: fs)
+        let count = try TailCutter.cut(fd: segment.fd, logPath: segment.logPath, directory: segment.directory, at: position,
+                                       through: end, keepingIn: brokenPath, fileSystem: fs)
         report.bytesTruncated += Int64(count)
         report.brokenFiles.append(brokenPath)
         options.logger.warning(
