@@ -113,7 +113,7 @@ struct SegmentContinuityTests {
             root.close()
 
             // The gap repair leaves (it keeps the cut bytes) is read past.
-            try Files.write(directory + "/" + SegmentName.stem(bases[0]) + ".\(cut.end)" + SegmentName.brokenSuffix, [1])
+            try Files.write(directory + "/" + SegmentName.stem(bases[0]) + ".\(cut.end)" + RootLayout.brokenSuffix, [1])
             let reopened = try openRoot(at: dir + "/root", options: options)
             defer { reopened.close() }
             let records = try readAll(try reopened.queue("q"))

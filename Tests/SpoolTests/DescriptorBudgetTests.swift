@@ -12,7 +12,7 @@ struct DescriptorBudgetTests {
             let budget = DescriptorBudget(limit: 3)
             var segments: [Segment] = []
             for base in 0..<10 {
-                try Files.write(dir + "/" + SegmentName.stem(Int64(base)) + SegmentName.logSuffix, [UInt8](repeating: UInt8(base), count: 16))
+                try Files.write(dir + "/" + SegmentName.stem(Int64(base)) + RootLayout.logSuffix, [UInt8](repeating: UInt8(base), count: 16))
                 segments.append(try Segment(directory: dir, baseOffset: Int64(base), writable: false, create: false,
                                             fileSystem: PosixFileSystem(), descriptors: budget))
             }
@@ -31,14 +31,14 @@ struct DescriptorBudgetTests {
     func retiredSegmentKeepsItsDescriptorAfterItsFileIsDeleted() async throws {
         try await withTemporaryDirectory { dir in
             let budget = DescriptorBudget(limit: 1)
-            let path = dir + "/" + SegmentName.stem(0) + SegmentName.logSuffix
+            let path = dir + "/" + SegmentName.stem(0) + RootLayout.logSuffix
             try Files.write(path, Array("retired".utf8))
             let retired = try Segment(directory: dir, baseOffset: 0, writable: false, create: false, fileSystem: PosixFileSystem(), descriptors: budget)
             _ = try retired.fd  // what the compactor does before it deletes the file
             retired.retire()
             unlink(path)
             for base in 1..<5 {
-                try Files.write(dir + "/" + SegmentName.stem(Int64(base)) + SegmentName.logSuffix, [1])
+                try Files.write(dir + "/" + SegmentName.stem(Int64(base)) + RootLayout.logSuffix, [1])
                 let other = try Segment(directory: dir, baseOffset: Int64(base), writable: false, create: false, fileSystem: PosixFileSystem(), descriptors: budget)
                 var one = [UInt8](repeating: 0, count: 1)
                 _ = try one.withUnsafeMutableBytes { try other.read(into: $0, at: 0) }

@@ -33,7 +33,7 @@ struct GroupLogRestartTests {
             #expect(dry.actions.contains { $0.kind == .acceptGroupLoss && $0.offset == oldEnd }, "\(dry.actions)")
             #expect(!Files.list(groupDirectory).contains { $0.hasSuffix(".log") }, "the dry run changed the group log")
             _ = try Repairer(options: options).repair(path: root, dryRun: false)
-            #expect(Files.exists(groupDirectory + "/" + SegmentName.stem(oldEnd) + SegmentName.logSuffix))
+            #expect(Files.exists(groupDirectory + "/" + SegmentName.stem(oldEnd) + RootLayout.logSuffix))
             #expect(try Verifier().verify(path: root).problems.filter { $0.file.contains("/groups/") }.isEmpty)
             let spool = try openRoot(at: root, options: options)
             defer { spool.close() }

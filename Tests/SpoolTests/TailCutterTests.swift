@@ -25,7 +25,7 @@ struct TailCutterTests {
             #expect(kept == Int64(bytes.count) - position)
             #expect(try fs.size(fd) == position)
             #expect([UInt8](try Data(contentsOf: URL(fileURLWithPath: broken))) == Array(bytes[Int(position)...]))
-            #expect(fs.fileType(broken + AtomicFile.temporarySuffix) == .missing, "no temporary file is left")
+            #expect(fs.fileType(broken + RootLayout.temporarySuffix) == .missing, "no temporary file is left")
         }
     }
 

@@ -15,8 +15,6 @@ import Glibc
 /// would do; ``apply(_:in:fileSystem:)`` does it. Both are safe to call on a directory no writer
 /// has open; the engine calls them when it opens a queue, before recovery.
 public enum CompactionLeftovers {
-    static let cleanedSuffix = ".log.cleaned"
-    static let swapSuffix = ".log.swap"
 
     /// One thing to do about one leftover.
     public struct Action: Sendable, Equatable, CustomStringConvertible {
@@ -46,7 +44,7 @@ public enum CompactionLeftovers {
 
     /// Whether `path` names a compaction leftover (`.log.cleaned` or `.log.swap`).
     public static func isLeftover(_ path: String) -> Bool {
-        path.hasSuffix(cleanedSuffix) || path.hasSuffix(swapSuffix)
+        path.hasSuffix(RootLayout.cleanedSuffix) || path.hasSuffix(RootLayout.swapSuffix)
     }
 
     /// What open would do about the leftovers in `directory`, in the order it would do it.
@@ -57,13 +55,13 @@ public enum CompactionLeftovers {
         let present = Set(names)
         var actions: [Action] = []
         for name in names.sorted() {
-            if let base = base(of: name, suffix: cleanedSuffix) {
+            if let base = base(of: name, suffix: RootLayout.cleanedSuffix) {
                 actions.append(Action(kind: .deleteCleaned, path: directory + "/" + name, segment: base))
-            } else if let base = base(of: name, suffix: swapSuffix) {
+            } else if let base = base(of: name, suffix: RootLayout.swapSuffix) {
                 actions.append(Action(kind: .finishSwap, path: directory + "/" + name, segment: base))
-            } else if let base = base(of: name, suffix: SegmentName.indexSuffix) ?? base(of: name, suffix: SegmentName.timeIndexSuffix) {
+            } else if let base = base(of: name, suffix: RootLayout.indexSuffix) ?? base(of: name, suffix: RootLayout.timeIndexSuffix) {
                 let stem = SegmentName.stem(base)
-                if !present.contains(stem + SegmentName.logSuffix) && !present.contains(stem + swapSuffix) {
+                if !present.contains(stem + RootLayout.logSuffix) && !present.contains(stem + RootLayout.swapSuffix) {
                     actions.append(Action(kind: .deleteOrphanIndex, path: directory + "/" + name, segment: base))
                 }
             }
@@ -91,10 +89,10 @@ public enum CompactionLeftovers {
     /// beside the new file), the directory is synced, then the rename, then the directory again.
     static func finishSwap(directory: String, base: Int64, fileSystem fs: any FileSystem) throws {
         let stem = directory + "/" + SegmentName.stem(base)
-        try unlinkIfPresent(stem + SegmentName.indexSuffix, fs)
-        try unlinkIfPresent(stem + SegmentName.timeIndexSuffix, fs)
+        try unlinkIfPresent(stem + RootLayout.indexSuffix, fs)
+        try unlinkIfPresent(stem + RootLayout.timeIndexSuffix, fs)
         try fs.syncDirectory(directory)
-        try fs.rename(stem + swapSuffix, to: stem + SegmentName.logSuffix)
+        try fs.rename(stem + RootLayout.swapSuffix, to: stem + RootLayout.logSuffix)
         try fs.syncDirectory(directory)
     }
 

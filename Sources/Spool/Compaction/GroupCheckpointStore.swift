@@ -11,14 +11,12 @@ import Glibc
 ///
 /// Not thread-safe: the compactor saves (one pass at a time); a group reads it when it opens.
 struct GroupCheckpointStore {
-    static let fileName = "checkpoint"
-    static let oldFileName = "checkpoint.old"
 
     let directory: String
     let fileSystem: any FileSystem
 
     /// Whether `name` is one of the two checkpoint files of a group directory.
-    static func isCheckpointFile(_ name: String) -> Bool { name == fileName || name == oldFileName }
+    static func isCheckpointFile(_ name: String) -> Bool { name == RootLayout.checkpointFileName || name == RootLayout.oldCheckpointFileName }
 
     /// What loading found.
     struct Loaded {
@@ -35,7 +33,7 @@ struct GroupCheckpointStore {
     func load() throws -> Loaded {
         var found: [GroupCheckpoint] = []
         var ignored: [String] = []
-        for name in [Self.fileName, Self.oldFileName] {
+        for name in [RootLayout.checkpointFileName, RootLayout.oldCheckpointFileName] {
             let path = directory + "/" + name
             guard let bytes = try read(path) else { continue }
             do {
@@ -68,9 +66,9 @@ struct GroupCheckpointStore {
     /// - Throws: I/O errors naming the file (`.diskFull` on a full disk); the previous files
     ///   stay usable.
     func save(_ checkpoint: GroupCheckpoint) throws {
-        let path = directory + "/" + Self.fileName
+        let path = directory + "/" + RootLayout.checkpointFileName
         if fileSystem.fileType(path) == .regular {
-            try fileSystem.rename(path, to: directory + "/" + Self.oldFileName)
+            try fileSystem.rename(path, to: directory + "/" + RootLayout.oldCheckpointFileName)
         }
         try AtomicFile.write(checkpoint.encoded(), to: path, directory: directory, durable: true, fileSystem: fileSystem)
     }

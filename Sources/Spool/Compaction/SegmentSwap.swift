@@ -25,7 +25,7 @@ enum SegmentSwap {
         let stem = old.directory + "/" + SegmentName.stem(old.baseOffset)
         // Readers that still hold `old` must keep reading the old file, not the new one.
         _ = try old.fd
-        try fs.rename(stem + CompactionLeftovers.cleanedSuffix, to: stem + CompactionLeftovers.swapSuffix)
+        try fs.rename(stem + RootLayout.cleanedSuffix, to: stem + RootLayout.swapSuffix)
         try fs.syncDirectory(old.directory)
         // From here the old file's index names belong to the new file: the old segment must not
         // rebuild them.

@@ -13,13 +13,12 @@ public final class DictionaryStore: Sendable {
     public let directory: String
     private let fileSystem: any FileSystem
     private let loaded = Mutex<[UInt32: ZstdDictionary]>([:])
-    static let directoryName = "dictionaries"
     static let currentName = "current"
     static let fileSuffix = ".zdict"
 
     /// The store of the queue in `queueDirectory`.
     public init(queueDirectory: String, fileSystem: any FileSystem = PosixFileSystem()) {
-        self.directory = queueDirectory + "/" + Self.directoryName
+        self.directory = queueDirectory + "/" + RootLayout.dictionariesDirectoryName
         self.fileSystem = fileSystem
     }
 

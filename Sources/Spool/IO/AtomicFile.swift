@@ -7,7 +7,6 @@ import Glibc
 /// Public so that the `spool` command writes its reports the same way. Stateless; thread-safe
 /// for different paths.
 public enum AtomicFile {
-    static let temporarySuffix = ".tmp"
 
     /// Writes `bytes` to `path` atomically.
     ///
@@ -20,7 +19,7 @@ public enum AtomicFile {
         _ bytes: [UInt8], to path: String, directory: String, durable: Bool, mode: mode_t = 0o600,
         fileSystem fs: any FileSystem = PosixFileSystem()
     ) throws {
-        let temporary = path + temporarySuffix
+        let temporary = path + RootLayout.temporarySuffix
         let fd = try fs.open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: mode)
         do {
             try bytes.withUnsafeBytes { (buffer) in try fs.write(fd, from: buffer, at: 0) }

@@ -6,7 +6,6 @@ import Glibc
 ///
 /// Not thread-safe; owned by one ``SpoolRoot``.
 final class DirectoryLock {
-    static let fileName = "spool.lock"
     let path: String
     private var fd: Int32
 
@@ -14,7 +13,7 @@ final class DirectoryLock {
     /// - Throws: `.locked` with the holder's pid when another process holds it; `.io`/`.notFound`
     ///   when the file cannot be created.
     init(root: String, fileSystem fs: any FileSystem) throws {
-        path = root + "/" + Self.fileName
+        path = root + "/" + RootLayout.lockFileName
         fd = try fs.open(path, flags: O_RDWR | O_CREAT, mode: 0o600)
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let code = errno

@@ -39,9 +39,9 @@ public struct IndexEntries: Sendable, Equatable {
     /// Reads the index files of the segment at `logPath` (`<stem>.log`).
     /// - Throws: `.io` naming the file; `.limitExceeded` for a file above ``fileBytesMax``.
     public static func read(segment logPath: String, fileSystem fs: any FileSystem = PosixFileSystem()) throws -> IndexEntries {
-        let stem = String(logPath.dropLast(SegmentName.logSuffix.count))
+        let stem = String(logPath.dropLast(RootLayout.logSuffix.count))
         var result = IndexEntries()
-        if let bytes = try readFile(stem + SegmentName.indexSuffix, fs) {
+        if let bytes = try readFile(stem + RootLayout.indexSuffix, fs) {
             result.offsetFileExists = true
             result.offsetPartialBytes = bytes.count % 8
             bytes.withUnsafeBytes { raw in
@@ -55,7 +55,7 @@ public struct IndexEntries: Sendable, Equatable {
                 }
             }
         }
-        if let bytes = try readFile(stem + SegmentName.timeIndexSuffix, fs) {
+        if let bytes = try readFile(stem + RootLayout.timeIndexSuffix, fs) {
             result.timeFileExists = true
             result.timePartialBytes = bytes.count % 12
             bytes.withUnsafeBytes { raw in

@@ -26,7 +26,7 @@ struct LogCheck {
         let fs = verifier.fileSystem
         var point: RecoveryPoint? = nil
         if let directory = log.directory {
-            let rpPath = directory + "/" + RecoveryPoint.fileName
+            let rpPath = directory + "/" + RootLayout.recoveryPointFileName
             point = try RecoveryPoint.read(in: directory, fileSystem: fs)
             if point == nil && fs.fileType(rpPath) == .regular {
                 // Written only as an atomic file: garbage is damage, not a crash's leftover.
@@ -48,7 +48,7 @@ struct LogCheck {
             // The writer rolled to a new segment after the directory was listed.
             notes.append("\(log.directory ?? log.name): the writer moved on to segment \(point.segment) during the check")
         } else if let point, log.kind != .file, !named.contains(where: { $0.baseOffset == point.segment }) {
-            var problem = VerifyProblem(kind: .corruption, file: (log.directory ?? "") + "/" + RecoveryPoint.fileName, offset: point.nextOffset,
+            var problem = VerifyProblem(kind: .corruption, file: (log.directory ?? "") + "/" + RootLayout.recoveryPointFileName, offset: point.nextOffset,
                                         message: "the recovery point names segment \(point.segment), which is missing")
             problem.subject = .recoveryPoint
             problems.append(problem)
@@ -59,7 +59,7 @@ struct LogCheck {
             let isLast = i == named.count - 1
             let base = segment.baseOffset
             if let previousEnd, let base, base > previousEnd, let kept = cutByRepair(previousEnd, previousBase) {
-                notes.append(kept.hasSuffix(RepairGap.acceptedSuffix)
+                notes.append(kept.hasSuffix(RootLayout.acceptedGapSuffix)
                     ? "\(segment.path): offsets \(previousEnd)–\(base - 1) are not in the log: their loss was accepted (\(kept))"
                     : "\(segment.path): offsets \(previousEnd)–\(base - 1) are not in the log: cut by repair and kept in \(kept)")
             } else if let previousEnd, let base, base != previousEnd {
@@ -126,22 +126,22 @@ struct LogCheck {
         }
         for name in log.otherFiles {
             let path = directory + "/" + name
-            if name.hasSuffix(AtomicFile.temporarySuffix) {
+            if name.hasSuffix(RootLayout.temporarySuffix) {
                 problems.append(VerifyProblem(kind: .leftoverFile, file: path, message: "temporary file of an interrupted atomic write (open removes it)"))
             } else if name.hasSuffix(".cleaned") || name.hasSuffix(".swap") {
                 problems.append(VerifyProblem(kind: .leftoverFile, file: path, message: "left by an interrupted compaction (open finishes or rolls it back)"))
-            } else if name.hasSuffix(Repairer.quarantineSuffix) {
+            } else if name.hasSuffix(RootLayout.quarantineSuffix) {
                 notes.append("\(path): a damaged segment that repair renamed aside (read it with `spool dump`)")
-            } else if name.hasSuffix(SegmentName.logSuffix) {
+            } else if name.hasSuffix(RootLayout.logSuffix) {
                 problems.append(VerifyProblem(kind: .leftoverFile, file: path,
                                               message: "a directory named like a segment: open refuses the queue until it is moved out (repair renames it aside)"))
-            } else if name.hasSuffix(RepairGap.acceptedSuffix) {
+            } else if name.hasSuffix(RootLayout.acceptedGapSuffix) {
                 continue  // noted with the gap it accepts
-            } else if name.hasSuffix(SegmentName.lostSuffix) {
+            } else if name.hasSuffix(RootLayout.lostSuffix) {
                 notes.append("\(path): offsets that repair found lost for good, and moved the log's next offset past")
-            } else if name.hasSuffix(RecycledSpace.spareSuffix) {
+            } else if name.hasSuffix(RootLayout.spareSuffix) {
                 notes.append("\(path): a deleted segment kept to be recycled as the next segment (its old batches are never read)")
-            } else if name.hasSuffix(SegmentName.brokenSuffix) {
+            } else if name.hasSuffix(RootLayout.brokenSuffix) {
                 notes.append("\(path): bytes cut from a torn tail, kept by recovery or repair")
             } else {
                 notes.append("\(path): not a Spool file")

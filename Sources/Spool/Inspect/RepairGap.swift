@@ -11,19 +11,17 @@ enum RepairGap {
     static func keptFile(among names: [String], gapStart: Int64, previousBase: Int64) -> String? {
         let accepted = acceptedFileName(gapStart: gapStart)
         if names.contains(accepted) { return accepted }
-        let quarantined = SegmentName.stem(gapStart) + SegmentName.logSuffix + Repairer.quarantineSuffix
+        let quarantined = SegmentName.stem(gapStart) + RootLayout.logSuffix + RootLayout.quarantineSuffix
         if names.contains(quarantined) { return quarantined }
-        let lost = SegmentName.stem(gapStart) + SegmentName.lostSuffix
+        let lost = SegmentName.stem(gapStart) + RootLayout.lostSuffix
         if names.contains(lost) { return lost }
         let stem = SegmentName.stem(previousBase) + "."
-        return names.first { $0.hasPrefix(stem) && $0.hasSuffix(SegmentName.brokenSuffix) }
+        return names.first { $0.hasPrefix(stem) && $0.hasSuffix(RootLayout.brokenSuffix) }
     }
 
-    /// Suffix of the file recording an accepted gap.
-    static let acceptedSuffix = ".accepted-gap"
 
     /// The name of the file recording that the gap from `gapStart` on was accepted.
-    static func acceptedFileName(gapStart: Int64) -> String { SegmentName.stem(gapStart) + acceptedSuffix }
+    static func acceptedFileName(gapStart: Int64) -> String { SegmentName.stem(gapStart) + RootLayout.acceptedGapSuffix }
 
     /// The text of that file: what was lost and who decided (for the operator reading it).
     static func acceptedText(gapStart: Int64, gapEnd: Int64, wallMilliseconds: Int64) -> [UInt8] {

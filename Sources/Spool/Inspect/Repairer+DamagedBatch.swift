@@ -50,7 +50,7 @@ extension Repairer {
     func isDetached(base: Int64, in directory: String) throws -> Bool {
         guard let previous = try options.fileSystem.listDirectory(directory).compactMap({ SegmentName.parseLog($0) }).filter({ $0 < base }).max()
         else { return false }
-        let before = try SegmentFile(path: directory + "/" + SegmentName.stem(previous) + SegmentName.logSuffix, fileSystem: options.fileSystem)
+        let before = try SegmentFile(path: directory + "/" + SegmentName.stem(previous) + RootLayout.logSuffix, fileSystem: options.fileSystem)
         return try validEnd(of: before, base: previous).nextOffset < base
     }
 
@@ -71,7 +71,7 @@ extension Repairer {
         guard !bases.contains(first) else { return nil }
         if let following = bases.filter({ $0 > first }).min(), next > following { return nil }
         if let previous = bases.filter({ $0 < first }).max() {
-            let before = try SegmentFile(path: directory + "/" + SegmentName.stem(previous) + SegmentName.logSuffix, fileSystem: options.fileSystem)
+            let before = try SegmentFile(path: directory + "/" + SegmentName.stem(previous) + RootLayout.logSuffix, fileSystem: options.fileSystem)
             guard try validEnd(of: before, base: previous).nextOffset <= first else { return nil }
         }
         return first
@@ -88,28 +88,28 @@ extension Repairer {
         let fs = options.fileSystem
         let path = file.path
         let directory = parent(path)
-        let stem = String(path.dropLast(SegmentName.logSuffix.count))
-        let fresh = directory + "/" + SegmentName.stem(tail.firstOffset) + SegmentName.logSuffix
-        let kept = tail.damagedAt > 0 ? TailCutter.brokenPath(of: path, at: tail.damagedAt, fileSystem: fs) : path + Self.quarantineSuffix
+        let stem = String(path.dropLast(RootLayout.logSuffix.count))
+        let fresh = directory + "/" + SegmentName.stem(tail.firstOffset) + RootLayout.logSuffix
+        let kept = tail.damagedAt > 0 ? TailCutter.brokenPath(of: path, at: tail.damagedAt, fileSystem: fs) : path + RootLayout.quarantineSuffix
         let lostFrom = tail.damagedAt > 0 ? (try validEnd(of: file, base: base).nextOffset) : base
         let count = tail.firstOffset - lostFrom
         try act(RepairAction(
             kind: .truncate, path: path, position: tail.damagedAt, offset: lostFrom,
             detail: "drop the damaged batch at position \(tail.damagedAt) of \(path): offsets \(lostFrom)–\(tail.firstOffset - 1) (\(count) tasks) leave the log "
                 + "(bytes kept in \(kept)); the \(tail.end - tail.start) bytes of intact batches after it (offsets \(tail.firstOffset)–\(tail.nextOffset - 1)) move to \(fresh)")) {
-            try keep(path, from: tail.start, to: tail.end, in: fresh + AtomicFile.temporarySuffix)
+            try keep(path, from: tail.start, to: tail.end, in: fresh + RootLayout.temporarySuffix)
             try keep(path, from: tail.damagedAt, to: tail.end, in: kept)
             if tail.damagedAt > 0 {
                 let fd = try fs.open(path, flags: O_RDWR, mode: 0)
                 defer { fs.close(fd) }
                 do { try fs.truncate(fd, to: tail.damagedAt); try fs.fsync(fd) } catch { throw error.with(path: path) }
             } else {
-                for suffix in [SegmentName.logSuffix, SegmentName.indexSuffix, SegmentName.timeIndexSuffix] where fs.fileType(stem + suffix) == .regular {
+                for suffix in [RootLayout.logSuffix, RootLayout.indexSuffix, RootLayout.timeIndexSuffix] where fs.fileType(stem + suffix) == .regular {
                     try fs.unlink(stem + suffix)
                 }
             }
             try fs.syncDirectory(directory)
-            try fs.rename(fresh + AtomicFile.temporarySuffix, to: fresh)
+            try fs.rename(fresh + RootLayout.temporarySuffix, to: fresh)
             try fs.syncDirectory(directory)
         }
         if tail.damagedAt > 0 { try rebuild(path, act: act) }

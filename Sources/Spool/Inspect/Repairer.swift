@@ -68,8 +68,6 @@ public struct Repairer: Sendable {
     /// decision in `<stem>.accepted-gap` so that readers and verify move past it. Off by
     /// default: a gap is left alone and reported.
     public var acceptGaps = false
-    /// Appended to the name of a segment renamed aside.
-    public static let quarantineSuffix = ".quarantined"
 
     public init(options: SpoolOptions = SpoolOptions()) {
         self.options = options
@@ -147,13 +145,13 @@ public struct Repairer: Sendable {
         let named = log.segments.filter { $0.baseOffset != nil }
         for problem in problems {
             switch problem.kind {
-            case .leftoverFile where problem.file.hasSuffix(AtomicFile.temporarySuffix):
+            case .leftoverFile where problem.file.hasSuffix(RootLayout.temporarySuffix):
                 try act(RepairAction(kind: .removeTemporaryFile, path: problem.file, detail: "remove \(problem.file) (an interrupted atomic write; the file it was replacing is intact)")) {
                     try fs.unlink(problem.file)
                 }
-            case .leftoverFile where problem.file.hasSuffix(SegmentName.logSuffix):
-                try act(RepairAction(kind: .quarantine, path: problem.file, detail: "rename \(problem.file) to \(problem.file)\(Self.quarantineSuffix) (not a segment name; open refuses it)")) {
-                    try fs.rename(problem.file, to: problem.file + Self.quarantineSuffix)
+            case .leftoverFile where problem.file.hasSuffix(RootLayout.logSuffix):
+                try act(RepairAction(kind: .quarantine, path: problem.file, detail: "rename \(problem.file) to \(problem.file)\(RootLayout.quarantineSuffix) (not a segment name; open refuses it)")) {
+                    try fs.rename(problem.file, to: problem.file + RootLayout.quarantineSuffix)
                 }
             case .tornTail, .corruption:
                 if problem.subject == .recoveryPoint { rewritePoint = true; continue }
@@ -212,8 +210,8 @@ public struct Repairer: Sendable {
     /// start as acked, and delivers the rest again).
     func acceptGroupLoss(_ directory: String, logStart: Int64, act: (RepairAction, () throws -> Void) throws -> Void) throws {
         let checkpoint = GroupCheckpoint(logOffset: logStart, acked: OffsetRanges(watermark: 0), retries: [:])
-        try act(RepairAction(kind: .acceptGroupLoss, path: directory + "/" + GroupCheckpointStore.fileName, offset: logStart,
-                             detail: "write \(directory)/\(GroupCheckpointStore.fileName) at group-log offset \(logStart): the group's acks below it are lost, "
+        try act(RepairAction(kind: .acceptGroupLoss, path: directory + "/" + RootLayout.checkpointFileName, offset: logStart,
+                             detail: "write \(directory)/\(RootLayout.checkpointFileName) at group-log offset \(logStart): the group's acks below it are lost, "
                                  + "so tasks it acked that are still in the queue will be delivered again (at-least-once)")) {
             try GroupCheckpointStore(directory: directory, fileSystem: options.fileSystem).save(checkpoint)
         }
@@ -231,14 +229,14 @@ public struct Repairer: Sendable {
         let valid = try validEnd(of: file, base: base)
         let position = min(problemPosition, valid.position)
         let lastData = try file.lastNonZero(from: position) ?? position
-        let stem = String(path.dropLast(SegmentName.logSuffix.count))
+        let stem = String(path.dropLast(RootLayout.logSuffix.count))
         let lost = offset.map { "from offset \($0) on" } ?? "after it"
         if position == 0 && !isLast, let directory, let trueBase = try misnamedBase(of: file, base: base, in: directory) {
-            let target = directory + "/" + SegmentName.stem(trueBase) + SegmentName.logSuffix
+            let target = directory + "/" + SegmentName.stem(trueBase) + RootLayout.logSuffix
             try act(RepairAction(kind: .rename, path: path, position: 0, offset: trueBase,
                                  detail: "rename \(path) to \(target): every batch in it passes its CRC and its first batch starts at offset \(trueBase), not at the \(base) of its name")) {
                 try fs.rename(path, to: target)
-                for suffix in [SegmentName.indexSuffix, SegmentName.timeIndexSuffix] where fs.fileType(stem + suffix) == .regular {
+                for suffix in [RootLayout.indexSuffix, RootLayout.timeIndexSuffix] where fs.fileType(stem + suffix) == .regular {
                     try fs.unlink(stem + suffix)
                 }
                 try fs.syncDirectory(directory)
@@ -257,9 +255,9 @@ public struct Repairer: Sendable {
                 ? "no batch in it is readable (\(file.size) bytes) and its name does not continue the log, which ends below offset \(base): not adopted as the log's tail"
                 : "no batch in it is readable (\(file.size) bytes); its records are lost from the log"
             try act(RepairAction(kind: .quarantine, path: path, position: 0, offset: offset,
-                                 detail: "rename \(path) to \(path)\(Self.quarantineSuffix): \(why)")) {
-                try fs.rename(path, to: path + Self.quarantineSuffix)
-                for suffix in [SegmentName.indexSuffix, SegmentName.timeIndexSuffix] where fs.fileType(stem + suffix) == .regular {
+                                 detail: "rename \(path) to \(path)\(RootLayout.quarantineSuffix): \(why)")) {
+                try fs.rename(path, to: path + RootLayout.quarantineSuffix)
+                for suffix in [RootLayout.indexSuffix, RootLayout.timeIndexSuffix] where fs.fileType(stem + suffix) == .regular {
                     try fs.unlink(stem + suffix)
                 }
                 try fs.syncDirectory(parent(path))
@@ -270,8 +268,8 @@ public struct Repairer: Sendable {
         if isLast, let directory {
             let point = RecoveryPoint(segment: base, position: valid.position, nextOffset: valid.nextOffset)
             if try RecoveryPoint.read(in: directory, fileSystem: fs) != point {
-                try act(RepairAction(kind: .rewriteRecoveryPoint, path: directory + "/" + RecoveryPoint.fileName, position: point.position, offset: point.nextOffset,
-                                     detail: "write \(directory)/\(RecoveryPoint.fileName) at the cut (segment \(base), position \(point.position), next offset \(point.nextOffset)) before cutting")) {
+                try act(RepairAction(kind: .rewriteRecoveryPoint, path: directory + "/" + RootLayout.recoveryPointFileName, position: point.position, offset: point.nextOffset,
+                                     detail: "write \(directory)/\(RootLayout.recoveryPointFileName) at the cut (segment \(base), position \(point.position), next offset \(point.nextOffset)) before cutting")) {
                     try point.write(in: directory, durable: true, fileSystem: fs)
                 }
             }
@@ -319,9 +317,9 @@ public struct Repairer: Sendable {
         let stored = try RecoveryPoint.read(in: directory, fileSystem: fs)
         guard stored != point else { return }
         let detail = dryRun
-            ? "rewrite \(directory)/\(RecoveryPoint.fileName) at the end of the repaired data of \(last.path)"
-            : "rewrite \(directory)/\(RecoveryPoint.fileName): segment \(base), position \(point.position), next offset \(point.nextOffset)"
-        try act(RepairAction(kind: .rewriteRecoveryPoint, path: directory + "/" + RecoveryPoint.fileName, position: point.position, offset: point.nextOffset, detail: detail)) {
+            ? "rewrite \(directory)/\(RootLayout.recoveryPointFileName) at the end of the repaired data of \(last.path)"
+            : "rewrite \(directory)/\(RootLayout.recoveryPointFileName): segment \(base), position \(point.position), next offset \(point.nextOffset)"
+        try act(RepairAction(kind: .rewriteRecoveryPoint, path: directory + "/" + RootLayout.recoveryPointFileName, position: point.position, offset: point.nextOffset, detail: detail)) {
             try point.write(in: directory, durable: true, fileSystem: fs)
         }
     }

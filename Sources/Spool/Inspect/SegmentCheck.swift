@@ -51,8 +51,8 @@ struct SegmentCheck {
         let file = try SegmentFile(path: segment.path, fileSystem: verifier.fileSystem)
         let base = file.nameOffset
         let indexes = indexed ? try IndexEntries.read(segment: segment.path, fileSystem: verifier.fileSystem) : IndexEntries()
-        let stem = String(segment.path.dropLast(SegmentName.logSuffix.count))
-        let indexPath = stem + SegmentName.indexSuffix, timeIndexPath = stem + SegmentName.timeIndexSuffix
+        let stem = String(segment.path.dropLast(RootLayout.logSuffix.count))
+        let indexPath = stem + RootLayout.indexSuffix, timeIndexPath = stem + RootLayout.timeIndexSuffix
         var entryCheck = indexed ? base.map { IndexEntryCheck(base: $0, indexes: indexes) } : nil
         var pointChecked = point == nil
         let deep = verifier.deep

@@ -85,7 +85,7 @@ public enum SpoolLayout {
     }
 
     private static func hasRecoveryPoint(_ directory: String, _ fs: any FileSystem) -> Bool {
-        fs.fileType(directory + "/" + RecoveryPoint.fileName) == .regular
+        fs.fileType(directory + "/" + RootLayout.recoveryPointFileName) == .regular
     }
 
     private static func rootPath(_ path: String, droppingComponents n: Int) -> String {
@@ -112,9 +112,9 @@ public enum SpoolLayout {
         var segments: [SegmentPath] = []
         var other: [String] = []
         for file in names where !isSymlink(directory + "/" + file) {
-            if file.hasSuffix(SegmentName.logSuffix) && fs.fileType(directory + "/" + file) == .directory {
+            if file.hasSuffix(RootLayout.logSuffix) && fs.fileType(directory + "/" + file) == .directory {
                 other.append(file)  // not a segment: verify reports it as such, not as a gap
-            } else if file.hasSuffix(SegmentName.logSuffix) {
+            } else if file.hasSuffix(RootLayout.logSuffix) {
                 segments.append(SegmentPath(queue: queue, path: directory + "/" + file, baseOffset: SegmentName.parseLog(file)))
             } else if isKnown(file) || (kind == .group && GroupCheckpointStore.isCheckpointFile(file)) {
                 continue
@@ -161,9 +161,9 @@ public enum SpoolLayout {
 
     /// An index of a segment, the recovery point, or the groups folder.
     private static func isKnown(_ file: String) -> Bool {
-        if file == RecoveryPoint.fileName || file == "groups" { return true }
-        for suffix in [SegmentName.indexSuffix, SegmentName.timeIndexSuffix] where file.hasSuffix(suffix) {
-            return SegmentName.parseLog(String(file.dropLast(suffix.count)) + SegmentName.logSuffix) != nil
+        if file == RootLayout.recoveryPointFileName || file == "groups" { return true }
+        for suffix in [RootLayout.indexSuffix, RootLayout.timeIndexSuffix] where file.hasSuffix(suffix) {
+            return SegmentName.parseLog(String(file.dropLast(suffix.count)) + RootLayout.logSuffix) != nil
         }
         return false
     }

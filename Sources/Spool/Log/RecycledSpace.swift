@@ -23,7 +23,6 @@ enum RecycledSpace {
     /// segment's base offset, the marker's own position, and a CRC-32C of bytes 12..<33.
     static let markerSize = 37
     static let magic: [UInt8] = Array("SPRS".utf8)
-    static let spareSuffix = ".log.spare"
 
     /// The marker for segment `base` at `position`.
     static func marker(base: Int64, position: Int64) -> [UInt8] {

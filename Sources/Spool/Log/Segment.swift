@@ -77,9 +77,9 @@ final class Segment: @unchecked Sendable {
         self.baseOffset = baseOffset
         self.directory = directory
         let stem = directory + "/" + SegmentName.stem(baseOffset)
-        logPath = stem + SegmentName.logSuffix
-        indexPath = stem + SegmentName.indexSuffix
-        timeIndexPath = stem + SegmentName.timeIndexSuffix
+        logPath = stem + RootLayout.logSuffix
+        indexPath = stem + RootLayout.indexSuffix
+        timeIndexPath = stem + RootLayout.timeIndexSuffix
         fileSystem = fs
         nextOffset = baseOffset
         indexRule = IndexEntryRule(baseOffset: baseOffset, intervalBytes: SpoolOptions.defaultIndexIntervalBytes)

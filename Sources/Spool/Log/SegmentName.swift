@@ -2,13 +2,6 @@
 /// then `.log`, `.index` or `.timeindex` (FORMAT.md, "Files of a queue").
 enum SegmentName {
     static let digits = 20
-    static let logSuffix = ".log"
-    static let indexSuffix = ".index"
-    static let timeIndexSuffix = ".timeindex"
-    static let brokenSuffix = ".broken"
-    /// `<gap start stem>.lost`: a text file `spool repair` writes where offsets were lost for
-    /// good and the log's next offset moved past them (FORMAT.md, "Repair").
-    static let lostSuffix = ".lost"
 
     /// "00000000000000001000" for 1000.
     static func stem(_ baseOffset: Int64) -> String {
@@ -19,8 +12,8 @@ enum SegmentName {
 
     /// The base offset in a `.log` file name, or nil when the name is not 20 digits + ".log".
     static func parseLog(_ name: String) -> Int64? {
-        guard name.hasSuffix(logSuffix) else { return nil }
-        let stem = name.dropLast(logSuffix.count)
+        guard name.hasSuffix(RootLayout.logSuffix) else { return nil }
+        let stem = name.dropLast(RootLayout.logSuffix.count)
         guard stem.utf8.count == digits, stem.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
         return Int64(stem)
     }

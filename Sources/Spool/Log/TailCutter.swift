@@ -19,11 +19,11 @@ enum TailCutter {
     /// The file a cut of `logPath` at `position` keeps its bytes in: `<stem>.<position>.broken`,
     /// or `<stem>.<position>.<n>.broken` when an earlier cut at the same position took it.
     static func brokenPath(of logPath: String, at position: Int64, fileSystem fs: any FileSystem) -> String {
-        let stem = String(logPath.dropLast(SegmentName.logSuffix.count)) + ".\(position)"
-        var path = stem + SegmentName.brokenSuffix
+        let stem = String(logPath.dropLast(RootLayout.logSuffix.count)) + ".\(position)"
+        var path = stem + RootLayout.brokenSuffix
         var copy = 1
         while fs.fileType(path) != .missing && copy < brokenNamesMax {
-            path = stem + ".\(copy)" + SegmentName.brokenSuffix
+            path = stem + ".\(copy)" + RootLayout.brokenSuffix
             copy += 1
         }
         return path
@@ -36,7 +36,7 @@ enum TailCutter {
     static func cut(fd: Int32, logPath: String, directory: String, at position: Int64, through end: Int64,
                     keepingIn broken: String, fileSystem fs: any FileSystem) throws -> Int64 {
         precondition(position >= 0, "a cut is at a position inside the segment")
-        let temporary = broken + AtomicFile.temporarySuffix
+        let temporary = broken + RootLayout.temporarySuffix
         let kept = try copy(from: fd, path: logPath, range: position..<max(end, position), to: temporary, fileSystem: fs)
         try fs.rename(temporary, to: broken)
         try fs.syncDirectory(directory)

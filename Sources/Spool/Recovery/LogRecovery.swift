@@ -35,13 +35,13 @@ enum LogRecovery {
             options.logger.notice("resolved a compaction leftover", metadata: ["action": "\(action)"])
         }
         let names = try fs.listDirectory(directory)
-        for file in names where file.hasSuffix(AtomicFile.temporarySuffix) {
+        for file in names where file.hasSuffix(RootLayout.temporarySuffix) {
             try fs.unlink(directory + "/" + file)
             report.removedTemporaryFiles.append(file)
             options.logger.notice("removed leftover temp file", metadata: ["file": "\(directory)/\(file)"])
         }
         var bases: [Int64] = []
-        for file in names where file.hasSuffix(SegmentName.logSuffix) {
+        for file in names where file.hasSuffix(RootLayout.logSuffix) {
             guard let base = SegmentName.parseLog(file) else {
                 throw SpoolError(
                     .invalidArgument, "a .log file whose name is not a 20-digit base offset is in the queue directory",
@@ -61,7 +61,7 @@ enum LogRecovery {
             // an empty log at 0 would reuse their offsets (and, for a group log, forget its acks).
             throw SpoolError(
                 .corruption, "the recovery point says \(stored.nextOffset) records were written, but no segment is left",
-                path: directory + "/" + RecoveryPoint.fileName, segment: stored.segment, offset: stored.nextOffset,
+                path: directory + "/" + RootLayout.recoveryPointFileName, segment: stored.segment, offset: stored.nextOffset,
                 hint: "segment files were deleted or moved; restore them")
         }
         if bases.isEmpty {
@@ -75,7 +75,7 @@ enum LogRecovery {
             do {
                 try point.write(in: directory, durable: true, fileSystem: fs)
             } catch {
-                options.logger.warning("recovery point not written", metadata: ["file": "\(directory)/\(RecoveryPoint.fileName)", "error": "\(error)"])
+                options.logger.warning("recovery point not written", metadata: ["file": "\(directory)/\(RootLayout.recoveryPointFileName)", "error": "\(error)"])
             }
             report.segments = 1
             report.seconds = seconds(since: started, options.clock)
@@ -88,7 +88,7 @@ enum LogRecovery {
         }
         report.segments = segments.count
         report.firstOffset = bases[0]
-        let rpPath = directory + "/" + RecoveryPoint.fileName
+        let rpPath = directory + "/" + RootLayout.recoveryPointFileName
         let stored = try RecoveryPoint.read(in: directory, fileSystem: fs)
         var start: RecoveryPoint
         if let stored, let index = bases.firstIndex(of: stored.segment) {

@@ -8,7 +8,6 @@ import SpoolFormat
 /// Version 2 also says that the queue's indexes have Kafka's meaning; a version 1 file is read
 /// the same way, and its queue's indexes are rebuilt once (FORMAT.md, "Recovery point").
 struct RecoveryPoint: Equatable, Sendable {
-    static let fileName = "recovery-point"
     static let magic: [UInt8] = Array("SPRP".utf8)
     /// The version written. FORMAT.md, "Recovery point".
     static let version: UInt32 = 2
@@ -64,11 +63,11 @@ struct RecoveryPoint: Equatable, Sendable {
     /// Replaces `<directory>/recovery-point` atomically; `durable` adds the fsyncs (at seals and
     /// close; between them a lost update only means a longer scan).
     func write(in directory: String, durable: Bool, fileSystem fs: any FileSystem) throws {
-        try AtomicFile.write(encoded(), to: directory + "/" + Self.fileName, directory: directory, durable: durable, fileSystem: fs)
+        try AtomicFile.write(encoded(), to: directory + "/" + RootLayout.recoveryPointFileName, directory: directory, durable: durable, fileSystem: fs)
     }
 
     /// The point stored in `directory`; nil when missing or unreadable.
     static func read(in directory: String, fileSystem fs: any FileSystem) throws -> RecoveryPoint? {
-        try AtomicFile.read(directory + "/" + fileName, limit: encodedSize + 1, fileSystem: fs).flatMap(RecoveryPoint.init(decoding:))
+        try AtomicFile.read(directory + "/" + RootLayout.recoveryPointFileName, limit: encodedSize + 1, fileSystem: fs).flatMap(RecoveryPoint.init(decoding:))
     }
 }

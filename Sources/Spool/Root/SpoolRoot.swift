@@ -104,7 +104,7 @@ public final class SpoolRoot: Sendable {
             let ancestor = prefix.isEmpty ? "/" : prefix
             let queues = prefix + "/queues"
             if normalized == queues || normalized.hasPrefix(queues + "/"),
-               fs.fileType(prefix + "/" + DirectoryLock.fileName) == .regular, fs.fileType(queues) == .directory {
+               fs.fileType(prefix + "/" + RootLayout.lockFileName) == .regular, fs.fileType(queues) == .directory {
                 throw SpoolError(.invalidArgument, "the data directory is inside the Spool root \(ancestor): a root inside a root is refused",
                                  path: path, hint: "open the root itself, \(ancestor)")
             }
