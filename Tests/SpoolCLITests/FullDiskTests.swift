@@ -132,7 +132,7 @@ struct FullDiskTests {
         try await SpoolProcess.run(["-c", "ulimit -n \(limit) && exec \"$0\" \"$@\"", SpoolProcess.binary] + arguments, executable: "/bin/sh")
     }
 
-    @Test("at ulimit -n 128, one enqueue process that rolls 260 segments succeeds, and so do consuming them, compacting them away, more appends and verify: no descriptor is held per sealed segment")
+    @Test("at ulimit -n 128, one enqueue process that rolls 260 segments succeeds, and so do verifying and consuming them, compacting them away, more appends and verify: no descriptor is held per sealed segment")
     func writerRollingMoreSegmentsThanTheFileLimitKeepsWorking() async throws {
         let dir = ScratchDirectory()
         let root = dir.path + "/root"
@@ -142,6 +142,8 @@ struct FullDiskTests {
         #expect(filled.status == 0, "\(filled.stderr.suffix(600))")
         let segments = try FileManager.default.contentsOfDirectory(atPath: root + "/queues/q").filter { $0.hasSuffix(".log") }.count
         #expect(segments >= 250)
+        let walked = try await Self.underFileLimit(128, ["verify", "--dir", root])
+        #expect(walked.status == 0, "\(walked.stdout.suffix(600))\n\(walked.stderr.suffix(600))")
         let consumed = try await Self.underFileLimit(128, ["consume", "--dir", root, "--queue", "q", "--group", "g", "--ack", "--until-empty"])
         #expect(consumed.status == 0, "\(consumed.stderr.suffix(600))")
         let compacted = try await Self.underFileLimit(128, ["compact", "--dir", root])
