@@ -110,8 +110,9 @@ final class Segment: @unchecked Sendable {
     /// compactor opens it before it deletes or replaces the file, so a segment object always
     /// reads the file it was made for.
     /// - Throws: `.notFound` or `.io` naming the file when it cannot be opened.
-    /// Pins the descriptor: callers (the writer, recovery, scanners, the compactor before it
-    /// deletes or replaces the file) keep using the number they get.
+    /// Pins the descriptor: callers (the writer of the active segment, recovery, the compactor
+    /// before it deletes or replaces the file) keep using the number they get. Scanners take a
+    /// counted use instead (``scanner(limits:)``), and the writer unpins on seal.
     var fd: Int32 {
         get throws {
             try descriptor.withLock { state in
