@@ -127,4 +127,33 @@ struct FullDiskTests {
                                            executable: "/bin/sh")
         #expect(r.status == 0, "\(r.stderr.suffix(600))")
     }
+    /// Runs `spool arguments...` under `ulimit -n limit`.
+    static func underFileLimit(_ limit: Int, _ arguments: [String]) async throws -> SpoolProcess.Outcome {
+        try await SpoolProcess.run(["-c", "ulimit -n \(limit) && exec \"$0\" \"$@\"", SpoolProcess.binary] + arguments, executable: "/bin/sh")
+    }
+
+    @Test("at ulimit -n 128, one enqueue process that rolls 260 segments succeeds, and so do verifying and consuming them, compacting them away, more appends and verify: no descriptor is held per sealed segment")
+    func writerRollingMoreSegmentsThanTheFileLimitKeepsWorking() async throws {
+        let dir = ScratchDirectory()
+        let root = dir.path + "/root"
+        // 1 KB tasks in 64 KiB segments: about 60 a segment, so 16,000 tasks make 260 segments.
+        let filled = try await Self.underFileLimit(128, ["enqueue", "--dir", root, "--queue", "q", "--segment-bytes", "65536",
+                                                         "--count", "16000", "--payload-size", "1000", "--batch", "50"])
+        #expect(filled.status == 0, "\(filled.stderr.suffix(600))")
+        let segments = try FileManager.default.contentsOfDirectory(atPath: root + "/queues/q").filter { $0.hasSuffix(".log") }.count
+        #expect(segments >= 250)
+        let walked = try await Self.underFileLimit(128, ["verify", "--dir", root])
+        #expect(walked.status == 0, "\(walked.stdout.suffix(600))\n\(walked.stderr.suffix(600))")
+        let consumed = try await Self.underFileLimit(128, ["consume", "--dir", root, "--queue", "q", "--group", "g", "--ack", "--until-empty"])
+        #expect(consumed.status == 0, "\(consumed.stderr.suffix(600))")
+        let compacted = try await Self.underFileLimit(128, ["compact", "--dir", root])
+        #expect(compacted.status == 0, "\(compacted.stderr.suffix(600))")
+        let left = try FileManager.default.contentsOfDirectory(atPath: root + "/queues/q").filter { $0.hasSuffix(".log") }.count
+        #expect(left == 1, "\(left) segments left after compacting a drained queue")
+        let more = try await Self.underFileLimit(128, ["enqueue", "--dir", root, "--queue", "q", "--segment-bytes", "65536",
+                                                       "--count", "200", "--payload-size", "1000", "--batch", "50"])
+        #expect(more.status == 0, "\(more.stderr.suffix(600))")
+        let verified = try await Self.underFileLimit(128, ["verify", "--dir", root])
+        #expect(verified.status == 0, "\(verified.stdout.suffix(600))\n\(verified.stderr.suffix(600))")
+    }
 }

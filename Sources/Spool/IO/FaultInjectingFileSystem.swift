@@ -50,11 +50,32 @@ public final class FaultInjectingFileSystem: FileSystem {
     }
 
     private let base: any FileSystem
-    private let state: Mutex<State>
+    /// The plan and counters, shared with the copies ``confined(toRoot:)`` makes, so a test's
+    /// `setPlan` and `counters` act on the root the engine opened through this one.
+    private final class Shared: Sendable {
+        private let mutex: Mutex<State>
+        init(_ state: State) { mutex = Mutex(state) }
+        func withLock<R: Sendable, E: Error>(_ body: (inout State) throws(E) -> R) throws(E) -> R {
+            try mutex.withLock { (state: inout State) throws(E) -> R in try body(&state) }
+        }
+    }
+    private let state: Shared
 
     public init(wrapping base: any FileSystem = PosixFileSystem(), plan: Plan = Plan()) {
         self.base = base
-        self.state = Mutex(State(plan: plan))
+        self.state = Shared(State(plan: plan))
+    }
+
+    private init(wrapping base: any FileSystem, sharing shared: Shared) {
+        self.base = base
+        self.state = shared
+    }
+
+    /// This file system over the wrapped one confined to `path` (symlinks and escapes refused
+    /// as in production), with the same plan and counters.
+    /// - Throws: as the wrapped file system's `confined(toRoot:)`.
+    public func confined(toRoot path: String) throws -> any FileSystem {
+        FaultInjectingFileSystem(wrapping: try base.confined(toRoot: path), sharing: state)
     }
 
     /// Replaces the plan; counters are kept.

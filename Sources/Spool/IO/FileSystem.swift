@@ -32,8 +32,9 @@ public protocol FileSystem: Sendable {
     /// `.diskFull` when the file system has no room.
     func allocate(_ fd: Int32, at position: Int64, length: Int64) throws
     /// This file system with paths below root `path` resolved beneath the root's directory
-    /// descriptor, refusing links and escapes on the way (``PosixFileSystem``). The default,
-    /// for wrappers, returns `self`: they resolve by path.
+    /// descriptor, refusing links and escapes on the way (``PosixFileSystem``). Wrappers
+    /// forward it (``FaultInjectingFileSystem``, ``PowerCutFileSystem``), so tests and drills
+    /// run confined too; the default returns `self`, resolving by path.
     /// - Throws: errno errors naming `path` when it cannot be opened as a directory.
     func confined(toRoot path: String) throws -> any FileSystem
 }

@@ -33,18 +33,40 @@ public final class PowerCutFileSystem: FileSystem {
     }
 
     private let base: any FileSystem
-    private let journal: Int32
-    private let state = Mutex(State())
+    /// The journal and the state that orders its records, shared with the copies
+    /// ``confined(toRoot:)`` makes: one journal, one sequence, whichever copy a call goes through.
+    private final class Shared: Sendable {
+        let journal: Int32
+        private let mutex = Mutex(State())
+        init(journal: Int32) { self.journal = journal }
+        deinit { Glibc.close(journal) }
+        func withLock<R: Sendable, E: Error>(_ body: (inout State) throws(E) -> R) throws(E) -> R {
+            try mutex.withLock { (state: inout State) throws(E) -> R in try body(&state) }
+        }
+    }
+    private let state: Shared
+    private var journal: Int32 { state.journal }
 
     /// Opens (creating or appending to) the undo journal at `journalPath`.
     /// - Throws: ``SpoolError`` when the journal cannot be opened.
     public init(wrapping base: any FileSystem = PosixFileSystem(), journalPath: String) throws {
         self.base = base
-        journal = Glibc.open(journalPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        let journal = Glibc.open(journalPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         if journal < 0 { throw SpoolError.system("open the power-cut journal", errno: errno, path: journalPath) }
+        state = Shared(journal: journal)
     }
 
-    deinit { Glibc.close(journal) }
+    private init(wrapping base: any FileSystem, sharing shared: Shared) {
+        self.base = base
+        self.state = shared
+    }
+
+    /// This file system over the wrapped one confined to `path` (symlinks and escapes refused
+    /// as in production), recording to the same journal.
+    /// - Throws: as the wrapped file system's `confined(toRoot:)`.
+    public func confined(toRoot path: String) throws -> any FileSystem {
+        PowerCutFileSystem(wrapping: try base.confined(toRoot: path), sharing: state)
+    }
 
     private func append(_ record: PowerCutRecord) throws {
         let bytes = record.encoded()

@@ -54,7 +54,7 @@ public enum SpoolLayout {
             let segment = SegmentPath(queue: nil, path: path, baseOffset: SegmentName.parseLog(name))
             return [Log(kind: .file, name: path, directory: nil, segments: [segment], otherFiles: [], root: nil)]
         case .directory:
-            if isSymlink(path + "/queues") { return [] }  // not followed: ``symbolicLinks(under:)`` names it
+            if isSymlink(path + "/queues") { return [] }  // not followed: ``foreignEntries(under:)`` names it
             if fs.fileType(path + "/queues") == .directory {
                 var all: [Log] = []
                 for queue in try fs.listDirectory(path + "/queues").sorted() where isRealDirectory(path + "/queues/" + queue, fs) {
@@ -111,7 +111,8 @@ public enum SpoolLayout {
         do { names = try fs.listDirectory(directory) } catch { throw error.with(path: directory) }
         var segments: [SegmentPath] = []
         var other: [String] = []
-        for file in names where !isSymlink(directory + "/" + file) {
+        // Links, FIFOs and devices are never segments: ``foreignEntries(under:)`` names them.
+        for file in names where !isForeign(directory + "/" + file) {
             if file.hasSuffix(RootLayout.logSuffix) && fs.fileType(directory + "/" + file) == .directory {
                 other.append(file)  // not a segment: verify reports it as such, not as a gap
             } else if file.hasSuffix(RootLayout.logSuffix) {
@@ -134,29 +135,9 @@ public enum SpoolLayout {
     /// Whether `path` itself is a symbolic link (lstat).
     static func isSymlink(_ path: String) -> Bool { PosixFileSystem.isSymlink(path) }
 
-    /// Symbolic links inside the root, queue or group directory at `path` (not `path` itself,
-    /// which is the operator's choice): Spool never follows them, so the logs above skip them
-    /// and `verify` reports each. Only real directories are descended, at most four levels
-    /// (root, queues, a queue, its groups, a group) and at most `limit` entries in all.
-    /// Read-only; thread-safe.
+    /// The symbolic links among ``foreignEntries(under:limit:)``. Read-only; thread-safe.
     public static func symbolicLinks(under path: String, limit: Int = 1_000_000) -> [String] {
-        var path = path
-        while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
-        var found: [String] = []
-        var pending: [(String, Int)] = [(path, 0)]
-        var visited = 0
-        while let (directory, depth) = pending.popLast(), visited < limit {
-            let names = ((try? PosixFileSystem().listDirectory(directory)) ?? []).sorted()
-            for name in names where visited < limit {
-                visited += 1
-                let child = directory + "/" + name
-                var info = stat()
-                guard lstat(child, &info) == 0 else { continue }
-                let type = info.st_mode & S_IFMT
-                if type == S_IFLNK { found.append(child) } else if type == S_IFDIR && depth < 4 { pending.append((child, depth + 1)) }
-            }
-        }
-        return found.sorted()
+        foreignEntries(under: path, limit: limit).filter(\.isSymbolicLink).map(\.path)
     }
 
     /// An index of a segment, the recovery point, or the groups folder.

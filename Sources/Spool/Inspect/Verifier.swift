@@ -35,9 +35,8 @@ public struct Verifier: Sendable {
     public func verify(path: String, progress: (VerifyProgress) -> Void = { _ in }) throws -> VerifyReport {
         let logs = try SpoolLayout.logs(at: path, fileSystem: fileSystem)
         var report = VerifyReport()
-        for link in SpoolLayout.symbolicLinks(under: path) {
-            report.problems.append(VerifyProblem(kind: .leftoverFile, file: link,
-                                                 message: "a symbolic link inside the root: Spool does not follow it (open refuses it), and verify did not check what it points to; replace it with the file or directory itself, or move it out of the root"))
+        for entry in SpoolLayout.foreignEntries(under: path) {
+            report.problems.append(VerifyProblem(kind: .leftoverFile, file: entry.path, message: entry.message(command: "verify")))
         }
         let total = logs.flatMap(\.segments).reduce(Int64(0)) { sum, s in sum + fileSize(s.path) }
         var done: Int64 = 0

@@ -131,7 +131,10 @@ public struct LogReader: Sendable {
             // that file (still open through `held`), then goes on with the live ones after it.
             segments = [held] + segments.filter { $0.baseOffset > held.baseOffset }
         }
-        guard nextOffset < committed.nextOffset, let first = segments.first else { return nil }
+        guard nextOffset < committed.nextOffset, let first = segments.first else {
+            if cursor?.segment.isRetired == true { cursor = nil }  // caught up: a deleted segment's descriptor can close
+            return nil
+        }
         if nextOffset < first.baseOffset {
             throw SpoolError(.offsetOutOfRange, "offset \(nextOffset) is below the log start \(first.baseOffset): retention or compaction deleted the segments that held it",
                              path: shared.directory, offset: nextOffset, hint: "those records are gone; read from \(first.baseOffset)")

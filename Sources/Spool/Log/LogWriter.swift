@@ -619,6 +619,7 @@ final class LogWriter: @unchecked Sendable {
         // readers map them read-only when they need them, so a writer's memory does not grow
         // with every segment it fills.
         sealed.closeIndexes()
+        sealed.unpinSealed()  // its descriptor is budgeted like any sealed segment's from now on
         logger.info("segment rolled", metadata: ["queue": "\(shared.name)", "segment": "\(next.baseOffset)"])
     }
 

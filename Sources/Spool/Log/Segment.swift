@@ -21,8 +21,10 @@ final class Segment: @unchecked Sendable {
     private let writable: Bool
     /// The `.log` file's descriptor (-1 until first used, or after ``DescriptorBudget`` closed
     /// it while idle: opening a queue opens only the segments recovery reads), how many reads
-    /// are using it, and whether it is pinned: opened through ``fd`` (writer, recovery,
-    /// scanners) or retired, so it is never closed before the segment goes.
+    /// (and scanners, ``scanner(limits:)``) are using it, and whether it is pinned: opened
+    /// through ``fd`` (the active segment's writer, recovery) or retired, so it is never closed
+    /// before the segment goes. The writer unpins a segment when it seals it
+    /// (``unpinSealed()``), so a log holds no descriptor per sealed segment.
     private struct Descriptor {
         var fd: Int32 = -1
         var uses = 0
@@ -108,8 +110,9 @@ final class Segment: @unchecked Sendable {
     /// compactor opens it before it deletes or replaces the file, so a segment object always
     /// reads the file it was made for.
     /// - Throws: `.notFound` or `.io` naming the file when it cannot be opened.
-    /// Pins the descriptor: callers (the writer, recovery, scanners, the compactor before it
-    /// deletes or replaces the file) keep using the number they get.
+    /// Pins the descriptor: callers (the writer of the active segment, recovery, the compactor
+    /// before it deletes or replaces the file) keep using the number they get. Scanners take a
+    /// counted use instead (``scanner(limits:)``), and the writer unpins on seal.
     var fd: Int32 {
         get throws {
             try descriptor.withLock { state in
@@ -124,14 +127,41 @@ final class Segment: @unchecked Sendable {
     /// under the call; an unpinned descriptor is opened on demand and counted against the
     /// log's ``DescriptorBudget``, which may close other idle ones. Thread-safe.
     private func withDescriptor<T>(_ body: (Int32) throws -> T) throws -> T {
+        let fd = try acquireDescriptor()
+        defer { releaseDescriptor() }
+        return try body(fd)
+    }
+
+    /// Opens the descriptor when it is closed and counts one more use of it (see
+    /// ``withDescriptor(_:)``); each call must be matched by one ``releaseDescriptor()``.
+    /// - Throws: `.notFound` or `.io` naming the file (`.io` with EMFILE when the process is out
+    ///   of descriptors). Thread-safe.
+    fileprivate func acquireDescriptor() throws -> Int32 {
         let (fd, budgeted) = try descriptor.withLock { state in
             if state.fd < 0 { state.fd = try openFile() }
             state.uses += 1
             return (state.fd, !state.pinned)
         }
-        defer { descriptor.withLock { $0.uses -= 1 } }
         if budgeted { descriptors.used(self) }
-        return try body(fd)
+        return fd
+    }
+
+    /// Ends one use counted by ``acquireDescriptor()``. Thread-safe.
+    fileprivate func releaseDescriptor() {
+        descriptor.withLock { $0.uses -= 1 }
+    }
+
+    /// Called by the writer once it sealed this segment: the descriptor it pinned is counted
+    /// against the log's ``DescriptorBudget`` from now on, closed while idle and reopened on
+    /// demand like any other sealed segment's (so a writer that rolls 10,000 segments does not
+    /// hold 10,000 descriptors). A retired segment stays pinned. Thread-safe.
+    func unpinSealed() {
+        let counted = descriptor.withLock { state -> Bool in
+            guard state.pinned, !isRetired else { return false }
+            state.pinned = false
+            return state.fd >= 0
+        }
+        if counted { descriptors.used(self) }
     }
 
     /// Closes the descriptor when no read is using it and it is not pinned; returns whether
@@ -170,8 +200,15 @@ final class Segment: @unchecked Sendable {
         return try? header.withUnsafeBytes { try RecordBatchHeader.decode($0, limits: limits) }
     }
 
+    /// A scanner over the `.log` file. It holds a counted use of the descriptor (not a pin)
+    /// for as long as it exists: the budget cannot close the descriptor under it, and once the
+    /// scanner is gone the descriptor is idle again (closed by the budget when it needs room).
+    /// - Throws: `.notFound` or `.io` naming the file when it cannot be opened.
     func scanner(limits: FormatLimits) throws -> SegmentScanner {
-        SegmentScanner(fileSystem: fileSystem, path: logPath, fd: try fd, limits: limits)
+        let lease = try DescriptorLease(self)
+        var scanner = SegmentScanner(fileSystem: fileSystem, path: logPath, fd: lease.fd, limits: limits)
+        scanner.lease = lease
+        return scanner
     }
 
     /// Whether the compactor deleted or replaced this segment's file.
@@ -180,8 +217,12 @@ final class Segment: @unchecked Sendable {
     /// Marks the segment deleted or replaced (see `retiredFlag`). Thread-safe.
     func retire() {
         // Readers finish on the old file: its descriptor must outlive the unlink or rename.
-        descriptor.withLock { $0.pinned = true }
-        retiredFlag.store(true, ordering: .releasing)
+        // Set under the descriptor's lock, so ``unpinSealed()`` never unpins a retired segment.
+        // The descriptor is closed when the last holder (a reader's cursor) lets the segment go.
+        descriptor.withLock { state in
+            state.pinned = true
+            retiredFlag.store(true, ordering: .releasing)
+        }
     }
 
     /// Record count, greatest timestamp and size of a sealed segment, from its batch headers
@@ -364,10 +405,25 @@ final class Segment: @unchecked Sendable {
     }
 }
 
+/// One counted use of a segment's descriptor, held by a ``SegmentScanner`` for its lifetime
+/// and ended when the scanner goes (see ``Segment/scanner(limits:)``). Thread-safe.
+final class DescriptorLease: Sendable {
+    let segment: Segment
+    let fd: Int32
+
+    /// - Throws: as ``Segment/fd``, when the file cannot be opened.
+    init(_ segment: Segment) throws {
+        self.segment = segment
+        fd = try segment.acquireDescriptor()
+    }
+
+    deinit { segment.releaseDescriptor() }
+}
+
 /// Bounds the descriptors one log holds open for reads of its sealed segments: at most
 /// `limit`, the least recently used idle one closed first (reopened on its next read), so
 /// reading a queue of 10,000 segments does not run into EMFILE. Pinned descriptors (the active
-/// segment, recovery and scanners, retired segments that readers finish on) are not counted,
+/// segment, recovery, retired segments that readers finish on) are not counted,
 /// and a descriptor a read is using is never closed. Thread-safe behind a mutex; it takes a
 /// segment's lock inside its own, never the reverse.
 final class DescriptorBudget: Sendable {

@@ -42,6 +42,9 @@ struct SegmentScanner {
     /// Spool writes have no gaps, compacted segments included (FORMAT.md, "Compaction"); this
     /// is for summaries and index rebuilds of segments written by other tools.
     var allowOffsetGaps = false
+    /// Keeps `fd` open while the scanner exists (``Segment/scanner(limits:)``); nil for a
+    /// descriptor the caller owns.
+    var lease: DescriptorLease? = nil
 
     /// Scans from `start` (expecting a batch for offset `nextOffset` there) to `limit` (the file
     /// size or the committed end), calling `onBatch(header, position)` for each valid batch.

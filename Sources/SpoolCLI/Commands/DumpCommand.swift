@@ -76,6 +76,7 @@ struct DumpCommand: AsyncParsableCommand {
         for target in targets {
             // Groups' logs only when asked for by their directory: a root or queue dump is the tasks.
             let logs = try SpoolLayout.logs(at: target)
+            ForeignEntryWarnings.report(under: target, command: "dump")
             for log in logs where log.kind != .group || logs.allSatisfy({ $0.kind == .group }) {
                 for segment in log.segments {
                     if index {

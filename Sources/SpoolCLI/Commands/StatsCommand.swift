@@ -42,6 +42,7 @@ struct StatsCommand: AsyncParsableCommand {
     func run() async throws {
         let root = common.resolvedDir
         var stats = try StatsCollector().collect(path: root)
+        ForeignEntryWarnings.report(under: root, command: "stats")
         if let queue {
             stats = stats.filter { $0.name == queue }
             if stats.isEmpty { throw SpoolError(.notFound, "no queue named \(queue)", path: root + "/queues/" + queue, hint: "list the queues with `spool stats`") }

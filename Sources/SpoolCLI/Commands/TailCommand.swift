@@ -49,6 +49,7 @@ struct TailCommand: AsyncParsableCommand {
             throw SpoolError(.notFound, "no queue named \(queue)", path: directory, hint: "check --dir and --queue; `spool stats` lists the queues")
         }
         let follower = try LogFollower(directory: directory, lastRecords: n)
+        ForeignEntryWarnings.report(under: directory, command: "tail")
         let printer = RecordPrinter(json: common.json, valueLimit: full ? nil : 64)
         while true {
             let records = try follower.poll()
