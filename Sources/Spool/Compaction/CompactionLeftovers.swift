@@ -56,13 +56,13 @@ public enum CompactionLeftovers {
         var actions: [Action] = []
         for name in names.sorted() {
             if let base = base(of: name, suffix: RootLayout.cleanedSuffix) {
-                actions.append(Action(kind: .deleteCleaned, path: directory + "/" + name, segment: base))
+                actions.append(Action(kind: .deleteCleaned, path: RootLayout.path(directory, name), segment: base))
             } else if let base = base(of: name, suffix: RootLayout.swapSuffix) {
-                actions.append(Action(kind: .finishSwap, path: directory + "/" + name, segment: base))
+                actions.append(Action(kind: .finishSwap, path: RootLayout.path(directory, name), segment: base))
             } else if let base = base(of: name, suffix: RootLayout.indexSuffix) ?? base(of: name, suffix: RootLayout.timeIndexSuffix) {
                 let stem = SegmentName.stem(base)
                 if !present.contains(stem + RootLayout.logSuffix) && !present.contains(stem + RootLayout.swapSuffix) {
-                    actions.append(Action(kind: .deleteOrphanIndex, path: directory + "/" + name, segment: base))
+                    actions.append(Action(kind: .deleteOrphanIndex, path: RootLayout.path(directory, name), segment: base))
                 }
             }
         }
@@ -88,7 +88,7 @@ public enum CompactionLeftovers {
     /// Makes `<base>.log.swap` live: stale indexes go first (so no crash can leave old indexes
     /// beside the new file), the directory is synced, then the rename, then the directory again.
     static func finishSwap(directory: String, base: Int64, fileSystem fs: any FileSystem) throws {
-        let stem = directory + "/" + SegmentName.stem(base)
+        let stem = RootLayout.path(directory, SegmentName.stem(base))
         try unlinkIfPresent(stem + RootLayout.indexSuffix, fs)
         try unlinkIfPresent(stem + RootLayout.timeIndexSuffix, fs)
         try fs.syncDirectory(directory)

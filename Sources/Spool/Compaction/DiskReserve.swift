@@ -16,7 +16,7 @@ struct DiskReserve {
     let fileSystem: any FileSystem
 
     init(root: String, options: SpoolOptions) {
-        path = root + "/" + Self.fileName
+        path = RootLayout.path(root, Self.fileName)
         bytes = options.compactionReserveBytes
         fileSystem = options.fileSystem
     }

@@ -34,7 +34,7 @@ struct GroupCheckpointStore {
         var found: [GroupCheckpoint] = []
         var ignored: [String] = []
         for name in [RootLayout.checkpointFileName, RootLayout.oldCheckpointFileName] {
-            let path = directory + "/" + name
+            let path = RootLayout.path(directory, name)
             guard let bytes = try read(path) else { continue }
             do {
                 found.append(try GroupCheckpoint.decode(bytes))
@@ -66,9 +66,9 @@ struct GroupCheckpointStore {
     /// - Throws: I/O errors naming the file (`.diskFull` on a full disk); the previous files
     ///   stay usable.
     func save(_ checkpoint: GroupCheckpoint) throws {
-        let path = directory + "/" + RootLayout.checkpointFileName
+        let path = RootLayout.path(directory, RootLayout.checkpointFileName)
         if fileSystem.fileType(path) == .regular {
-            try fileSystem.rename(path, to: directory + "/" + RootLayout.oldCheckpointFileName)
+            try fileSystem.rename(path, to: RootLayout.path(directory, RootLayout.oldCheckpointFileName))
         }
         try AtomicFile.write(checkpoint.encoded(), to: path, directory: directory, durable: true, fileSystem: fileSystem)
     }

@@ -41,7 +41,7 @@ struct SegmentRewriter {
     ///   (`.diskFull` when the disk is full; the partial `.cleaned` is deleted).
     func rewrite(_ segment: Segment, keep: Keep, onRead: (Int64) -> Bool) throws -> Outcome {
         let fs = options.fileSystem
-        var outcome = Outcome(path: segment.directory + "/" + SegmentName.stem(segment.baseOffset) + RootLayout.cleanedSuffix)
+        var outcome = Outcome(path: RootLayout.segmentFile(in: segment.directory, base: segment.baseOffset, suffix: RootLayout.cleanedSuffix))
         let fd = try fs.open(outcome.path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
         var closed = false
         defer { if !closed { fs.close(fd) } }

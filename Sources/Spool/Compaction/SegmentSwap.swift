@@ -22,7 +22,7 @@ enum SegmentSwap {
     ///   over `.log` happened.
     static func commitRewrite(of old: Segment, in shared: LogShared) throws {
         let fs = shared.options.fileSystem
-        let stem = old.directory + "/" + SegmentName.stem(old.baseOffset)
+        let stem = RootLayout.path(old.directory, SegmentName.stem(old.baseOffset))
         // Readers that still hold `old` must keep reading the old file, not the new one.
         _ = try old.fd
         try fs.rename(stem + RootLayout.cleanedSuffix, to: stem + RootLayout.swapSuffix)

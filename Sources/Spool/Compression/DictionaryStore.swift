@@ -18,7 +18,7 @@ public final class DictionaryStore: Sendable {
 
     /// The store of the queue in `queueDirectory`.
     public init(queueDirectory: String, fileSystem: any FileSystem = PosixFileSystem()) {
-        self.directory = queueDirectory + "/" + RootLayout.dictionariesDirectoryName
+        self.directory = RootLayout.path(queueDirectory, RootLayout.dictionariesDirectoryName)
         self.fileSystem = fileSystem
     }
 
@@ -50,7 +50,7 @@ public final class DictionaryStore: Sendable {
     /// The dictionary new batches use, if one was installed.
     /// - Throws: as ``dictionary(id:)``, and `.corruption` when `current` names a missing one.
     public func current() throws -> ZstdDictionary? {
-        let path = directory + "/" + Self.currentName
+        let path = RootLayout.path(directory, Self.currentName)
         guard let bytes = try AtomicFile.read(path, limit: 32, fileSystem: fileSystem) else { return nil }
         let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters()
         guard let id = UInt32(text) else {
@@ -71,7 +71,7 @@ public final class DictionaryStore: Sendable {
     public func install(_ dictionary: ZstdDictionary) throws {
         try fileSystem.makeDurableDirectory(directory)
         try AtomicFile.write(dictionary.bytes, to: path(of: dictionary.id), directory: directory, durable: true, fileSystem: fileSystem)
-        try AtomicFile.write(Array("\(dictionary.id)\n".utf8), to: directory + "/" + Self.currentName, directory: directory,
+        try AtomicFile.write(Array("\(dictionary.id)\n".utf8), to: RootLayout.path(directory, Self.currentName), directory: directory,
                              durable: true, fileSystem: fileSystem)
         loaded.withLock { $0[dictionary.id] = dictionary }
     }

@@ -13,7 +13,7 @@ final class DirectoryLock {
     /// - Throws: `.locked` with the holder's pid when another process holds it; `.io`/`.notFound`
     ///   when the file cannot be created.
     init(root: String, fileSystem fs: any FileSystem) throws {
-        path = root + "/" + RootLayout.lockFileName
+        path = RootLayout.path(root, RootLayout.lockFileName)
         fd = try fs.open(path, flags: O_RDWR | O_CREAT, mode: 0o600)
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let code = errno

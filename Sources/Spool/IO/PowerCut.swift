@@ -176,7 +176,7 @@ public enum PowerCut {
         guard info.st_mode & S_IFMT == S_IFDIR, depth < 64 else { return unlink(path) == 0 ? 1 : 0 }
         var removed = 0
         let names = (try? PosixFileSystem().listDirectory(path)) ?? []
-        for name in names.prefix(1_000_000) { removed += removeTree(path + "/" + name, depth: depth + 1) }
+        for name in names.prefix(1_000_000) { removed += removeTree(RootLayout.path(path, name), depth: depth + 1) }
         return removed + (rmdir(path) == 0 ? 1 : 0)
     }
 }

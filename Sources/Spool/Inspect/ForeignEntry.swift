@@ -38,7 +38,7 @@ extension SpoolLayout {
             let names = ((try? PosixFileSystem().listDirectory(directory)) ?? []).sorted()
             for name in names where visited < limit {
                 visited += 1
-                let child = directory + "/" + name
+                let child = RootLayout.path(directory, name)
                 var info = stat()
                 guard lstat(child, &info) == 0 else { continue }
                 let type = info.st_mode & S_IFMT

@@ -26,7 +26,7 @@ struct LogCheck {
         let fs = verifier.fileSystem
         var point: RecoveryPoint? = nil
         if let directory = log.directory {
-            let rpPath = directory + "/" + RootLayout.recoveryPointFileName
+            let rpPath = RootLayout.path(directory, RootLayout.recoveryPointFileName)
             point = try RecoveryPoint.read(in: directory, fileSystem: fs)
             if point == nil && fs.fileType(rpPath) == .regular {
                 // Written only as an atomic file: garbage is damage, not a crash's leftover.
@@ -125,7 +125,7 @@ struct LogCheck {
                                           message: "a .log file whose name is not a 20-digit base offset: open refuses the queue until it is moved out"))
         }
         for name in log.otherFiles {
-            let path = directory + "/" + name
+            let path = RootLayout.path(directory, name)
             if name.hasSuffix(RootLayout.temporarySuffix) {
                 problems.append(VerifyProblem(kind: .leftoverFile, file: path, message: "temporary file of an interrupted atomic write (open removes it)"))
             } else if name.hasSuffix(".cleaned") || name.hasSuffix(".swap") {

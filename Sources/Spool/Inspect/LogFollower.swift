@@ -85,7 +85,7 @@ public final class LogFollower {
 
     /// Switches to the segment whose base offset is `expected`, if it exists.
     private func moveToNextSegment() throws -> Bool {
-        let path = directory + "/" + SegmentName.stem(expected) + RootLayout.logSuffix
+        let path = RootLayout.segmentFile(in: directory, base: expected, suffix: RootLayout.logSuffix)
         guard fileSystem.fileType(path) == .regular, path != file?.path else { return false }
         file = try SegmentFile(path: path, fileSystem: fileSystem)
         position = 0

@@ -50,7 +50,7 @@ extension Repairer {
     func isDetached(base: Int64, in directory: String) throws -> Bool {
         guard let previous = try options.fileSystem.listDirectory(directory).compactMap({ SegmentName.parseLog($0) }).filter({ $0 < base }).max()
         else { return false }
-        let before = try SegmentFile(path: directory + "/" + SegmentName.stem(previous) + RootLayout.logSuffix, fileSystem: options.fileSystem)
+        let before = try SegmentFile(path: RootLayout.segmentFile(in: directory, base: previous, suffix: RootLayout.logSuffix), fileSystem: options.fileSystem)
         return try validEnd(of: before, base: previous).nextOffset < base
     }
 
@@ -71,7 +71,7 @@ extension Repairer {
         guard !bases.contains(first) else { return nil }
         if let following = bases.filter({ $0 > first }).min(), next > following { return nil }
         if let previous = bases.filter({ $0 < first }).max() {
-            let before = try SegmentFile(path: directory + "/" + SegmentName.stem(previous) + RootLayout.logSuffix, fileSystem: options.fileSystem)
+            let before = try SegmentFile(path: RootLayout.segmentFile(in: directory, base: previous, suffix: RootLayout.logSuffix), fileSystem: options.fileSystem)
             guard try validEnd(of: before, base: previous).nextOffset <= first else { return nil }
         }
         return first
@@ -89,7 +89,7 @@ extension Repairer {
         let path = file.path
         let directory = parent(path)
         let stem = String(path.dropLast(RootLayout.logSuffix.count))
-        let fresh = directory + "/" + SegmentName.stem(tail.firstOffset) + RootLayout.logSuffix
+        let fresh = RootLayout.segmentFile(in: directory, base: tail.firstOffset, suffix: RootLayout.logSuffix)
         let kept = tail.damagedAt > 0 ? TailCutter.brokenPath(of: path, at: tail.damagedAt, fileSystem: fs) : path + RootLayout.quarantineSuffix
         let lostFrom = tail.damagedAt > 0 ? (try validEnd(of: file, base: base).nextOffset) : base
         let count = tail.firstOffset - lostFrom

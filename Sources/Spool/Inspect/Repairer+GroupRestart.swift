@@ -20,7 +20,7 @@ extension Repairer {
         guard current.segments.allSatisfy({ $0.baseOffset == nil }),
               let point = try? RecoveryPoint.read(in: directory, fileSystem: fs), point.nextOffset > 0 else { return }
         let start = point.nextOffset
-        let fresh = directory + "/" + SegmentName.stem(start) + RootLayout.logSuffix
+        let fresh = RootLayout.segmentFile(in: directory, base: start, suffix: RootLayout.logSuffix)
         func act(_ action: RepairAction, _ body: () throws -> Void) throws {
             onAction(action)
             report.actions.append(action)

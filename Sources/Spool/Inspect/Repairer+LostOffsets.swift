@@ -51,8 +51,8 @@ extension Repairer {
         }
         guard seen.offset > end.nextOffset else { return }
         let count = seen.offset - end.nextOffset
-        let gapFile = directory + "/" + SegmentName.stem(end.nextOffset) + RootLayout.lostSuffix
-        let fresh = directory + "/" + SegmentName.stem(seen.offset) + RootLayout.logSuffix
+        let gapFile = RootLayout.segmentFile(in: directory, base: end.nextOffset, suffix: RootLayout.lostSuffix)
+        let fresh = RootLayout.segmentFile(in: directory, base: seen.offset, suffix: RootLayout.logSuffix)
         let action = RepairAction(
             kind: .skipLostOffsets, path: fresh, position: 0, offset: end.nextOffset,
             detail: "offsets \(end.nextOffset)–\(seen.offset - 1) (\(count) tasks) are lost: the log's data ends at offset \(end.nextOffset), "

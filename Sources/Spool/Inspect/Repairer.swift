@@ -198,10 +198,10 @@ public struct Repairer: Sendable {
     /// Records the operator's acceptance of a gap of offsets (``RepairGap``), durably.
     private func acceptGap(_ directory: String, from gapStart: Int64, to gapEnd: Int64, act: (RepairAction, () throws -> Void) throws -> Void) throws {
         let name = RepairGap.acceptedFileName(gapStart: gapStart)
-        try act(RepairAction(kind: .acceptGap, path: directory + "/" + name, offset: gapStart,
+        try act(RepairAction(kind: .acceptGap, path: RootLayout.path(directory, name), offset: gapStart,
                              detail: "write \(directory)/\(name): offsets \(gapStart)–\(gapEnd - 1) (\(gapEnd - gapStart) records) are accepted as lost; readers and verify move past them")) {
             try AtomicFile.write(RepairGap.acceptedText(gapStart: gapStart, gapEnd: gapEnd, wallMilliseconds: options.clock.wallMilliseconds()),
-                                 to: directory + "/" + name, directory: directory, durable: true, fileSystem: options.fileSystem)
+                                 to: RootLayout.path(directory, name), directory: directory, durable: true, fileSystem: options.fileSystem)
         }
     }
 
@@ -210,7 +210,7 @@ public struct Repairer: Sendable {
     /// start as acked, and delivers the rest again).
     func acceptGroupLoss(_ directory: String, logStart: Int64, act: (RepairAction, () throws -> Void) throws -> Void) throws {
         let checkpoint = GroupCheckpoint(logOffset: logStart, acked: OffsetRanges(watermark: 0), retries: [:])
-        try act(RepairAction(kind: .acceptGroupLoss, path: directory + "/" + RootLayout.checkpointFileName, offset: logStart,
+        try act(RepairAction(kind: .acceptGroupLoss, path: RootLayout.path(directory, RootLayout.checkpointFileName), offset: logStart,
                              detail: "write \(directory)/\(RootLayout.checkpointFileName) at group-log offset \(logStart): the group's acks below it are lost, "
                                  + "so tasks it acked that are still in the queue will be delivered again (at-least-once)")) {
             try GroupCheckpointStore(directory: directory, fileSystem: options.fileSystem).save(checkpoint)
@@ -232,7 +232,7 @@ public struct Repairer: Sendable {
         let stem = String(path.dropLast(RootLayout.logSuffix.count))
         let lost = offset.map { "from offset \($0) on" } ?? "after it"
         if position == 0 && !isLast, let directory, let trueBase = try misnamedBase(of: file, base: base, in: directory) {
-            let target = directory + "/" + SegmentName.stem(trueBase) + RootLayout.logSuffix
+            let target = RootLayout.segmentFile(in: directory, base: trueBase, suffix: RootLayout.logSuffix)
             try act(RepairAction(kind: .rename, path: path, position: 0, offset: trueBase,
                                  detail: "rename \(path) to \(target): every batch in it passes its CRC and its first batch starts at offset \(trueBase), not at the \(base) of its name")) {
                 try fs.rename(path, to: target)
@@ -268,7 +268,7 @@ public struct Repairer: Sendable {
         if isLast, let directory {
             let point = RecoveryPoint(segment: base, position: valid.position, nextOffset: valid.nextOffset)
             if try RecoveryPoint.read(in: directory, fileSystem: fs) != point {
-                try act(RepairAction(kind: .rewriteRecoveryPoint, path: directory + "/" + RootLayout.recoveryPointFileName, position: point.position, offset: point.nextOffset,
+                try act(RepairAction(kind: .rewriteRecoveryPoint, path: RootLayout.path(directory, RootLayout.recoveryPointFileName), position: point.position, offset: point.nextOffset,
                                      detail: "write \(directory)/\(RootLayout.recoveryPointFileName) at the cut (segment \(base), position \(point.position), next offset \(point.nextOffset)) before cutting")) {
                     try point.write(in: directory, durable: true, fileSystem: fs)
                 }
@@ -319,7 +319,7 @@ public struct Repairer: Sendable {
         let detail = dryRun
             ? "rewrite \(directory)/\(RootLayout.recoveryPointFileName) at the end of the repaired data of \(last.path)"
             : "rewrite \(directory)/\(RootLayout.recoveryPointFileName): segment \(base), position \(point.position), next offset \(point.nextOffset)"
-        try act(RepairAction(kind: .rewriteRecoveryPoint, path: directory + "/" + RootLayout.recoveryPointFileName, position: point.position, offset: point.nextOffset, detail: detail)) {
+        try act(RepairAction(kind: .rewriteRecoveryPoint, path: RootLayout.path(directory, RootLayout.recoveryPointFileName), position: point.position, offset: point.nextOffset, detail: detail)) {
             try point.write(in: directory, durable: true, fileSystem: fs)
         }
     }

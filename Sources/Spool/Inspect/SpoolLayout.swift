@@ -54,25 +54,25 @@ public enum SpoolLayout {
             let segment = SegmentPath(queue: nil, path: path, baseOffset: SegmentName.parseLog(name))
             return [Log(kind: .file, name: path, directory: nil, segments: [segment], otherFiles: [], root: nil)]
         case .directory:
-            if isSymlink(path + "/queues") { return [] }  // not followed: ``foreignEntries(under:)`` names it
-            if fs.fileType(path + "/queues") == .directory {
+            if isSymlink(RootLayout(root: path).queuesDirectory) { return [] }  // not followed: ``foreignEntries(under:)`` names it
+            if fs.fileType(RootLayout(root: path).queuesDirectory) == .directory {
                 var all: [Log] = []
-                for queue in try fs.listDirectory(path + "/queues").sorted() where isRealDirectory(path + "/queues/" + queue, fs) {
-                    all += try queueLogs(path + "/queues/" + queue, queue: queue, root: path, fileSystem: fs)
+                for queue in try fs.listDirectory(RootLayout(root: path).queuesDirectory).sorted() where isRealDirectory(RootLayout(root: path).queueDirectory(queue), fs) {
+                    all += try queueLogs(RootLayout(root: path).queueDirectory(queue), queue: queue, root: path, fileSystem: fs)
                 }
                 return all
             }
             let components = path.split(separator: "/").map(String.init)
             let last = components.last ?? path
-            if components.count >= 3 && components[components.count - 2] == "groups" {
+            if components.count >= 3 && components[components.count - 2] == RootLayout.groupsDirectoryName {
                 let queue = components[components.count - 3]
-                let root = components.count >= 5 && components[components.count - 4] == "queues"
+                let root = components.count >= 5 && components[components.count - 4] == RootLayout.queuesDirectoryName
                     ? rootPath(path, droppingComponents: 5) : nil
-                let log = try log(path, kind: .group, name: queue + "/groups/" + last, queue: queue, group: last, root: root, fileSystem: fs)
+                let log = try log(path, kind: .group, name: RootLayout.groupLogName(queue: queue, group: last), queue: queue, group: last, root: root, fileSystem: fs)
                 if log.segments.isEmpty && !hasRecoveryPoint(path, fs) { throw notALog(path) }
                 return [log]
             }
-            let root = components.count >= 2 && components[components.count - 2] == "queues" ? rootPath(path, droppingComponents: 2) : nil
+            let root = components.count >= 2 && components[components.count - 2] == RootLayout.queuesDirectoryName ? rootPath(path, droppingComponents: 2) : nil
             let found = try queueLogs(path, queue: last, root: root, fileSystem: fs)
             if found.allSatisfy({ $0.segments.isEmpty }) && !hasRecoveryPoint(path, fs) { throw notALog(path) }
             return found
@@ -85,7 +85,7 @@ public enum SpoolLayout {
     }
 
     private static func hasRecoveryPoint(_ directory: String, _ fs: any FileSystem) -> Bool {
-        fs.fileType(directory + "/" + RootLayout.recoveryPointFileName) == .regular
+        fs.fileType(RootLayout.path(directory, RootLayout.recoveryPointFileName)) == .regular
     }
 
     private static func rootPath(_ path: String, droppingComponents n: Int) -> String {
@@ -97,10 +97,10 @@ public enum SpoolLayout {
 
     static func queueLogs(_ directory: String, queue: String, root: String?, fileSystem fs: any FileSystem) throws -> [Log] {
         var logs = [try log(directory, kind: .queue, name: queue, queue: queue, group: nil, root: root, fileSystem: fs)]
-        let groups = directory + "/groups"
+        let groups = RootLayout.groupsDirectory(in: directory)
         if isRealDirectory(groups, fs) {
-            for group in try fs.listDirectory(groups).sorted() where isRealDirectory(groups + "/" + group, fs) {
-                logs.append(try log(groups + "/" + group, kind: .group, name: queue + "/groups/" + group, queue: queue, group: group, root: root, fileSystem: fs))
+            for group in try fs.listDirectory(groups).sorted() where isRealDirectory(RootLayout.path(groups, group), fs) {
+                logs.append(try log(RootLayout.path(groups, group), kind: .group, name: RootLayout.groupLogName(queue: queue, group: group), queue: queue, group: group, root: root, fileSystem: fs))
             }
         }
         return logs
@@ -112,11 +112,11 @@ public enum SpoolLayout {
         var segments: [SegmentPath] = []
         var other: [String] = []
         // Links, FIFOs and devices are never segments: ``foreignEntries(under:)`` names them.
-        for file in names where !isForeign(directory + "/" + file) {
-            if file.hasSuffix(RootLayout.logSuffix) && fs.fileType(directory + "/" + file) == .directory {
+        for file in names where !isForeign(RootLayout.path(directory, file)) {
+            if file.hasSuffix(RootLayout.logSuffix) && fs.fileType(RootLayout.path(directory, file)) == .directory {
                 other.append(file)  // not a segment: verify reports it as such, not as a gap
             } else if file.hasSuffix(RootLayout.logSuffix) {
-                segments.append(SegmentPath(queue: queue, path: directory + "/" + file, baseOffset: SegmentName.parseLog(file)))
+                segments.append(SegmentPath(queue: queue, path: RootLayout.path(directory, file), baseOffset: SegmentName.parseLog(file)))
             } else if isKnown(file) || (kind == .group && GroupCheckpointStore.isCheckpointFile(file)) {
                 continue
             } else {
@@ -142,7 +142,7 @@ public enum SpoolLayout {
 
     /// An index of a segment, the recovery point, or the groups folder.
     private static func isKnown(_ file: String) -> Bool {
-        if file == RootLayout.recoveryPointFileName || file == "groups" { return true }
+        if file == RootLayout.recoveryPointFileName || file == RootLayout.groupsDirectoryName { return true }
         for suffix in [RootLayout.indexSuffix, RootLayout.timeIndexSuffix] where file.hasSuffix(suffix) {
             return SegmentName.parseLog(String(file.dropLast(suffix.count)) + RootLayout.logSuffix) != nil
         }

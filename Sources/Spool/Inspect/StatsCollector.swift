@@ -156,7 +156,7 @@ public struct StatsCollector: Sendable {
             visited += 1
             guard let names = try? fileSystem.listDirectory(dir) else { continue }
             for name in names {
-                let path = dir + "/" + name
+                let path = RootLayout.path(dir, name)
                 if fileSystem.fileType(path) == .directory { stack.append(path) } else { total += fileInfo(path).blocks }
             }
         }

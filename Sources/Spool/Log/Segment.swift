@@ -78,7 +78,7 @@ final class Segment: @unchecked Sendable {
         self.descriptors = descriptors
         self.baseOffset = baseOffset
         self.directory = directory
-        let stem = directory + "/" + SegmentName.stem(baseOffset)
+        let stem = RootLayout.path(directory, SegmentName.stem(baseOffset))
         logPath = stem + RootLayout.logSuffix
         indexPath = stem + RootLayout.indexSuffix
         timeIndexPath = stem + RootLayout.timeIndexSuffix

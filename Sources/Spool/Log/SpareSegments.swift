@@ -31,7 +31,7 @@ final class SpareSegments: Sendable {
         self.fileSystem = fs
         var kept: [Spare] = []
         for name in try fs.listDirectory(directory).sorted() where name.hasSuffix(RootLayout.spareSuffix) {
-            let path = directory + "/" + name
+            let path = RootLayout.path(directory, name)
             if kept.count < limit && fs.fileType(path) == .regular {
                 kept.append(Spare(path: path, previous: nil))
             } else {
@@ -54,7 +54,7 @@ final class SpareSegments: Sendable {
     /// the file is under ``bytesMin``; the caller then deletes the file. The caller syncs the directory afterwards.
     /// - Throws: `.io` naming the file when the rename fails.
     func keep(_ segment: Segment) throws -> Bool {
-        let path = directory + "/" + SegmentName.stem(segment.baseOffset) + RootLayout.spareSuffix
+        let path = RootLayout.segmentFile(in: directory, base: segment.baseOffset, suffix: RootLayout.spareSuffix)
         return try spares.withLock { spares in
             guard spares.count < limit, fileSystem.fileType(segment.logPath) == .regular,
                   fileSystem.fileType(path) == .missing, (try? segment.size()).map({ $0 >= Self.bytesMin }) == true else { return false }

@@ -36,7 +36,7 @@ enum LogRecovery {
         }
         let names = try fs.listDirectory(directory)
         for file in names where file.hasSuffix(RootLayout.temporarySuffix) {
-            try fs.unlink(directory + "/" + file)
+            try fs.unlink(RootLayout.path(directory, file))
             report.removedTemporaryFiles.append(file)
             options.logger.notice("removed leftover temp file", metadata: ["file": "\(directory)/\(file)"])
         }
@@ -45,13 +45,13 @@ enum LogRecovery {
             guard let base = SegmentName.parseLog(file) else {
                 throw SpoolError(
                     .invalidArgument, "a .log file whose name is not a 20-digit base offset is in the queue directory",
-                    path: directory + "/" + file,
+                    path: RootLayout.path(directory, file),
                     hint: "segments are named like 00000000000000000000.log; move this file out of the queue directory")
             }
-            guard fs.fileType(directory + "/" + file) == .regular else {
+            guard fs.fileType(RootLayout.path(directory, file)) == .regular else {
                 throw SpoolError(
-                    .invalidArgument, "a \(fs.fileType(directory + "/" + file) == .directory ? "directory" : "non-regular file") is named like a segment in the queue directory",
-                    path: directory + "/" + file, hint: "segments are regular files; move this out of the queue directory")
+                    .invalidArgument, "a \(fs.fileType(RootLayout.path(directory, file)) == .directory ? "directory" : "non-regular file") is named like a segment in the queue directory",
+                    path: RootLayout.path(directory, file), hint: "segments are regular files; move this out of the queue directory")
             }
             bases.append(base)
         }
@@ -61,7 +61,7 @@ enum LogRecovery {
             // an empty log at 0 would reuse their offsets (and, for a group log, forget its acks).
             throw SpoolError(
                 .corruption, "the recovery point says \(stored.nextOffset) records were written, but no segment is left",
-                path: directory + "/" + RootLayout.recoveryPointFileName, segment: stored.segment, offset: stored.nextOffset,
+                path: RootLayout.path(directory, RootLayout.recoveryPointFileName), segment: stored.segment, offset: stored.nextOffset,
                 hint: "segment files were deleted or moved; restore them")
         }
         if bases.isEmpty {
@@ -88,7 +88,7 @@ enum LogRecovery {
         }
         report.segments = segments.count
         report.firstOffset = bases[0]
-        let rpPath = directory + "/" + RootLayout.recoveryPointFileName
+        let rpPath = RootLayout.path(directory, RootLayout.recoveryPointFileName)
         let stored = try RecoveryPoint.read(in: directory, fileSystem: fs)
         var start: RecoveryPoint
         if let stored, let index = bases.firstIndex(of: stored.segment) {

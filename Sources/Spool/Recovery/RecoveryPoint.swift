@@ -63,11 +63,11 @@ struct RecoveryPoint: Equatable, Sendable {
     /// Replaces `<directory>/recovery-point` atomically; `durable` adds the fsyncs (at seals and
     /// close; between them a lost update only means a longer scan).
     func write(in directory: String, durable: Bool, fileSystem fs: any FileSystem) throws {
-        try AtomicFile.write(encoded(), to: directory + "/" + RootLayout.recoveryPointFileName, directory: directory, durable: durable, fileSystem: fs)
+        try AtomicFile.write(encoded(), to: RootLayout.path(directory, RootLayout.recoveryPointFileName), directory: directory, durable: durable, fileSystem: fs)
     }
 
     /// The point stored in `directory`; nil when missing or unreadable.
     static func read(in directory: String, fileSystem fs: any FileSystem) throws -> RecoveryPoint? {
-        try AtomicFile.read(directory + "/" + RootLayout.recoveryPointFileName, limit: encodedSize + 1, fileSystem: fs).flatMap(RecoveryPoint.init(decoding:))
+        try AtomicFile.read(RootLayout.path(directory, RootLayout.recoveryPointFileName), limit: encodedSize + 1, fileSystem: fs).flatMap(RecoveryPoint.init(decoding:))
     }
 }

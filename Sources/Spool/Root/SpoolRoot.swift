@@ -41,7 +41,7 @@ public final class SpoolRoot: Sendable {
         var path = path
         while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
         self.path = path
-        if fs.fileType(path + "/queues") != .directory { try Self.refuseNestedRoot(path, fileSystem: fs) }
+        if fs.fileType(RootLayout(root: path).queuesDirectory) != .directory { try Self.refuseNestedRoot(path, fileSystem: fs) }
         switch fs.fileType(path) {
         case .directory:
             break
@@ -67,7 +67,7 @@ public final class SpoolRoot: Sendable {
         lock = Mutex(try DirectoryLock(root: path, fileSystem: fs))
         // Every directory is durable in its parent before anything inside it is acknowledged
         // (FORMAT.md, "Directories"): a power cut must not take queues/ away with its tasks.
-        try fs.makeDurableDirectory(path + "/queues")
+        try fs.makeDurableDirectory(RootLayout(root: path).queuesDirectory)
         if let interval = options.compactionIntervalMilliseconds {
             let compactor = BackgroundCompactor(intervalMilliseconds: interval, clock: options.clock, logger: options.logger) { [weak self] in
                 guard let self else { return }
@@ -102,9 +102,9 @@ public final class SpoolRoot: Sendable {
             components.removeLast()
             let prefix = components.isEmpty ? "" : "/" + components.joined(separator: "/")
             let ancestor = prefix.isEmpty ? "/" : prefix
-            let queues = prefix + "/queues"
+            let queues = RootLayout(root: prefix).queuesDirectory
             if normalized == queues || normalized.hasPrefix(queues + "/"),
-               fs.fileType(prefix + "/" + RootLayout.lockFileName) == .regular, fs.fileType(queues) == .directory {
+               fs.fileType(RootLayout.path(prefix, RootLayout.lockFileName)) == .regular, fs.fileType(queues) == .directory {
                 throw SpoolError(.invalidArgument, "the data directory is inside the Spool root \(ancestor): a root inside a root is refused",
                                  path: path, hint: "open the root itself, \(ancestor)")
             }
@@ -112,7 +112,7 @@ public final class SpoolRoot: Sendable {
     }
 
     /// The directory of queue `name`.
-    public func directory(ofQueue name: String) -> String { path + "/queues/" + name }
+    public func directory(ofQueue name: String) -> String { RootLayout(root: path).queueDirectory(name) }
 
     /// Opens (creating when missing) queue `name`, recovering its log. Repeated calls return
     /// the same ``QueueLog``.
@@ -199,15 +199,15 @@ public final class SpoolRoot: Sendable {
             if let existing = open[key] { return existing }
             try checkOpen()
             let fs = options.fileSystem
-            let parent = source.directory + "/groups"
-            let directory = parent + "/" + name
+            let parent = RootLayout.groupsDirectory(in: source.directory)
+            let directory = RootLayout.path(parent, name)
             try fs.makeDurableDirectory(parent)
             try fs.makeDurableDirectory(directory)
             // A group's own log is internal: its appends are not enqueues, so it gets no metrics
             // (the group reports its acks, nacks and lag itself).
             var logOptions = Self.groupLogOptions(options)
             logOptions.metricsFactory = nil
-            let log = try QueueLog(name: queue + "/groups/" + name, directory: directory, options: logOptions, compression: .none)
+            let log = try QueueLog(name: RootLayout.groupLogName(queue: queue, group: name), directory: directory, options: logOptions, compression: .none)
             open[key] = log
             return log
         }
@@ -231,7 +231,7 @@ public final class SpoolRoot: Sendable {
     public func groupNames(of queue: String) throws -> [String] {
         try QueueName.validate(queue)
         let fs = options.fileSystem
-        let parent = directory(ofQueue: queue) + "/groups"
+        let parent = RootLayout.groupsDirectory(in: directory(ofQueue: queue))
         guard fs.fileType(parent) == .directory else { return [] }
         return try fs.listDirectory(parent).filter { fs.fileType(parent + "/" + $0) == .directory }.sorted()
     }
@@ -264,7 +264,7 @@ public final class SpoolRoot: Sendable {
 
     /// Names of the queues on disk.
     public func queueNames() throws -> [String] {
-        try options.fileSystem.listDirectory(path + "/queues").filter { options.fileSystem.fileType(directory(ofQueue: $0)) == .directory }.sorted()
+        try options.fileSystem.listDirectory(RootLayout(root: path).queuesDirectory).filter { options.fileSystem.fileType(directory(ofQueue: $0)) == .directory }.sorted()
     }
 
     /// Closes every queue (each syncs and records its recovery point) and releases the lock.

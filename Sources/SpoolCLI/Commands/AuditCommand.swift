@@ -33,7 +33,7 @@ struct AuditCommand: AsyncParsableCommand {
     func run() async throws {
         let entries = try JournalReader.read(path: journal)
         try QueueName.validate(queue)
-        let directory = common.resolvedDir + "/queues/" + queue
+        let directory = RootLayout(root: common.resolvedDir).queueDirectory(queue)
         guard PosixFileSystem().fileType(directory) == .directory else {
             throw SpoolError(.notFound, "no queue named \(queue)", path: directory, hint: "check --dir and --queue")
         }

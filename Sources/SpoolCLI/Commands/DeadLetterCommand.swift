@@ -64,7 +64,7 @@ extension DeadLetterList {
     static func open(root: String, queue: String) throws -> (LogFollower?, Int64) {
         try QueueName.validate(queue)
         let fs = PosixFileSystem()
-        let queues = root + "/queues"
+        let queues = RootLayout(root: root).queuesDirectory
         guard fs.fileType(queues) == .directory else {
             throw SpoolError(.notFound, "not a Spool root (no queues/)", path: root, hint: "pass the right --dir")
         }
@@ -75,7 +75,7 @@ extension DeadLetterList {
         let directory = queues + "/" + QueueName.deadLetters(of: queue)
         guard fs.fileType(directory) == .directory else { return (nil, 0) }
         let letters = try LogFollower(directory: directory, from: 0)
-        let groupDirectory = directory + "/groups/" + SpoolRoot.replayGroupName
+        let groupDirectory = RootLayout.path(RootLayout.groupsDirectory(in: directory), SpoolRoot.replayGroupName)
         guard fs.fileType(groupDirectory) == .directory,
               let log = try SpoolLayout.logs(at: groupDirectory, fileSystem: fs).first
         else { return (letters, 0) }

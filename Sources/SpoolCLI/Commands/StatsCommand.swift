@@ -45,7 +45,7 @@ struct StatsCommand: AsyncParsableCommand {
         ForeignEntryWarnings.report(under: root, command: "stats")
         if let queue {
             stats = stats.filter { $0.name == queue }
-            if stats.isEmpty { throw SpoolError(.notFound, "no queue named \(queue)", path: root + "/queues/" + queue, hint: "list the queues with `spool stats`") }
+            if stats.isEmpty { throw SpoolError(.notFound, "no queue named \(queue)", path: RootLayout(root: root).queueDirectory(queue), hint: "list the queues with `spool stats`") }
         }
         let time = now ?? SystemClock().wallMilliseconds()
         if prometheus { printPrometheus(stats, now: time) } else if common.json { printJSON(stats, now: time) } else { printText(stats, now: time) }

@@ -43,7 +43,7 @@ struct TailCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let directory = common.resolvedDir + "/queues/" + queue
+        let directory = RootLayout(root: common.resolvedDir).queueDirectory(queue)
         let fs = PosixFileSystem()
         guard fs.fileType(directory) == .directory else {
             throw SpoolError(.notFound, "no queue named \(queue)", path: directory, hint: "check --dir and --queue; `spool stats` lists the queues")

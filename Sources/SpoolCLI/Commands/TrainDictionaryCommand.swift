@@ -40,7 +40,7 @@ struct TrainDictionaryCommand: AsyncParsableCommand {
     func run() async throws {
         try QueueName.validate(queue)
         let outcome = try DictionaryTrainer.train(
-            queueDirectory: common.resolvedDir + "/queues/" + queue, samplesMax: samples, capacityBytes: capacity)
+            queueDirectory: RootLayout(root: common.resolvedDir).queueDirectory(queue), samplesMax: samples, capacityBytes: capacity)
         if common.json {
             var line = JSONLine()
             line.add("queue", queue)

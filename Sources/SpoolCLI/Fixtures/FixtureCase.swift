@@ -12,8 +12,8 @@ struct FixtureCase {
     var group: Outcome = .ok
 
     var root: String { directory + "/root" }
-    var queueDirectory: String { root + "/queues/" + DrillChecker.queue }
-    var groupDirectory: String { queueDirectory + "/groups/" + DrillChecker.group }
+    var queueDirectory: String { RootLayout(root: root).queueDirectory(DrillChecker.queue) }
+    var groupDirectory: String { RootLayout(root: root).groupDirectory(queue: DrillChecker.queue, group: DrillChecker.group) }
 
     /// What a step of the reopen gives: success, or a SpoolError with these fields (nil: any).
     enum Outcome {
