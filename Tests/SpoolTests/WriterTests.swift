@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 @testable import Spool
 import SpoolFormat
@@ -431,6 +432,27 @@ struct WriterTests {
             #expect(log.committed == before, "nothing was written")
             #expect(try await log.append(TestPayload.make(3, size: 100)) == 3)
             expectRecords(try readAll(log), count: 4) { TestPayload.make($0, size: 100) }
+        }
+    }
+
+    @Test("a segment rolls before its offsets pass the relative-offset limit, even when a batch of several records would cross it")
+    func rollsBeforeRelativeOffsetOverflows() async throws {
+        try await withTemporaryDirectory { dir in
+            var options = testOptions()
+            options.segmentRelativeOffsetMax = 9  // a segment holds offsets base...base+9
+            let root = try openRoot(at: dir + "/root", options: options)
+            let log = try root.queue("q")
+            for i in 0..<8 { try await log.append(TestPayload.make(Int64(i), size: 10)) }
+            // Offsets 8-11 do not fit beside 0-7: the roll comes before the batch, not inside it.
+            let batch = (8..<12).map { RecordInput(value: TestPayload.make(Int64($0), size: 10), timestamp: TestPayload.timestamp(Int64($0))) }
+            #expect(try await log.append(batch: batch) == 8)
+            for i in 12..<25 { try await log.append(TestPayload.make(Int64(i), size: 10)) }
+            expectRecords(try readAll(log), count: 25) { TestPayload.make($0, size: 10) }
+            root.close()
+            let names = try FileManager.default.contentsOfDirectory(atPath: dir + "/root/queues/q").filter { $0.hasSuffix(".log") }.sorted()
+            #expect(names.map { Int64($0.dropLast(4))! } == [0, 8, 18])
+            let report = try Verifier().verify(path: dir + "/root")
+            #expect(report.problems.isEmpty, "\(report.problems)")
         }
     }
 

@@ -12,6 +12,13 @@ import Synchronization
 ///
 /// Thread-safety: ``submit(_:)`` and ``close()`` may be called from any thread; everything else
 /// runs on the writer thread.
+/// Index entries that became due for one batch (FORMAT.md, "Offset index (.index)", "Time index
+/// (.timeindex)"); they are appended once the batch is written.
+struct DueIndexEntries {
+    var offset: OffsetIndexEntry?
+    var time: TimeIndexEntry?
+}
+
 final class LogWriter: @unchecked Sendable {
     private let shared: LogShared
     private let options: SpoolOptions
@@ -290,14 +297,14 @@ final class LogWriter: @unchecked Sendable {
         if group.contains(where: { $0.records != nil }) { group = encodeLingering(group) }
         var unflushed: [(AppendRequest.Completion, Int64)] = []
         var done: [(AppendRequest.Completion, Int64)] = []
-        var pendingIndex: [(offset: OffsetIndexEntry?, time: TimeIndexEntry?)] = []
+        var pendingIndex: [DueIndexEntries] = []
         var saved = savedTail()
         countedOffset = active.nextOffset
         buffer.removeAll(keepingCapacity: true)
         do {
             for i in group.indices {
                 let size = group[i].bytes.count
-                if needsRoll(adding: buffer.count + size) {
+                if needsRoll(adding: buffer.count + size, offsets: Self.offsetSpan(of: group[i].bytes)) {
                     try flush(&pendingIndex)
                     done += unflushed
                     unflushed.removeAll()
@@ -395,8 +402,12 @@ final class LogWriter: @unchecked Sendable {
         active.firstTimestamp = saved.firstTimestamp
     }
 
-    /// Whether `bytes` more would take the active segment past its size or age bound.
-    private func needsRoll(adding bytes: Int) -> Bool {
+    /// Whether `bytes` more, holding `offsets` records, would take the active segment past its
+    /// size or age bound, or past the last offset its indexes can name (FORMAT.md, "Rolling a
+    /// segment": relative offsets fit a `u32`). An empty segment takes any one append.
+    private func needsRoll(adding bytes: Int, offsets: Int64) -> Bool {
+        let holdsOffsets = active.nextOffset > active.baseOffset
+        if holdsOffsets && active.nextOffset - active.baseOffset + offsets - 1 > options.segmentRelativeOffsetMax { return true }
         guard active.writeEnd > 0 else { return false }
         if active.writeEnd + Int64(bytes) > Int64(options.segmentBytes) { return true }
         if let first = active.firstTimestamp,
@@ -404,9 +415,22 @@ final class LogWriter: @unchecked Sendable {
         return false
     }
 
+    /// The offsets the batches in `bytes` take (each batch's lastOffsetDelta + 1), read from
+    /// their headers (FORMAT.md, "Batch header").
+    static func offsetSpan(of bytes: [UInt8]) -> Int64 {
+        bytes.withUnsafeBytes { raw in
+            var p = 0, span: Int64 = 0
+            while p + RecordBatchHeader.size <= raw.count {
+                span += Int64(raw.loadBigEndian(at: p + RecordBatchHeader.lastOffsetDeltaPosition, as: Int32.self)) + 1
+                p += RecordBatchHeader.lengthFieldEnd + Int(raw.loadBigEndian(at: p + RecordBatchHeader.batchLengthPosition, as: Int32.self))
+            }
+            return span
+        }
+    }
+
     /// Stamps base offsets into every batch of `bytes` (FORMAT.md, "Batch header") and notes
     /// the index entries that become due; advances the tail's offset and timestamps.
-    private func stamp(_ bytes: inout [UInt8], indexEntries: inout [(offset: OffsetIndexEntry?, time: TimeIndexEntry?)]) {
+    private func stamp(_ bytes: inout [UInt8], indexEntries: inout [DueIndexEntries]) {
         let startPosition = active.writeEnd + Int64(buffer.count)
         bytes.withUnsafeMutableBytes { raw in
             var p = 0
@@ -417,10 +441,15 @@ final class LogWriter: @unchecked Sendable {
                 let maxTimestamp = readable.loadBigEndian(at: p + RecordBatchHeader.maxTimestampPosition, as: Int64.self)
                 RecordBatchEncoder.patchBaseOffset(active.nextOffset, in: UnsafeMutableRawBufferPointer(rebasing: raw[p..<p + length]))
                 let position = startPosition + Int64(p)
-                let due = active.indexRule.add(lastOffset: active.nextOffset + Int64(lastDelta), maxTimestamp: maxTimestamp, at: position)
-                if due.offset != nil || due.time != nil { indexEntries.append(due) }
+                precondition(lastDelta >= 0 && length >= RecordBatchHeader.size && p + length <= raw.count,
+                             "the writer stamps only batches its own encoder framed")
+                let lastOffset = active.nextOffset + Int64(lastDelta)
+                assert(lastOffset - active.baseOffset <= options.segmentRelativeOffsetMax || active.nextOffset == active.baseOffset,
+                       "a segment rolls before its relative offsets pass the limit")
+                let due = active.indexRule.add(lastOffset: lastOffset, maxTimestamp: maxTimestamp, at: position)
+                if due.offset != nil || due.time != nil { indexEntries.append(DueIndexEntries(offset: due.offset, time: due.time)) }
                 active.maxTimestamp = max(active.maxTimestamp, maxTimestamp)
-                active.nextOffset += Int64(lastDelta) + 1
+                active.nextOffset = lastOffset + 1
                 p += length
             }
         }
@@ -428,10 +457,11 @@ final class LogWriter: @unchecked Sendable {
     }
 
     /// Writes the buffer at the tail, syncs per the durability policy, then publishes.
-    private func flush(_ indexEntries: inout [(offset: OffsetIndexEntry?, time: TimeIndexEntry?)]) throws {
+    private func flush(_ indexEntries: inout [DueIndexEntries]) throws {
         guard !buffer.isEmpty else { return }
         let segment = active
         let end = segment.writeEnd + Int64(buffer.count)
+        assert(segment.writeEnd >= 0 && end > segment.writeEnd, "a flush appends at the tail, past the last write")
         // Zero-filling ahead only pays off for syncs; under `.never` appends just grow the file.
         // A recycled segment's end marker, and a header's length after it, stay inside the file.
         let markerRoom = segment.recycledEnd == nil ? 0 : Int64(RecordBatchHeader.size)
@@ -467,6 +497,7 @@ final class LogWriter: @unchecked Sendable {
         hasWritten = true
         if let (offsets, times) = segment.openIndexes {
             for due in indexEntries {
+                assert(due.offset.map { Int64($0.position) < end } ?? true, "an index entry points inside the written data")
                 if let entry = due.offset { offsets.append(entry) }
                 if let entry = due.time { times.append(entry) }
             }
@@ -507,7 +538,12 @@ final class LogWriter: @unchecked Sendable {
         }
     }
 
+    /// Makes the tail visible to readers. Under `.always` nothing is visible before it is
+    /// synced: the committed end never passes the synced end.
     private func publish() {
+        assert(options.durability != .always || !unsynced, "under .always the committed end never passes the synced end")
+        assert(active.writeEnd <= max(active.preparedEnd, active.writeEnd) && active.nextOffset >= active.baseOffset,
+               "the tail is inside the active segment")
         shared.publish(LogPosition(segment: active.baseOffset, position: active.writeEnd, nextOffset: active.nextOffset))
     }
 

@@ -14,6 +14,9 @@ public struct SpoolOptions: Sendable {
     public var segmentBytes: Int = 128 << 20
     /// A segment also rolls once its first batch is older than this. Default 7 days (Kafka's).
     public var segmentMaxAgeMilliseconds: Int64 = 7 * 24 * 3600 * 1000
+    /// The greatest offset a segment may hold past its base (FORMAT.md, "Rolling a segment":
+    /// relative offsets fit a `u32`). Not public: only tests lower it, to reach the roll.
+    var segmentRelativeOffsetMax = Int64(UInt32.max)
     /// Space ahead of the tail is zero-filled in steps of this size, so that syncs overwrite
     /// written blocks instead of growing the file. Default 1 MiB; 4 KiB to 64 MiB.
     public var preallocationStepBytes: Int = 1 << 20
