@@ -80,13 +80,11 @@ public final class QueueLog: Sendable {
     @discardableResult
     public func append(batch records: [RecordInput]) async throws -> Int64 {
         let started = shared.options.clock.monotonicNanoseconds()
-        let lingering = lingerSize(records)
-        let bytes = lingering == nil ? try shared.encode(records) : []
-        defer { shared.metrics.enqueueLatency.recordNanoseconds(Int64(shared.options.clock.monotonicNanoseconds() &- started)) }
+        defer { recordLatency(since: started) }
         do {
             return try await withUnsafeThrowingContinuation { continuation in
                 do {
-                    try writer.submit(request(records, bytes: bytes, lingering: lingering, arrival: started, completion: .continuation(continuation)))
+                    try submit(records, arrival: started, completion: .continuation(continuation))
                 } catch {
                     continuation.resume(throwing: error)
                 }
@@ -105,12 +103,24 @@ public final class QueueLog: Sendable {
     @discardableResult
     public func appendBlocking(batch records: [RecordInput]) throws -> Int64 {
         let started = shared.options.clock.monotonicNanoseconds()
+        defer { recordLatency(since: started) }
+        let waiter = BlockingWaiter()
+        try submit(records, arrival: started, completion: .waiter(waiter))
+        return try waiter.wait(spinNanoseconds: UInt64(shared.options.waitSpinMicroseconds) * 1000, clock: shared.options.clock)
+    }
+
+    /// The one core behind both doors: encodes `records` here (or leaves a small append to
+    /// linger for the writer to compress with others) and hands it to the writer, which
+    /// answers `completion` once it is durable.
+    /// - Throws: encoding errors (`.limitExceeded`, `.invalidArgument`); `.queueFull`, `.closed`.
+    private func submit(_ records: [RecordInput], arrival: UInt64, completion: AppendRequest.Completion) throws {
         let lingering = lingerSize(records)
         let bytes = lingering == nil ? try shared.encode(records) : []
-        defer { shared.metrics.enqueueLatency.recordNanoseconds(Int64(shared.options.clock.monotonicNanoseconds() &- started)) }
-        let waiter = BlockingWaiter()
-        try writer.submit(request(records, bytes: bytes, lingering: lingering, arrival: started, completion: .waiter(waiter)))
-        return try waiter.wait(spinNanoseconds: UInt64(shared.options.waitSpinMicroseconds) * 1000, clock: shared.options.clock)
+        try writer.submit(request(records, bytes: bytes, lingering: lingering, arrival: arrival, completion: completion))
+    }
+
+    private func recordLatency(since started: UInt64) {
+        shared.metrics.enqueueLatency.recordNanoseconds(Int64(shared.options.clock.monotonicNanoseconds() &- started))
     }
 
     private func request(
