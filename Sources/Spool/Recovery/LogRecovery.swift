@@ -24,10 +24,36 @@ enum LogRecovery {
     }
 
     static func recover(directory: String, name: String, options: SpoolOptions) throws -> Outcome {
-        let fs = options.fileSystem
         let started = options.clock.monotonicNanoseconds()
         var report = RecoveryReport()
-        // An interrupted compaction is finished or rolled back first (FORMAT.md, "Compaction").
+        let names = try removeLeftovers(in: directory, options: options, report: &report)
+        let bases = try segmentBases(in: directory, names: names, fileSystem: options.fileSystem)
+        if bases.isEmpty {
+            return try startEmptyLog(in: directory, started: started, options: options, report: report)
+        }
+        var segments: [Segment] = []
+        let descriptors = DescriptorBudget()  // shared by the log's segments, and those it rolls to
+        for base in bases {
+            segments.append(try Segment(directory: directory, baseOffset: base, writable: true, create: false,
+                                        fileSystem: options.fileSystem, descriptors: descriptors))
+        }
+        report.segments = segments.count
+        report.firstOffset = bases[0]
+        let stored = try RecoveryPoint.read(in: directory, fileSystem: options.fileSystem)
+        let start = try startingPoint(stored, bases: bases, segments: segments, directory: directory, options: options, report: &report)
+        let rebuildIndexes = stored?.indexesPredateKafkaMeaning == true
+        if rebuildIndexes { try rebuildIndexesOfOldMeaning(segments.dropLast(), directory: directory, options: options, report: &report) }
+        try scan(segments, from: start, firstScanned: bases.firstIndex(of: start.segment)!, names: names, options: options, report: &report)
+        let active = segments.last!
+        let point = try settle(active, stored: stored, rebuildIndexes: rebuildIndexes, directory: directory, options: options, report: &report)
+        report.seconds = seconds(since: started, options.clock)
+        return Outcome(segments: segments, active: active, checkpoint: point, report: report)
+    }
+
+    /// Steps 0 and 1: finishes or rolls back an interrupted compaction (FORMAT.md,
+    /// "Compaction"), removes leftover temporary files; returns the directory's names after.
+    private static func removeLeftovers(in directory: String, options: SpoolOptions, report: inout RecoveryReport) throws -> [String] {
+        let fs = options.fileSystem
         let leftovers = try CompactionLeftovers.plan(in: directory, fileSystem: fs)
         try CompactionLeftovers.apply(leftovers, in: directory, fileSystem: fs)
         for action in leftovers {
@@ -40,91 +66,102 @@ enum LogRecovery {
             report.removedTemporaryFiles.append(file)
             options.logger.notice("removed leftover temp file", metadata: ["file": "\(directory)/\(file)"])
         }
+        return names.filter { !$0.hasSuffix(RootLayout.temporarySuffix) }
+    }
+
+    /// Step 2: the segments' base offsets, sorted. A `.log` that is not a 20-digit name or not
+    /// a regular file is an error, not ignored.
+    private static func segmentBases(in directory: String, names: [String], fileSystem fs: any FileSystem) throws -> [Int64] {
         var bases: [Int64] = []
         for file in names where file.hasSuffix(RootLayout.logSuffix) {
+            let path = RootLayout.path(directory, file)
             guard let base = SegmentName.parseLog(file) else {
                 throw SpoolError(
-                    .invalidArgument, "a .log file whose name is not a 20-digit base offset is in the queue directory",
-                    path: RootLayout.path(directory, file),
+                    .invalidArgument, "a .log file whose name is not a 20-digit base offset is in the queue directory", path: path,
                     hint: "segments are named like 00000000000000000000.log; move this file out of the queue directory")
             }
-            guard fs.fileType(RootLayout.path(directory, file)) == .regular else {
+            let type = fs.fileType(path)
+            guard type == .regular else {
                 throw SpoolError(
-                    .invalidArgument, "a \(fs.fileType(RootLayout.path(directory, file)) == .directory ? "directory" : "non-regular file") is named like a segment in the queue directory",
-                    path: RootLayout.path(directory, file), hint: "segments are regular files; move this out of the queue directory")
+                    .invalidArgument, "a \(type == .directory ? "directory" : "non-regular file") is named like a segment in the queue directory",
+                    path: path, hint: "segments are regular files; move this out of the queue directory")
             }
             bases.append(base)
         }
-        bases.sort()
-        if bases.isEmpty, let stored = try RecoveryPoint.read(in: directory, fileSystem: fs), stored.nextOffset > 0 {
-            // Every segment is gone but the recovery point says records were written: starting
-            // an empty log at 0 would reuse their offsets (and, for a group log, forget its acks).
+        return bases.sorted()
+    }
+
+    /// A directory without segments: a new log at offset 0, unless the recovery point says
+    /// records were written (starting at 0 would reuse their offsets).
+    private static func startEmptyLog(in directory: String, started: UInt64, options: SpoolOptions, report: RecoveryReport) throws -> Outcome {
+        let fs = options.fileSystem
+        var report = report
+        if let stored = try RecoveryPoint.read(in: directory, fileSystem: fs), stored.nextOffset > 0 {
+            // For a group log, starting over would also forget its acks.
             throw SpoolError(
                 .corruption, "the recovery point says \(stored.nextOffset) records were written, but no segment is left",
                 path: RootLayout.path(directory, RootLayout.recoveryPointFileName), segment: stored.segment, offset: stored.nextOffset,
                 hint: "segment files were deleted or moved; restore them")
         }
-        if bases.isEmpty {
-            let segment = try Segment(directory: directory, baseOffset: 0, writable: true, create: true, fileSystem: fs)
-            try installWritableIndexes(segment, options: options)
-            try fs.syncDirectory(directory)
-            let point = RecoveryPoint(segment: 0, position: 0, nextOffset: 0)
-            // Written at once, so that a log killed before its first seal has one: its first
-            // open then logs no "no usable recovery point", and `spool verify` can call a
-            // missing one damage. A failure costs only a longer scan at the next open.
-            do {
-                try point.write(in: directory, durable: true, fileSystem: fs)
-            } catch {
-                options.logger.warning("recovery point not written", metadata: ["file": "\(directory)/\(RootLayout.recoveryPointFileName)", "error": "\(error)"])
-            }
-            report.segments = 1
-            report.seconds = seconds(since: started, options.clock)
-            return Outcome(segments: [segment], active: segment, checkpoint: point, report: report)
+        let segment = try Segment(directory: directory, baseOffset: 0, writable: true, create: true, fileSystem: fs)
+        try installWritableIndexes(segment, options: options)
+        try fs.syncDirectory(directory)
+        let point = RecoveryPoint(segment: 0, position: 0, nextOffset: 0)
+        // Written at once, so that a log killed before its first seal has one: its first
+        // open then logs no "no usable recovery point", and `spool verify` can call a
+        // missing one damage. A failure costs only a longer scan at the next open.
+        do {
+            try point.write(in: directory, durable: true, fileSystem: fs)
+        } catch {
+            options.logger.warning("recovery point not written", metadata: ["file": "\(directory)/\(RootLayout.recoveryPointFileName)", "error": "\(error)"])
         }
-        var segments: [Segment] = []
-        let descriptors = DescriptorBudget()  // shared by the log's segments, and those it rolls to
-        for base in bases {
-            segments.append(try Segment(directory: directory, baseOffset: base, writable: true, create: false, fileSystem: fs, descriptors: descriptors))
-        }
-        report.segments = segments.count
-        report.firstOffset = bases[0]
+        report.segments = 1
+        report.seconds = seconds(since: started, options.clock)
+        return Outcome(segments: [segment], active: segment, checkpoint: point, report: report)
+    }
+
+    /// Step 3: where the scan starts: the stored recovery point when it names a segment that
+    /// is there and lies within its data; else the last segment's start.
+    /// - Throws: `.corruption` for a recovery point past its segment's data (unless
+    ///   `.salvage`), or naming a segment past the last one.
+    private static func startingPoint(
+        _ stored: RecoveryPoint?, bases: [Int64], segments: [Segment], directory: String, options: SpoolOptions, report: inout RecoveryReport
+    ) throws -> RecoveryPoint {
         let rpPath = RootLayout.path(directory, RootLayout.recoveryPointFileName)
-        let stored = try RecoveryPoint.read(in: directory, fileSystem: fs)
-        var start: RecoveryPoint
         if let stored, let index = bases.firstIndex(of: stored.segment) {
-            start = stored
             let size = try segments[index].size()
-            if stored.position > size {
-                let error = SpoolError(
-                    .corruption, "the recovery point says \(stored.position) bytes are synced, but the segment holds \(size)",
-                    path: segments[index].logPath, segment: stored.segment, position: size, offset: stored.nextOffset,
-                    hint: "the segment was truncated after it was synced; restore it from a copy, or open with corruptionPolicy .salvage to continue from what is left")
-                guard options.corruptionPolicy == .salvage else { throw error }
-                options.logger.error("salvage: recovery point past the data", metadata: ["error": "\(error)"])
-                start = RecoveryPoint(segment: stored.segment, position: 0, nextOffset: stored.segment)
-            }
-        } else {
-            if let stored, stored.segment > bases.last! {
-                throw SpoolError(
-                    .corruption, "the recovery point names segment \(stored.segment), which is missing",
-                    path: rpPath, segment: stored.segment, offset: stored.nextOffset,
-                    hint: "segment files were deleted or moved; restore them")
-            }
-            report.recoveryPointMissing = stored == nil
-            if stored == nil { options.logger.warning("no usable recovery point; scanning the active segment", metadata: ["file": "\(rpPath)"]) }
-            start = RecoveryPoint(segment: bases.last!, position: 0, nextOffset: bases.last!)
+            guard stored.position > size else { return stored }
+            let error = SpoolError(
+                .corruption, "the recovery point says \(stored.position) bytes are synced, but the segment holds \(size)",
+                path: segments[index].logPath, segment: stored.segment, position: size, offset: stored.nextOffset,
+                hint: "the segment was truncated after it was synced; restore it from a copy, or open with corruptionPolicy .salvage to continue from what is left")
+            guard options.corruptionPolicy == .salvage else { throw error }
+            options.logger.error("salvage: recovery point past the data", metadata: ["error": "\(error)"])
+            return RecoveryPoint(segment: stored.segment, position: 0, nextOffset: stored.segment)
         }
-        let rebuildIndexes = stored?.indexesPredateKafkaMeaning == true
-        if rebuildIndexes { try rebuildIndexesOfOldMeaning(segments.dropLast(), directory: directory, options: options, report: &report) }
-        let firstScanned = bases.firstIndex(of: start.segment)!
+        if let stored, stored.segment > bases.last! {
+            throw SpoolError(
+                .corruption, "the recovery point names segment \(stored.segment), which is missing",
+                path: rpPath, segment: stored.segment, offset: stored.nextOffset,
+                hint: "segment files were deleted or moved; restore them")
+        }
+        report.recoveryPointMissing = stored == nil
+        if stored == nil { options.logger.warning("no usable recovery point; scanning the active segment", metadata: ["file": "\(rpPath)"]) }
+        return RecoveryPoint(segment: bases.last!, position: 0, nextOffset: bases.last!)
+    }
+
+    /// Steps 3 and 4: scans each segment from the starting point on, checking that each one
+    /// continues the last (``DamageRule``), and cuts a torn tail.
+    private static func scan(
+        _ segments: [Segment], from start: RecoveryPoint, firstScanned: Int, names: [String], options: SpoolOptions, report: inout RecoveryReport
+    ) throws {
         var nextOffset = start.nextOffset
         for i in firstScanned..<segments.count {
             let segment = segments[i]
-            let isLast = i == segments.count - 1
             let from = i == firstScanned ? start.position : 0
-            if i > firstScanned, let finding = DamageRule.segmentStart(segment.baseOffset, expected: nextOffset,
-                                                                        accepted: { RepairGap.keptFile(among: names, gapStart: nextOffset, previousBase: segments[i - 1].baseOffset) != nil }),
-               DamageRule.verdict(finding, at: .synced) == .corruption {
+            if i > firstScanned, let finding = DamageRule.segmentStart(segment.baseOffset, expected: nextOffset, accepted: {
+                RepairGap.keptFile(among: names, gapStart: nextOffset, previousBase: segments[i - 1].baseOffset) != nil
+            }), DamageRule.verdict(finding, at: .synced) == .corruption {
                 let error = SpoolError(
                     .corruption, "segment starts at offset \(segment.baseOffset) but the one before ends at \(nextOffset)",
                     path: segment.logPath, segment: segment.baseOffset, position: 0, offset: nextOffset,
@@ -132,35 +169,41 @@ enum LogRecovery {
                 guard options.corruptionPolicy == .salvage else { throw error }
             }
             if from == 0 { nextOffset = segment.baseOffset }
-            // Re-check the synced batches just below the recovery point (back to the index entry
-            // at or before it): damage there is corruption, not a torn tail.
-            var verifyFrom = (position: from, offset: nextOffset)
-            if from > 0, let entry = try OffsetIndex.lastEntry(atOrBelow: from, path: segment.indexPath, fileSystem: options.fileSystem),
-               let batch = try entryBatch(segment, entry, options: options) {
-                verifyFrom = batch
-            } else if from > 0 {
-                // No index entry to trust (missing, damaged, or another segment's): check the
-                // synced part from the segment's start.
-                verifyFrom = (0, segment.baseOffset)
-            }
+            let verifyFrom = try syncedCheckStart(segment, from: from, nextOffset: nextOffset, options: options)
             nextOffset = try recoverSegment(
                 segment, from: verifyFrom.position, nextOffset: verifyFrom.offset, synced: (from, nextOffset),
-                isLast: isLast, options: options, report: &report)
+                isLast: i == segments.count - 1, options: options, report: &report)
         }
-        let active = segments.last!
+    }
+
+    /// Where to re-check the synced batches just below the recovery point at `from`: back to
+    /// the index entry at or before it (damage there is corruption, not a torn tail), or the
+    /// segment's start when no index entry can be trusted (missing, damaged, another's).
+    private static func syncedCheckStart(_ segment: Segment, from: Int64, nextOffset: Int64, options: SpoolOptions) throws -> (position: Int64, offset: Int64) {
+        guard from > 0 else { return (from, nextOffset) }
+        if let entry = try OffsetIndex.lastEntry(atOrBelow: from, path: segment.indexPath, fileSystem: options.fileSystem),
+           let batch = try entryBatch(segment, entry, options: options) {
+            return batch
+        }
+        return (0, segment.baseOffset)
+    }
+
+    /// Step 5: loads the active segment's indexes, and makes what recovery found durable, so
+    /// the next open starts from here. Returns the recovery point now on disk.
+    private static func settle(
+        _ active: Segment, stored: RecoveryPoint?, rebuildIndexes: Bool, directory: String, options: SpoolOptions, report: inout RecoveryReport
+    ) throws -> RecoveryPoint {
         try installWritableIndexes(active, options: options, report: &report, forceRebuild: rebuildIndexes)
         report.nextOffset = active.nextOffset
-        // Make what recovery found durable, so the next open starts from here.
-        try fs.fdatasync(active.fd)
+        try options.fileSystem.fdatasync(active.fd)
         if rebuildIndexes {
             if let (offsets, times) = active.openIndexes { try offsets.file.sync(); try times.file.sync() }
         }
         let point = RecoveryPoint(segment: active.baseOffset, position: active.writeEnd, nextOffset: active.nextOffset)
         if point != stored || rebuildIndexes {
-            try point.write(in: directory, durable: true, fileSystem: fs)
+            try point.write(in: directory, durable: true, fileSystem: options.fileSystem)
         }
-        report.seconds = seconds(since: started, options.clock)
-        return Outcome(segments: segments, active: active, checkpoint: point, report: report)
+        return point
     }
 
     /// A recovery point of version 1 says the queue's indexes map base offsets, not Kafka's last
