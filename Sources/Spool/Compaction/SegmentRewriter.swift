@@ -66,9 +66,6 @@ struct SegmentRewriter {
         var written: Int64 = 0
         var synced: Int64 = 0
         var run: (first: Int64, last: Int64, maxTimestamp: Int64)? = nil
-        var buffer: [UInt8] = []
-        var position: Int64 = 0
-        var expected = segment.baseOffset
 
         func emit(_ bytes: [UInt8]) throws {
             output.append(contentsOf: bytes)
@@ -89,38 +86,19 @@ struct SegmentRewriter {
             run = nil
         }
 
-        // Bounded: each pass moves `position` forward by a whole batch, up to the file's size.
-        while position < end {
-            guard let header = try segment.batchHeader(at: position, limits: options.limits), position + Int64(header.totalBytes) <= end,
-                  header.baseOffset == expected else {
-                throw SpoolError(.corruption, "the sealed segment holds no valid batch for offset \(expected) here; it was not compacted",
-                                 path: segment.logPath, segment: segment.baseOffset, position: position, offset: expected,
-                                 hint: "check it with `spool verify`; `spool repair` can quarantine it")
-            }
-            let total = header.totalBytes
-            if buffer.count < total { buffer = [UInt8](repeating: 0, count: total) }
-            let got = try buffer.withUnsafeMutableBytes { try segment.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<total]), at: position) }
-            var flags: [Bool] = []
-            var section: [UInt8] = []
-            do {
-                try buffer.withUnsafeBytes { raw in
-                    let batch = UnsafeRawBufferPointer(rebasing: raw[0..<got])
-                    switch keep {
-                    case .offsets(let live):
-                        try RecordBatchDecoder.verifyCRC(batch, header: header)
-                        section = try BatchFilter.section(of: batch, header: header, limits: options.limits)
-                        flags = try BatchFilter.recordOffsets(section, header: header).map(live)
-                    case .records(let live):
-                        flags = try RecordBatchDecoder.decode(batch, limits: options.limits).records.map(live)
-                    }
-                }
-            } catch {
-                throw SpoolError.corruption(error, path: segment.logPath, segment: segment.baseOffset, position: position, offset: header.baseOffset)
-            }
-            outcome.bytesRead += Int64(total)
+        // The walk (``BatchWalker``) frames each batch; this policy wants every one, in offset
+        // order, up to the end of the sealed file.
+        let lease = try DescriptorLease(segment)
+        let walker = BatchWalker(fileSystem: options.fileSystem, fd: lease.fd, path: segment.logPath, headerLimits: options.limits)
+        var expected = segment.baseOffset
+        let walked = try walker.walk(from: 0, limit: end) { batch in
+            guard batch.header.baseOffset == expected else { return false }
+            let (flags, section) = try liveFlags(batch, keep: keep, in: segment)
+            outcome.bytesRead += Int64(batch.bytes.count)
             let kept = flags.lazy.filter { $0 }.count
             outcome.recordsKept += Int64(kept)
             outcome.recordsRemoved += Int64(flags.count - kept)
+            let header = batch.header
             if kept == 0 {
                 if let r = run, header.lastOffset - r.first <= BatchFilter.emptyRunMax {
                     run = (r.first, header.lastOffset, max(r.maxTimestamp, header.maxTimestamp))
@@ -130,28 +108,50 @@ struct SegmentRewriter {
                 }
             } else {
                 try closeRun()
-                if kept == flags.count {
-                    try emit(Array(buffer[0..<total]))
-                } else {
-                    do {
-                        if section.isEmpty {
-                            section = try buffer.withUnsafeBytes { try BatchFilter.section(of: UnsafeRawBufferPointer(rebasing: $0[0..<total]), header: header, limits: options.limits) }
-                        }
-                        let filtered = try buffer.withUnsafeBytes { try BatchFilter.filter(UnsafeRawBufferPointer(rebasing: $0[0..<total]), header: header, section: section, keep: flags) }
-                        try emit(filtered)
-                    } catch let error as FormatError {
-                        throw SpoolError.corruption(error, path: segment.logPath, segment: segment.baseOffset, position: position, offset: header.baseOffset)
-                    }
-                }
+                try emit(kept == flags.count ? Array(batch.bytes) : try filtered(batch, keeping: flags, section: section, in: segment))
             }
-            position += Int64(total)
             expected = header.nextOffset
-            guard onRead(Int64(total)) else {
+            guard onRead(Int64(batch.bytes.count)) else {
                 throw SpoolError(.closed, "compaction stopped", path: segment.logPath, segment: segment.baseOffset)
             }
+            return true
+        }
+        guard walked.stop == .endOfData else {
+            throw SpoolError(.corruption, "the sealed segment holds no valid batch for offset \(expected) here (\(walked.stop.reason(limit: end))); it was not compacted",
+                             path: segment.logPath, segment: segment.baseOffset, position: walked.end, offset: expected,
+                             hint: "check it with `spool verify`; `spool repair` can quarantine it")
         }
         try closeRun()
         try flush()
         outcome.bytesWritten = written
+    }
+
+    /// Which records of `batch` stay (checking its CRC first, where only offsets are asked),
+    /// and its records section when it was decompressed for that.
+    /// - Throws: `.corruption` naming the segment, position and offset.
+    private func liveFlags(_ batch: BatchWalker.Batch, keep: Keep, in segment: Segment) throws -> ([Bool], [UInt8]?) {
+        do {
+            switch keep {
+            case .offsets(let live):
+                try RecordBatchDecoder.verifyCRC(batch.bytes, header: batch.header)
+                let section = try BatchFilter.section(of: batch.bytes, header: batch.header, limits: options.limits)
+                return (try BatchFilter.recordOffsets(section, header: batch.header).map(live), section)
+            case .records(let live):
+                return (try RecordBatchDecoder.decode(batch.bytes, limits: options.limits).records.map(live), nil)
+            }
+        } catch {
+            throw SpoolError.corruption(error, path: segment.logPath, segment: segment.baseOffset, position: batch.position, offset: batch.header.baseOffset)
+        }
+    }
+
+    /// `batch` with only the records `flags` keeps.
+    /// - Throws: `.corruption` naming the segment, position and offset.
+    private func filtered(_ batch: BatchWalker.Batch, keeping flags: [Bool], section: [UInt8]?, in segment: Segment) throws -> [UInt8] {
+        do {
+            let section = try section ?? BatchFilter.section(of: batch.bytes, header: batch.header, limits: options.limits)
+            return try BatchFilter.filter(batch.bytes, header: batch.header, section: section, keep: flags)
+        } catch {
+            throw SpoolError.corruption(error, path: segment.logPath, segment: segment.baseOffset, position: batch.position, offset: batch.header.baseOffset)
+        }
     }
 }

@@ -21,8 +21,10 @@ struct LogCheck {
         self.writerActive = writerActive
     }
 
-    mutating func run(done: inout Int64, total: Int64, progress: (VerifyProgress) -> Void) throws {
-        checkOtherFiles()
+    /// The log's recovery point, reporting one that is unreadable, or missing where Spool
+    /// always writes one.
+    /// - Throws: I/O errors reading it.
+    private mutating func readRecoveryPoint() throws -> RecoveryPoint? {
         let fs = verifier.fileSystem
         var point: RecoveryPoint? = nil
         if let directory = log.directory {
@@ -32,7 +34,7 @@ struct LogCheck {
                 // Written only as an atomic file: garbage is damage, not a crash's leftover.
                 addRecoveryPointProblem(rpPath, "the recovery point is unreadable (not 36 bytes of SPRP with a good CRC): open ignores it and scans the last segment from its start; `spool repair` writes it anew")
             } else if point == nil && !writerActive && log.segments.contains(where: { $0.baseOffset != nil }) {
-                if let root = log.root, fs.fileType(root + "/spool.lock") == .regular {
+                if let root = log.root, fs.fileType(RootLayout(root: root).lockFile) == .regular {
                     // In a root Spool has opened, a log gets its point when created, at each
                     // seal and at close: never missing.
                     addRecoveryPointProblem(rpPath, "the recovery point is missing (deleted?): open scans the last segment from its start; `spool repair` writes it anew")
@@ -42,6 +44,12 @@ struct LogCheck {
                 }
             }
         }
+        return point
+    }
+
+    mutating func run(done: inout Int64, total: Int64, progress: (VerifyProgress) -> Void) throws {
+        checkOtherFiles()
+        let point = try readRecoveryPoint()
         let named = log.segments.filter { $0.baseOffset != nil || log.kind == .file }
         let lastBase = named.last?.baseOffset ?? -1
         if let point, log.kind != .file, writerActive, point.segment > lastBase {

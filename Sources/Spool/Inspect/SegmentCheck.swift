@@ -110,18 +110,7 @@ struct SegmentCheck {
         if let problem = end.problem {
             damage(.badBytes, end.position, end.nextOffset, "\(problem); \(end.trailingBytes) bytes from here to the end of the file")
         }
-        if let point, !pointChecked {
-            if point.position > end.position {
-                pointProblems.append((end.position, point.nextOffset, "the recovery point says \(point.position) bytes are synced, but the valid data ends at \(end.position)"))
-            } else if end.nextOffset != point.nextOffset {
-                pointProblems.append((point.position, end.nextOffset, "the recovery point says the next offset is \(point.nextOffset), but the data ends at offset \(end.nextOffset.map(String.init) ?? "?")"))
-            }
-        }
-        for (position, offset, message) in pointProblems {
-            var problem = VerifyProblem(kind: .corruption, file: segment.path, segmentFile: segment.path, position: position, offset: offset, message: message)
-            problem.subject = .recoveryPoint
-            problems.append(problem)
-        }
+        reportRecoveryPoint(pointProblems, checked: pointChecked, end: end)
         if let entryCheck {
             for (i, problem) in entryCheck.offsetProblems(end: end.position).enumerated() {
                 if let problem, !(live && Int64(indexes.offsets[i].position) >= end.position) {
@@ -135,6 +124,24 @@ struct SegmentCheck {
             }
             checkIndexesAfterWalk(indexes, end: end, greatestTimestamp: entryCheck.greatestTimestamp, indexPath: indexPath,
                                   timeIndexPath: timeIndexPath, extra: indexProblems)
+        }
+    }
+
+    /// Reports what the walk found wrong with the recovery point, and, when no batch started at
+    /// or past it, whether the data reaches it.
+    private mutating func reportRecoveryPoint(_ found: [(Int64, Int64?, String)], checked: Bool, end: SegmentFile.End) {
+        var found = found
+        if let point, !checked {
+            if point.position > end.position {
+                found.append((end.position, point.nextOffset, "the recovery point says \(point.position) bytes are synced, but the valid data ends at \(end.position)"))
+            } else if end.nextOffset != point.nextOffset {
+                found.append((point.position, end.nextOffset, "the recovery point says the next offset is \(point.nextOffset), but the data ends at offset \(end.nextOffset.map(String.init) ?? "?")"))
+            }
+        }
+        for (position, offset, message) in found {
+            var problem = VerifyProblem(kind: .corruption, file: segment.path, segmentFile: segment.path, position: position, offset: offset, message: message)
+            problem.subject = .recoveryPoint
+            problems.append(problem)
         }
     }
 

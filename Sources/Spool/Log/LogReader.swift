@@ -125,20 +125,7 @@ public struct LogReader: Sendable {
             carried = nil
             return rest
         }
-        var (segments, committed) = shared.snapshot
-        if let held = cursor?.segment, held.isRetired, held.baseOffset <= nextOffset, !segments.contains(where: { $0 === held }) {
-            // The compactor deleted or replaced the segment this reader is in: it finishes
-            // that file (still open through `held`), then goes on with the live ones after it.
-            segments = [held] + segments.filter { $0.baseOffset > held.baseOffset }
-        }
-        guard nextOffset < committed.nextOffset, let first = segments.first else {
-            if cursor?.segment.isRetired == true { cursor = nil }  // caught up: a deleted segment's descriptor can close
-            return nil
-        }
-        if nextOffset < first.baseOffset {
-            throw SpoolError(.offsetOutOfRange, "offset \(nextOffset) is below the log start \(first.baseOffset): retention or compaction deleted the segments that held it",
-                             path: shared.directory, offset: nextOffset, hint: "those records are gone; read from \(first.baseOffset)")
-        }
+        guard let (segments, committed) = try segmentsToRead() else { return nil }
         var index = segments.lastIndex { $0.baseOffset <= nextOffset }!
         // Bounded: each pass consumes a batch or moves to the next segment.
         while index < segments.count {
@@ -200,6 +187,28 @@ public struct LogReader: Sendable {
             cursor = (segments[index], 0, nil)
         }
         return nil
+    }
+
+    /// The segments to read from and the committed end, or nil when there is nothing to read
+    /// yet. A segment the compactor deleted or replaced under this reader is finished first
+    /// (still open through the cursor), then the live ones after it.
+    /// - Throws: `.offsetOutOfRange` when ``nextOffset`` is below the log start.
+    private mutating func segmentsToRead() throws -> (segments: [Segment], committed: LogPosition)? {
+        var (segments, committed) = shared.snapshot
+        if let held = cursor?.segment, held.isRetired, held.baseOffset <= nextOffset, !segments.contains(where: { $0 === held }) {
+            // The compactor deleted or replaced the segment this reader is in: it finishes
+            // that file (still open through `held`), then goes on with the live ones after it.
+            segments = [held] + segments.filter { $0.baseOffset > held.baseOffset }
+        }
+        guard nextOffset < committed.nextOffset, let first = segments.first else {
+            if cursor?.segment.isRetired == true { cursor = nil }  // caught up: a deleted segment's descriptor can close
+            return nil
+        }
+        if nextOffset < first.baseOffset {
+            throw SpoolError(.offsetOutOfRange, "offset \(nextOffset) is below the log start \(first.baseOffset): retention or compaction deleted the segments that held it",
+                             path: shared.directory, offset: nextOffset, hint: "those records are gone; read from \(first.baseOffset)")
+        }
+        return (segments, committed)
     }
 
     /// Up to `max` records from ``nextOffset`` on, across batches.

@@ -238,23 +238,7 @@ enum LogRecovery {
         }
         report.segmentsScanned += 1
         report.bytesScanned += result.end - from
-        // Short of the recovery point, whatever stopped the scan (zeros included) is bad bytes
-        // at a synced place.
-        if result.end < synced.position || (result.end == synced.position && result.nextOffset != synced.offset),
-           DamageRule.verdict(.badBytes, at: .synced) == .corruption {
-            let reason: String
-            switch result.stop {
-            case .invalid(let why): reason = why
-            case .zeros: reason = "zero bytes where a batch was synced"
-            case .endOfFile: reason = "the batches end at offset \(result.nextOffset), the recovery point says \(synced.offset)"
-            }
-            let error = SpoolError(
-                .corruption, "damage below the recovery point (\(synced.position)): \(reason)", path: segment.logPath,
-                segment: segment.baseOffset, position: result.end, offset: result.nextOffset,
-                hint: "these bytes were synced, so this is not a torn write; inspect with `spool dump FILE`, or open with corruptionPolicy .salvage to cut the log there (the cut bytes are kept as .broken)")
-            guard options.corruptionPolicy == .salvage else { throw error }
-            options.logger.error("salvage: cutting at damage below the recovery point", metadata: ["error": "\(error)"])
-        }
+        try refuseDamageBelow(synced, result: result, in: segment, options: options)
         var damaged: (Int64, String)? = nil
         var tailEnd = result.end
         // A recycled segment's old bytes lie past its first marker at or after the end: they
@@ -309,6 +293,29 @@ enum LogRecovery {
         segment.nextOffset = result.nextOffset
         segment.maxTimestamp = max(segment.maxTimestamp, maxTimestamp)
         return result.nextOffset
+    }
+
+    /// A scan that stopped short of the recovery point `synced` found damage where batches were
+    /// synced: bad bytes at a synced place (``DamageRule``), zeros included. Throws unless the
+    /// policy is `.salvage` (which then cuts there, as for a torn tail).
+    /// - Throws: `.corruption` naming the segment, the position and the offset.
+    private static func refuseDamageBelow(
+        _ synced: (position: Int64, offset: Int64), result: SegmentScanner.Result, in segment: Segment, options: SpoolOptions
+    ) throws {
+        guard result.end < synced.position || (result.end == synced.position && result.nextOffset != synced.offset),
+              DamageRule.verdict(.badBytes, at: .synced) == .corruption else { return }
+        let reason: String
+        switch result.stop {
+        case .invalid(let why): reason = why
+        case .zeros: reason = "zero bytes where a batch was synced"
+        case .endOfFile: reason = "the batches end at offset \(result.nextOffset), the recovery point says \(synced.offset)"
+        }
+        let error = SpoolError(
+            .corruption, "damage below the recovery point (\(synced.position)): \(reason)", path: segment.logPath,
+            segment: segment.baseOffset, position: result.end, offset: result.nextOffset,
+            hint: "these bytes were synced, so this is not a torn write; inspect with `spool dump FILE`, or open with corruptionPolicy .salvage to cut the log there (the cut bytes are kept as .broken)")
+        guard options.corruptionPolicy == .salvage else { throw error }
+        options.logger.error("salvage: cutting at damage below the recovery point", metadata: ["error": "\(error)"])
     }
 
     /// Cuts the torn tail [position, end) with ``TailCutter``, which keeps it as `.broken`.
