@@ -72,34 +72,7 @@ public enum RecordBatchEncoder {
 
         // Pass 1: size everything and check every limit before writing a byte.
         let baseTimestamp = records[0].timestamp
-        var maxTimestamp = baseTimestamp
-        var sectionBytes = 0
-        let sectionLimit = codec != .none ? limits.decompressedBytesMax
-            : limits.batchBytesMax < RecordBatchHeader.size ? -1 : limits.batchBytesMax - RecordBatchHeader.size
-        for (index, record) in records.enumerated() {
-            let (_, overflow) = record.timestamp.subtractingReportingOverflow(baseTimestamp)
-            if overflow {
-                throw .malformedRecord(
-                    index: index, position: -1,
-                    reason: "timestamp \(record.timestamp) is too far from the first record's \(baseTimestamp) for an Int64 delta")
-            }
-            maxTimestamp = max(maxTimestamp, record.timestamp)
-            guard record.headers.count <= limits.headersPerRecordMax else {
-                throw .limitExceeded(
-                    what: "headers on record \(index)", value: record.headers.count, limit: limits.headersPerRecordMax)
-            }
-            let body = bodySize(record, index: index, baseTimestamp: baseTimestamp)
-            guard body <= limits.recordBytesMax, body <= Int(Int32.max) else {
-                throw .limitExceeded(what: "bytes of record \(index)", value: body, limit: limits.recordBytesMax)
-            }
-            let (sum, sumOverflow) = sectionBytes.addingReportingOverflow(Varint.encodedSize(Int32(body)) + body)
-            guard !sumOverflow, sum <= sectionLimit else {
-                throw codec == .none
-                    ? .batchTooLarge(what: "batch bytes", value: RecordBatchHeader.size &+ sum, limit: limits.batchBytesMax)
-                    : .batchTooLarge(what: "records section bytes before compression", value: sum, limit: limits.decompressedBytesMax)
-            }
-            sectionBytes = sum
-        }
+        let (sectionBytes, maxTimestamp) = try measure(records, codec: codec, limits: limits)
 
         var header = RecordBatchHeader(
             baseOffset: baseOffset, batchLength: 0, partitionLeaderEpoch: spoolPartitionLeaderEpoch,
@@ -154,6 +127,46 @@ public enum RecordBatchEncoder {
             seal(header, batch: UnsafeMutableRawBufferPointer(rebasing: buffer[start..<(start + total)]))
         }
         return total
+    }
+
+    /// Pass 1 of an encode: the records section's size before compression and the greatest
+    /// timestamp, with every limit checked before a byte is written.
+    /// - Throws: `.malformedRecord` for a timestamp too far from the first; `.limitExceeded`
+    ///   for a record's headers or bytes; `.batchTooLarge` for the section or batch.
+    private static func measure(
+        _ records: [RecordInput], codec: CompressionCodec, limits: FormatLimits
+    ) throws(FormatError) -> (sectionBytes: Int, maxTimestamp: Int64) {
+        let baseTimestamp = records[0].timestamp
+        var maxTimestamp = baseTimestamp
+        var sectionBytes = 0
+        let sectionLimit = codec != .none ? limits.decompressedBytesMax
+            : limits.batchBytesMax < RecordBatchHeader.size ? -1 : limits.batchBytesMax - RecordBatchHeader.size
+        for (index, record) in records.enumerated() {
+            let (_, overflow) = record.timestamp.subtractingReportingOverflow(baseTimestamp)
+            if overflow {
+                throw .malformedRecord(
+                    index: index, position: -1,
+                    reason: "timestamp \(record.timestamp) is too far from the first record's \(baseTimestamp) for an Int64 delta")
+            }
+            maxTimestamp = max(maxTimestamp, record.timestamp)
+            guard record.headers.count <= limits.headersPerRecordMax else {
+                throw .limitExceeded(
+                    what: "headers on record \(index)", value: record.headers.count, limit: limits.headersPerRecordMax)
+            }
+            let body = bodySize(record, index: index, baseTimestamp: baseTimestamp)
+            guard body <= limits.recordBytesMax, body <= Int(Int32.max) else {
+                throw .limitExceeded(what: "bytes of record \(index)", value: body, limit: limits.recordBytesMax)
+            }
+            let (sum, sumOverflow) = sectionBytes.addingReportingOverflow(Varint.encodedSize(Int32(body)) + body)
+            guard !sumOverflow, sum <= sectionLimit else {
+                throw codec == .none
+                    ? .batchTooLarge(what: "batch bytes", value: RecordBatchHeader.size &+ sum, limit: limits.batchBytesMax)
+                    : .batchTooLarge(what: "records section bytes before compression", value: sum, limit: limits.decompressedBytesMax)
+            }
+            sectionBytes = sum
+        }
+
+        return (sectionBytes, maxTimestamp)
     }
 
     /// Overwrites bytes 0..<8 of an encoded batch with `baseOffset`, big-endian. The base offset
