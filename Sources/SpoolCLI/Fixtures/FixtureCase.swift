@@ -33,7 +33,10 @@ struct FixtureCase {
     }
 
     /// The batches of a segment file: position, base offset, next offset, total bytes.
-    static func batches(_ path: String) throws -> [(position: Int64, base: Int64, next: Int64, total: Int64)] {
+    /// A batch of a golden segment: where it starts, its offsets and its size.
+    typealias Batch = (position: Int64, base: Int64, next: Int64, total: Int64)
+
+    static func batches(_ path: String) throws -> [Batch] {
         let bytes = DrillFiles.read(path, limit: 1 << 30)
         var out: [(Int64, Int64, Int64, Int64)] = []
         var at = 0

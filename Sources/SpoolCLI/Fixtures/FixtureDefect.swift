@@ -26,6 +26,17 @@ enum FixtureDefect: String, CaseIterable {
         let sealed = segments[0], active = segments[segments.count - 1]
         let sealedBatches = try FixtureCase.batches(sealed), activeBatches = try FixtureCase.batches(active)
         let total = FixtureGenerator.tasks
+        switch self {
+        case .garbageIndex, .badRecoveryPoint, .missingActiveSegment, .strayLogName, .groupLogCRCMismatch:
+            try damageOtherFile(of: &fixture, sealed: sealed, active: active, total: total)
+        default:
+            try damageSegment(of: &fixture, sealed: sealed, active: active, sealedBatches: sealedBatches, activeBatches: activeBatches, total: total)
+        }
+    }
+
+    /// The defects in a segment's bytes.
+    private func damageSegment(of fixture: inout FixtureCase, sealed: String, active: String, sealedBatches: [FixtureCase.Batch],
+                               activeBatches: [FixtureCase.Batch], total: Int) throws {
         let m = FixtureMutator.self
         switch self {
         case .tornTail:
@@ -77,6 +88,15 @@ enum FixtureDefect: String, CaseIterable {
             // appended bytes are never read as records: every task reads back.
             fixture.description = "64 bytes of 0xAB after the last batch of a sealed segment (at position \(size)): no record is affected"
             try fixture.writeExpected(.ok, read: .ok(records: total))
+        default:
+            preconditionFailure("\(self) is not a segment defect")
+        }
+    }
+
+    /// The defects in files beside the segments: indexes, the recovery point, stray names, a group's log.
+    private func damageOtherFile(of fixture: inout FixtureCase, sealed: String, active: String, total: Int) throws {
+        let m = FixtureMutator.self
+        switch self {
         case .garbageIndex:
             let index = sealed.replacingSuffix(".log", with: ".index")
             try m.write(index, at: 0, [UInt8](repeating: 0xFF, count: Int(max(DrillFiles.size(index), 64))))
@@ -104,6 +124,8 @@ enum FixtureDefect: String, CaseIterable {
             fixture.description = "one bit flipped in the last batch of the consumer group's log, below its recovery point"
             fixture.group = .error(code: .corruption, file: log, position: b.position, offset: b.base)
             try fixture.writeExpected(.ok, read: .ok(records: total))
+        default:
+            preconditionFailure("\(self) is not a defect of another file")
         }
     }
 
