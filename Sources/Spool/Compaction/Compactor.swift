@@ -44,7 +44,7 @@ final class Compactor: Sendable {
     /// Runs passes over `queues` (all on disk when nil) until one changes nothing, at most
     /// ``passesMax``.
     /// - Throws: errors listing the queues; a queue's own errors are in its report instead.
-    func run(root: SpoolRoot, queues: [String]?, progress: ProgressHandler?) throws -> CompactionReport {
+    func run(root: some CompactionSource, queues: [String]?, progress: ProgressHandler?) throws -> CompactionReport {
         try passLock.withLock {
             let clock = root.options.clock
             let started = clock.monotonicNanoseconds()
@@ -76,11 +76,11 @@ final class Compactor: Sendable {
 
     // MARK: One queue
 
-    private func compactQueue(root: SpoolRoot, name: String, reserve: DiskReserve, progress: ProgressHandler?) -> QueueCompaction {
+    private func compactQueue(root: some CompactionSource, name: String, reserve: DiskReserve, progress: ProgressHandler?) -> QueueCompaction {
         var result = QueueCompaction(queue: name)
         let options = root.options
         do {
-            let log = try root.queue(name)
+            let log = try root.queue(name, compression: nil)
             let acked = try refreshGroups(root: root, queue: log, reserve: reserve, result: &result)
             if !acked.groups.isEmpty && acked.watermark >= log.committed.nextOffset && log.committed.position > 0 {
                 if log.rollAndWait(timeoutMilliseconds: Self.rollWaitMilliseconds) { result.rolls += 1 }
@@ -101,7 +101,7 @@ final class Compactor: Sendable {
 
     /// Brings every group of the queue up to date, checkpoints it, trims its log; returns what
     /// all of them have acked.
-    private func refreshGroups(root: SpoolRoot, queue log: QueueLog, reserve: DiskReserve, result: inout QueueCompaction) throws -> AckedByAll {
+    private func refreshGroups(root: some CompactionSource, queue log: QueueLog, reserve: DiskReserve, result: inout QueueCompaction) throws -> AckedByAll {
         let options = root.options
         let queueStart = log.firstOffset
         var all: [OffsetRanges] = []
