@@ -211,6 +211,59 @@ public struct LogReader: Sendable {
         return (segments, committed)
     }
 
+    /// Committed batches as they lie on disk, for a server that hands them on undecoded (a
+    /// Kafka Fetch): whole batches from the one holding ``nextOffset``, at least one, then more
+    /// while they fit in `maxBytes`. Each batch's header, offset order and CRC are checked;
+    /// control and transactional batches come as they are (a Kafka client applies its own
+    /// isolation). ``nextOffset`` moves past the last batch returned.
+    /// - Returns: the bytes (empty when nothing more is committed), and the first batch's base
+    ///   offset (which may be below the offset asked for, as in Kafka).
+    /// - Throws: `.offsetOutOfRange` below the log start; `.corruption` naming the file,
+    ///   position and offset of a batch that fails its checks; `.io`.
+    public mutating func readBatchBytes(maxBytes: Int) throws -> (bytes: [UInt8], firstOffset: Int64?) {
+        guard let (segments, committed) = try segmentsToRead() else { return ([], nil) }
+        var out: [UInt8] = []
+        var first: Int64? = nil
+        var index = segments.lastIndex { $0.baseOffset <= nextOffset }!
+        while index < segments.count {  // bounded: each pass takes a batch or moves on a segment
+            let segment = segments[index]
+            let limit = try limitOf(segment, committed: committed)
+            var position = startPosition(in: segment, limit: limit)
+            var previousEnd: Int64? = nil
+            if let cursor, cursor.segment === segment, cursor.position == position { previousEnd = cursor.previousEnd }
+            let followingBase = index + 1 < segments.count ? segments[index + 1].baseOffset : committed.nextOffset
+            while position < limit {
+                let header = try readHeader(segment, at: position, limit: limit)
+                try checkOrder(header, in: segment, at: position, after: previousEnd, before: followingBase)
+                previousEnd = header.nextOffset
+                let total = header.totalBytes
+                if header.nextOffset <= nextOffset { position += Int64(total); continue }
+                if !out.isEmpty && out.count + total > maxBytes { return (out, first) }
+                let start = out.count
+                out += [UInt8](repeating: 0, count: total)
+                let got = try out.withUnsafeMutableBytes { raw in
+                    try segment.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[start..<start + total]), at: position)
+                }
+                do {
+                    try out.withUnsafeBytes { raw in
+                        try RecordBatchDecoder.verifyCRC(UnsafeRawBufferPointer(rebasing: raw[start..<start + got]), header: header)
+                    }
+                } catch {
+                    throw SpoolError.corruption(error, path: segment.logPath, segment: segment.baseOffset, position: position, offset: header.baseOffset)
+                }
+                first = first ?? header.baseOffset
+                position += Int64(total)
+                nextOffset = header.nextOffset
+                cursor = (segment, position, header.nextOffset)
+            }
+            index += 1
+            guard index < segments.count else { break }
+            nextOffset = max(nextOffset, segments[index].baseOffset)
+            cursor = (segments[index], 0, nil)
+        }
+        return (out, first)
+    }
+
     /// Up to `max` records from ``nextOffset`` on, across batches.
     public mutating func read(max: Int) throws -> [Record] {
         var records: [Record] = []

@@ -109,6 +109,27 @@ public final class QueueLog: Sendable {
         return try waiter.wait(spinNanoseconds: UInt64(shared.options.waitSpinMicroseconds) * 1000, clock: shared.options.clock)
     }
 
+    /// Appends batches that are already encoded, as they came (a Kafka Produce's records, for
+    /// `spool serve`): ``EncodedBatches`` checks them, then the writer stamps their offsets
+    /// and group-commits them as bytes, as it does any append. Returns the first offset.
+    /// - Throws: as ``EncodedBatches/validate(_:limits:segmentBytes:directory:)``, and as
+    ///   ``append(batch:)`` for the write.
+    @discardableResult
+    public func append(encodedBatches bytes: [UInt8]) async throws -> Int64 {
+        let started = shared.options.clock.monotonicNanoseconds()
+        defer { recordLatency(since: started) }
+        var limits = shared.options.limits
+        limits.batchBytesMax = min(limits.batchBytesMax, shared.options.segmentBytes)
+        _ = try EncodedBatches.validate(bytes, limits: limits, segmentBytes: shared.options.segmentBytes, directory: directory)
+        return try await withUnsafeThrowingContinuation { continuation in
+            do {
+                try writer.submit(AppendRequest(bytes: bytes, completion: .continuation(continuation)))
+            } catch {
+                continuation.resume(throwing: error)
+            }
+        }
+    }
+
     /// The one core behind both doors: encodes `records` here (or leaves a small append to
     /// linger for the writer to compress with others) and hands it to the writer, which
     /// answers `completion` once it is durable.
