@@ -2,16 +2,76 @@ import SpoolFormat
 
 /// One entry of a segment's `.index`: the last offset of a batch (relative to the segment's
 /// base) and the position where that batch starts. FORMAT.md, "Offset index (.index)".
+///
+/// The entry's layout, 8 bytes big-endian (relative offset, then position), is decoded and
+/// encoded here only.
 struct OffsetIndexEntry: Sendable, Equatable {
     var relativeOffset: UInt32
     var position: UInt32
+
+    static let size = 8
+
+    init(relativeOffset: UInt32, position: UInt32) {
+        self.relativeOffset = relativeOffset
+        self.position = position
+    }
+
+    /// The entry in `raw` at byte `at` (the caller checks that `size` bytes are there).
+    init(decoding raw: UnsafeRawBufferPointer, at i: Int) {
+        self.init(relativeOffset: raw.loadBigEndian(at: i, as: UInt32.self), position: raw.loadBigEndian(at: i + 4, as: UInt32.self))
+    }
+
+    func encode(into entry: UnsafeMutableRawBufferPointer) {
+        entry.storeBigEndian(relativeOffset, at: 0)
+        entry.storeBigEndian(position, at: 4)
+    }
+
+    /// A zero entry marks the end of the used part of a preallocated file.
+    var isZero: Bool { relativeOffset == 0 && position == 0 }
+
+    /// Appends the entry's bytes to `bytes` (a file being written whole).
+    func append(to bytes: inout [UInt8]) {
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: Self.size))
+        bytes.withUnsafeMutableBytes { encode(into: UnsafeMutableRawBufferPointer(rebasing: $0[start...])) }
+    }
 }
 
 /// One entry of a segment's `.timeindex`: the greatest record timestamp so far in the segment
 /// and the last offset (relative) of the batch that holds it. FORMAT.md, "Time index (.timeindex)".
+///
+/// The entry's layout, 12 bytes big-endian (timestamp, then relative offset), is decoded and
+/// encoded here only.
 struct TimeIndexEntry: Sendable, Equatable {
     var timestamp: Int64
     var relativeOffset: UInt32
+
+    static let size = 12
+
+    init(timestamp: Int64, relativeOffset: UInt32) {
+        self.timestamp = timestamp
+        self.relativeOffset = relativeOffset
+    }
+
+    /// The entry in `raw` at byte `at` (the caller checks that `size` bytes are there).
+    init(decoding raw: UnsafeRawBufferPointer, at i: Int) {
+        self.init(timestamp: raw.loadBigEndian(at: i, as: Int64.self), relativeOffset: raw.loadBigEndian(at: i + 8, as: UInt32.self))
+    }
+
+    func encode(into entry: UnsafeMutableRawBufferPointer) {
+        entry.storeBigEndian(timestamp, at: 0)
+        entry.storeBigEndian(relativeOffset, at: 8)
+    }
+
+    /// A zero entry marks the end of the used part of a preallocated file.
+    var isZero: Bool { timestamp == 0 && relativeOffset == 0 }
+
+    /// Appends the entry's bytes to `bytes` (a file being written whole).
+    func append(to bytes: inout [UInt8]) {
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: Self.size))
+        bytes.withUnsafeMutableBytes { encode(into: UnsafeMutableRawBufferPointer(rebasing: $0[start...])) }
+    }
 }
 
 /// Where sparse index entries go, Kafka's rule (FORMAT.md, "Offset index (.index)" and "Time index";

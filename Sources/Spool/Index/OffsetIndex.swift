@@ -6,7 +6,7 @@ import Glibc
 ///
 /// Thread-safety: one writer appends; concurrent readers look up (see ``MappedIndexFile``).
 final class OffsetIndex: @unchecked Sendable {
-    static let entrySize = 8
+    static let entrySize = OffsetIndexEntry.size
     let file: MappedIndexFile
 
     init(file: MappedIndexFile) {
@@ -14,8 +14,9 @@ final class OffsetIndex: @unchecked Sendable {
         self.file = file
     }
 
-    func relativeOffset(_ i: Int) -> UInt32 { file.entry(i).loadBigEndian(at: 0, as: UInt32.self) }
-    func position(_ i: Int) -> UInt32 { file.entry(i).loadBigEndian(at: 4, as: UInt32.self) }
+    func entry(_ i: Int) -> OffsetIndexEntry { OffsetIndexEntry(decoding: file.entry(i), at: 0) }
+    func relativeOffset(_ i: Int) -> UInt32 { entry(i).relativeOffset }
+    func position(_ i: Int) -> UInt32 { entry(i).position }
 
     /// Loads the entries already in the file and checks them: each strictly after the previous in
     /// both fields, positions above zero and below `validEnd`. Returns false when the file is
@@ -43,10 +44,7 @@ final class OffsetIndex: @unchecked Sendable {
         let n = file.count
         guard n < file.capacity else { return }
         if n > 0 && (new.relativeOffset <= relativeOffset(n - 1) || new.position <= position(n - 1)) { return }
-        file.store(n) { entry in
-            entry.storeBigEndian(new.relativeOffset, at: 0)
-            entry.storeBigEndian(new.position, at: 4)
-        }
+        file.store(n) { new.encode(into: $0) }
     }
 
     /// The last entry, nil when there is none.
@@ -109,7 +107,8 @@ extension OffsetIndex {
             var previous: (UInt32, UInt32) = (0, 0)
             var i = 0
             while i + entrySize <= got {
-                let rel = raw.loadBigEndian(at: i, as: UInt32.self), pos = raw.loadBigEndian(at: i + 4, as: UInt32.self)
+                let entry = OffsetIndexEntry(decoding: raw, at: i)
+                let rel = entry.relativeOffset, pos = entry.position
                 if pos == 0 || rel <= previous.0 || pos <= previous.1 || Int64(pos) > position { break }
                 best = (rel, pos)
                 previous = (rel, pos)

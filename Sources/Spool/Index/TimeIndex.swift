@@ -6,7 +6,7 @@
 ///
 /// Thread-safety: one writer appends; concurrent readers look up (see ``MappedIndexFile``).
 final class TimeIndex: @unchecked Sendable {
-    static let entrySize = 12
+    static let entrySize = TimeIndexEntry.size
     let file: MappedIndexFile
 
     init(file: MappedIndexFile) {
@@ -14,8 +14,9 @@ final class TimeIndex: @unchecked Sendable {
         self.file = file
     }
 
-    func timestamp(_ i: Int) -> Int64 { file.entry(i).loadBigEndian(at: 0, as: Int64.self) }
-    func relativeOffset(_ i: Int) -> UInt32 { file.entry(i).loadBigEndian(at: 8, as: UInt32.self) }
+    func entry(_ i: Int) -> TimeIndexEntry { TimeIndexEntry(decoding: file.entry(i), at: 0) }
+    func timestamp(_ i: Int) -> Int64 { entry(i).timestamp }
+    func relativeOffset(_ i: Int) -> UInt32 { entry(i).relativeOffset }
 
     /// Loads and checks the entries: both fields strictly increasing, offsets below
     /// `nextRelativeOffset`. False: rebuild.
@@ -41,10 +42,7 @@ final class TimeIndex: @unchecked Sendable {
         let n = file.count
         guard n < file.capacity else { return }
         if n > 0 && (new.timestamp <= timestamp(n - 1) || new.relativeOffset <= relativeOffset(n - 1)) { return }
-        file.store(n) { entry in
-            entry.storeBigEndian(new.timestamp, at: 0)
-            entry.storeBigEndian(new.relativeOffset, at: 8)
-        }
+        file.store(n) { new.encode(into: $0) }
     }
 
     /// The last entry, nil when there is none.

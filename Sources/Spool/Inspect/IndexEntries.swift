@@ -43,29 +43,29 @@ public struct IndexEntries: Sendable, Equatable {
         var result = IndexEntries()
         if let bytes = try readFile(stem + RootLayout.indexSuffix, fs) {
             result.offsetFileExists = true
-            result.offsetPartialBytes = bytes.count % 8
+            result.offsetPartialBytes = bytes.count % OffsetIndexEntry.size
             bytes.withUnsafeBytes { raw in
                 var i = 0, ended = false
-                while i + 8 <= raw.count {
-                    let rel = raw.loadBigEndian(at: i, as: UInt32.self), pos = raw.loadBigEndian(at: i + 4, as: UInt32.self)
-                    if rel == 0 && pos == 0 { ended = true } else if ended { result.offsetEntriesAfterEnd += 1 } else {
-                        result.offsets.append(Offset(relativeOffset: rel, position: pos))
+                while i + OffsetIndexEntry.size <= raw.count {
+                    let entry = OffsetIndexEntry(decoding: raw, at: i)
+                    if entry.isZero { ended = true } else if ended { result.offsetEntriesAfterEnd += 1 } else {
+                        result.offsets.append(Offset(relativeOffset: entry.relativeOffset, position: entry.position))
                     }
-                    i += 8
+                    i += OffsetIndexEntry.size
                 }
             }
         }
         if let bytes = try readFile(stem + RootLayout.timeIndexSuffix, fs) {
             result.timeFileExists = true
-            result.timePartialBytes = bytes.count % 12
+            result.timePartialBytes = bytes.count % TimeIndexEntry.size
             bytes.withUnsafeBytes { raw in
                 var i = 0, ended = false
-                while i + 12 <= raw.count {
-                    let ts = raw.loadBigEndian(at: i, as: Int64.self), rel = raw.loadBigEndian(at: i + 8, as: UInt32.self)
-                    if ts == 0 && rel == 0 { ended = true } else if ended { result.timeEntriesAfterEnd += 1 } else {
-                        result.times.append(Time(timestamp: ts, relativeOffset: rel))
+                while i + TimeIndexEntry.size <= raw.count {
+                    let entry = TimeIndexEntry(decoding: raw, at: i)
+                    if entry.isZero { ended = true } else if ended { result.timeEntriesAfterEnd += 1 } else {
+                        result.times.append(Time(timestamp: entry.timestamp, relativeOffset: entry.relativeOffset))
                     }
-                    i += 12
+                    i += TimeIndexEntry.size
                 }
             }
         }

@@ -130,12 +130,7 @@ public struct LogReader: Sendable {
         // Bounded: each pass consumes a batch or moves to the next segment.
         while index < segments.count {
             let segment = segments[index]
-            let limit = try limitOf(segment, committed: committed)
-            var position = startPosition(in: segment, limit: limit)
-            var previousEnd: Int64? = nil
-            if let cursor, cursor.segment === segment, cursor.position == position { previousEnd = cursor.previousEnd }
-            // Where this segment's offsets must end: the next segment's base, or the committed end.
-            let followingBase = index + 1 < segments.count ? segments[index + 1].baseOffset : committed.nextOffset
+            var (limit, position, previousEnd, followingBase) = try walkStart(at: index, of: segments, committed: committed)
             while position < limit {
                 let header = try readHeader(segment, at: position, limit: limit)
                 if position == 0 { try checkStart(header, of: segment, after: index > 0 ? segments[index - 1] : nil) }
@@ -227,11 +222,7 @@ public struct LogReader: Sendable {
         var index = segments.lastIndex { $0.baseOffset <= nextOffset }!
         while index < segments.count {  // bounded: each pass takes a batch or moves on a segment
             let segment = segments[index]
-            let limit = try limitOf(segment, committed: committed)
-            var position = startPosition(in: segment, limit: limit)
-            var previousEnd: Int64? = nil
-            if let cursor, cursor.segment === segment, cursor.position == position { previousEnd = cursor.previousEnd }
-            let followingBase = index + 1 < segments.count ? segments[index + 1].baseOffset : committed.nextOffset
+            var (limit, position, previousEnd, followingBase) = try walkStart(at: index, of: segments, committed: committed)
             while position < limit {
                 let header = try readHeader(segment, at: position, limit: limit)
                 try checkOrder(header, in: segment, at: position, after: previousEnd, before: followingBase)
@@ -314,6 +305,21 @@ public struct LogReader: Sendable {
             }
         }
         return .open
+    }
+
+    /// Where a walk of `segments[index]` starts: its readable end, the position to look from,
+    /// the offset the batch before that position ended at (when the cursor knows it), and the
+    /// offset this segment's batches must end at (the next segment's base, or the committed end).
+    /// - Throws: as ``limitOf(_:committed:)``.
+    private func walkStart(at index: Int, of segments: [Segment], committed: LogPosition) throws
+        -> (limit: Int64, position: Int64, previousEnd: Int64?, followingBase: Int64) {
+        let segment = segments[index]
+        let limit = try limitOf(segment, committed: committed)
+        let position = startPosition(in: segment, limit: limit)
+        var previousEnd: Int64? = nil
+        if let cursor, cursor.segment === segment, cursor.position == position { previousEnd = cursor.previousEnd }
+        let followingBase = index + 1 < segments.count ? segments[index + 1].baseOffset : committed.nextOffset
+        return (limit, position, previousEnd, followingBase)
     }
 
     /// Readable bytes of a segment: the committed position for the active one, the file for sealed ones.

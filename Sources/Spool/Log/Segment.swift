@@ -383,22 +383,15 @@ final class Segment: @unchecked Sendable {
     func rebuildIndexFiles(end: Int64, options: SpoolOptions) throws {
         var offsets: [UInt8] = [], times: [UInt8] = []
         var rule = IndexEntryRule(baseOffset: baseOffset, intervalBytes: options.indexIntervalBytes)
-        func appendTime(_ entry: TimeIndexEntry) {
-            times.appendBigEndian(entry.timestamp)
-            times.appendBigEndian(entry.relativeOffset)
-        }
         var scanner = try scanner(limits: options.limits)
         scanner.checkCRC = false
         scanner.allowOffsetGaps = true
         _ = try scanner.scan(from: 0, limit: end, nextOffset: baseOffset) { header, position in
             let due = rule.add(header, at: position)
-            if let entry = due.offset {
-                offsets.appendBigEndian(entry.relativeOffset)
-                offsets.appendBigEndian(entry.position)
-            }
-            if let entry = due.time { appendTime(entry) }
+            due.offset?.append(to: &offsets)
+            due.time?.append(to: &times)
         }
-        if let closing = rule.closingTimeEntry() { appendTime(closing) }
+        rule.closingTimeEntry()?.append(to: &times)
         // Durable: an unsynced rename can survive a power cut with the file's bytes lost.
         try AtomicFile.write(offsets, to: indexPath, directory: directory, durable: true, fileSystem: fileSystem)
         try AtomicFile.write(times, to: timeIndexPath, directory: directory, durable: true, fileSystem: fileSystem)
