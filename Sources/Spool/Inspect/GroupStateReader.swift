@@ -10,7 +10,8 @@ public struct GroupState: Sendable, Equatable {
     public var ackedAboveWatermark: Int64
     /// One past the highest acknowledged offset (the watermark when nothing above it is acked).
     public var ackedEnd: Int64
-    /// Tasks with a recorded failed attempt that are not acknowledged (waiting for a retry).
+    /// Tasks not acknowledged with a recorded failed attempt: ``ConsumerGroup/Stats/retrying``
+    /// as the group log says (a task being redelivered now counts, as in memory).
     public var waitingForRetry: Int
     /// Records replayed from the group's log (after the checkpoint, when there is one).
     public var records: Int64
@@ -23,7 +24,9 @@ public struct GroupState: Sendable, Equatable {
     public var lostAcksBelow: Int64? = nil
 
     /// Tasks below `queueEnd` this group has not acknowledged.
-    public func lag(queueEnd: Int64) -> Int64 { max(0, queueEnd - watermark - ackedAboveWatermark) }
+    public func lag(queueEnd: Int64) -> Int64 {
+        StatsFigures.lag(queueEnd: queueEnd, watermark: watermark, ackedAboveWatermark: ackedAboveWatermark)
+    }
 }
 
 /// Replays a group's log read-only. Stops at the first damaged batch, as recovery would cut
@@ -104,7 +107,9 @@ public struct GroupStateReader: Sendable {
         }
         let ackedEnd = acked.rangesEnd
         return GroupState(watermark: acked.watermark, ackedAboveWatermark: acked.ackedAboveWatermark, ackedEnd: ackedEnd,
-                          waitingForRetry: retries.keys.filter { !acked.contains($0) }.count, records: records,
+                          waitingForRetry: StatsFigures.retrying(attempts: retries.lazy.map { (offset: $0.key, failed: $0.value) },
+                                                                 isAcknowledged: acked.contains),
+                          records: records,
                           checkpointOffset: checkpoint?.logOffset, ignoredCheckpoints: loaded?.ignored ?? [], lostAcksBelow: lost)
     }
 }
