@@ -101,11 +101,7 @@ extension Job {
     /// - Throws: `.invalidArgument` for a bad job; the coder's errors.
     public func record(_ parameters: Parameters, key: [UInt8]? = nil, timestamp: Int64, notBefore: Int64? = nil) throws -> RecordInput {
         try validate()
-        var headers = [
-            RecordHeader(name: TaskHeaders.jobName, value: Array(name.utf8)),
-            RecordHeader(name: TaskHeaders.jobEncodingName, value: Array(coder.name.utf8)),
-        ]
-        if let lane = policy.lane { headers.append(TaskHeaders.lane(lane)) }
+        var headers = self.headers  // shared storage until something is appended
         if let notBefore { headers.append(TaskHeaders.notBefore(notBefore)) }
         return RecordInput(value: try coder.encode(parameters), key: key, headers: headers, timestamp: timestamp)
     }
