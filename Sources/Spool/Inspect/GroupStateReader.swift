@@ -2,7 +2,7 @@ import SpoolFormat
 
 /// A consumer group's progress as its log on disk says, read without opening the root (no
 /// lock, no writes): the same replay as ``ConsumerGroup`` does at open (FORMAT.md, "Group
-/// log"), built on the engine's ``GroupRecord`` and ``OffsetRanges``.
+/// log"), built on the engine's own group-record decoder and offset ranges.
 public struct GroupState: Sendable, Equatable {
     /// Every offset below this is acknowledged.
     public var watermark: Int64
@@ -44,8 +44,12 @@ public struct GroupStateReader: Sendable {
 
     /// Starts from the newest valid checkpoint the compactor wrote (FORMAT.md, "Group
     /// checkpoint"), as opening the group does, then replays the group log after it.
-    /// - Parameter queueStart: the queue's first offset (offsets below it count as acknowledged,
-    ///   as when the engine opens the group).
+    /// - Parameters:
+    ///   - log: the group's log, as ``SpoolLayout`` lists it.
+    ///   - queueStart: the queue's first offset (offsets below it count as acknowledged, as
+    ///     when the engine opens the group).
+    ///   - throwOnLostAcks: throw when acks are lost (see below) rather than report them in
+    ///     ``GroupState/lostAcksBelow``.
     /// - Throws: `.corruption` naming the file and offset when a record is not a group record,
     ///   when group-log offsets are missing between two segments, or when acks are lost (no
     ///   usable checkpoint covers the group log's start: see ``GroupState/lostAcksBelow``

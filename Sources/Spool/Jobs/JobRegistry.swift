@@ -96,6 +96,8 @@ extension Job {
     /// `spool.job`, `spool.job-encoding` (and, with a policy lane, `spool.lane`) headers. For
     /// ``QueueLog/append(batch:)`` and ``QueueLog/appendBlocking(batch:)``.
     /// - Parameters:
+    ///   - parameters: the job's parameters, encoded with its coder into the payload.
+    ///   - key: the record's key (for compaction by key), if any.
     ///   - timestamp: ms since the epoch (the enqueue time handlers see).
     ///   - notBefore: not delivered before this time, ms since the epoch.
     /// - Throws: `.invalidArgument` for a bad job; the coder's errors.
@@ -112,7 +114,11 @@ extension QueueLog {
     /// Inside a `spool.enqueue` span (a producer span of the app's tracer, if it bootstrapped
     /// one) whose trace context goes into the task's headers, so that its handling continues
     /// the trace.
-    /// - Parameter delay: not delivered before this much time from now.
+    /// - Parameters:
+    ///   - job: the kind of job; its policy's lane goes into the task's headers.
+    ///   - parameters: the job's parameters, encoded with its coder into the payload.
+    ///   - key: the record's key (for compaction by key), if any.
+    ///   - delay: not delivered before this much time from now.
     /// - Throws: `.invalidArgument` for a bad job; the coder's errors; as ``append(batch:)``.
     @discardableResult
     public func enqueue<Parameters>(_ job: Job<Parameters>, _ parameters: Parameters, key: [UInt8]? = nil,
