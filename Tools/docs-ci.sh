@@ -2,9 +2,10 @@
 # Builds Spool's DocC catalog with the swift-docc-plugin (for CI: call it from .ci/run) and checks
 #  1. that each tutorial listing is the example's code: every stage's lines appear, in order, in
 #     the Examples/EmailService file it stages, and the last stage of each file IS that file;
-#  2. that DocC builds, and reports no warning or error about the catalog's articles and
-#     tutorials (symbol comments still have ~18 warnings, so --warnings-as-errors would fail:
-#     fix them, then add that flag);
+#  2. that DocC builds with no warning: none about the catalog's articles and tutorials, and
+#     none about symbol comments except the ones listed in `pending` below (comments in files
+#     the floors redesign, issue 15, is rewriting; once they are fixed, empty the list and pass
+#     --warnings-as-errors to generate-documentation);
 #  3. that the archive holds the tutorial page and its table of contents.
 # Exit status 0 when all of that held. Usage: Tools/docs-ci.sh   (from anywhere)
 set -euo pipefail
@@ -62,6 +63,21 @@ if [[ -n "$catalog_diagnostics" ]]; then
     fail "DocC reported problems in the catalog's articles or tutorials:
 $catalog_diagnostics"
 fi
+# Symbol-comment warnings, each as "FILE:LINE" relative to the catalog ("../Dir/File.swift").
+# `pending`: known warnings in files being restructured on main (issue 15), each a one-line doc
+# fix (SegmentFile.batches: document `limits` and `body`; QueueLog.append(batch:): link
+# ``append(_:key:headers:timestamp:notBefore:)`` or whatever the single append is then called).
+pending=("../Inspect/SegmentFile.swift:91" "../Log/QueueLog.swift:79")
+symbol_warnings=$(grep -A3 -E '^warning: ' "$log" | grep -oE -- '-->[[:space:]]+[^ ]+\.swift:[0-9]+' | sed -E 's/^-->[[:space:]]+//' | sort -u || true)
+unexpected=""
+for where in $symbol_warnings; do
+    [[ " ${pending[*]} " == *" $where "* ]] || unexpected+="$where"$'\n'
+done
+if [[ -n "$unexpected" ]]; then
+    cat "$log"
+    fail "DocC warned about symbol comments at:
+$unexpected(fix them: DocC's message is in the output above)"
+fi
 # The plugin prints where the archive went; it is under .build unless --output-path is given.
 archive=$(grep -o '[^ ]*Spool\.doccarchive' "$log" | tail -n 1)
 [[ -d "$archive" ]] || { cat "$log"; fail "no Spool.doccarchive found in the plugin's output"; }
@@ -73,4 +89,4 @@ for listing in "$resources"/*.swift; do
     grep -q "$(basename "$listing")" "$archive/data/tutorials/spool/buildinganemailservice.json" ||
         fail "the tutorial page in $archive lacks the listing $(basename "$listing")"
 done
-echo "docs-ci: documentation built in $(( $(date +%s) - started )) s, articles and tutorials without warnings: $archive"
+echo "docs-ci: documentation built in $(( $(date +%s) - started )) s, no DocC warning but the ${#pending[@]} pending in files under restructuring: $archive"

@@ -3,7 +3,7 @@ public struct CompactionReport: Sendable, Equatable {
     /// Wall time of the run, in seconds.
     public var seconds: Double = 0
     /// Passes made: a run repeats its pass while the last one still changed something (at most
-    /// ``SpoolRoot/compactionPassesMax``), since a roll or a checkpoint lets the next one delete more.
+    /// 4), since a roll or a checkpoint lets the next one delete more.
     public var passes: Int = 0
     public var queues: [QueueCompaction] = []
     /// True when ``SpoolRoot/close()`` or a stop request ended the run early; what was done stays done.

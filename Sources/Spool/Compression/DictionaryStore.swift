@@ -76,7 +76,7 @@ public final class DictionaryStore: Sendable {
         loaded.withLock { $0[dictionary.id] = dictionary }
     }
 
-    /// A lookup for a ``DecompressionContext``: errors reading a dictionary file read as
+    /// A lookup for a `DecompressionContext` (SpoolFormat): errors reading a dictionary file read as
     /// "missing", and the batch then fails naming the id it needs.
     public var lookup: @Sendable (UInt32) -> ZstdDictionary? {
         { [self] id in (try? dictionary(id: id)) ?? nil }

@@ -10,10 +10,15 @@ public enum AtomicFile {
 
     /// Writes `bytes` to `path` atomically.
     ///
-    /// - Parameter durable: when false, skips both fsyncs. Use it only for files whose loss or
-    ///   emptiness after a power cut is harmless because an older true value remains usable
-    ///   (the recovery point between seals; see DESIGN.md, "Recovery and compaction").
-    /// - Parameter mode: the new file's permissions; 0600 (the engine's files) unless given.
+    /// - Parameters:
+    ///   - bytes: the file's whole new content.
+    ///   - path: the file to replace (or create).
+    ///   - directory: the directory holding `path`, fsynced after the rename.
+    ///   - durable: when false, skips both fsyncs. Use it only for files whose loss or
+    ///     emptiness after a power cut is harmless because an older true value remains usable
+    ///     (the recovery point between seals; see DESIGN.md, "Recovery and compaction").
+    ///   - mode: the new file's permissions; 0600 (the engine's files) unless given.
+    ///   - fs: the file system to write through (fault injection in tests).
     /// - Throws: ``SpoolError`` naming the file.
     public static func write(
         _ bytes: [UInt8], to path: String, directory: String, durable: Bool, mode: mode_t = 0o600,

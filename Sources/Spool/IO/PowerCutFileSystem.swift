@@ -3,7 +3,7 @@ import Synchronization
 
 /// A ``FileSystem`` for power-cut drills: it passes every call to another one, and first writes
 /// an **undo record** of what the call changes to a side journal, so that after the process is
-/// killed with SIGKILL, ``PowerCut/apply(journal:random:)`` can put back every byte and every
+/// killed with SIGKILL, ``PowerCut/apply(journal:random:entries:)`` can put back every byte and every
 /// directory entry that no completed `fdatasync`/`fsync` made durable, as a power cut would.
 ///
 /// What it records (each record before the call it undoes, with write(2) on an O_APPEND file,

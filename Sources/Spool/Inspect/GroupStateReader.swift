@@ -2,7 +2,7 @@ import SpoolFormat
 
 /// A consumer group's progress as its log on disk says, read without opening the root (no
 /// lock, no writes): the same replay as ``ConsumerGroup`` does at open (FORMAT.md, "Group
-/// log"), built on the engine's ``GroupRecord`` and ``OffsetRanges``.
+/// log"), built on the engine's own group-record decoder and offset ranges.
 public struct GroupState: Sendable, Equatable {
     /// Every offset below this is acknowledged.
     public var watermark: Int64
@@ -10,7 +10,8 @@ public struct GroupState: Sendable, Equatable {
     public var ackedAboveWatermark: Int64
     /// One past the highest acknowledged offset (the watermark when nothing above it is acked).
     public var ackedEnd: Int64
-    /// Tasks with a recorded failed attempt that are not acknowledged (waiting for a retry).
+    /// Tasks not acknowledged with a recorded failed attempt: ``ConsumerGroup/Stats/retrying``
+    /// as the group log says (a task being redelivered now counts, as in memory).
     public var waitingForRetry: Int
     /// Records replayed from the group's log (after the checkpoint, when there is one).
     public var records: Int64
@@ -23,7 +24,9 @@ public struct GroupState: Sendable, Equatable {
     public var lostAcksBelow: Int64? = nil
 
     /// Tasks below `queueEnd` this group has not acknowledged.
-    public func lag(queueEnd: Int64) -> Int64 { max(0, queueEnd - watermark - ackedAboveWatermark) }
+    public func lag(queueEnd: Int64) -> Int64 {
+        StatsFigures.lag(queueEnd: queueEnd, watermark: watermark, ackedAboveWatermark: ackedAboveWatermark)
+    }
 }
 
 /// Replays a group's log read-only. Stops at the first damaged batch, as recovery would cut
@@ -41,8 +44,12 @@ public struct GroupStateReader: Sendable {
 
     /// Starts from the newest valid checkpoint the compactor wrote (FORMAT.md, "Group
     /// checkpoint"), as opening the group does, then replays the group log after it.
-    /// - Parameter queueStart: the queue's first offset (offsets below it count as acknowledged,
-    ///   as when the engine opens the group).
+    /// - Parameters:
+    ///   - log: the group's log, as ``SpoolLayout`` lists it.
+    ///   - queueStart: the queue's first offset (offsets below it count as acknowledged, as
+    ///     when the engine opens the group).
+    ///   - throwOnLostAcks: throw when acks are lost (see below) rather than report them in
+    ///     ``GroupState/lostAcksBelow``.
     /// - Throws: `.corruption` naming the file and offset when a record is not a group record,
     ///   when group-log offsets are missing between two segments, or when acks are lost (no
     ///   usable checkpoint covers the group log's start: see ``GroupState/lostAcksBelow``
@@ -104,7 +111,9 @@ public struct GroupStateReader: Sendable {
         }
         let ackedEnd = acked.rangesEnd
         return GroupState(watermark: acked.watermark, ackedAboveWatermark: acked.ackedAboveWatermark, ackedEnd: ackedEnd,
-                          waitingForRetry: retries.keys.filter { !acked.contains($0) }.count, records: records,
+                          waitingForRetry: StatsFigures.retrying(attempts: retries.lazy.map { (offset: $0.key, failed: $0.value) },
+                                                                 isAcknowledged: acked.contains),
+                          records: records,
                           checkpointOffset: checkpoint?.logOffset, ignoredCheckpoints: loaded?.ignored ?? [], lostAcksBelow: lost)
     }
 }

@@ -1,5 +1,5 @@
 /// Checks each entry of a segment's indexes against its log, for `spool dump --index`, with
-/// Kafka's meaning (``IndexEntryCheck``).
+/// Kafka's meaning.
 public enum IndexCheck {
     /// What is wrong with each entry of each file (nil: right). Walks batch headers only.
     /// - Throws: I/O errors.

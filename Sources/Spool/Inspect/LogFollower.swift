@@ -1,7 +1,7 @@
 import SpoolFormat
 
 /// Reads a queue's log from an offset onwards and keeps up with a writer in another process,
-/// like `tail -f`: read-only, no lock, no mmap. Each ``poll(_:)`` returns the records of the
+/// like `tail -f`: read-only, no lock, no mmap. Each ``poll(maxRecords:)`` returns the records of the
 /// whole batches written since the last one (header, CRC and records checked); a batch still
 /// being written (short, or failing its CRC) is left for a later poll, and when the segment
 /// holds no more data and the next segment exists, it moves on to it.

@@ -8,11 +8,24 @@ public struct QueueStats: Sendable, Equatable {
         public var watermark: Int64
         /// Tasks in the queue this group has not acknowledged.
         public var lag: Int64
-        public var waitingForRetry: Int
-        /// Timestamp (ms) of the group's oldest unacknowledged task, nil when none is pending.
+        /// Tasks not acknowledged with at least one failed attempt, from the group log's
+        /// attempt records: ``ConsumerGroup/Stats/retrying``, computed by the same code.
+        public var retrying: Int
+        /// Timestamp (ms) of the group's oldest unacknowledged task (the first timestamp of the
+        /// batch holding it, read from its header), nil when none is pending.
         public var oldestPendingTimestamp: Int64?
         /// Why the group's state could not be read, if it could not.
         public var error: String?
+
+        /// The age (ms) of the group's oldest unacknowledged task at `now`, as
+        /// ``ConsumerGroup/Stats/oldestPendingAge`` computes it.
+        public func oldestPendingAge(now: Int64) -> Int64? {
+            oldestPendingTimestamp.map { StatsFigures.age(now: now, enqueuedAt: $0) }
+        }
+
+        /// Renamed ``retrying``, the name ``ConsumerGroup/Stats`` uses for the same figure.
+        @available(*, deprecated, renamed: "retrying")
+        public var waitingForRetry: Int { retrying }
     }
 
     public var name: String
@@ -20,7 +33,7 @@ public struct QueueStats: Sendable, Equatable {
     public var firstOffset: Int64
     public var nextOffset: Int64
     /// Records held in the log (`nextOffset - firstOffset`).
-    public var tasks: Int64 { nextOffset - firstOffset }
+    public var tasks: Int64 { StatsFigures.tasks(firstOffset: firstOffset, nextOffset: nextOffset) }
     /// Backlog: the largest lag among the queue's groups, or every task held when it has none.
     public var depth: Int64 { groups.isEmpty ? tasks : groups.map(\.lag).max() ?? 0 }
     /// Apparent size of the segment files (the bytes written, up to the end of the data of
@@ -41,7 +54,12 @@ public struct QueueStats: Sendable, Equatable {
 
     /// The age (ms) of the oldest pending task over all groups at `now`.
     public func oldestPendingAge(now: Int64) -> Int64? {
-        groups.compactMap(\.oldestPendingTimestamp).min().map { max(0, now - $0) }
+        groups.compactMap { $0.oldestPendingAge(now: now) }.max()
+    }
+
+    /// The age (ms) of the oldest record still in the log at `now`.
+    public func retainedAge(now: Int64) -> Int64? {
+        oldestTimestamp.map { StatsFigures.age(now: now, enqueuedAt: $0) }
     }
 }
 
@@ -120,9 +138,9 @@ public struct StatsCollector: Sendable {
             if lag > 0 && state.watermark < end.nextOffset {
                 oldest = try timestamp(of: state.watermark, in: queue)
             }
-            return QueueStats.Group(name: name, watermark: state.watermark, lag: lag, waitingForRetry: state.waitingForRetry, oldestPendingTimestamp: oldest)
+            return QueueStats.Group(name: name, watermark: state.watermark, lag: lag, retrying: state.waitingForRetry, oldestPendingTimestamp: oldest)
         } catch {
-            return QueueStats.Group(name: name, watermark: 0, lag: 0, waitingForRetry: 0, oldestPendingTimestamp: nil, error: "\(error)")
+            return QueueStats.Group(name: name, watermark: 0, lag: 0, retrying: 0, oldestPendingTimestamp: nil, error: "\(error)")
         }
     }
 

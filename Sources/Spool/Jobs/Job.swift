@@ -1,3 +1,5 @@
+import SpoolFormat
+
 /// A kind of job: a name, the `Codable` type of its parameters, how they are encoded, and the
 /// policy its tasks are handled with. Share one value between the code that enqueues
 /// (``QueueLog/enqueue(_:_:key:delay:)``) and the worker that handles it (``JobRegistry``):
@@ -14,6 +16,11 @@ public struct Job<Parameters: Codable & Sendable>: Sendable {
     public let name: String
     public let coder: any JobCoder
     public let policy: JobPolicy
+    /// The `spool.job` and `spool.job-encoding` headers every task of this job carries, built
+    /// once: enqueueing a task then allocates no header of its own.
+    let headers: [RecordHeader]
+    /// Why the job is invalid, checked once here and thrown at enqueue and registration.
+    let invalid: SpoolError?
 
     /// - Precondition: `name` is 1...128 bytes (a programmer error otherwise; checked again,
     ///   as a thrown error, when it is enqueued or registered).
@@ -21,19 +28,36 @@ public struct Job<Parameters: Codable & Sendable>: Sendable {
         self.name = name
         self.coder = coder
         self.policy = policy
+        let encoding = coder.name
+        var headers = [RecordHeader(name: TaskHeaders.jobName, value: Array(name.utf8)),
+                       RecordHeader(name: TaskHeaders.jobEncodingName, value: Array(encoding.utf8))]
+        if let lane = policy.lane { headers.append(TaskHeaders.lane(lane)) }
+        self.headers = headers
+        invalid = Self.problem(name: name, encoding: encoding, policy: policy)
     }
 
     static var nameBytesMax: Int { jobNameBytesMax }
 
     /// - Throws: `.invalidArgument` for a name out of range or a bad policy.
     func validate() throws {
-        guard (1...Self.nameBytesMax).contains(name.utf8.count), !name.hasPrefix("spool.") else {
-            throw SpoolError(.invalidArgument, "job name \"\(name)\" must be 1...\(Self.nameBytesMax) bytes and not start with spool.")
+        if let invalid { throw invalid }
+    }
+
+    private static func problem(name: String, encoding: String, policy: JobPolicy) -> SpoolError? {
+        guard (1...nameBytesMax).contains(name.utf8.count), !name.hasPrefix("spool.") else {
+            return SpoolError(.invalidArgument, "job name \"\(name)\" must be 1...\(nameBytesMax) bytes and not start with spool.")
         }
-        guard (1...64).contains(coder.name.utf8.count) else {
-            throw SpoolError(.invalidArgument, "job coder name \"\(coder.name)\" must be 1...64 bytes")
+        guard (1...64).contains(encoding.utf8.count) else {
+            return SpoolError(.invalidArgument, "job coder name \"\(encoding)\" must be 1...64 bytes")
         }
-        try policy.validate()
+        do {
+            try policy.validate()
+        } catch let error as SpoolError {
+            return error
+        } catch {
+            return SpoolError(.invalidArgument, "job policy: \(error)")
+        }
+        return nil
     }
 }
 

@@ -19,17 +19,26 @@ public protocol JobCoder: Sendable {
     func decode<Parameters: Decodable>(_ type: Parameters.Type, from bytes: [UInt8]) throws -> Parameters
 }
 
-/// The default coder: JSON (Foundation's `JSONEncoder`/`JSONDecoder` with their defaults).
+/// The default coder: JSON, as Foundation's `JSONEncoder`/`JSONDecoder` with their defaults
+/// write and read it. Values are written and read by Spool's own one-pass JSON coder (a typed
+/// job then costs little more than raw bytes: BENCHMARKS.md, "Typed jobs against raw bytes");
+/// what it does not mirror (`Data`, `URL`, `Decimal`, `superEncoder`, bad input) goes through
+/// Foundation's coders, so results and errors are Foundation's.
 public struct JSONJobCoder: JobCoder {
     public var name: String { "json/1" }
 
     public init() {}
 
+    /// - Throws: the value's own errors, or `EncodingError` for what JSON cannot hold (a
+    ///   non-finite float), as `JSONEncoder` throws them.
     public func encode<Parameters: Encodable>(_ parameters: Parameters) throws -> [UInt8] {
-        Array(try JSONEncoder().encode(parameters))
+        if let bytes = try? JSONBytesEncoder.encode(parameters) { return bytes }
+        return Array(try JSONEncoder().encode(parameters))
     }
 
+    /// - Throws: `DecodingError` as `JSONDecoder` throws it for bytes that are not a `Parameters`.
     public func decode<Parameters: Decodable>(_ type: Parameters.Type, from bytes: [UInt8]) throws -> Parameters {
-        try JSONDecoder().decode(type, from: Data(bytes))
+        if let value = try? JSONBytesDecoder.decode(type, from: bytes) { return value }
+        return try JSONDecoder().decode(type, from: Data(bytes))
     }
 }

@@ -96,16 +96,14 @@ extension Job {
     /// `spool.job`, `spool.job-encoding` (and, with a policy lane, `spool.lane`) headers. For
     /// ``QueueLog/append(batch:)`` and ``QueueLog/appendBlocking(batch:)``.
     /// - Parameters:
+    ///   - parameters: the job's parameters, encoded with its coder into the payload.
+    ///   - key: the record's key (for compaction by key), if any.
     ///   - timestamp: ms since the epoch (the enqueue time handlers see).
     ///   - notBefore: not delivered before this time, ms since the epoch.
     /// - Throws: `.invalidArgument` for a bad job; the coder's errors.
     public func record(_ parameters: Parameters, key: [UInt8]? = nil, timestamp: Int64, notBefore: Int64? = nil) throws -> RecordInput {
         try validate()
-        var headers = [
-            RecordHeader(name: TaskHeaders.jobName, value: Array(name.utf8)),
-            RecordHeader(name: TaskHeaders.jobEncodingName, value: Array(coder.name.utf8)),
-        ]
-        if let lane = policy.lane { headers.append(TaskHeaders.lane(lane)) }
+        var headers = self.headers  // shared storage until something is appended
         if let notBefore { headers.append(TaskHeaders.notBefore(notBefore)) }
         return RecordInput(value: try coder.encode(parameters), key: key, headers: headers, timestamp: timestamp)
     }
@@ -116,7 +114,11 @@ extension QueueLog {
     /// Inside a `spool.enqueue` span (a producer span of the app's tracer, if it bootstrapped
     /// one) whose trace context goes into the task's headers, so that its handling continues
     /// the trace.
-    /// - Parameter delay: not delivered before this much time from now.
+    /// - Parameters:
+    ///   - job: the kind of job; its policy's lane goes into the task's headers.
+    ///   - parameters: the job's parameters, encoded with its coder into the payload.
+    ///   - key: the record's key (for compaction by key), if any.
+    ///   - delay: not delivered before this much time from now.
     /// - Throws: `.invalidArgument` for a bad job; the coder's errors; as ``append(batch:)``.
     @discardableResult
     public func enqueue<Parameters>(_ job: Job<Parameters>, _ parameters: Parameters, key: [UInt8]? = nil,

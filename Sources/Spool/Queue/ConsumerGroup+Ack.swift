@@ -25,7 +25,7 @@ extension ConsumerGroup {
         return result
     }
 
-    /// ``ack(_:)`` for callers on their own threads.
+    /// ``ack(_:)-([QueueTask])`` for callers on their own threads.
     @discardableResult
     public func ackBlocking(_ tasks: [QueueTask]) throws -> AckResult {
         let (result, ranges, taken) = try prepareAck(tasks)

@@ -1,26 +1,63 @@
 import SpoolFormat
 
+/// The one definition of each statistic, shared by ``ConsumerGroup/stats()`` (from the group's
+/// memory) and ``StatsCollector`` (`spool stats`, from the files): both call these, so the
+/// figures mean the same wherever they are read.
+enum StatsFigures {
+    /// Records held in a queue's log, from its first offset to its committed end.
+    static func tasks(firstOffset: Int64, nextOffset: Int64) -> Int64 { Swift.max(0, nextOffset - firstOffset) }
+
+    /// Tasks below `queueEnd` a group has not acknowledged.
+    static func lag(queueEnd: Int64, watermark: Int64, ackedAboveWatermark: Int64) -> Int64 {
+        Swift.max(0, queueEnd - watermark - ackedAboveWatermark)
+    }
+
+    /// Retrying: tasks not acknowledged with at least one failed attempt, whether they wait
+    /// for their next delivery or are being redelivered now. `attempts` gives each task's
+    /// failed attempts (the group log's attempt records); acknowledged tasks are not counted.
+    static func retrying(attempts: some Sequence<(offset: Int64, failed: Int)>, isAcknowledged: (Int64) -> Bool) -> Int {
+        attempts.reduce(0) { $0 + ($1.failed > 0 && !isAcknowledged($1.offset) ? 1 : 0) }
+    }
+
+    /// How long ago `enqueuedAt` was at `now`, in ms; 0 for a timestamp in the future.
+    static func age(now: Int64, enqueuedAt: Int64) -> Int64 { Swift.max(0, now - enqueuedAt) }
+}
+
 /// In-process statistics: what an app's admin endpoint or a dashboard shows, from the group's
 /// memory (plus at most one record read for the oldest pending task's age), never a disk scan.
+/// Each figure is computed by the same code (`StatsFigures`) as `spool stats` computes it from
+/// the files, so both mean the same.
 extension ConsumerGroup {
     /// A consistent view of one group on its queue.
     public struct Stats: Sendable, Equatable {
-        /// Records in the queue (from its log start to its committed end).
-        public var depth: Int64
+        /// Records held in the queue's log (from its first offset to its committed end): the
+        /// TASKS column of `spool stats`. (The DEPTH column of `spool stats` is the largest lag
+        /// among the queue's groups; for one group, ``lag``.)
+        public var tasks: Int64
         /// Tasks in the queue not yet acknowledged by this group.
         public var lag: Int64
         /// Every offset below this is acknowledged.
         public var watermark: Int64
-        /// How long the oldest unacknowledged task has waited since it was enqueued; nil when none.
+        /// How long the oldest unacknowledged task (the one at the watermark) has waited since
+        /// it was enqueued; nil when none.
         public var oldestPendingAge: Duration?
         /// Tasks leased to a consumer now.
         public var inFlight: Int
-        /// Tasks that failed and wait for their next attempt.
+        /// Tasks not acknowledged with at least one failed attempt (a thrown error, a timeout,
+        /// a nack, an expired lease), whether they wait for their next delivery or are being
+        /// redelivered now. The same figure as RETRYING in `spool stats`, which reads it from
+        /// the group log's attempt records, and as ``Progress/waitingForRetry``.
         public var retrying: Int
-        /// Delayed tasks (`notBefore`) waiting for their time.
+        /// Tasks waiting for a time before which they must not be delivered (`notBefore`)
+        /// that never failed: delayed tasks, not retries.
         public var delayed: Int
         /// Tasks in flight per priority lane ("" is the default lane).
         public var inFlightByLane: [String: Int]
+
+        /// Records held in the queue's log; renamed ``tasks`` because `spool stats` calls the
+        /// slowest group's backlog its depth.
+        @available(*, deprecated, renamed: "tasks")
+        public var depth: Int64 { tasks }
     }
 
     /// The group's statistics now. Reads at most one record (the oldest pending task's, for its
@@ -33,19 +70,29 @@ extension ConsumerGroup {
         var stats = state.withLock { s in
             var byLane: [String: Int] = [:]
             for delivery in s.leases.values { byLane[delivery.lane, default: 0] += 1 }
-            let retrying = s.retries.values.reduce(0) { $0 + ($1.attempts > 0 ? 1 : 0) }
-            return Stats(depth: Swift.max(0, end - start),
-                         lag: Swift.max(0, end - s.acked.watermark - s.acked.ackedAboveWatermark),
+            let delayed = s.retries.values.reduce(0) { $0 + ($1.attempts == 0 && $1.notBefore > now ? 1 : 0) }
+            return Stats(tasks: StatsFigures.tasks(firstOffset: start, nextOffset: end),
+                         lag: StatsFigures.lag(queueEnd: end, watermark: s.acked.watermark, ackedAboveWatermark: s.acked.ackedAboveWatermark),
                          watermark: s.acked.watermark, oldestPendingAge: nil, inFlight: s.leases.count,
-                         retrying: retrying, delayed: s.retries.count - retrying, inFlightByLane: byLane)
+                         retrying: Self.retrying(s), delayed: delayed, inFlightByLane: byLane)
         }
         if stats.lag > 0 {
             var reader = queue.reader(from: Swift.max(stats.watermark, start))
-            if let record = try reader.read(max: 1).first, record.timestamp <= now {
-                stats.oldestPendingAge = .milliseconds(now - record.timestamp)
+            if let record = try reader.read(max: 1).first {
+                stats.oldestPendingAge = .milliseconds(StatsFigures.age(now: now, enqueuedAt: record.timestamp))
             }
         }
         return stats
+    }
+
+    /// ``Stats/retrying`` from the group's memory: waiting retries with a failed attempt, and
+    /// tasks leased on a later attempt than their first.
+    static func retrying(_ s: State) -> Int {
+        let waiting = s.retries.lazy.map { (offset: $0.key, failed: $0.value.attempts) }
+        let redelivered = s.leases.lazy.map { (offset: $0.key, failed: $0.value.attempt - 1) }
+        let acked = s.acked
+        return StatsFigures.retrying(attempts: waiting, isAcknowledged: acked.contains)
+            + StatsFigures.retrying(attempts: redelivered, isAcknowledged: acked.contains)
     }
 
     /// A task in the dead-letter queue, as ``listDeadLetters(max:)`` lists it.

@@ -166,17 +166,22 @@ public final class ConsumerGroup: Sendable {
         public var watermark: Int64
         /// Acked offsets above the watermark (out-of-order acks).
         public var ackedAboveWatermark: Int64
+        /// Tasks leased to a consumer now.
         public var inFlight: Int
+        /// Tasks with at least one failed attempt, not acknowledged: ``Stats/retrying``.
         public var waitingForRetry: Int
         /// Tasks in the queue not yet acknowledged by this group.
         public var lag: Int64
     }
 
+    /// The group's progress from its memory alone (``stats()`` adds the oldest pending age,
+    /// delayed tasks and lanes). Thread-safe.
     public var progress: Progress {
         let end = queue.committed.nextOffset
         return state.withLock { s in
             Progress(watermark: s.acked.watermark, ackedAboveWatermark: s.acked.ackedAboveWatermark, inFlight: s.leases.count,
-                     waitingForRetry: s.retries.count, lag: Swift.max(0, end - s.acked.watermark - s.acked.ackedAboveWatermark))
+                     waitingForRetry: Self.retrying(s),
+                     lag: StatsFigures.lag(queueEnd: end, watermark: s.acked.watermark, ackedAboveWatermark: s.acked.ackedAboveWatermark))
         }
     }
 }

@@ -43,7 +43,9 @@ extension ConsumerGroup {
     ///     try await group.ack(batch)
     /// }
     /// ```
-    /// - Parameter idle: how long to wait before claiming again when nothing was ready (at least 1 ms).
+    /// - Parameters:
+    ///   - max: tasks per batch at most, as ``claim(max:)``.
+    ///   - idle: how long to wait before claiming again when nothing was ready (at least 1 ms).
     public func batches(max: Int = 100, idle: Duration = .milliseconds(20)) -> TaskBatches {
         TaskBatches(group: self, max: max, idleMilliseconds: Swift.max(1, Worker.milliseconds(idle)))
     }

@@ -117,9 +117,11 @@ public final class SpoolRoot: Sendable {
     /// Opens (creating when missing) queue `name`, recovering its log. Repeated calls return
     /// the same ``QueueLog``.
     ///
-    /// - Parameter compression: how this queue compresses new batches; nil means
-    ///   ``SpoolOptions/compression``. It applies from this open on: batches already written
-    ///   keep their codec, so it may change from one open of the root to the next.
+    /// - Parameters:
+    ///   - name: the queue's name (``QueueName``).
+    ///   - compression: how this queue compresses new batches; nil means
+    ///     ``SpoolOptions/compression``. It applies from this open on: batches already written
+    ///     keep their codec, so it may change from one open of the root to the next.
     /// - Throws: `.invalidArgument` for a bad name, or when the queue is already open with
     ///   another compression; recovery errors (`.corruption`, ...); for `.zstdDictionary`,
     ///   errors reading the queue's current dictionary.
@@ -243,7 +245,9 @@ public final class SpoolRoot: Sendable {
     /// background pass in progress first. Blocks the calling thread: call it from a thread
     /// of your own or wrap it in a detached task.
     ///
-    /// - Parameter progress: called after each batch a rewrite reads, on the calling thread.
+    /// - Parameters:
+    ///   - queues: the queues to compact; nil for every queue on disk.
+    ///   - progress: called after each batch a rewrite reads, on the calling thread.
     /// - Returns: what it did, per queue; a queue whose compaction failed says why in its
     ///   report (`error`) while the others go on.
     /// - Throws: `.closed` after ``close()``; `.notFound` for a queue in `queues` that does not

@@ -17,7 +17,7 @@ struct BenchCommand: AsyncParsableCommand {
               spool bench enqueue --dir /tmp/b --n 200000 --batch 100 --crash && spool bench recover --dir /tmp/b   # W6
               spool bench w7 --dir /tmp/b                                             # W7: W2 with none, lz4, zstd
             """,
-        subcommands: [BenchAll.self, BenchEnqueue.self, BenchRecover.self, BenchDrain.self, BenchFootprint.self, BenchHandOff.self, BenchMixed.self, BenchCompact.self, BenchAcks.self])
+        subcommands: [BenchAll.self, BenchEnqueue.self, BenchRecover.self, BenchDrain.self, BenchFootprint.self, BenchHandOff.self, BenchMixed.self, BenchCompact.self, BenchAcks.self, BenchCoder.self])
 }
 
 /// Flags shared with qbench (WORKLOAD.md, "Adding an engine") plus Spool's own.

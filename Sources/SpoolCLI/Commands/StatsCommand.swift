@@ -17,7 +17,9 @@ struct StatsCommand: AsyncParsableCommand {
             root, read-only and lock-free. TASKS is the records held, DEPTH the
             backlog of the slowest group (TASKS when there is none), RATIO the
             compression ratio of the last batch, RETAINED the age of the oldest
-            record.
+            record. RETRYING counts a group's tasks not acknowledged with at least
+            one failed attempt (waiting for their next delivery or being
+            redelivered), as ConsumerGroup.stats().retrying does in-process.
             """)
 
     @OptionGroup var common: CommonOptions
@@ -60,7 +62,7 @@ struct StatsCommand: AsyncParsableCommand {
                        Human.count(q.segments), Human.bytes(q.logBytes), Human.bytes(q.diskBytes),
                        q.bytesPerTask.map { JSONLine.fixed($0, decimals: 1) } ?? "-", q.lastCodec ?? "-",
                        q.compressionRatio.map { JSONLine.fixed($0, decimals: 2) } ?? "-", q.deadLetters.map(Human.count) ?? "-",
-                       q.oldestTimestamp.map { Human.age(milliseconds: max(0, now - $0)) } ?? "-"])
+                       q.retainedAge(now: now).map { Human.age(milliseconds: $0) } ?? "-"])
         }
         table.lines.forEach(Console.out)
         let groups = stats.flatMap { q in q.groups.map { (q.name, $0) } }
@@ -72,8 +74,8 @@ struct StatsCommand: AsyncParsableCommand {
                 groupTable.add([queue, g.name, "-", "-", "-", Terminal.paint("unreadable: " + error, .red)])
                 continue
             }
-            groupTable.add([queue, g.name, Human.count(g.watermark), Human.count(g.lag), Human.count(g.waitingForRetry),
-                            g.oldestPendingTimestamp.map { Human.age(milliseconds: max(0, now - $0)) } ?? "-"])
+            groupTable.add([queue, g.name, Human.count(g.watermark), Human.count(g.lag), Human.count(g.retrying),
+                            g.oldestPendingAge(now: now).map { Human.age(milliseconds: $0) } ?? "-"])
         }
         groupTable.lines.forEach(Console.out)
     }
@@ -97,7 +99,7 @@ struct StatsCommand: AsyncParsableCommand {
             line.add("dead_letters", q.deadLetters)
             line.add("oldest_timestamp", q.oldestTimestamp)
             line.add("newest_timestamp", q.newestTimestamp)
-            line.add("retained_age_ms", q.oldestTimestamp.map { max(0, now - $0) })
+            line.add("retained_age_ms", q.retainedAge(now: now))
             Console.out(line.text)
             for g in q.groups {
                 var line = JSONLine()
@@ -106,8 +108,8 @@ struct StatsCommand: AsyncParsableCommand {
                 line.add("group", g.name)
                 line.add("watermark", g.error == nil ? g.watermark : nil)
                 line.add("lag", g.error == nil ? g.lag : nil)
-                line.add("waiting_for_retry", g.error == nil ? Int64(g.waitingForRetry) : nil)
-                line.add("oldest_pending_age_ms", g.oldestPendingTimestamp.map { max(0, now - $0) })
+                line.add("waiting_for_retry", g.error == nil ? Int64(g.retrying) : nil)
+                line.add("oldest_pending_age_ms", g.oldestPendingAge(now: now))
                 line.add("error", g.error)
                 Console.out(line.text)
             }
@@ -139,11 +141,11 @@ struct StatsCommand: AsyncParsableCommand {
         family("spool_queue_compression_ratio", "Uncompressed over stored bytes of the last batch.", q.compactMap { s in s.0.compressionRatio.map { (s.1, number($0)) } })
         family("spool_queue_dead_letters", "Tasks in the queue's dead-letter queue.", q.compactMap { s in s.0.deadLetters.map { (s.1, String($0)) } })
         family("spool_queue_oldest_pending_age_seconds", "Age of the oldest task some group has not acknowledged.", q.compactMap { s in s.0.oldestPendingAge(now: now).map { (s.1, number(Double($0) / 1000)) } })
-        family("spool_queue_retained_age_seconds", "Age of the oldest record still in the log.", q.compactMap { s in s.0.oldestTimestamp.map { (s.1, number(Double(max(0, now - $0)) / 1000)) } })
+        family("spool_queue_retained_age_seconds", "Age of the oldest record still in the log.", q.compactMap { s in s.0.retainedAge(now: now).map { (s.1, number(Double($0) / 1000)) } })
         let g = stats.flatMap { s in s.groups.filter { $0.error == nil }.map { (s, $0, "queue=\"\(label(s.name))\",group=\"\(label($0.name))\"") } }
         family("spool_group_lag", "Tasks in the queue the group has not acknowledged.", g.map { ($0.2, String($0.1.lag)) })
         family("spool_group_watermark", "Every offset below this is acknowledged by the group.", g.map { ($0.2, String($0.1.watermark)) })
-        family("spool_group_waiting_for_retry", "Tasks with a failed attempt waiting to be delivered again.", g.map { ($0.2, String($0.1.waitingForRetry)) })
-        family("spool_group_oldest_pending_age_seconds", "Age of the group's oldest unacknowledged task.", g.compactMap { s in s.1.oldestPendingTimestamp.map { (s.2, number(Double(max(0, now - $0)) / 1000)) } })
+        family("spool_group_waiting_for_retry", "Tasks with a failed attempt waiting to be delivered again.", g.map { ($0.2, String($0.1.retrying)) })
+        family("spool_group_oldest_pending_age_seconds", "Age of the group's oldest unacknowledged task.", g.compactMap { s in s.1.oldestPendingAge(now: now).map { (s.2, number(Double($0) / 1000)) } })
     }
 }

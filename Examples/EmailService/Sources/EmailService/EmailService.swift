@@ -43,7 +43,7 @@ struct EmailService {
             let stats = try worker.group.stats()
             let outcomes = worker.statistics
             return try json([
-                "depth": stats.depth, "lag": stats.lag, "inFlight": Int64(stats.inFlight), "retrying": Int64(stats.retrying),
+                "tasks": stats.tasks, "lag": stats.lag, "inFlight": Int64(stats.inFlight), "retrying": Int64(stats.retrying),
                 "oldestPendingMs": stats.oldestPendingAge.map { Int64($0 / .milliseconds(1)) } ?? 0,
                 "succeeded": Int64(outcomes.succeeded), "failed": Int64(outcomes.failed),
                 "deadLettered": Int64(outcomes.deadLettered),
