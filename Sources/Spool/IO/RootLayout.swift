@@ -1,6 +1,6 @@
 /// Every path and file name under a Spool root (FORMAT.md, "Files of a queue"): the one place
 /// where a path is made, so that a rule such as where a group's log lives is written once.
-/// The segment-name rule itself (20 digits, parsing) is ``SegmentName``'s.
+/// The segment-name rule itself (20 digits, parsing) is `SegmentName`'s.
 ///
 /// ```
 /// <root>/spool.lock

@@ -2,7 +2,7 @@ import Glibc
 import SpoolFormat
 
 /// Read-only access to one segment file for the inspection tools (`spool dump`, `verify`,
-/// `tail`): their policy over ``BatchWalker``. It walks the batches from a position, reports
+/// `tail`): their policy over `BatchWalker`. It walks the batches from a position, reports
 /// each one's CRC and offset (and goes on past a bad one), and says where and why the valid
 /// data ends. It takes no lock and never writes, so it is safe on a live root (it reads
 /// what the writer has written so far) and on a lone file copied from elsewhere.
@@ -89,8 +89,11 @@ public final class SegmentFile {
     ///   - start: a batch boundary (0, or a position from an index entry or an earlier walk).
     ///   - expectedOffset: the offset of the batch at `start`; by default the name's base offset
     ///     when `start` is 0.
+    ///   - limits: the bounds headers and records are decoded against.
     ///   - decode: false checks header and CRC only (verify's fast path); `Entry.batch` is nil.
-    /// - Throws: I/O errors only.
+    ///   - body: called with each batch in order; returning false ends the walk after it.
+    /// - Returns: where the walk ended, and why when it was not the clean end of the data.
+    /// - Throws: I/O errors, and what `body` throws.
     @discardableResult
     public func forEachBatch(
         from start: Int64 = 0, expectedOffset: Int64? = nil, limits: FormatLimits = .default, decode: Bool = true,

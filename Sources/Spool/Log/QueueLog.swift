@@ -76,7 +76,7 @@ public final class QueueLog: Sendable {
     ///
     /// Records are split into batches of at most `limits.batchBytesMax` bytes (and never larger
     /// than a segment); all of them must fit in one segment.
-    /// - Throws: as ``append(_:key:headers:timestamp:)``, and `.invalidArgument` for an empty batch.
+    /// - Throws: as ``append(_:key:headers:timestamp:notBefore:)``, and `.invalidArgument` for an empty batch.
     @discardableResult
     public func append(batch records: [RecordInput]) async throws -> Int64 {
         let started = shared.options.clock.monotonicNanoseconds()
@@ -110,10 +110,14 @@ public final class QueueLog: Sendable {
     }
 
     /// Appends batches that are already encoded, as they came (a Kafka Produce's records, for
-    /// `spool serve`): ``EncodedBatches`` checks them, then the writer stamps their offsets
-    /// and group-commits them as bytes, as it does any append. Returns the first offset.
-    /// - Throws: as ``EncodedBatches/validate(_:limits:segmentBytes:directory:)``, and as
-    ///   ``append(batch:)`` for the write.
+    /// `spool serve`): each batch needs a sound header and CRC, records that decode within the
+    /// root's limits, and no transactional or control flag (Spool does not write
+    /// transactions); then the writer stamps their offsets and group-commits them as bytes, as
+    /// it does any append. Returns the first offset.
+    /// - Throws: `.invalidArgument` for no bytes, a transactional or control batch, or bytes
+    ///   after the last whole batch; `.corruption` with the position in `bytes` for a bad
+    ///   batch; `.limitExceeded` above the limits or a segment's size; as ``append(batch:)``
+    ///   for the write.
     @discardableResult
     public func append(encodedBatches bytes: [UInt8]) async throws -> Int64 {
         let started = shared.options.clock.monotonicNanoseconds()
