@@ -70,6 +70,8 @@ let package = Package(
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]),
         .executableTarget(name: "spool", dependencies: ["SpoolCLI"]),
+        // W4's claim+ack loop without Swift concurrency, for callgrind (issue 19; BENCHMARKS.md).
+        .executableTarget(name: "spool-profile", dependencies: ["Spool", "SpoolFormat"], path: "Tools/spool-profile"),
         .testTarget(name: "SpoolFormatTests", dependencies: ["SpoolFormat", "CCRC32C", "CZlib", "CSnappy"]),
         .testTarget(
             name: "SpoolTests",

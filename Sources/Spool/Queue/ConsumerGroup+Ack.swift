@@ -132,7 +132,8 @@ extension ConsumerGroup {
             var result = AckResult()
             var fresh: [Int64] = []
             var taken: [(Int64, Delivery)] = []
-            for offset in Set(offsets) {
+            // Sorted, so that the acks on their way to disk are appended in order (``OffsetSet``).
+            for offset in Set(offsets).sorted() {
                 guard offset >= 0 && offset < end else {
                     throw SpoolError(.invalidArgument, "offset \(offset) is not in queue \(queue.name) (it ends at \(end))",
                                      path: queue.directory, offset: offset)

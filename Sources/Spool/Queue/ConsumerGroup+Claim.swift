@@ -194,7 +194,7 @@ extension ConsumerGroup {
 
     /// Leases `record` (its lane's slot is already taken by the caller).
     func lease(_ s: inout State, _ record: Record, attempt: Int, now: Int64, lane: String) -> QueueTask {
-        let lease = QueueTask.Lease(id: s.nextLeaseID, expiresAt: now + options.leaseMs)
+        let lease = QueueTask.Lease(id: s.nextLeaseID, expiresAt: now + leaseMs)
         s.nextLeaseID &+= 1
         s.leases[record.offset] = Delivery(lease: lease, attempt: attempt, lane: lane)
         return QueueTask(offset: record.offset, key: record.key, headers: record.headers, payload: record.value,

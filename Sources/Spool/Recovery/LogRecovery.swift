@@ -201,7 +201,12 @@ enum LogRecovery {
         }
         let point = RecoveryPoint(segment: active.baseOffset, position: active.writeEnd, nextOffset: active.nextOffset)
         if point != stored || rebuildIndexes {
-            try point.write(in: directory, durable: true, fileSystem: options.fileSystem)
+            // A point that only moves forward past one that stays valid (the data up to it was
+            // just synced) is written as the writer's checkpoints are, without its two syncs
+            // (issue 19: under load each waits for the disk's flush); lost, the next open scans
+            // from the older point. One that moves back (a salvage cut) stays durable.
+            let forward = stored.map { point.segment > $0.segment || (point.segment == $0.segment && point.position >= $0.position) } ?? false
+            try point.write(in: directory, durable: rebuildIndexes || !forward, fileSystem: options.fileSystem)
         }
         return point
     }
