@@ -12,33 +12,44 @@ extension ConsumerGroup {
     ///   leases are then given back, so the tasks can be acked again).
     @discardableResult
     public func ack(_ tasks: [QueueTask]) async throws -> AckResult {
-        let (result, ranges, taken) = try prepareAck(tasks)
-        guard !ranges.isEmpty else { return result }
-        do {
-            try await log.append(batch: [RecordInput(value: GroupRecord.ack(ranges).encoded(), timestamp: clock.wallMilliseconds())])
-        } catch {
-            giveBack(taken)
-            throw error
-        }
-        finishAck(ranges, taken)
-        recordAcks(tasks, result)
-        return result
+        let plan = try planAck(tasks)
+        guard let record = plan.record else { return plan.result }
+        do { try await log.append(batch: [record]) } catch { giveBack(plan.taken); throw error }
+        return settle(plan)
     }
 
-    /// ``ack(_:)-([QueueTask])`` for callers on their own threads.
+    /// ``ack(_:)-([QueueTask])`` for callers on their own threads: the same plan and settling,
+    /// with a blocking write in between.
     @discardableResult
     public func ackBlocking(_ tasks: [QueueTask]) throws -> AckResult {
+        let plan = try planAck(tasks)
+        guard let record = plan.record else { return plan.result }
+        do { try log.appendBlocking(batch: [record]) } catch { giveBack(plan.taken); throw error }
+        return settle(plan)
+    }
+
+    /// An ack worked out under the lock, before its write: what it answers, and the group-log
+    /// record to write (nil when there is nothing new to ack). The one core behind both doors.
+    struct AckPlan {
+        let tasks: [QueueTask]
+        let result: AckResult
+        let ranges: [Range<Int64>]
+        let taken: [(Int64, Delivery)]
+        let record: RecordInput?
+    }
+
+    /// - Throws: as ``ack(_:)-([QueueTask])`` before any write.
+    func planAck(_ tasks: [QueueTask]) throws -> AckPlan {
         let (result, ranges, taken) = try prepareAck(tasks)
-        guard !ranges.isEmpty else { return result }
-        do {
-            try log.appendBlocking(batch: [RecordInput(value: GroupRecord.ack(ranges).encoded(), timestamp: clock.wallMilliseconds())])
-        } catch {
-            giveBack(taken)
-            throw error
-        }
-        finishAck(ranges, taken)
-        recordAcks(tasks, result)
-        return result
+        let record = ranges.isEmpty ? nil : RecordInput(value: GroupRecord.ack(ranges).encoded(), timestamp: clock.wallMilliseconds())
+        return AckPlan(tasks: tasks, result: result, ranges: ranges, taken: taken, record: record)
+    }
+
+    /// After the plan's record was written: the acks take effect in memory and are counted.
+    func settle(_ plan: AckPlan) -> AckResult {
+        finishAck(plan.ranges, plan.taken)
+        recordAcks(plan.tasks, plan.result)
+        return plan.result
     }
 
     @discardableResult

@@ -21,25 +21,45 @@ extension ConsumerGroup {
         return records
     }
 
+    /// Moves `dead` to `<queue>.dlq`: their records there first, then the group's ack of them.
     func moveToDeadLetters(_ dead: [DeadLetter]) async throws {
         guard !dead.isEmpty else { return }
-        let records = try deadLetterRecords(dead)
-        if !records.isEmpty { try await deadLetters().append(batch: records) }
-        let ranges = Self.ranges(of: dead.map(\.offset))
-        try await log.append(batch: [RecordInput(value: GroupRecord.ack(ranges).encoded(), timestamp: clock.wallMilliseconds())])
-        finishAck(ranges, dead.map { ($0.offset, Delivery(lease: .init(id: 0, expiresAt: 0), attempt: $0.attempts)) })
-        metrics.deadLettered.increment(by: dead.count)
-        logger.notice("tasks moved to the dead-letter queue", metadata: ["group": "\(name)", "count": "\(dead.count)"])
+        let move = try planDeadLetterMove(dead)
+        if !move.records.isEmpty { try await deadLetters().append(batch: move.records) }
+        try await log.append(batch: [move.ack])
+        settle(move)
     }
 
+    /// ``moveToDeadLetters(_:)`` with blocking writes, for callers on their own threads.
     func moveToDeadLettersBlocking(_ dead: [DeadLetter]) throws {
         guard !dead.isEmpty else { return }
-        let records = try deadLetterRecords(dead)
-        if !records.isEmpty { try deadLetters().appendBlocking(batch: records) }
+        let move = try planDeadLetterMove(dead)
+        if !move.records.isEmpty { try deadLetters().appendBlocking(batch: move.records) }
+        try log.appendBlocking(batch: [move.ack])
+        settle(move)
+    }
+
+    /// A move to the DLQ worked out before its writes: the records for `<queue>.dlq` and the
+    /// group-log record that acks their offsets. The one core behind both doors.
+    struct DeadLetterMove {
+        let dead: [DeadLetter]
+        let records: [RecordInput]
+        let ranges: [Range<Int64>]
+        let ack: RecordInput
+    }
+
+    /// - Throws: `.corruption` or `.io` reading the tasks from the queue.
+    func planDeadLetterMove(_ dead: [DeadLetter]) throws -> DeadLetterMove {
         let ranges = Self.ranges(of: dead.map(\.offset))
-        try log.appendBlocking(batch: [RecordInput(value: GroupRecord.ack(ranges).encoded(), timestamp: clock.wallMilliseconds())])
-        finishAck(ranges, dead.map { ($0.offset, Delivery(lease: .init(id: 0, expiresAt: 0), attempt: $0.attempts)) })
-        metrics.deadLettered.increment(by: dead.count)
+        return DeadLetterMove(dead: dead, records: try deadLetterRecords(dead), ranges: ranges,
+                              ack: RecordInput(value: GroupRecord.ack(ranges).encoded(), timestamp: clock.wallMilliseconds()))
+    }
+
+    /// After both writes: the offsets count as acked, and the move is counted and logged.
+    func settle(_ move: DeadLetterMove) {
+        finishAck(move.ranges, move.dead.map { ($0.offset, Delivery(lease: .init(id: 0, expiresAt: 0), attempt: $0.attempts)) })
+        metrics.deadLettered.increment(by: move.dead.count)
+        logger.notice("tasks moved to the dead-letter queue", metadata: ["group": "\(name)", "count": "\(move.dead.count)"])
     }
 }
 
