@@ -61,31 +61,37 @@ let package = Package(
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
             ]),
+        // Test seams and helpers, never part of the `Spool` product: the power-cut and
+        // fault-injecting file systems (installed through `SpoolOptions.fileSystem`), and the
+        // helpers every test target shares (SplitMix64, byte mutators, temporary directories).
+        // Not a product: the test targets and the drill (SpoolCLI) depend on the target itself.
+        .target(name: "SpoolTesting", dependencies: ["Spool", "SpoolFormat"]),
         // The `spool` command's subcommands, kept in a library so tests can run them in-process.
+        // SpoolTesting: `spool drill`'s children install the power-cut file system themselves.
         .target(
             name: "SpoolCLI",
             dependencies: [
-                "Spool", "SpoolFormat",
+                "Spool", "SpoolFormat", "SpoolTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ]),
         .executableTarget(name: "spool", dependencies: ["SpoolCLI"]),
         // W4's claim+ack loop without Swift concurrency, for callgrind (issue 19; BENCHMARKS.md).
         .executableTarget(name: "spool-profile", dependencies: ["Spool", "SpoolFormat"], path: "Tools/spool-profile"),
-        .testTarget(name: "SpoolFormatTests", dependencies: ["SpoolFormat", "CCRC32C", "CZlib", "CSnappy"]),
+        .testTarget(name: "SpoolFormatTests", dependencies: ["SpoolFormat", "SpoolTesting", "CCRC32C", "CZlib", "CSnappy"]),
         .testTarget(
             name: "SpoolTests",
             dependencies: [
-                "Spool", "SpoolFormat",
+                "Spool", "SpoolFormat", "SpoolTesting",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             ]),
         .testTarget(
             name: "SpoolKafkaProtocolTests",
-            dependencies: ["SpoolKafkaProtocol", "SpoolFormat"],
+            dependencies: ["SpoolKafkaProtocol", "SpoolFormat", "SpoolTesting"],
             exclude: ["README.md"]),
-        .testTarget(name: "SpoolCLITests", dependencies: ["SpoolCLI", "Spool", "SpoolFormat"]),
+        .testTarget(name: "SpoolCLITests", dependencies: ["SpoolCLI", "Spool", "SpoolFormat", "SpoolTesting"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import SpoolTesting
 
 /// Runs the built `spool` executable as a real process and captures its output: CLI tests
 /// check what a user sees, exit codes included.
@@ -73,10 +74,10 @@ struct SpoolProcess {
 final class ScratchDirectory {
     let path: String
 
+    /// Stops the test process when /tmp has no room for a directory: no test can run then.
     init() {
-        var template = Array("/tmp/spool-cli-XXXXXX".utf8CString)
-        path = String(cString: mkdtemp(&template)!)
+        do { path = try TempDirectory.make("spool-cli") } catch { fatalError("cannot make a scratch directory: \(error)") }
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: path) }
+    deinit { TempDirectory.remove(path) }
 }

@@ -1,4 +1,5 @@
 import SpoolFormat
+import SpoolTesting
 import Testing
 
 /// Damaged or hostile batches: the decoder throws the right FormatError and never crashes.

@@ -1,5 +1,6 @@
 import CCRC32C
 import SpoolFormat
+import SpoolTesting
 import Testing
 
 /// CRC-32C against published vectors, and the hardware path against the portable table.

@@ -1,6 +1,7 @@
 import CLZ4
 import CZstd
 import SpoolFormat
+import SpoolTesting
 import Testing
 
 /// lz4 and zstd sections: bounded decompression, truncation, checksums and frames built by hand

@@ -1,4 +1,5 @@
 import SpoolFormat
+import SpoolTesting
 import Testing
 
 /// The encoder refuses what the decoder would refuse, before touching its output.

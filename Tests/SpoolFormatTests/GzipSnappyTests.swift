@@ -1,5 +1,6 @@
 import CSnappy
 import SpoolFormat
+import SpoolTesting
 import Testing
 
 /// gzip (codec 1, zlib) and snappy (codec 2, xerial framing or raw): round trips, streams from

@@ -102,10 +102,14 @@ struct InteropFixtureTests {
     /// `base + i`, value `<prefix>-<base + i>`, key `k<i>` except null for i = 0, 3, 6, 9, one
     /// header `h` = i, timestamp 1764000000000 + i.
     static func describedRecords(base: Int64, prefix: String) -> [Record] {
-        (0..<10).map { i in
-            Record(
-                offset: base + Int64(i), timestamp: 1_764_000_000_000 + Int64(i),
-                key: i % 3 == 0 ? nil : Array("k\(i)".utf8), value: Array("\(prefix)-\(base + Int64(i))".utf8),
+        // Typed in steps: with SpoolTesting (and the engine's modules) in the target's graph,
+        // the one-expression form of this closure no longer type-checks in reasonable time.
+        (0..<10).map { (i: Int) -> Record in
+            let offset: Int64 = base + Int64(i)
+            let key: [UInt8]? = i % 3 == 0 ? nil : Array("k\(i)".utf8)
+            let value: [UInt8] = Array("\(prefix)-\(offset)".utf8)
+            return Record(
+                offset: offset, timestamp: 1_764_000_000_000 + Int64(i), key: key, value: value,
                 headers: [RecordHeader(name: "h", value: Array("\(i)".utf8))])
         }
     }

@@ -1,4 +1,5 @@
 import SpoolFormat
+import SpoolTesting
 import Testing
 
 /// A seeded sweep of random damage over valid batches of every codec: whatever the bytes, decode

@@ -1,4 +1,5 @@
 import SpoolFormat
+import SpoolTesting
 import Testing
 
 /// The 61-byte header on its own: the cheap look a log scan takes at a position.

@@ -1,4 +1,5 @@
 import SpoolFormat
+import SpoolTesting
 import Testing
 
 /// Whatever the encoder writes, the decoder gives back unchanged, in every codec.

@@ -1,4 +1,5 @@
 import SpoolFormat
+import SpoolTesting
 
 /// Ready-made records and batches for the tests, all deterministic.
 enum Samples {

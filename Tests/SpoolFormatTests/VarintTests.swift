@@ -1,4 +1,5 @@
 import SpoolFormat
+import SpoolTesting
 import Testing
 
 /// Kafka's zigzag varints and varlongs, and their bounded decoding.

@@ -1,6 +1,7 @@
 import Glibc
 @testable import Spool
 import SpoolFormat
+import SpoolTesting
 import Testing
 
 /// `baseOffset` is not covered by the batch CRC (FORMAT.md, "CRC"). A flipped bit there must

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 @testable import Spool
+import SpoolTesting
 import Synchronization
 import Testing
 

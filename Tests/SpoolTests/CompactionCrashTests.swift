@@ -1,6 +1,7 @@
 import Glibc
 @testable import Spool
 import SpoolFormat
+import SpoolTesting
 import Testing
 
 /// The compaction crash protocol (FORMAT.md, "Compaction") under a crash at every step: through

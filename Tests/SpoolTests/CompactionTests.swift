@@ -2,6 +2,7 @@ import Glibc
 import MetricsTestKit
 @testable import Spool
 import SpoolFormat
+import SpoolTesting
 import Testing
 
 /// Helpers for the compaction suites: a small-segment root, a filled queue, and checks that

@@ -1,6 +1,7 @@
 import Glibc
 @testable import Spool
 import SpoolFormat
+import SpoolTesting
 import Testing
 
 /// Compressed queues end to end: codecs per queue and per open, batch linger, decompression

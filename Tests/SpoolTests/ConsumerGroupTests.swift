@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 @testable import Spool
 import SpoolFormat
+import SpoolTesting
 import Synchronization
 import Testing
 

@@ -1,6 +1,7 @@
 import Glibc
 @testable import Spool
 import SpoolFormat
+import SpoolTesting
 import Testing
 
 /// Damage that cannot be a torn tail: in a sealed segment, at or below the recovery point, or

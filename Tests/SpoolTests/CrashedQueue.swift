@@ -1,6 +1,7 @@
 import Glibc
 @testable import Spool
 import SpoolFormat
+import SpoolTesting
 import Testing
 
 /// A queue left as a crash leaves it: a first session wrote `syncedCount` records and closed

@@ -1,6 +1,7 @@
 import Glibc
 @testable import Spool
 import SpoolFormat
+import SpoolTesting
 import Testing
 
 /// Issue 14, "Dead-letter queues": the `.dlq` suffix is the engine's, every queue name can

@@ -1,5 +1,6 @@
 import Glibc
 @testable import Spool
+import SpoolTesting
 import Testing
 
 /// A log's sealed segments share a ``DescriptorBudget``: reads reopen what it closed, and it

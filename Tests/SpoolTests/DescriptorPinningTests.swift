@@ -1,6 +1,7 @@
 import Glibc
 @testable import Spool
 import SpoolFormat
+import SpoolTesting
 import Testing
 
 /// No descriptor per sealed segment: the writer unpins a segment when it seals it, scanners

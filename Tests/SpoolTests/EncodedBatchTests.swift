@@ -1,6 +1,7 @@
 import Foundation
 @testable import Spool
 import SpoolFormat
+import SpoolTesting
 import Testing
 
 /// Issue 15, item 2: what the coming Kafka server needs of the log floor: appending batches

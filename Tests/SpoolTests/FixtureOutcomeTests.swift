@@ -1,5 +1,6 @@
 import Foundation
 @testable import Spool
+import SpoolTesting
 import Testing
 
 /// fixtures/recovery/ (made by Tools/make-fixtures.sh): every golden and corrupt root reopens

@@ -1,6 +1,7 @@
 import Glibc
 @testable import Spool
 import SpoolFormat
+import SpoolTesting
 import Synchronization
 import Testing
 

@@ -1,6 +1,7 @@
 import Glibc
 @testable import Spool
 import SpoolFormat
+import SpoolTesting
 import Testing
 
 /// What the engine puts on disk and reads back: Kafka RecordBatch v2 segments, record fields

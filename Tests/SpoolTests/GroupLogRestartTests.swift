@@ -1,5 +1,6 @@
 import Glibc
 @testable import Spool
+import SpoolTesting
 import Testing
 
 /// `spool repair` for a group log whose only segment was deleted: open refuses the group until

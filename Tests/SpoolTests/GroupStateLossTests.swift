@@ -1,6 +1,7 @@
 import Glibc
 @testable import Spool
 import SpoolFormat
+import SpoolTesting
 import Testing
 
 /// Issue 14, "Compaction and group state": a group's state after compaction is read the way

@@ -1,6 +1,7 @@
 import Foundation
 @testable import Spool
 import SpoolFormat
+import SpoolTesting
 import Testing
 
 /// Queues compressed with gzip and snappy (Kafka codecs 1 and 2): what they write reads back

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import Logging
 @testable import Spool
+import SpoolTesting
 import Synchronization
 import Testing
 

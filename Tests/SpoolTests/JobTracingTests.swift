@@ -2,6 +2,7 @@ import Foundation
 import InMemoryTracing
 import Instrumentation
 @testable import Spool
+import SpoolTesting
 import Testing
 import Tracing
 

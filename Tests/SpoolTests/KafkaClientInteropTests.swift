@@ -1,6 +1,7 @@
 import Foundation
 import Spool
 import SpoolFormat
+import SpoolTesting
 import Testing
 
 /// fixtures/interop/clients/ (made by Tools/make-interop-fixtures.py): segments written by

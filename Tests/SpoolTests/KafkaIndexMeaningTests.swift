@@ -1,6 +1,7 @@
 import Foundation
 @testable import Spool
 import SpoolFormat
+import SpoolTesting
 import Testing
 
 /// Roots indexed with Spool's earlier meaning (base offsets; greatest timestamp *before* a

@@ -1,6 +1,7 @@
 import Foundation
 import Spool
 import SpoolFormat
+import SpoolTesting
 import Testing
 
 /// Kafka data that Spool must read as Kafka's read_committed consumers do (FORMAT.md, "Control

@@ -3,6 +3,7 @@ import Glibc
 import MetricsTestKit
 @testable import Spool
 import SpoolFormat
+import SpoolTesting
 import Testing
 
 @Suite("metrics")

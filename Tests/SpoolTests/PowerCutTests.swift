@@ -1,5 +1,6 @@
 import Glibc
 @testable import Spool
+import SpoolTesting
 import Testing
 
 /// The power-cut seam of `spool drill`: ``PowerCutFileSystem`` journals undo records, and

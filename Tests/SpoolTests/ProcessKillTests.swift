@@ -1,6 +1,7 @@
 import Glibc
 @testable import Spool
 import SpoolFormat
+import SpoolTesting
 import Testing
 
 /// Real processes, really killed: `spool enqueue --journal` records every acknowledged append,

@@ -1,6 +1,7 @@
 import Glibc
 @testable import Spool
 import SpoolFormat
+import SpoolTesting
 import Testing
 
 /// Readers: from any offset or timestamp, in batches or by count, while the writer appends.

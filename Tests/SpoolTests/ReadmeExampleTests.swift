@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Spool
+import SpoolTesting
 import Testing
 
 // The README's embedding example, verbatim between the markers; a test below checks that the

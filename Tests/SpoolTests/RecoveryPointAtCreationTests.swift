@@ -1,6 +1,7 @@
 import Glibc
 @testable import Spool
 import SpoolFormat
+import SpoolTesting
 import Testing
 
 /// Issue 14: "The first `spool dlq replay` logs a spurious 'no usable recovery point' warning".

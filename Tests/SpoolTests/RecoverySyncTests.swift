@@ -1,6 +1,7 @@
 import Glibc
 @testable import Spool
 import SpoolFormat
+import SpoolTesting
 import Testing
 
 /// Under load every sync at open waits for the disk's flush (issue 19, BENCHMARKS.md): the

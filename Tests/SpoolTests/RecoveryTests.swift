@@ -1,6 +1,7 @@
 import Glibc
 @testable import Spool
 import SpoolFormat
+import SpoolTesting
 import Testing
 
 /// Opening after a clean close or a crash: how much is scanned, what the recovery point is

@@ -1,6 +1,7 @@
 import Glibc
 @testable import Spool
 import SpoolFormat
+import SpoolTesting
 import Testing
 
 /// A root whose active segment is a recycled file (FORMAT.md, "Recycled segments"): three

@@ -1,6 +1,7 @@
 import Glibc
 @testable import Spool
 import SpoolFormat
+import SpoolTesting
 import Testing
 
 /// `spool repair` never makes the log give an offset out twice, and says what it dropped.

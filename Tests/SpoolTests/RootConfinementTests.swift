@@ -1,5 +1,6 @@
 import Glibc
 @testable import Spool
+import SpoolTesting
 import Testing
 
 /// Paths below an open root resolve beneath the root's directory descriptor (openat2 with

@@ -1,5 +1,6 @@
 import Glibc
 import Spool
+import SpoolTesting
 
 /// The `spool` executable built beside this test bundle (`<scratch>/debug/spool`), run as a
 /// real child process with posix_spawn: for SIGKILL drills and for the cross-process lock.

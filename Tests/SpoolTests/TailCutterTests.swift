@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 @testable import Spool
+import SpoolTesting
 import Testing
 
 /// Issue 15: recovery and repair cut a segment through one routine, `TailCutter`.

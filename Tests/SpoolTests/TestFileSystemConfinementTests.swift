@@ -1,5 +1,6 @@
 import Glibc
 @testable import Spool
+import SpoolTesting
 import Testing
 
 /// The file systems tests and drills wrap the engine in (``FaultInjectingFileSystem``,

@@ -1,6 +1,7 @@
 import Glibc
 @testable import Spool
 import SpoolFormat
+import SpoolTesting
 import Synchronization
 import Testing
 
@@ -124,19 +125,6 @@ func pause(milliseconds: Int) async {
 }
 
 // MARK: Deterministic data
-
-/// SplitMix64: small, seeded, repeatable.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Payloads that differ for every id and never contain a zero byte (so a zero-filled range
 /// can always be told apart from data).

@@ -1,6 +1,7 @@
 import Glibc
 @testable import Spool
 import SpoolFormat
+import SpoolTesting
 import Testing
 
 /// Issue 14, "Unclear errors": each error says what actually went wrong.

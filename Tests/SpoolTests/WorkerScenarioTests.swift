@@ -4,6 +4,7 @@ import Logging
 import MetricsTestKit
 import ServiceLifecycle
 @testable import Spool
+import SpoolTesting
 import Synchronization
 import Testing
 

@@ -3,6 +3,7 @@ import Glibc
 import Logging
 import ServiceLifecycle
 @testable import Spool
+import SpoolTesting
 import Synchronization
 import Testing
 

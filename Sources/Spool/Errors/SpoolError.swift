@@ -101,8 +101,9 @@ public struct SpoolError: Error, Sendable, Equatable, CustomStringConvertible {
         return text
     }
 
-    /// An error from a failed system call, classified by errno.
-    static func system(_ call: String, errno code: Int32, path: String? = nil) -> SpoolError {
+    /// An error from a failed system call, classified by errno. `package`: the test file
+    /// systems in SpoolTesting fail the way the real one does.
+    package static func system(_ call: String, errno code: Int32, path: String? = nil) -> SpoolError {
         switch code {
         case ENOSPC, EDQUOT:
             return SpoolError(

@@ -1,8 +1,9 @@
 import Glibc
 
 /// The seam through which the engine touches the file system. Production uses
-/// ``PosixFileSystem``; tests and drills wrap it (``FaultInjectingFileSystem``) to inject
-/// ENOSPC, EIO and lost writes without replacing the engine.
+/// ``PosixFileSystem``; tests and drills wrap it (the fault-injecting and power-cut file
+/// systems of the SpoolTesting target, never shipped in this library) to inject ENOSPC, EIO,
+/// lost writes and power cuts without replacing the engine.
 ///
 /// Every method throws ``SpoolError`` with `errno` set; the engine adds the path and position.
 /// Implementations must be thread-safe: the writer thread and readers call them concurrently.
@@ -33,8 +34,8 @@ public protocol FileSystem: Sendable {
     func allocate(_ fd: Int32, at position: Int64, length: Int64) throws
     /// This file system with paths below root `path` resolved beneath the root's directory
     /// descriptor, refusing links and escapes on the way (``PosixFileSystem``). Wrappers
-    /// forward it (``FaultInjectingFileSystem``, ``PowerCutFileSystem``), so tests and drills
-    /// run confined too; the default returns `self`, resolving by path.
+    /// forward it (SpoolTesting's test file systems do), so tests and drills run confined
+    /// too; the default returns `self`, resolving by path.
     /// - Throws: errno errors naming `path` when it cannot be opened as a directory.
     func confined(toRoot path: String) throws -> any FileSystem
 }

@@ -29,7 +29,7 @@ final class DrillChild {
         while let entry = e.pointee {
             let text = String(cString: entry)
             let name = text.split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""
-            if extra[name] == nil && name != PowerCutFileSystem.environmentVariable { environment.append(text) }
+            if extra[name] == nil && name != DrillEnvironment.powerCutJournalVariable { environment.append(text) }
             e += 1
         }
         environment += extra.map { "\($0.key)=\($0.value)" }

@@ -1,5 +1,6 @@
 import Glibc
 import Spool
+import SpoolTesting
 
 /// Runs the cycles of one fault: real `spool enqueue` and `spool consume` children killed with
 /// SIGKILL at a random moment, an optional power cut or byte corruption, then a reopen and the
@@ -92,7 +93,7 @@ struct DrillRunner {
         epoch.nextID += runLength
         epoch.checker.writerRuns.append(firstID..<(firstID + runLength))
         let undo = epoch.directory + "/undo"
-        let environment = powerCut ? [PowerCutFileSystem.environmentVariable: undo] : [:]
+        let environment = powerCut ? [DrillEnvironment.powerCutJournalVariable: undo] : [:]
         let replay = "replay: spool drill --dir \(settings.directory) --faults \(fault.rawValue) --cycles \(settings.cycles) --seed \(settings.seed) (cycle \(cycle))"
 
         let writer = [

@@ -1,4 +1,5 @@
 import Spool
+import SpoolTesting
 
 /// What one fault's cycles found, for the report.
 struct DrillStats {

@@ -1,3 +1,5 @@
+import Spool
+
 /// One undo record of ``PowerCutFileSystem``'s journal. Encoded as a kind byte, a u32 length
 /// of the rest, then the fields (u64/i64 little-endian, strings and byte strings as a u32
 /// length and the bytes; a missing pre-image as length 0xFFFFFFFF). Only `spool drill` reads it,

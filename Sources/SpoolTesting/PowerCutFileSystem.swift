@@ -1,4 +1,5 @@
 import Glibc
+import Spool
 import Synchronization
 
 /// A ``FileSystem`` for power-cut drills: it passes every call to another one, and first writes
@@ -19,11 +20,11 @@ import Synchronization
 /// Not covered (see DRILLS.md): stores through `mmap` (the index files' entries), which bypass
 /// the seam, and reads (they change nothing).
 ///
-/// Chosen in a `spool` child by the environment variable ``environmentVariable``.
+/// It lives in SpoolTesting, not in the shipped `Spool` library: a test or a drill installs it
+/// through `SpoolOptions.fileSystem` (the `spool` children of `spool drill` do so themselves,
+/// see `DrillEnvironment` in SpoolCLI).
 /// Thread-safe: one mutex orders the records and the calls they describe.
 public final class PowerCutFileSystem: FileSystem {
-    /// Names the undo journal file in a `spool` child process run by `spool drill`.
-    public static let environmentVariable = "SPOOL_DRILL_POWERCUT_JOURNAL"
     /// Bytes of one pre-image at most; a bigger one is recorded as not restorable.
     static let preImageBytesMax: Int64 = 64 << 20
 

@@ -1,4 +1,5 @@
 import Glibc
+import Spool
 import Synchronization
 
 /// A ``FileSystem`` that passes every call to another one, except where a test or a drill has

@@ -1,4 +1,5 @@
 import Glibc
+import Spool
 
 /// Applies a power cut to the files a killed process changed through ``PowerCutFileSystem``:
 /// everything its undo journal shows as not yet durable is put back, as the disk would hold it

@@ -2,10 +2,10 @@ import Glibc
 import Spool
 
 /// Fresh directories under /tmp made with mkdtemp, removed (recursively) when the test ends,
-/// whether it passed, failed or threw.
-enum TempDirectory {
+/// whether it passed, failed or threw. Shared by every test target (SpoolTesting).
+public enum TempDirectory {
     /// Creates `/tmp/<label>.XXXXXX` (mode 0700) and returns its path.
-    static func make(_ label: String = "spool-tests") throws -> String {
+    public static func make(_ label: String = "spool-tests") throws -> String {
         var template = Array("/tmp/\(label).XXXXXX".utf8CString)
         let made = template.withUnsafeMutableBufferPointer { buffer in mkdtemp(buffer.baseAddress!) }
         guard made != nil else {
@@ -14,37 +14,31 @@ enum TempDirectory {
         return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// Removes `path` and everything below it; missing paths are ignored.
-    static func remove(_ path: String) {
-        var info = stat()
-        guard lstat(path, &info) == 0 else { return }
-        if info.st_mode & S_IFMT == S_IFDIR {
-            for name in Files.list(path) { remove(path + "/" + name) }
-            _ = rmdir(path)
-        } else {
-            _ = unlink(path)
-        }
+    /// Removes `path` and everything below it (symlinks removed, never followed; bounded as
+    /// ``PowerCut``'s tree removal, which it is); missing paths are ignored.
+    public static func remove(_ path: String) {
+        _ = PowerCut.removeTree(path)
     }
 }
 
 /// Runs `body` with a fresh temporary directory and removes it afterwards.
-func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
+public func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
     let directory = try TempDirectory.make()
     defer { TempDirectory.remove(directory) }
     return try await body(directory)
 }
 
 /// Synchronous variant of ``withTemporaryDirectory(_:)``.
-func withTemporaryDirectorySync<T>(_ body: (String) throws -> T) throws -> T {
+public func withTemporaryDirectorySync<T>(_ body: (String) throws -> T) throws -> T {
     let directory = try TempDirectory.make()
     defer { TempDirectory.remove(directory) }
     return try body(directory)
 }
 
 /// Small file helpers on Glibc (the engine itself has no Foundation; neither do these).
-enum Files {
+public enum Files {
     /// Names in a directory without "." and "..", sorted; empty when it cannot be read.
-    static func list(_ path: String) -> [String] {
+    public static func list(_ path: String) -> [String] {
         guard let dir = opendir(path) else { return [] }
         defer { closedir(dir) }
         var names: [String] = []
@@ -57,29 +51,29 @@ enum Files {
         return names.sorted()
     }
 
-    static func exists(_ path: String) -> Bool {
+    public static func exists(_ path: String) -> Bool {
         var info = stat()
         return lstat(path, &info) == 0
     }
 
-    static func isDirectory(_ path: String) -> Bool {
+    public static func isDirectory(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
     }
 
     /// Size in bytes; -1 when missing.
-    static func size(_ path: String) -> Int64 {
+    public static func size(_ path: String) -> Int64 {
         var info = stat()
         return stat(path, &info) == 0 ? Int64(info.st_size) : -1
     }
 
     /// Permission bits (mode & 0o7777); nil when missing.
-    static func mode(_ path: String) -> mode_t? {
+    public static func mode(_ path: String) -> mode_t? {
         var info = stat()
         return stat(path, &info) == 0 ? info.st_mode & 0o7777 : nil
     }
 
-    static func read(_ path: String) throws -> [UInt8] {
+    public static func read(_ path: String) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw SpoolError(.io, "open for reading failed", path: path, errno: errno) }
         defer { close(fd) }
@@ -96,7 +90,7 @@ enum Files {
         return Array(bytes[0..<done])
     }
 
-    static func write(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600) throws {
+    public static func write(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o600) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { throw SpoolError(.io, "open for writing failed", path: path, errno: errno) }
         defer { close(fd) }
@@ -108,7 +102,7 @@ enum Files {
         }
     }
 
-    static func makeDirectory(_ path: String) throws {
+    public static func makeDirectory(_ path: String) throws {
         if mkdir(path, 0o700) != 0 && errno != EEXIST {
             throw SpoolError(.io, "mkdir failed", path: path, errno: errno)
         }
@@ -116,7 +110,7 @@ enum Files {
 
     /// Copies every regular file of `source` into `destination` (created when missing): the
     /// bytes as the page cache holds them right now, which is what a process crash leaves.
-    static func copyFiles(from source: String, to destination: String) throws {
+    public static func copyFiles(from source: String, to destination: String) throws {
         try makeDirectory(destination)
         for name in list(source) {
             var info = stat()
