@@ -11,7 +11,12 @@ public struct SpoolCommand: AsyncParsableCommand {
             Every subcommand takes --dir (default $SPOOL_DIR, else ./spool-data) and --json.
             Exit codes: 0 ok, 1 problem found (corruption, lost tasks), 2 usage or I/O error.
             """,
-        subcommands: [EnqueueCommand.self, ConsumeCommand.self, AckCommand.self, NackCommand.self, DeadLetterCommand.self, DumpCommand.self, VerifyCommand.self, StatsCommand.self, TailCommand.self, RepairCommand.self, TrainDictionaryCommand.self, RecoverCommand.self, CompactCommand.self, AuditCommand.self, DrillCommand.self, MakeFixturesCommand.self, BenchCommand.self]
+        subcommands: [
+            EnqueueCommand.self, ConsumeCommand.self, AckCommand.self, NackCommand.self, DeadLetterCommand.self,
+            DumpCommand.self, VerifyCommand.self, StatsCommand.self, TailCommand.self, RepairCommand.self,
+            TrainDictionaryCommand.self, RecoverCommand.self, CompactCommand.self, AuditCommand.self, DrillCommand.self,
+            MakeFixturesCommand.self, BenchCommand.self,
+        ]
     )
 
     public init() {}

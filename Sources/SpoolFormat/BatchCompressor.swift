@@ -55,7 +55,8 @@ public enum BatchCompressor {
         var prefs = LZ4F_preferences_t()
         prefs.frameInfo.blockSizeID = LZ4F_max64KB
         prefs.frameInfo.blockMode = LZ4F_blockIndependent
-        prefs.frameInfo.contentChecksumFlag = options.contentChecksum ? LZ4F_contentChecksumEnabled : LZ4F_noContentChecksum
+        prefs.frameInfo.contentChecksumFlag =
+            options.contentChecksum ? LZ4F_contentChecksumEnabled : LZ4F_noContentChecksum
         prefs.frameInfo.blockChecksumFlag = options.blockChecksums ? LZ4F_blockChecksumEnabled : LZ4F_noBlockChecksum
         prefs.frameInfo.contentSize = UInt64(input.count)
         prefs.compressionLevel = Int32(clamping: level)
@@ -67,7 +68,8 @@ public enum BatchCompressor {
         }
         if LZ4F_isError(written) != 0 {
             out.removeSubrange(start...)
-            throw .decompressionFailed(.lz4, reason: "compression failed: " + String(cString: LZ4F_getErrorName(written)))
+            throw .decompressionFailed(
+                .lz4, reason: "compression failed: " + String(cString: LZ4F_getErrorName(written)))
         }
         out.removeLast(bound - written)
     }
@@ -82,7 +84,8 @@ public enum BatchCompressor {
         }
         if ZSTD_isError(written) != 0 {
             out.removeSubrange(start...)
-            throw .decompressionFailed(.zstd, reason: "compression failed: " + String(cString: ZSTD_getErrorName(written)))
+            throw .decompressionFailed(
+                .zstd, reason: "compression failed: " + String(cString: ZSTD_getErrorName(written)))
         }
         out.removeLast(bound - written)
     }

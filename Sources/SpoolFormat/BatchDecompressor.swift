@@ -32,7 +32,9 @@ public enum BatchDecompressor {
     /// - Throws: `FormatError.limitExceeded` when the frame declares or produces more than
     ///   `limit` bytes, `FormatError.decompressionFailed` with the library's error name for
     ///   corrupt, truncated or trailing-garbage input.
-    public static func decompress(_ input: UnsafeRawBufferPointer, codec: CompressionCodec, limit: Int) throws(FormatError) -> [UInt8] {
+    public static func decompress(
+        _ input: UnsafeRawBufferPointer, codec: CompressionCodec, limit: Int
+    ) throws(FormatError) -> [UInt8] {
         try withDecompressed(input, codec: codec, limit: limit) { bytes throws(FormatError) in Array(bytes) }
     }
 
@@ -62,7 +64,9 @@ public enum BatchDecompressor {
         case .gzip: try context.gzipStream().decompress(input, into: &context.output)
         case .snappy: try SnappyCodec.decompress(input, into: &context.output)
         case .lz4: try decompressLZ4(input, into: &context.output, dctx: try context.lz4Context())
-        case .zstd: try decompressZstd(input, into: &context.output, dctx: try context.zstdContext(), dictionaries: context.dictionaries)
+        case .zstd:
+            try decompressZstd(
+                input, into: &context.output, dctx: try context.zstdContext(), dictionaries: context.dictionaries)
         case .none: preconditionFailure("codec none returns before a context is used")
         }
         context.batchesDecompressed += 1

@@ -18,18 +18,18 @@ struct ByteReader {
         /// (its container has a fixed length), with no record it is a truncated buffer.
         func formatError(recordIndex: Int, positionBase: Int, available: Int, context: String = "") -> FormatError {
             switch self {
-            case let .truncated(at, needed):
+            case .truncated(let at, let needed):
                 if recordIndex < 0 {
                     return .truncated(needed: positionBase + at + needed, available: positionBase + available)
                 }
                 return .malformedRecord(
                     index: recordIndex, position: positionBase + at,
                     reason: "\(needed) bytes needed but the record ends\(context)")
-            case let .overlong(at, maxBytes):
+            case .overlong(let at, let maxBytes):
                 return .malformedRecord(
                     index: recordIndex, position: positionBase + at,
                     reason: "varint longer than \(maxBytes) bytes\(context)")
-            case let .overflow(at):
+            case .overflow(let at):
                 return .malformedRecord(
                     index: recordIndex, position: positionBase + at,
                     reason: "varint value does not fit its type\(context)")

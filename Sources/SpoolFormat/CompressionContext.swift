@@ -44,7 +44,8 @@ public final class CompressionContext: @unchecked Sendable {
             // already covers the bytes, so no frame checksum.
             try check(ZSTD_CCtx_setParameter(context, ZSTD_c_contentSizeFlag, 1))
             if let dictionary {
-                try check(dictionary.bytes.withUnsafeBytes { ZSTD_CCtx_loadDictionary(context, $0.baseAddress, $0.count) })
+                try check(
+                    dictionary.bytes.withUnsafeBytes { ZSTD_CCtx_loadDictionary(context, $0.baseAddress, $0.count) })
             }
         case .gzip:
             self.level = GzipStream.clamped(level ?? BatchCompressor.defaultGzipLevel)
@@ -63,7 +64,8 @@ public final class CompressionContext: @unchecked Sendable {
 
     private func check(_ result: Int) throws(FormatError) {
         if ZSTD_isError(result) != 0 {
-            throw .decompressionFailed(.zstd, reason: "compression failed: " + String(cString: ZSTD_getErrorName(result)))
+            throw .decompressionFailed(
+                .zstd, reason: "compression failed: " + String(cString: ZSTD_getErrorName(result)))
         }
     }
 
@@ -103,7 +105,8 @@ public final class CompressionContext: @unchecked Sendable {
         }
         if ZSTD_isError(written) != 0 {
             out.removeSubrange(start...)
-            throw .decompressionFailed(.zstd, reason: "compression failed: " + String(cString: ZSTD_getErrorName(written)))
+            throw .decompressionFailed(
+                .zstd, reason: "compression failed: " + String(cString: ZSTD_getErrorName(written)))
         }
         out.removeLast(bound - written)
     }

@@ -18,7 +18,11 @@ public enum ControlRecordType: Int16, Sendable, Equatable {
     /// - Throws: `.malformedRecord` when the key is null or shorter than 4 bytes.
     public static func decode(key: [UInt8]?) throws(FormatError) -> ControlRecordType? {
         guard let key, key.count >= keySize else {
-            throw .malformedRecord(index: 0, position: 0, reason: "a control record's key must hold a version and a type (4 bytes), found \(key.map { "\($0.count) bytes" } ?? "null")")
+            throw .malformedRecord(
+                index: 0, position: 0,
+                reason:
+                    "a control record's key must hold a version and a type (4 bytes), found \(key.map { "\($0.count) bytes" } ?? "null")"
+            )
         }
         let type = Int16(bitPattern: UInt16(key[2]) << 8 | UInt16(key[3]))
         return ControlRecordType(rawValue: type)

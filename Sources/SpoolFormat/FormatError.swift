@@ -46,42 +46,42 @@ public enum FormatError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .truncated(needed, available):
+        case .truncated(let needed, let available):
             return "truncated batch: needs \(needed) bytes but only \(available) are available; "
                 + "a torn write at the end of a log, or a read that stopped short"
-        case let .badMagic(magic):
+        case .badMagic(let magic):
             return "bad magic byte \(magic), expected 2 (RecordBatch v2); "
                 + "the position is not the start of a batch, or the bytes are zeroed or overwritten"
-        case let .badBatchLength(length):
+        case .badBatchLength(let length):
             return "bad batchLength \(length): a batch has at least 49 bytes after the length "
                 + "field and must fit the batch size limit; the header is corrupt or not a batch start"
-        case let .badRecordCount(count):
+        case .badRecordCount(let count):
             return "bad record count \(count): negative, above the per-batch limit, or not "
                 + "consistent with lastOffsetDelta; the header is corrupt"
-        case let .crcMismatch(stored, computed):
+        case .crcMismatch(let stored, let computed):
             return "CRC-32C mismatch: stored \(Self.hex(stored)), computed \(Self.hex(computed)); "
                 + "the batch was damaged after it was written, or its write was torn"
-        case let .unsupportedCodec(codec):
+        case .unsupportedCodec(let codec):
             let supported = CompressionCodec.allCases.filter(\.isSupported).map(\.description).joined(separator: ", ")
             return "unsupported codec \(codec): this build of Spool reads only \(supported) batches; "
                 + "read the data with a build that supports \(codec), or re-encode it with one of those"
-        case let .invalidCodec(bits):
+        case .invalidCodec(let bits):
             return "invalid codec bits \(bits) in the batch attributes: no codec has that number; "
                 + "the header is corrupt"
-        case let .malformedRecord(index, position, reason):
+        case .malformedRecord(let index, let position, let reason):
             let subject = index < 0 ? "malformed batch" : "malformed record \(index)"
             return "\(subject) at position \(position): \(reason); "
                 + "the batch is corrupt or was written by a broken encoder"
-        case let .recordCountMismatch(declared, found):
+        case .recordCountMismatch(let declared, let found):
             return "record count mismatch: the header declares \(declared) records but the "
                 + "records section holds \(found); the batch is corrupt or was written by a broken encoder"
-        case let .limitExceeded(what, value, limit), let .batchTooLarge(what, value, limit):
+        case .limitExceeded(let what, let value, let limit), .batchTooLarge(let what, let value, let limit):
             return "limit exceeded: \(what) is \(value), the limit is \(limit); "
                 + "raise FormatLimits if the data is legitimate, otherwise it is corrupt or hostile"
-        case let .decompressionFailed(codec, reason):
+        case .decompressionFailed(let codec, let reason):
             return "\(codec) decompression failed: \(reason); "
                 + "the compressed records section is corrupt or truncated"
-        case let .dictionaryMissing(id):
+        case .dictionaryMissing(let id):
             return "the zstd frame needs dictionary \(id), which the reader does not have; "
                 + "the batch was compressed with a trained dictionary: restore the queue's dictionary file"
         }

@@ -17,7 +17,10 @@ final class GzipStream {
     /// the input is a lie, and is not used to size the output.
     static let maximumRatio = 1_032
 
-    enum Mode { case inflate, deflate(level: Int) }
+    enum Mode {
+        case inflate
+        case deflate(level: Int)
+    }
 
     let stream: UnsafeMutablePointer<z_stream>
     private let mode: Mode
@@ -76,7 +79,8 @@ final class GzipStream {
     ///   when zlib fails (out of memory) or the input exceeds 4 GiB. `out` is unchanged then.
     func compress(_ input: UnsafeRawBufferPointer, into out: inout [UInt8]) throws(FormatError) {
         guard input.count <= Int(UInt32.max) else {
-            throw .decompressionFailed(.gzip, reason: "compression failed: \(input.count) bytes exceed zlib's 4 GiB per call")
+            throw .decompressionFailed(
+                .gzip, reason: "compression failed: \(input.count) bytes exceed zlib's 4 GiB per call")
         }
         let reset = deflateReset(stream)
         guard reset == Z_OK else {
@@ -87,7 +91,8 @@ final class GzipStream {
         out.append(contentsOf: repeatElement(0, count: bound))
         let stream = self.stream
         let (code, left) = out.withUnsafeMutableBytes { buffer -> (Int32, Int) in
-            stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
+            stream.pointee.next_in = UnsafeMutablePointer(
+                mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
             stream.pointee.avail_in = uInt(input.count)
             stream.pointee.next_out = (buffer.baseAddress! + start).assumingMemoryBound(to: Bytef.self)
             stream.pointee.avail_out = uInt(bound)
@@ -111,7 +116,9 @@ final class GzipStream {
     ///   error for an empty, truncated or corrupt stream (bad header, bad data, a CRC-32 or
     ///   length in a member's trailer that disagrees) and for bytes after the last member that
     ///   are not another member.
-    func decompress(_ input: UnsafeRawBufferPointer, into output: inout BatchDecompressor.OutputBuffer) throws(FormatError) {
+    func decompress(
+        _ input: UnsafeRawBufferPointer, into output: inout BatchDecompressor.OutputBuffer
+    ) throws(FormatError) {
         guard !input.isEmpty, let source = input.baseAddress else {
             throw .decompressionFailed(.gzip, reason: "the compressed records section is empty")
         }
@@ -125,11 +132,15 @@ final class GzipStream {
         while position < input.count {
             if member > 0 && !Self.startsMember(input, at: position) {
                 throw .decompressionFailed(
-                    .gzip, reason: "\(input.count - position) bytes after the last gzip member (at byte \(position) of the section) are not another member")
+                    .gzip,
+                    reason:
+                        "\(input.count - position) bytes after the last gzip member (at byte \(position) of the section) are not another member"
+                )
             }
             let reset = inflateReset(stream)
             guard reset == Z_OK else { throw .decompressionFailed(.gzip, reason: Self.describe(reset, stream)) }
-            stream.pointee.next_in = UnsafeMutablePointer(mutating: (source + position).assumingMemoryBound(to: Bytef.self))
+            stream.pointee.next_in = UnsafeMutablePointer(
+                mutating: (source + position).assumingMemoryBound(to: Bytef.self))
             stream.pointee.avail_in = uInt(input.count - position)
             try inflateMember(member: member, at: position, into: &output)
             position = input.count - Int(stream.pointee.avail_in)
@@ -138,7 +149,9 @@ final class GzipStream {
     }
 
     /// Inflates one member from the stream's current input up to its trailer.
-    private func inflateMember(member: Int, at position: Int, into output: inout BatchDecompressor.OutputBuffer) throws(FormatError) {
+    private func inflateMember(
+        member: Int, at position: Int, into output: inout BatchDecompressor.OutputBuffer
+    ) throws(FormatError) {
         let whose = member == 0 ? "" : "member \(member + 1) (at byte \(position) of the section): "
         // Every pass produces output, consumes input or ends; the output is bounded by the limit.
         while true {
@@ -156,10 +169,12 @@ final class GzipStream {
             case Z_OK, Z_BUF_ERROR:
                 let roomLeft = stream.pointee.avail_out > 0
                 if stream.pointee.avail_in == 0 && roomLeft {
-                    throw .decompressionFailed(.gzip, reason: whose + "the gzip stream is truncated (zlib: it needs more input)")
+                    throw .decompressionFailed(
+                        .gzip, reason: whose + "the gzip stream is truncated (zlib: it needs more input)")
                 }
                 if produced == 0 && stream.pointee.avail_in == inputBefore && roomLeft {
-                    throw .decompressionFailed(.gzip, reason: whose + "the decoder made no progress; " + Self.describe(code, stream))
+                    throw .decompressionFailed(
+                        .gzip, reason: whose + "the decoder made no progress; " + Self.describe(code, stream))
                 }
             default:
                 throw .decompressionFailed(.gzip, reason: whose + Self.describe(code, stream))

@@ -35,10 +35,13 @@ public enum RecordBatchDecoder {
             records = try RecordsSectionReader.read(
                 section, header: header, limits: limits, positionBase: RecordBatchHeader.size, compressed: false)
         } else {
-            records = try BatchDecompressor.withDecompressed(section, codec: codec, limit: limits.decompressedBytesMax, context: context) {
+            records = try BatchDecompressor.withDecompressed(
+                section, codec: codec, limit: limits.decompressedBytesMax, context: context
+            ) {
                 plain throws(FormatError) in
                 recordsBytes = plain.count
-                return try RecordsSectionReader.read(plain, header: header, limits: limits, positionBase: 0, compressed: true)
+                return try RecordsSectionReader.read(
+                    plain, header: header, limits: limits, positionBase: 0, compressed: true)
             }
         }
         return RecordBatch(header: header, records: records, recordsBytes: recordsBytes)

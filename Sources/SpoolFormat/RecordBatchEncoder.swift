@@ -35,7 +35,9 @@ public enum RecordBatchEncoder {
         _ records: [RecordInput], baseOffset: Int64, codec: CompressionCodec = .none,
         compressionLevel: Int? = nil, limits: FormatLimits = .default, into out: inout [UInt8]
     ) throws(FormatError) -> Int {
-        try encode(records, baseOffset: baseOffset, codec: codec, level: compressionLevel, context: nil, limits: limits, into: &out)
+        try encode(
+            records, baseOffset: baseOffset, codec: codec, level: compressionLevel, context: nil, limits: limits,
+            into: &out)
     }
 
     /// The same as ``encode(_:baseOffset:codec:compressionLevel:limits:into:)`` with the codec,
@@ -49,7 +51,9 @@ public enum RecordBatchEncoder {
         _ records: [RecordInput], baseOffset: Int64, context: CompressionContext,
         limits: FormatLimits = .default, into out: inout [UInt8]
     ) throws(FormatError) -> Int {
-        try encode(records, baseOffset: baseOffset, codec: context.codec, level: context.level, context: context, limits: limits, into: &out)
+        try encode(
+            records, baseOffset: baseOffset, codec: context.codec, level: context.level, context: context,
+            limits: limits, into: &out)
     }
 
     private static func encode(
@@ -57,7 +61,8 @@ public enum RecordBatchEncoder {
         context: CompressionContext?, limits: FormatLimits, into out: inout [UInt8]
     ) throws(FormatError) -> Int {
         guard !records.isEmpty else {
-            throw .limitExceeded(what: "records in a batch (at least 1 is needed)", value: 0, limit: limits.recordsPerBatchMax)
+            throw .limitExceeded(
+                what: "records in a batch (at least 1 is needed)", value: 0, limit: limits.recordsPerBatchMax)
         }
         guard records.count <= limits.recordsPerBatchMax, records.count <= Int(Int32.max) else {
             throw .batchTooLarge(what: "records in a batch", value: records.count, limit: limits.recordsPerBatchMax)
@@ -86,7 +91,8 @@ public enum RecordBatchEncoder {
         if codec == .none {
             let total = RecordBatchHeader.size + sectionBytes
             guard total - RecordBatchHeader.lengthFieldEnd <= Int(Int32.max) else {
-                throw .limitExceeded(what: "batch bytes", value: total, limit: Int(Int32.max) + RecordBatchHeader.lengthFieldEnd)
+                throw .limitExceeded(
+                    what: "batch bytes", value: total, limit: Int(Int32.max) + RecordBatchHeader.lengthFieldEnd)
             }
             header.batchLength = Int32(total - RecordBatchHeader.lengthFieldEnd)
             out.append(contentsOf: repeatElement(0, count: total))
@@ -99,7 +105,8 @@ public enum RecordBatchEncoder {
             return total
         }
 
-        let owned = context == nil ? UnsafeMutableRawBufferPointer.allocate(byteCount: sectionBytes, alignment: 16) : nil
+        let owned =
+            context == nil ? UnsafeMutableRawBufferPointer.allocate(byteCount: sectionBytes, alignment: 16) : nil
         defer {
             owned?.deallocate()
             context?.trimScratch()
@@ -111,7 +118,8 @@ public enum RecordBatchEncoder {
             if let context {
                 try context.compress(UnsafeRawBufferPointer(section), into: &out)
             } else {
-                try BatchCompressor.compress(UnsafeRawBufferPointer(section), codec: codec, level: compressionLevel, into: &out)
+                try BatchCompressor.compress(
+                    UnsafeRawBufferPointer(section), codec: codec, level: compressionLevel, into: &out)
             }
         } catch {
             out.removeSubrange(start...)
@@ -139,14 +147,18 @@ public enum RecordBatchEncoder {
         let baseTimestamp = records[0].timestamp
         var maxTimestamp = baseTimestamp
         var sectionBytes = 0
-        let sectionLimit = codec != .none ? limits.decompressedBytesMax
+        let sectionLimit =
+            codec != .none
+            ? limits.decompressedBytesMax
             : limits.batchBytesMax < RecordBatchHeader.size ? -1 : limits.batchBytesMax - RecordBatchHeader.size
         for (index, record) in records.enumerated() {
             let (_, overflow) = record.timestamp.subtractingReportingOverflow(baseTimestamp)
             if overflow {
                 throw .malformedRecord(
                     index: index, position: -1,
-                    reason: "timestamp \(record.timestamp) is too far from the first record's \(baseTimestamp) for an Int64 delta")
+                    reason:
+                        "timestamp \(record.timestamp) is too far from the first record's \(baseTimestamp) for an Int64 delta"
+                )
             }
             maxTimestamp = max(maxTimestamp, record.timestamp)
             guard record.headers.count <= limits.headersPerRecordMax else {
@@ -160,8 +172,11 @@ public enum RecordBatchEncoder {
             let (sum, sumOverflow) = sectionBytes.addingReportingOverflow(Varint.encodedSize(Int32(body)) + body)
             guard !sumOverflow, sum <= sectionLimit else {
                 throw codec == .none
-                    ? .batchTooLarge(what: "batch bytes", value: RecordBatchHeader.size &+ sum, limit: limits.batchBytesMax)
-                    : .batchTooLarge(what: "records section bytes before compression", value: sum, limit: limits.decompressedBytesMax)
+                    ? .batchTooLarge(
+                        what: "batch bytes", value: RecordBatchHeader.size &+ sum, limit: limits.batchBytesMax)
+                    : .batchTooLarge(
+                        what: "records section bytes before compression", value: sum, limit: limits.decompressedBytesMax
+                    )
             }
             sectionBytes = sum
         }
@@ -213,7 +228,9 @@ public enum RecordBatchEncoder {
     }
 
     /// Writes every record into `section`, which is exactly as large as pass 1 computed.
-    private static func writeRecords(_ records: [RecordInput], baseTimestamp: Int64, into section: UnsafeMutableRawBufferPointer) {
+    private static func writeRecords(
+        _ records: [RecordInput], baseTimestamp: Int64, into section: UnsafeMutableRawBufferPointer
+    ) {
         guard let base = section.baseAddress else { return }
         var position = 0
         for (index, record) in records.enumerated() {

@@ -140,7 +140,9 @@ public struct RecordBatchHeader: Sendable, Equatable {
     ///
     /// - Throws: `.truncated` with fewer than 61 bytes, `.badMagic`, `.badBatchLength`,
     ///   `.badRecordCount`, or `.malformedRecord` with index -1 for an impossible `baseOffset`.
-    public static func decode(_ bytes: UnsafeRawBufferPointer, limits: FormatLimits = .default) throws(FormatError) -> RecordBatchHeader {
+    public static func decode(
+        _ bytes: UnsafeRawBufferPointer, limits: FormatLimits = .default
+    ) throws(FormatError) -> RecordBatchHeader {
         guard bytes.count >= size else {
             throw .truncated(needed: size, available: bytes.count)
         }

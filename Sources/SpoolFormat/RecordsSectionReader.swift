@@ -21,7 +21,10 @@ struct RecordsSectionReader {
     /// The record being read, for error messages.
     private var index = 0
 
-    private init(_ section: UnsafeRawBufferPointer, header: RecordBatchHeader, limits: FormatLimits, positionBase: Int, compressed: Bool) {
+    private init(
+        _ section: UnsafeRawBufferPointer, header: RecordBatchHeader, limits: FormatLimits, positionBase: Int,
+        compressed: Bool
+    ) {
         self.reader = ByteReader(section, from: 0, to: section.count)
         self.header = header
         self.limits = limits
@@ -39,7 +42,8 @@ struct RecordsSectionReader {
         _ section: UnsafeRawBufferPointer, header: RecordBatchHeader, limits: FormatLimits,
         positionBase: Int, compressed: Bool
     ) throws(FormatError) -> [Record] {
-        var state = RecordsSectionReader(section, header: header, limits: limits, positionBase: positionBase, compressed: compressed)
+        var state = RecordsSectionReader(
+            section, header: header, limits: limits, positionBase: positionBase, compressed: compressed)
         return try state.readAll()
     }
 
@@ -75,7 +79,9 @@ struct RecordsSectionReader {
         do throws(ByteReader.Failure) {
             outerEnd = try reader.limit(to: Int(length))
         } catch {
-            throw malformed(at: start, "record length \(length) runs past the end of the records section (\(reader.remaining) bytes left)")
+            throw malformed(
+                at: start,
+                "record length \(length) runs past the end of the records section (\(reader.remaining) bytes left)")
         }
 
         _ = try uint8(.attributes)
@@ -85,7 +91,8 @@ struct RecordsSectionReader {
         guard offsetDelta > previousDelta, offsetDelta <= header.lastOffsetDelta else {
             throw malformed(
                 at: deltaPosition,
-                "offsetDelta \(offsetDelta) must be above the previous record's (\(previousDelta)) and at most lastOffsetDelta (\(header.lastOffsetDelta))")
+                "offsetDelta \(offsetDelta) must be above the previous record's (\(previousDelta)) and at most lastOffsetDelta (\(header.lastOffsetDelta))"
+            )
         }
         previousDelta = offsetDelta
         let timestamp: Int64
@@ -107,7 +114,8 @@ struct RecordsSectionReader {
             throw malformed(at: countPosition, "header count \(headerCount) is negative")
         }
         guard Int(headerCount) <= limits.headersPerRecordMax else {
-            throw .limitExceeded(what: "headers on record \(index)", value: Int(headerCount), limit: limits.headersPerRecordMax)
+            throw .limitExceeded(
+                what: "headers on record \(index)", value: Int(headerCount), limit: limits.headersPerRecordMax)
         }
         var headers: [RecordHeader] = []
         if headerCount > 0 {
@@ -133,7 +141,8 @@ struct RecordsSectionReader {
         let namePosition = reader.position
         let nameLength = try varint32(.headerNameLength)
         guard nameLength >= 0 else {
-            throw malformed(at: namePosition, "header name length \(nameLength) is negative (header names cannot be null)")
+            throw malformed(
+                at: namePosition, "header name length \(nameLength) is negative (header names cannot be null)")
         }
         let nameBytes = try bytes(Int(nameLength), .headerName)
         guard let name = Self.string(nameBytes) else {

@@ -56,7 +56,9 @@ enum SnappyCodec {
 
     private static func appendBigEndian(_ value: Int32, to out: inout [UInt8]) {
         let bits = UInt32(bitPattern: value)
-        for shift in stride(from: 24, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: bits >> UInt32(shift))) }
+        for shift in stride(from: 24, through: 0, by: -8) {
+            out.append(UInt8(truncatingIfNeeded: bits >> UInt32(shift)))
+        }
     }
 
     // MARK: Decompressing
@@ -69,7 +71,9 @@ enum SnappyCodec {
     ///   `.decompressionFailed(.snappy, …)` for an empty section, a truncated header or block,
     ///   a negative block length, an unknown compatible version, or a block libsnappy refuses
     ///   (`SNAPPY_INVALID_INPUT`).
-    static func decompress(_ input: UnsafeRawBufferPointer, into output: inout BatchDecompressor.OutputBuffer) throws(FormatError) {
+    static func decompress(
+        _ input: UnsafeRawBufferPointer, into output: inout BatchDecompressor.OutputBuffer
+    ) throws(FormatError) {
         guard !input.isEmpty else {
             throw .decompressionFailed(.snappy, reason: "the compressed records section is empty")
         }
@@ -81,7 +85,8 @@ enum SnappyCodec {
             guard length <= output.limit - total else {
                 throw .limitExceeded(
                     what: "decompressed records section bytes (declared by the snappy blocks)",
-                    value: total.addingReportingOverflow(length).overflow ? Int.max : total + length, limit: output.limit)
+                    value: total.addingReportingOverflow(length).overflow ? Int.max : total + length,
+                    limit: output.limit)
             }
             total += length
         }
@@ -103,7 +108,9 @@ enum SnappyCodec {
     /// The length a raw snappy block declares in its preamble.
     private static func uncompressedLength(_ block: UnsafeRawBufferPointer, name: String) throws(FormatError) -> Int {
         var length = 0
-        let status = block.isEmpty ? SNAPPY_INVALID_INPUT
+        let status =
+            block.isEmpty
+            ? SNAPPY_INVALID_INPUT
             : snappy_uncompressed_length(block.baseAddress!.assumingMemoryBound(to: CChar.self), block.count, &length)
         guard status == SNAPPY_OK else {
             throw .decompressionFailed(.snappy, reason: name + "no valid length preamble: " + describe(status))
@@ -132,13 +139,15 @@ enum SnappyCodec {
             index += 1
             let name = "xerial block \(index) at byte \(position): "
             guard input.count - position >= 4 else {
-                throw .decompressionFailed(.snappy, reason: name + "its length field is truncated (\(input.count - position) of 4 bytes)")
+                throw .decompressionFailed(
+                    .snappy, reason: name + "its length field is truncated (\(input.count - position) of 4 bytes)")
             }
             let length = Int(loadInt32(input, at: position))
             let available = input.count - position - 4
             guard length >= 0, length <= available else {
                 throw .decompressionFailed(
-                    .snappy, reason: name + "declares \(length) bytes, but "
+                    .snappy,
+                    reason: name + "declares \(length) bytes, but "
                         + (length < 0 ? "a length cannot be negative" : "only \(available) follow (truncated)"))
             }
             try body(UnsafeRawBufferPointer(rebasing: input[position + 4..<position + 4 + length]), name)
@@ -153,12 +162,16 @@ enum SnappyCodec {
         let compatible = loadInt32(input, at: position + 12)
         guard compatible <= xerialVersion else {
             throw .decompressionFailed(
-                .snappy, reason: "the xerial stream needs a reader of framing version \(compatible); this one reads version \(xerialVersion)")
+                .snappy,
+                reason:
+                    "the xerial stream needs a reader of framing version \(compatible); this one reads version \(xerialVersion)"
+            )
         }
     }
 
     static func hasXerialMagic(_ input: UnsafeRawBufferPointer, at position: Int) -> Bool {
-        input.count - position >= xerialMagic.count && xerialMagic.indices.allSatisfy { input[position + $0] == xerialMagic[$0] }
+        input.count - position >= xerialMagic.count
+            && xerialMagic.indices.allSatisfy { input[position + $0] == xerialMagic[$0] }
     }
 
     private static func loadInt32(_ input: UnsafeRawBufferPointer, at position: Int) -> Int32 {

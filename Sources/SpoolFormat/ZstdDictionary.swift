@@ -29,7 +29,8 @@ public final class ZstdDictionary: Sendable {
         }
         let id = bytes.withUnsafeBytes { ZSTD_getDictID_fromDict($0.baseAddress, $0.count) }
         guard id != 0 else {
-            throw .decompressionFailed(.zstd, reason: "the bytes are not a zstd dictionary (no dictionary id in the header)")
+            throw .decompressionFailed(
+                .zstd, reason: "the bytes are not a zstd dictionary (no dictionary id in the header)")
         }
         guard let ddict = bytes.withUnsafeBytes({ ZSTD_createDDict($0.baseAddress, $0.count) }) else {
             throw .decompressionFailed(.zstd, reason: "zstd could not load dictionary \(id)")
@@ -50,7 +51,8 @@ public final class ZstdDictionary: Sendable {
             throw .limitExceeded(what: "zstd dictionary capacity", value: capacityBytes, limit: bytesMax)
         }
         guard samples.count >= 8 else {
-            throw .limitExceeded(what: "samples to train a dictionary (at least 8 are needed)", value: samples.count, limit: 8)
+            throw .limitExceeded(
+                what: "samples to train a dictionary (at least 8 are needed)", value: samples.count, limit: 8)
         }
         var joined: [UInt8] = []
         joined.reserveCapacity(samples.reduce(0) { $0 + $1.count })
@@ -63,11 +65,13 @@ public final class ZstdDictionary: Sendable {
         var out = [UInt8](repeating: 0, count: capacityBytes)
         let written = out.withUnsafeMutableBytes { dictionary in
             joined.withUnsafeBytes { source in
-                ZDICT_trainFromBuffer(dictionary.baseAddress, dictionary.count, source.baseAddress, sizes, UInt32(sizes.count))
+                ZDICT_trainFromBuffer(
+                    dictionary.baseAddress, dictionary.count, source.baseAddress, sizes, UInt32(sizes.count))
             }
         }
         if ZDICT_isError(written) != 0 {
-            throw .decompressionFailed(.zstd, reason: "training failed: " + String(cString: ZDICT_getErrorName(written)))
+            throw .decompressionFailed(
+                .zstd, reason: "training failed: " + String(cString: ZDICT_getErrorName(written)))
         }
         out.removeLast(out.count - written)
         return try ZstdDictionary(bytes: out)

@@ -23,14 +23,19 @@ public enum KafkaFrame {
     /// prefix) and the bytes consumed, or nil when more bytes are needed.
     /// Throws on a negative size or one over `limits.maxFrameBytes`, before waiting for the body,
     /// so a server can close the connection instead of buffering a hostile size.
-    public static func next(in buffer: ArraySlice<UInt8>, limits: KafkaDecodeLimits = .default) throws(KafkaProtocolError) -> (frame: [UInt8], consumed: Int)? {
+    public static func next(
+        in buffer: ArraySlice<UInt8>, limits: KafkaDecodeLimits = .default
+    ) throws(KafkaProtocolError) -> (frame: [UInt8], consumed: Int)? {
         guard buffer.count >= 4 else { return nil }
         let start = buffer.startIndex
         var size = 0
         for i in start..<(start + 4) { size = size << 8 | Int(buffer[i]) }
         let signed = Int(Int32(truncatingIfNeeded: size))
         if signed < 0 { throw KafkaProtocolError(kind: .invalidLength(signed), field: "frame size", position: 0) }
-        if signed > limits.maxFrameBytes { throw KafkaProtocolError(kind: .overLimit(length: signed, limit: limits.maxFrameBytes), field: "frame size", position: 0) }
+        if signed > limits.maxFrameBytes {
+            throw KafkaProtocolError(
+                kind: .overLimit(length: signed, limit: limits.maxFrameBytes), field: "frame size", position: 0)
+        }
         guard buffer.count - 4 >= signed else { return nil }
         return (Array(buffer[(start + 4)..<(start + 4 + signed)]), 4 + signed)
     }
@@ -69,7 +74,9 @@ public struct KafkaRequest: Equatable, Sendable {
     /// Reads the header of a frame (without its size prefix) and says where the body starts.
     /// A server uses it to answer a request whose API or version it does not speak with the
     /// right correlation id. An unknown API key's header is read as version 1 (classic).
-    public static func decodeHeader(frame: [UInt8], limits: KafkaDecodeLimits = .default) throws(KafkaProtocolError) -> (header: RequestHeader, bodyPosition: Int) {
+    public static func decodeHeader(
+        frame: [UInt8], limits: KafkaDecodeLimits = .default
+    ) throws(KafkaProtocolError) -> (header: RequestHeader, bodyPosition: Int) {
         var reader = KafkaReader(frame, limits: limits)
         let key = try reader.readInt16("RequestHeader.requestApiKey")
         let version = try reader.readInt16("RequestHeader.requestApiVersion")
@@ -82,10 +89,13 @@ public struct KafkaRequest: Equatable, Sendable {
     /// Reads a whole request frame (without its size prefix). Throws `KafkaProtocolError` with
     /// the field and position: unknown API key, unsupported version, truncation, limits,
     /// trailing bytes. Never traps, whatever the bytes.
-    public static func decode(frame: [UInt8], limits: KafkaDecodeLimits = .default) throws(KafkaProtocolError) -> KafkaRequest {
+    public static func decode(
+        frame: [UInt8], limits: KafkaDecodeLimits = .default
+    ) throws(KafkaProtocolError) -> KafkaRequest {
         let (header, bodyPosition) = try decodeHeader(frame: frame, limits: limits)
         guard let apiKey = KafkaAPIKey(rawValue: header.requestApiKey) else {
-            throw KafkaProtocolError(kind: .unknownAPIKey(header.requestApiKey), field: "RequestHeader.requestApiKey", position: 0)
+            throw KafkaProtocolError(
+                kind: .unknownAPIKey(header.requestApiKey), field: "RequestHeader.requestApiKey", position: 0)
         }
         var reader = KafkaReader(frame, from: bodyPosition, to: frame.count, limits: limits)
         let body = try KafkaRequestBody(from: &reader, apiKey: apiKey, version: header.requestApiVersion)
@@ -124,7 +134,9 @@ public struct KafkaResponse: Equatable, Sendable {
     }
 
     /// Reads a response frame (without its size prefix) to a request of `apiKey` at `version`.
-    public static func decode(frame: [UInt8], apiKey: KafkaAPIKey, version: Int16, limits: KafkaDecodeLimits = .default) throws(KafkaProtocolError) -> KafkaResponse {
+    public static func decode(
+        frame: [UInt8], apiKey: KafkaAPIKey, version: Int16, limits: KafkaDecodeLimits = .default
+    ) throws(KafkaProtocolError) -> KafkaResponse {
         var reader = KafkaReader(frame, limits: limits)
         let header = try ResponseHeader(from: &reader, version: apiKey.responseHeaderVersion(version))
         let body = try KafkaResponseBody(from: &reader, apiKey: apiKey, version: version)

@@ -51,18 +51,18 @@ public struct KafkaProtocolError: Error, Equatable, Sendable, CustomStringConver
 
     private var explanation: String {
         switch kind {
-        case let .truncated(needed, remaining): "needs \(needed) bytes, only \(remaining) remain (truncated frame)"
-        case let .invalidLength(length): "invalid length or count \(length)"
-        case let .overLimit(length, limit): "length \(length) is over the limit of \(limit)"
+        case .truncated(let needed, let remaining): "needs \(needed) bytes, only \(remaining) remain (truncated frame)"
+        case .invalidLength(let length): "invalid length or count \(length)"
+        case .overLimit(let length, let limit): "length \(length) is over the limit of \(limit)"
         case .unexpectedNull: "null where this version does not allow it"
         case .invalidUTF8: "string is not valid UTF-8"
         case .invalidVarint: "unsigned varint is longer than 5 bytes or above 2^32-1"
-        case let .unsupportedVersion(version): "version \(version) is not supported"
-        case let .unknownAPIKey(key): "unknown API key \(key)"
-        case let .duplicateTag(tag): "tagged field \(tag) appears twice"
-        case let .tagOutOfOrder(tag, previous): "tagged field \(tag) follows tag \(previous); tags must ascend"
-        case let .trailingBytes(count): "\(count) bytes left after the message ended"
-        case let .fieldNotInVersion(version): "has a non-default value but version \(version) has no such field"
+        case .unsupportedVersion(let version): "version \(version) is not supported"
+        case .unknownAPIKey(let key): "unknown API key \(key)"
+        case .duplicateTag(let tag): "tagged field \(tag) appears twice"
+        case .tagOutOfOrder(let tag, let previous): "tagged field \(tag) follows tag \(previous); tags must ascend"
+        case .trailingBytes(let count): "\(count) bytes left after the message ended"
+        case .fieldNotInVersion(let version): "has a non-default value but version \(version) has no such field"
         }
     }
 }

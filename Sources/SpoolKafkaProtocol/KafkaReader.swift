@@ -97,7 +97,9 @@ public struct KafkaReader: Sendable {
 
     /// A length prefix: int16 (strings) or int32 (bytes, arrays) when classic, unsigned varint
     /// minus one when compact. -1 means null. Anything below -1 is an error.
-    private mutating func readLength(_ field: String, compact: Bool, classicWidth: Int) throws(KafkaProtocolError) -> Int {
+    private mutating func readLength(
+        _ field: String, compact: Bool, classicWidth: Int
+    ) throws(KafkaProtocolError) -> Int {
         let start = position
         let length: Int
         if compact {
@@ -124,15 +126,23 @@ public struct KafkaReader: Sendable {
     }
 
     /// A string that may be null where `nullable` (the field is nullable at this version).
-    public mutating func readNullableString(_ field: String, compact: Bool, nullable: Bool) throws(KafkaProtocolError) -> String? {
+    public mutating func readNullableString(
+        _ field: String, compact: Bool, nullable: Bool
+    ) throws(KafkaProtocolError) -> String? {
         let start = position
         let length = try readLength(field, compact: compact, classicWidth: 2)
         if length == -1 {
             if nullable { return nil }
             throw KafkaProtocolError(kind: .unexpectedNull, field: field, position: start)
         }
-        if length > Int(Int16.max) { throw KafkaProtocolError(kind: .overLimit(length: length, limit: Int(Int16.max)), field: field, position: start) }
-        if length > remaining { throw KafkaProtocolError(kind: .truncated(needed: length, remaining: remaining), field: field, position: start) }
+        if length > Int(Int16.max) {
+            throw KafkaProtocolError(
+                kind: .overLimit(length: length, limit: Int(Int16.max)), field: field, position: start)
+        }
+        if length > remaining {
+            throw KafkaProtocolError(
+                kind: .truncated(needed: length, remaining: remaining), field: field, position: start)
+        }
         let slice = try take(length, field)
         guard let text = String(validating: slice, as: UTF8.self) else {
             throw KafkaProtocolError(kind: .invalidUTF8, field: field, position: start)
@@ -149,15 +159,23 @@ public struct KafkaReader: Sendable {
     }
 
     /// Bytes that may be null where `nullable`.
-    public mutating func readNullableBytes(_ field: String, compact: Bool, nullable: Bool) throws(KafkaProtocolError) -> [UInt8]? {
+    public mutating func readNullableBytes(
+        _ field: String, compact: Bool, nullable: Bool
+    ) throws(KafkaProtocolError) -> [UInt8]? {
         let start = position
         let length = try readLength(field, compact: compact, classicWidth: 4)
         if length == -1 {
             if nullable { return nil }
             throw KafkaProtocolError(kind: .unexpectedNull, field: field, position: start)
         }
-        if length > limits.maxFrameBytes { throw KafkaProtocolError(kind: .overLimit(length: length, limit: limits.maxFrameBytes), field: field, position: start) }
-        if length > remaining { throw KafkaProtocolError(kind: .truncated(needed: length, remaining: remaining), field: field, position: start) }
+        if length > limits.maxFrameBytes {
+            throw KafkaProtocolError(
+                kind: .overLimit(length: length, limit: limits.maxFrameBytes), field: field, position: start)
+        }
+        if length > remaining {
+            throw KafkaProtocolError(
+                kind: .truncated(needed: length, remaining: remaining), field: field, position: start)
+        }
         return Array(try take(length, field))
     }
 
@@ -171,15 +189,23 @@ public struct KafkaReader: Sendable {
     }
 
     /// An array's element count, nil for a null array where `nullable`.
-    public mutating func readNullableArrayCount(_ field: String, compact: Bool, nullable: Bool) throws(KafkaProtocolError) -> Int? {
+    public mutating func readNullableArrayCount(
+        _ field: String, compact: Bool, nullable: Bool
+    ) throws(KafkaProtocolError) -> Int? {
         let start = position
         let count = try readLength(field, compact: compact, classicWidth: 4)
         if count == -1 {
             if nullable { return nil }
             throw KafkaProtocolError(kind: .unexpectedNull, field: field, position: start)
         }
-        if count > limits.maxArrayCount { throw KafkaProtocolError(kind: .overLimit(length: count, limit: limits.maxArrayCount), field: field, position: start) }
-        if count > remaining { throw KafkaProtocolError(kind: .truncated(needed: count, remaining: remaining), field: field, position: start) }
+        if count > limits.maxArrayCount {
+            throw KafkaProtocolError(
+                kind: .overLimit(length: count, limit: limits.maxArrayCount), field: field, position: start)
+        }
+        if count > remaining {
+            throw KafkaProtocolError(
+                kind: .truncated(needed: count, remaining: remaining), field: field, position: start)
+        }
         return count
     }
 
@@ -195,24 +221,36 @@ public struct KafkaReader: Sendable {
     public mutating func readTaggedFieldCount(_ field: String) throws(KafkaProtocolError) -> Int {
         let start = position
         let count = Int(try readUnsignedVarint(field))
-        if count > limits.maxTaggedFields { throw KafkaProtocolError(kind: .overLimit(length: count, limit: limits.maxTaggedFields), field: field, position: start) }
-        if count * 2 > remaining { throw KafkaProtocolError(kind: .truncated(needed: count * 2, remaining: remaining), field: field, position: start) }
+        if count > limits.maxTaggedFields {
+            throw KafkaProtocolError(
+                kind: .overLimit(length: count, limit: limits.maxTaggedFields), field: field, position: start)
+        }
+        if count * 2 > remaining {
+            throw KafkaProtocolError(
+                kind: .truncated(needed: count * 2, remaining: remaining), field: field, position: start)
+        }
         return count
     }
 
     /// One tagged field: its tag, a reader bounded to its value, and the field as raw bytes.
     /// This reader moves past the value. `previousTag` (-1 before the first) enforces strictly
     /// ascending tags and is updated.
-    public mutating func readTaggedField(_ field: String, previousTag: inout Int64) throws(KafkaProtocolError) -> (tag: UInt32, reader: KafkaReader, field: KafkaTaggedField) {
+    public mutating func readTaggedField(
+        _ field: String, previousTag: inout Int64
+    ) throws(KafkaProtocolError) -> (tag: UInt32, reader: KafkaReader, field: KafkaTaggedField) {
         let tagStart = position
         let tag = try readUnsignedVarint(field)
         if Int64(tag) <= previousTag {
-            throw KafkaProtocolError(kind: .tagOutOfOrder(tag: tag, previous: UInt32(previousTag)), field: field, position: tagStart)
+            throw KafkaProtocolError(
+                kind: .tagOutOfOrder(tag: tag, previous: UInt32(previousTag)), field: field, position: tagStart)
         }
         previousTag = Int64(tag)
         let sizeStart = position
         let size = Int(try readUnsignedVarint(field))
-        if size > remaining { throw KafkaProtocolError(kind: .truncated(needed: size, remaining: remaining), field: field, position: sizeStart) }
+        if size > remaining {
+            throw KafkaProtocolError(
+                kind: .truncated(needed: size, remaining: remaining), field: field, position: sizeStart)
+        }
         let sub = KafkaReader(bytes, from: position, to: position + size, limits: limits)
         let data = Array(bytes[position..<(position + size)])
         position += size

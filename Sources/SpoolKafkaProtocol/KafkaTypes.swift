@@ -64,7 +64,9 @@ extension KafkaVersionedMessage {
 
     /// Reads a whole message from `bytes`: every byte must belong to it.
     /// Throws `KafkaProtocolError` (truncation, limits, trailing bytes, bad version).
-    public static func decode(_ bytes: [UInt8], version: Int16, limits: KafkaDecodeLimits = .default) throws(KafkaProtocolError) -> Self {
+    public static func decode(
+        _ bytes: [UInt8], version: Int16, limits: KafkaDecodeLimits = .default
+    ) throws(KafkaProtocolError) -> Self {
         var reader = KafkaReader(bytes, limits: limits)
         let message = try Self(from: &reader, version: version)
         try reader.expectEnd("\(Self.self)")

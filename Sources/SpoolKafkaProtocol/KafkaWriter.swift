@@ -10,7 +10,9 @@ public struct KafkaWriter: Sendable {
     }
 
     private mutating func bigEndian(_ value: UInt64, _ size: Int) {
-        for i in stride(from: size - 1, through: 0, by: -1) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(8 * i))) }
+        for i in stride(from: size - 1, through: 0, by: -1) {
+            bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(8 * i)))
+        }
     }
 
     public mutating func writeInt8(_ value: Int8) { bytes.append(UInt8(bitPattern: value)) }
@@ -56,7 +58,9 @@ public struct KafkaWriter: Sendable {
     }
 
     /// A string or null; null throws where the version does not allow it.
-    public mutating func writeNullableString(_ value: String?, _ field: String, compact: Bool, nullable: Bool) throws(KafkaProtocolError) {
+    public mutating func writeNullableString(
+        _ value: String?, _ field: String, compact: Bool, nullable: Bool
+    ) throws(KafkaProtocolError) {
         guard let value else {
             if !nullable { throw error(field, .unexpectedNull) }
             writeLength(-1, compact: compact, classicWidth: 2)
@@ -67,12 +71,16 @@ public struct KafkaWriter: Sendable {
 
     /// Bytes or records. Throws over Int32.max bytes.
     public mutating func writeBytes(_ value: [UInt8], _ field: String, compact: Bool) throws(KafkaProtocolError) {
-        if value.count > Int(Int32.max) - 1 { throw error(field, .overLimit(length: value.count, limit: Int(Int32.max) - 1)) }
+        if value.count > Int(Int32.max) - 1 {
+            throw error(field, .overLimit(length: value.count, limit: Int(Int32.max) - 1))
+        }
         writeLength(value.count, compact: compact, classicWidth: 4)
         bytes += value
     }
 
-    public mutating func writeNullableBytes(_ value: [UInt8]?, _ field: String, compact: Bool, nullable: Bool) throws(KafkaProtocolError) {
+    public mutating func writeNullableBytes(
+        _ value: [UInt8]?, _ field: String, compact: Bool, nullable: Bool
+    ) throws(KafkaProtocolError) {
         guard let value else {
             if !nullable { throw error(field, .unexpectedNull) }
             writeLength(-1, compact: compact, classicWidth: 4)

@@ -21,7 +21,9 @@ public enum ByteMutator {
         try withFile(path, O_WRONLY) { fd in
             var done = 0
             while done < bytes.count {
-                let n = bytes.withUnsafeBytes { raw in pwrite(fd, raw.baseAddress! + done, raw.count - done, off_t(position) + off_t(done)) }
+                let n = bytes.withUnsafeBytes { raw in
+                    pwrite(fd, raw.baseAddress! + done, raw.count - done, off_t(position) + off_t(done))
+                }
                 if n < 0 { throw SpoolError(.io, "pwrite failed", path: path, errno: errno) }
                 done += n
             }
@@ -48,7 +50,9 @@ public enum ByteMutator {
     /// Sets a big-endian Int32 at `position` (a batch's length field, for instance).
     public static func setInt32(_ path: String, at position: Int64, _ value: Int32) throws {
         let v = UInt32(bitPattern: value)
-        try overwrite(path, at: position, with: [UInt8(v >> 24), UInt8((v >> 16) & 0xff), UInt8((v >> 8) & 0xff), UInt8(v & 0xff)])
+        try overwrite(
+            path, at: position,
+            with: [UInt8(v >> 24), UInt8((v >> 16) & 0xff), UInt8((v >> 8) & 0xff), UInt8(v & 0xff)])
     }
 
     /// The bytes of `range` (fewer at the end of the file).
@@ -57,7 +61,9 @@ public enum ByteMutator {
             var bytes = [UInt8](repeating: 0, count: Int(range.count))
             var done = 0
             while done < bytes.count {
-                let n = bytes.withUnsafeMutableBytes { raw in pread(fd, raw.baseAddress! + done, raw.count - done, off_t(range.lowerBound) + off_t(done)) }
+                let n = bytes.withUnsafeMutableBytes { raw in
+                    pread(fd, raw.baseAddress! + done, raw.count - done, off_t(range.lowerBound) + off_t(done))
+                }
                 if n < 0 { throw SpoolError(.io, "pread failed", path: path, errno: errno) }
                 if n == 0 { break }
                 done += n

@@ -23,7 +23,8 @@ public final class FaultInjectingFileSystem: FileSystem {
         /// Renames of matching paths fail with EIO (to interrupt atomic-file protocols).
         public var failRenameSuffix: String? = nil
         /// A crash at a chosen step: once this many changing calls (open to create or
-        /// truncate, write, fsync, fdatasync, ftruncate, rename, unlink) have been made since the plan was set, every further one
+        /// truncate, write, fsync, fdatasync, ftruncate, rename, unlink) have been made since the plan was set, every
+        /// further one
         /// fails with EIO and changes nothing, as if the process had died just before it.
         /// Counting them first (``Counters/mutations``) gives the steps to sweep.
         public var failMutationsAfter: Int? = nil
@@ -81,7 +82,11 @@ public final class FaultInjectingFileSystem: FileSystem {
 
     /// Replaces the plan; counters are kept.
     public func setPlan(_ plan: Plan) {
-        state.withLock { $0.plan = plan; $0.budgetSpent = 0; $0.counters.mutations = 0 }
+        state.withLock {
+            $0.plan = plan
+            $0.budgetSpent = 0
+            $0.counters.mutations = 0
+        }
     }
 
     /// Counts a changing call; throws EIO when the plan's crash point has passed.
@@ -99,7 +104,10 @@ public final class FaultInjectingFileSystem: FileSystem {
     public func open(_ path: String, flags: Int32, mode: mode_t) throws -> Int32 {
         if flags & (O_CREAT | O_TRUNC) != 0 { try mutation("open", path: path) }
         let fd = try base.open(path, flags: flags, mode: mode)
-        state.withLock { $0.paths[fd] = path; $0.counters.opens += 1 }
+        state.withLock {
+            $0.paths[fd] = path
+            $0.counters.opens += 1
+        }
         return fd
     }
 
@@ -140,14 +148,20 @@ public final class FaultInjectingFileSystem: FileSystem {
 
     public func fdatasync(_ fd: Int32) throws {
         try mutation("fdatasync")
-        let failure = state.withLock { s -> Int32? in s.counters.dataSyncs += 1; return s.plan.syncErrno }
+        let failure = state.withLock { s -> Int32? in
+            s.counters.dataSyncs += 1
+            return s.plan.syncErrno
+        }
         if let failure { throw SpoolError.system("fdatasync", errno: failure) }
         try base.fdatasync(fd)
     }
 
     public func fsync(_ fd: Int32) throws {
         try mutation("fsync")
-        let failure = state.withLock { s -> Int32? in s.counters.fullSyncs += 1; return s.plan.syncErrno }
+        let failure = state.withLock { s -> Int32? in
+            s.counters.fullSyncs += 1
+            return s.plan.syncErrno
+        }
         if let failure { throw SpoolError.system("fsync", errno: failure) }
         try base.fsync(fd)
     }

@@ -42,8 +42,10 @@ public enum PowerCut {
         case anySubset
     }
 
-    public static func apply(journal path: String, random: inout some RandomNumberGenerator,
-                             entries: EntryLoss = .prefixInOrder) throws -> Outcome {
+    public static func apply(
+        journal path: String, random: inout some RandomNumberGenerator,
+        entries: EntryLoss = .prefixInOrder
+    ) throws -> Outcome {
         guard let bytes = PowerCutFileSystem.readBytes(path, from: 0, count: PowerCutFileSystem.size(of: path)) else {
             throw SpoolError(.io, "cannot read the power-cut journal", path: path)
         }
@@ -51,9 +53,14 @@ public enum PowerCut {
         var outcome = Outcome()
         outcome.records = records.count
         // Durability of each record.
-        var fileSyncs: [String: UInt64] = [:], directorySyncs: [String: UInt64] = [:]
+        var fileSyncs: [String: UInt64] = [:]
+        var directorySyncs: [String: UInt64] = [:]
         for case .sync(_, let p, let directory, let covers) in records {
-            if directory { directorySyncs[p] = max(directorySyncs[p] ?? 0, covers) } else { fileSyncs[p] = max(fileSyncs[p] ?? 0, covers) }
+            if directory {
+                directorySyncs[p] = max(directorySyncs[p] ?? 0, covers)
+            } else {
+                fileSyncs[p] = max(fileSyncs[p] ?? 0, covers)
+            }
         }
         func fileDurable(_ p: String, _ s: UInt64) -> Bool { (fileSyncs[p] ?? 0) > s }
         func entryDurable(_ p: String, _ s: UInt64) -> Bool { (directorySyncs[parent(of: p)] ?? 0) > s }
@@ -96,44 +103,7 @@ public enum PowerCut {
         }
 
         // Undo newest first; a kept rename sends older records of its source to its target.
-        var alias: [String: String] = [:]
-        func resolve(_ p: String) -> String {
-            var p = p
-            for _ in 0..<64 { guard let next = alias[p] else { break }; p = next }
-            return p
-        }
-        for record in records.reversed() {
-            switch record {
-            case .write(let s, let p, let position, let oldSize, let length, let before):
-                guard !fileDurable(p, s) else { continue }
-                guard let before else { outcome.notRestorable += 1; continue }
-                try restore(resolve(p), position: position, bytes: before, size: position + length > oldSize ? oldSize : nil)
-                outcome.writesUndone += 1
-            case .truncate(let s, let p, let oldSize, let newSize, let cut):
-                guard !fileDurable(p, s) else { continue }
-                guard let cut else { outcome.notRestorable += 1; continue }
-                try restore(resolve(p), position: newSize, bytes: newSize < oldSize ? cut : [], size: oldSize)
-                outcome.truncatesUndone += 1
-            case .create(let s, let p):
-                guard undoneEntries.contains(s) else { continue }
-                Glibc.unlink(resolve(p)); outcome.entriesUndone += 1
-            case .makeDirectory(let s, let p):
-                guard undoneEntries.contains(s) else { continue }
-                _ = removeTree(resolve(p)); outcome.entriesUndone += 1
-            case .unlink(let s, let p, let bytes):
-                guard undoneEntries.contains(s) else { continue }
-                guard let bytes else { outcome.notRestorable += 1; continue }
-                try create(resolve(p), bytes: bytes); outcome.entriesUndone += 1
-            case .rename(let s, let from, let to, let replaced):
-                guard undoneEntries.contains(s) else { alias[from] = resolve(to); continue }
-                let current = resolve(to)
-                if Glibc.rename(current, from) != 0 { throw SpoolError.system("power cut: rename back to \(from)", errno: errno, path: current) }
-                if let replaced { try create(current, bytes: replaced) }
-                outcome.entriesUndone += 1
-            case .sync:
-                continue
-            }
-        }
+        let resolve = try undo(records, entries: undoneEntries, fileDurable: fileDurable, outcome: &outcome)
         for tear in tears {
             let p = resolve(tear.path)
             guard PowerCutFileSystem.size(of: p) >= 0, access(p, F_OK) == 0 else { continue }
@@ -142,6 +112,77 @@ public enum PowerCut {
             outcome.bytesKeptByTears += Int64(tear.bytes.count)
         }
         return outcome
+    }
+
+    /// Undoes what the cut loses, newest record first: unsynced writes and truncates, and the
+    /// directory entries in `entries`. Returns where each path's file is after the kept renames.
+    /// - Throws: `.io` when a file cannot be restored.
+    private static func undo(
+        _ records: [PowerCutRecord], entries: Set<UInt64>, fileDurable: (String, UInt64) -> Bool, outcome: inout Outcome
+    ) throws -> (String) -> String {
+        var alias: [String: String] = [:]
+        func resolve(_ p: String) -> String { PowerCut.resolve(p, alias) }
+        for record in records.reversed() {
+            switch record {
+            case .write(let s, let p, let position, let oldSize, let length, let before):
+                guard !fileDurable(p, s) else { continue }
+                guard let before else {
+                    outcome.notRestorable += 1
+                    continue
+                }
+                try restore(
+                    resolve(p), position: position, bytes: before, size: position + length > oldSize ? oldSize : nil)
+                outcome.writesUndone += 1
+            case .truncate(let s, let p, let oldSize, let newSize, let cut):
+                guard !fileDurable(p, s) else { continue }
+                guard let cut else {
+                    outcome.notRestorable += 1
+                    continue
+                }
+                try restore(resolve(p), position: newSize, bytes: newSize < oldSize ? cut : [], size: oldSize)
+                outcome.truncatesUndone += 1
+            case .create(let s, let p):
+                guard entries.contains(s) else { continue }
+                Glibc.unlink(resolve(p))
+                outcome.entriesUndone += 1
+            case .makeDirectory(let s, let p):
+                guard entries.contains(s) else { continue }
+                _ = removeTree(resolve(p))
+                outcome.entriesUndone += 1
+            case .unlink(let s, let p, let bytes):
+                guard entries.contains(s) else { continue }
+                guard let bytes else {
+                    outcome.notRestorable += 1
+                    continue
+                }
+                try create(resolve(p), bytes: bytes)
+                outcome.entriesUndone += 1
+            case .rename(let s, let from, let to, let replaced):
+                guard entries.contains(s) else {
+                    alias[from] = resolve(to)
+                    continue
+                }
+                let current = resolve(to)
+                if Glibc.rename(current, from) != 0 {
+                    throw SpoolError.system("power cut: rename back to \(from)", errno: errno, path: current)
+                }
+                if let replaced { try create(current, bytes: replaced) }
+                outcome.entriesUndone += 1
+            case .sync:
+                continue
+            }
+        }
+        return { resolve($0) }
+    }
+
+    /// `p` after following the renames in `alias` (at most 64).
+    private static func resolve(_ p: String, _ alias: [String: String]) -> String {
+        var p = p
+        for _ in 0..<64 {
+            guard let next = alias[p] else { break }
+            p = next
+        }
+        return p
     }
 
     /// Writes `bytes` at `position` in an existing file, after setting its size when given.

@@ -87,8 +87,10 @@ public final class PowerCutFileSystem: FileSystem {
                 try append(.create(sequence: nextSequence(&s), path: path))
             } else if flags & O_TRUNC != 0 && existed == .regular {
                 let size = Self.size(of: path)
-                try append(.truncate(sequence: nextSequence(&s), path: path, oldSize: size, newSize: 0,
-                                     cut: Self.readBytes(path, from: 0, count: size)))
+                try append(
+                    .truncate(
+                        sequence: nextSequence(&s), path: path, oldSize: size, newSize: 0,
+                        cut: Self.readBytes(path, from: 0, count: size)))
             }
             let fd = try base.open(path, flags: flags, mode: mode)
             s.paths[fd] = (path, flags & O_DIRECTORY != 0 || existed == .directory)
@@ -111,8 +113,10 @@ public final class PowerCutFileSystem: FileSystem {
             let oldSize = try base.size(fd)
             let overlap = max(0, min(position + Int64(buffer.count), oldSize) - position)
             let before = try Self.read(fd, from: position, count: overlap, base: base)
-            try append(.write(sequence: nextSequence(&s), path: path, position: position, oldSize: oldSize,
-                              length: Int64(buffer.count), before: before))
+            try append(
+                .write(
+                    sequence: nextSequence(&s), path: path, position: position, oldSize: oldSize,
+                    length: Int64(buffer.count), before: before))
             try base.write(fd, from: buffer, at: position)
         }
     }
@@ -127,7 +131,8 @@ public final class PowerCutFileSystem: FileSystem {
         try call()
         guard let entry else { return }
         try state.withLock { s in
-            try append(.sync(sequence: nextSequence(&s), path: entry.path, directory: entry.directory, coversBefore: covers))
+            try append(
+                .sync(sequence: nextSequence(&s), path: entry.path, directory: entry.directory, coversBefore: covers))
         }
     }
 
@@ -136,7 +141,8 @@ public final class PowerCutFileSystem: FileSystem {
             let path = s.paths[fd]?.path ?? ""
             let oldSize = try base.size(fd)
             let cut = length < oldSize ? try Self.read(fd, from: length, count: oldSize - length, base: base) : nil
-            try append(.truncate(sequence: nextSequence(&s), path: path, oldSize: oldSize, newSize: length, cut: cut ?? []))
+            try append(
+                .truncate(sequence: nextSequence(&s), path: path, oldSize: oldSize, newSize: length, cut: cut ?? []))
             try base.truncate(fd, to: length)
         }
     }

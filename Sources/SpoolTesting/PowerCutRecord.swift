@@ -21,7 +21,7 @@ enum PowerCutRecord: Equatable {
     var sequence: UInt64 {
         switch self {
         case .write(let s, _, _, _, _, _), .truncate(let s, _, _, _, _), .sync(let s, _, _, _), .create(let s, _),
-             .rename(let s, _, _, _), .unlink(let s, _, _), .makeDirectory(let s, _):
+            .rename(let s, _, _, _), .unlink(let s, _, _), .makeDirectory(let s, _):
             return s
         }
     }
@@ -31,19 +31,45 @@ enum PowerCutRecord: Equatable {
         let kind: UInt8
         switch self {
         case .write(let s, let path, let position, let oldSize, let length, let before):
-            kind = 1; body.u64(s); body.string(path); body.i64(position); body.i64(oldSize); body.i64(length); body.bytes(before)
+            kind = 1
+            body.u64(s)
+            body.string(path)
+            body.i64(position)
+            body.i64(oldSize)
+            body.i64(length)
+            body.bytes(before)
         case .truncate(let s, let path, let oldSize, let newSize, let cut):
-            kind = 2; body.u64(s); body.string(path); body.i64(oldSize); body.i64(newSize); body.bytes(cut)
+            kind = 2
+            body.u64(s)
+            body.string(path)
+            body.i64(oldSize)
+            body.i64(newSize)
+            body.bytes(cut)
         case .sync(let s, let path, let directory, let covers):
-            kind = 3; body.u64(s); body.string(path); body.out.append(directory ? 1 : 0); body.u64(covers)
+            kind = 3
+            body.u64(s)
+            body.string(path)
+            body.out.append(directory ? 1 : 0)
+            body.u64(covers)
         case .create(let s, let path):
-            kind = 4; body.u64(s); body.string(path)
+            kind = 4
+            body.u64(s)
+            body.string(path)
         case .rename(let s, let from, let to, let replaced):
-            kind = 5; body.u64(s); body.string(from); body.string(to); body.bytes(replaced)
+            kind = 5
+            body.u64(s)
+            body.string(from)
+            body.string(to)
+            body.bytes(replaced)
         case .unlink(let s, let path, let bytes):
-            kind = 6; body.u64(s); body.string(path); body.bytes(bytes)
+            kind = 6
+            body.u64(s)
+            body.string(path)
+            body.bytes(bytes)
         case .makeDirectory(let s, let path):
-            kind = 7; body.u64(s); body.string(path)
+            kind = 7
+            body.u64(s)
+            body.string(path)
         }
         var out: [UInt8] = [kind]
         withUnsafeBytes(of: UInt32(body.out.count).littleEndian) { out.append(contentsOf: $0) }
@@ -57,7 +83,9 @@ enum PowerCutRecord: Equatable {
         var records: [PowerCutRecord] = []
         var at = 0
         while at + 5 <= bytes.count {
-            let length = Int(UInt32(bytes[at + 1]) | UInt32(bytes[at + 2]) << 8 | UInt32(bytes[at + 3]) << 16 | UInt32(bytes[at + 4]) << 24)
+            let length = Int(
+                UInt32(bytes[at + 1]) | UInt32(bytes[at + 2]) << 8 | UInt32(bytes[at + 3]) << 16 | UInt32(bytes[at + 4])
+                    << 24)
             guard at + 5 + length <= bytes.count else { break }
             var d = Decoder(bytes: bytes[(at + 5)..<(at + 5 + length)])
             guard let record = d.record(kind: bytes[at]), d.at == at + 5 + length else {
@@ -76,15 +104,22 @@ enum PowerCutRecord: Equatable {
         mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { out.append(contentsOf: $0) } }
         mutating func string(_ s: String) { bytes(Array(s.utf8)) }
         mutating func bytes(_ b: [UInt8]?) {
-            guard let b else { u32(.max); return }
-            u32(UInt32(b.count)); out.append(contentsOf: b)
+            guard let b else {
+                u32(.max)
+                return
+            }
+            u32(UInt32(b.count))
+            out.append(contentsOf: b)
         }
     }
 
     private struct Decoder {
         let bytes: ArraySlice<UInt8>
         var at: Int
-        init(bytes: ArraySlice<UInt8>) { self.bytes = bytes; at = bytes.startIndex }
+        init(bytes: ArraySlice<UInt8>) {
+            self.bytes = bytes
+            at = bytes.startIndex
+        }
 
         mutating func u64() -> UInt64? {
             guard at + 8 <= bytes.endIndex else { return nil }
@@ -123,7 +158,9 @@ enum PowerCutRecord: Equatable {
             guard let s = u64() else { return nil }
             switch kind {
             case 1:
-                guard let p = string(), let pos = i64(), let old = i64(), let len = i64(), let b = bytesField() else { return nil }
+                guard let p = string(), let pos = i64(), let old = i64(), let len = i64(), let b = bytesField() else {
+                    return nil
+                }
                 return .write(sequence: s, path: p, position: pos, oldSize: old, length: len, before: b)
             case 2:
                 guard let p = string(), let old = i64(), let new = i64(), let b = bytesField() else { return nil }

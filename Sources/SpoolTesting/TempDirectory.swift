@@ -82,7 +82,9 @@ public enum Files {
         var bytes = [UInt8](repeating: 0, count: Int(info.st_size))
         var done = 0
         while done < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { raw in pread(fd, raw.baseAddress! + done, raw.count - done, off_t(done)) }
+            let n = bytes.withUnsafeMutableBytes { raw in
+                pread(fd, raw.baseAddress! + done, raw.count - done, off_t(done))
+            }
             if n < 0 { throw SpoolError(.io, "pread failed", path: path, errno: errno) }
             if n == 0 { break }
             done += n

@@ -6,11 +6,13 @@ import Testing
 /// DocC tutorial's code files are left out: they are not written by hand here.
 @Suite("style of the sources")
 struct StyleTests {
-    /// Columns a line may take. The goal is 120; lines up to this are still allowed while the
-    /// long string literals of older code are rewrapped.
-    static let lineColumnsMax = 160
-    /// Lines a function (or initializer) may take, from its signature to its closing brace.
-    static let functionLinesMax = 80
+    /// Columns a line may take. A line that is one string literal (it may open with `+`, `?` or
+    /// `:` of the expression it continues) may run past it: a message is not cut mid-sentence.
+    static let lineColumnsMax = 120
+    /// Lines a function (or initializer) may take, from its signature to its closing brace, in
+    /// the layout swift-format gives it (`.swift-format`: one argument list per line when it
+    /// does not fit).
+    static let functionLinesMax = 100
 
     static let repository: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
@@ -32,11 +34,16 @@ struct StyleTests {
     func lineWidth() {
         var wide: [String] = []
         for (path, lines) in Self.sources() {
-            for (i, line) in lines.enumerated() where line.count > Self.lineColumnsMax {
+            for (i, line) in lines.enumerated() where line.count > Self.lineColumnsMax && !Self.isStringLiteralLine(line) {
                 wide.append("\(path):\(i + 1): \(line.count) columns")
             }
         }
         #expect(wide.isEmpty, "\(wide.count) lines wider than \(Self.lineColumnsMax) columns:\n\(wide.prefix(40).joined(separator: "\n"))")
+    }
+
+    /// Whether `line` is one string literal, possibly continuing an expression (`+ "…"`).
+    static func isStringLiteralLine(_ line: Substring) -> Bool {
+        line.range(of: #"^\s*(\+ |\? |: )?".*"[,)]*( \+)?\s*$"#, options: .regularExpression) != nil
     }
 
     @Test("no function is longer than the limit, so each one reads at once")
@@ -137,5 +144,7 @@ struct StyleTests {
         #expect(functions > 500)
         #expect(Self.formatReferences(in: #"see (FORMAT.md, "Log start") and FORMAT.md "Group log""#) == ["Log start", "Group log"])
         #expect(Self.functions(in: ["func f() {", "  if x { y() }", "  let s = \"}\"", "}"]).map(\.1) == [4])
+        #expect(Self.isStringLiteralLine("        + \"a long message \\(x) with \\\"quotes\\\"\","))
+        #expect(!Self.isStringLiteralLine("        let x = f(a, b) + \"text\""))
     }
 }

@@ -30,7 +30,8 @@ func options() -> SpoolOptions {
 
 /// The WORKLOAD.md payload: `{"id":…}` padded with `x` to `size` bytes.
 func payload(id: Int, size: Int) -> [UInt8] {
-    var bytes = Array("{\"id\":\(id),\"type\":\"email\",\"to\":\"user\(id % 100_000)@example.com\",\"attempt\":0,\"pad\":\"".utf8)
+    var bytes = Array(
+        "{\"id\":\(id),\"type\":\"email\",\"to\":\"user\(id % 100_000)@example.com\",\"attempt\":0,\"pad\":\"".utf8)
     let tail = Array("\"}".utf8)
     while bytes.count + tail.count < size { bytes.append(UInt8(ascii: "x")) }
     return bytes + tail
@@ -56,7 +57,9 @@ func drain(_ dir: String, n: Int, batch: Int) throws {
     let root = try SpoolRoot.open(at: dir, options: opts)
     defer { root.close() }
     let group = try root.group("bench", on: "bench")
-    var drained = 0, bytes = 0, claims = 0
+    var drained = 0
+    var bytes = 0
+    var claims = 0
     while true {
         let claimed = try group.claimBlocking(max: batch)
         if claimed.isEmpty { break }

@@ -34,9 +34,11 @@ struct AckedByAll: Sendable {
     /// The intersection of two sorted lists of disjoint intervals (linear merge).
     static func intersect(_ a: [Range<Int64>], _ b: [Range<Int64>]) -> [Range<Int64>] {
         var out: [Range<Int64>] = []
-        var i = 0, j = 0
+        var i = 0
+        var j = 0
         while i < a.count && j < b.count {
-            let low = max(a[i].lowerBound, b[j].lowerBound), high = min(a[i].upperBound, b[j].upperBound)
+            let low = max(a[i].lowerBound, b[j].lowerBound)
+            let high = min(a[i].upperBound, b[j].upperBound)
             if low < high { out.append(low..<high) }
             if a[i].upperBound < b[j].upperBound { i += 1 } else { j += 1 }
         }

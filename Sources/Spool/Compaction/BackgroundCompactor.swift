@@ -10,7 +10,9 @@ final class BackgroundCompactor: @unchecked Sendable {
     private var thread: OSThread? = nil
 
     /// Starts the thread: it waits `intervalMilliseconds`, runs `pass`, and again, until stopped.
-    init(intervalMilliseconds: Int64, clock: any SpoolClock, logger: Logger, pass: @escaping @Sendable () throws -> Void) {
+    init(
+        intervalMilliseconds: Int64, clock: any SpoolClock, logger: Logger, pass: @escaping @Sendable () throws -> Void
+    ) {
         let interval = UInt64(intervalMilliseconds) * 1_000_000
         thread = OSThread { [self] in
             while true {

@@ -12,10 +12,13 @@ enum BatchFilter {
     /// The records section of `batch` (a whole, CRC-checked batch), decompressed when its
     /// codec compresses it.
     /// - Throws: `FormatError` for an unknown codec or a section that does not decompress.
-    static func section(of batch: UnsafeRawBufferPointer, header: RecordBatchHeader, limits: FormatLimits) throws -> [UInt8] {
+    static func section(
+        of batch: UnsafeRawBufferPointer, header: RecordBatchHeader, limits: FormatLimits
+    ) throws -> [UInt8] {
         let codec = try header.codec()
         let raw = UnsafeRawBufferPointer(rebasing: batch[RecordBatchHeader.size..<header.totalBytes])
-        return codec == .none ? Array(raw) : try BatchDecompressor.decompress(raw, codec: codec, limit: limits.decompressedBytesMax)
+        return codec == .none
+            ? Array(raw) : try BatchDecompressor.decompress(raw, codec: codec, limit: limits.decompressedBytesMax)
     }
 
     /// The offset of each record of a records section, from its length, attributes, timestamp
@@ -34,13 +37,16 @@ enum BatchFilter {
                     let length = try Varint.decodeInt32(raw, at: &at)
                     let end = at + Int(length)
                     guard length > 0, end <= raw.count else {
-                        throw FormatError.malformedRecord(index: index, position: start, reason: "record length \(length) runs past the records section")
+                        throw FormatError.malformedRecord(
+                            index: index, position: start,
+                            reason: "record length \(length) runs past the records section")
                     }
-                    at += 1 // attributes
-                    _ = try Varint.decodeInt64(raw, at: &at) // timestamp delta
+                    at += 1  // attributes
+                    _ = try Varint.decodeInt64(raw, at: &at)  // timestamp delta
                     let delta = try Varint.decodeInt32(raw, at: &at)
                     guard at <= end, delta >= 0, delta <= header.lastOffsetDelta else {
-                        throw FormatError.malformedRecord(index: index, position: start, reason: "offset delta \(delta) outside the batch")
+                        throw FormatError.malformedRecord(
+                            index: index, position: start, reason: "offset delta \(delta) outside the batch")
                     }
                     offsets.append(header.baseOffset + Int64(delta))
                     at = end
@@ -49,7 +55,8 @@ enum BatchFilter {
                 }
             }
             guard at == raw.count else {
-                throw FormatError.malformedRecord(index: Int(header.recordCount), position: at, reason: "bytes after the last record")
+                throw FormatError.malformedRecord(
+                    index: Int(header.recordCount), position: at, reason: "bytes after the last record")
             }
         }
         return offsets
@@ -58,16 +65,21 @@ enum BatchFilter {
     /// `batch` (a whole, CRC-checked batch) with only the records whose `keep` flag is set, at
     /// least one; `section` is its records section, decompressed (``section(of:header:limits:)``).
     /// - Throws: `FormatError` when the records section cannot be walked or recompressed.
-    static func filter(_ batch: UnsafeRawBufferPointer, header: RecordBatchHeader, section: [UInt8], keep: [Bool]) throws -> [UInt8] {
+    static func filter(
+        _ batch: UnsafeRawBufferPointer, header: RecordBatchHeader, section: [UInt8], keep: [Bool]
+    ) throws -> [UInt8] {
         precondition(keep.count == Int(header.recordCount) && keep.contains(true))
         let codec = try header.codec()
         let kept = try keptRecords(section, keep: keep)
         var out = Array(batch[0..<RecordBatchHeader.size])
         try compress(kept, codec: codec, into: &out)
         out.withUnsafeMutableBytes { bytes in
-            bytes.storeBigEndian(Int32(bytes.count - RecordBatchHeader.lengthFieldEnd), at: RecordBatchHeader.batchLengthPosition)
+            bytes.storeBigEndian(
+                Int32(bytes.count - RecordBatchHeader.lengthFieldEnd), at: RecordBatchHeader.batchLengthPosition)
             bytes.storeBigEndian(Int32(keep.lazy.filter { $0 }.count), at: RecordBatchHeader.recordCountPosition)
-            bytes.storeBigEndian(CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[RecordBatchHeader.crcCoverageStart...])), at: RecordBatchHeader.crcPosition)
+            bytes.storeBigEndian(
+                CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[RecordBatchHeader.crcCoverageStart...])),
+                at: RecordBatchHeader.crcPosition)
         }
         return out
     }
@@ -83,7 +95,8 @@ enum BatchFilter {
                 do { return try Varint.decodeInt32(raw, at: &at) } catch { throw error }
             }
             guard length >= 0, at + Int(length) <= section.count else {
-                throw FormatError.malformedRecord(index: index, position: start, reason: "record length \(length) runs past the records section")
+                throw FormatError.malformedRecord(
+                    index: index, position: start, reason: "record length \(length) runs past the records section")
             }
             at += Int(length)
             if keep[index] { kept.append(contentsOf: section[start..<at]) }
@@ -111,7 +124,8 @@ enum BatchFilter {
         out.withUnsafeMutableBytes { bytes in
             bytes.storeBigEndian(first, at: RecordBatchHeader.baseOffsetPosition)
             bytes.storeBigEndian(Int32(RecordBatchHeader.minimumBatchLength), at: RecordBatchHeader.batchLengthPosition)
-            bytes.storeBigEndian(RecordBatchEncoder.spoolPartitionLeaderEpoch, at: RecordBatchHeader.partitionLeaderEpochPosition)
+            bytes.storeBigEndian(
+                RecordBatchEncoder.spoolPartitionLeaderEpoch, at: RecordBatchHeader.partitionLeaderEpochPosition)
             bytes.storeBigEndian(UInt8(bitPattern: RecordBatchHeader.currentMagic), at: RecordBatchHeader.magicPosition)
             bytes.storeBigEndian(Int16(0), at: RecordBatchHeader.attributesPosition)
             bytes.storeBigEndian(Int32(last - first), at: RecordBatchHeader.lastOffsetDeltaPosition)
@@ -121,7 +135,9 @@ enum BatchFilter {
             bytes.storeBigEndian(RecordBatchEncoder.spoolProducerEpoch, at: RecordBatchHeader.producerEpochPosition)
             bytes.storeBigEndian(RecordBatchEncoder.spoolBaseSequence, at: RecordBatchHeader.baseSequencePosition)
             bytes.storeBigEndian(Int32(0), at: RecordBatchHeader.recordCountPosition)
-            bytes.storeBigEndian(CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[RecordBatchHeader.crcCoverageStart...])), at: RecordBatchHeader.crcPosition)
+            bytes.storeBigEndian(
+                CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[RecordBatchHeader.crcCoverageStart...])),
+                at: RecordBatchHeader.crcPosition)
         }
         return out
     }

@@ -19,9 +19,12 @@ struct CompactionMetrics: Sendable {
         bytesRead = Counter(label: "spool_compaction_read_bytes_total", dimensions: dimensions, factory: factory)
         bytesWritten = Counter(label: "spool_compaction_written_bytes_total", dimensions: dimensions, factory: factory)
         bytesDeleted = Counter(label: "spool_compaction_deleted_bytes_total", dimensions: dimensions, factory: factory)
-        segmentsDeleted = Counter(label: "spool_compaction_segments_deleted_total", dimensions: dimensions, factory: factory)
-        segmentsRewritten = Counter(label: "spool_compaction_segments_rewritten_total", dimensions: dimensions, factory: factory)
-        recordsRemoved = Counter(label: "spool_compaction_records_removed_total", dimensions: dimensions, factory: factory)
+        segmentsDeleted = Counter(
+            label: "spool_compaction_segments_deleted_total", dimensions: dimensions, factory: factory)
+        segmentsRewritten = Counter(
+            label: "spool_compaction_segments_rewritten_total", dimensions: dimensions, factory: factory)
+        recordsRemoved = Counter(
+            label: "spool_compaction_records_removed_total", dimensions: dimensions, factory: factory)
         checkpoints = Counter(label: "spool_compaction_checkpoints_total", dimensions: dimensions, factory: factory)
         segmentBytes = Gauge(label: "spool_segment_bytes", dimensions: dimensions, factory: factory)
     }

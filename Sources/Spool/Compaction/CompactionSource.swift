@@ -20,4 +20,3 @@ protocol CompactionSource: Sendable {
     /// - Throws: as opening a log.
     func groupLog(_ name: String, on queue: String) throws -> QueueLog
 }
-

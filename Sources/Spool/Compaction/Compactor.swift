@@ -53,7 +53,8 @@ final class Compactor: Sendable {
             let reserve = DiskReserve(root: root.path, options: root.options)
             defer {
                 do { try reserve.ensure() } catch {
-                    root.options.logger.warning("compaction reserve not made", metadata: ["file": "\(reserve.path)", "error": "\(error)"])
+                    root.options.logger.warning(
+                        "compaction reserve not made", metadata: ["file": "\(reserve.path)", "error": "\(error)"])
                 }
             }
             var totals = names.map { QueueCompaction(queue: $0) }
@@ -76,7 +77,9 @@ final class Compactor: Sendable {
 
     // MARK: One queue
 
-    private func compactQueue(root: some CompactionSource, name: String, reserve: DiskReserve, progress: ProgressHandler?) -> QueueCompaction {
+    private func compactQueue(
+        root: some CompactionSource, name: String, reserve: DiskReserve, progress: ProgressHandler?
+    ) -> QueueCompaction {
         var result = QueueCompaction(queue: name)
         let options = root.options
         do {
@@ -86,7 +89,8 @@ final class Compactor: Sendable {
                 if log.rollAndWait(timeoutMilliseconds: Self.rollWaitMilliseconds) { result.rolls += 1 }
             }
             try deleteFromFront(log, acked: acked, options: options, result: &result)
-            try rewriteSparse(log, acked: acked, options: options, reserve: reserve, progress: progress, result: &result)
+            try rewriteSparse(
+                log, acked: acked, options: options, reserve: reserve, progress: progress, result: &result)
             let (segments, committed) = log.shared.snapshot
             result.logStartOffset = segments.first?.baseOffset ?? 0
             result.nextOffset = committed.nextOffset
@@ -101,7 +105,9 @@ final class Compactor: Sendable {
 
     /// Brings every group of the queue up to date, checkpoints it, trims its log; returns what
     /// all of them have acked.
-    private func refreshGroups(root: some CompactionSource, queue log: QueueLog, reserve: DiskReserve, result: inout QueueCompaction) throws -> AckedByAll {
+    private func refreshGroups(
+        root: some CompactionSource, queue log: QueueLog, reserve: DiskReserve, result: inout QueueCompaction
+    ) throws -> AckedByAll {
         let options = root.options
         let queueStart = log.firstOffset
         var all: [OffsetRanges] = []
@@ -118,8 +124,11 @@ final class Compactor: Sendable {
             // Under a durability weaker than `.always`, only what the group log has synced is
             // checkpointed: a checkpoint past the log's durable end would hide the records a
             // power cut lets the writer reuse the offsets of.
-            let durableEnd: Int64? = options.durability == .always ? nil
-                : (try RecoveryPoint.read(in: groupLog.directory, fileSystem: options.fileSystem))?.nextOffset ?? state.logOffset
+            let durableEnd: Int64? =
+                options.durability == .always
+                ? nil
+                : (try RecoveryPoint.read(in: groupLog.directory, fileSystem: options.fileSystem))?.nextOffset
+                    ?? state.logOffset
             state = try GroupReplay.advance(state, log: groupLog, upTo: durableEnd).0
             state.tidy(queueStart: queueStart)
             if loaded.newest?.logOffset != state.logOffset || loaded.deletableBelow < state.logOffset {
@@ -129,7 +138,9 @@ final class Compactor: Sendable {
                 } catch {
                     // The state stands without it (it comes from the group's durable log); only
                     // trimming the group log waits for a later pass.
-                    options.logger.warning("group checkpoint not written", metadata: ["group": "\(groupLog.directory)", "error": "\(error)"])
+                    options.logger.warning(
+                        "group checkpoint not written",
+                        metadata: ["group": "\(groupLog.directory)", "error": "\(error)"])
                 }
                 loaded = try store.load()
             }
@@ -141,12 +152,15 @@ final class Compactor: Sendable {
     }
 
     /// Saves a checkpoint; on a full disk, once more after giving back the reserve.
-    private func saveCheckpoint(_ state: GroupCheckpoint, _ store: GroupCheckpointStore, reserve: DiskReserve, logger: Logger) throws {
+    private func saveCheckpoint(
+        _ state: GroupCheckpoint, _ store: GroupCheckpointStore, reserve: DiskReserve, logger: Logger
+    ) throws {
         do {
             try store.save(state)
         } catch let error as SpoolError where error.code == .diskFull && reserve.release() {
-            logger.warning("disk full writing a group checkpoint: released the compaction reserve and trying again",
-                           metadata: ["file": "\(error.path ?? store.directory)"])
+            logger.warning(
+                "disk full writing a group checkpoint: released the compaction reserve and trying again",
+                metadata: ["file": "\(error.path ?? store.directory)"])
             try store.save(state)
         }
     }
@@ -162,7 +176,8 @@ final class Compactor: Sendable {
         while !isStopped {
             let (segments, committed) = groupLog.shared.snapshot
             guard segments.count > 1, let first = segments.first, first.baseOffset != committed.segment,
-                  segments[1].baseOffset <= bound else { break }
+                segments[1].baseOffset <= bound
+            else { break }
             try SegmentSwap.deleteFirst(first, in: groupLog.shared)
             deleted += 1
         }
@@ -170,7 +185,9 @@ final class Compactor: Sendable {
     }
 
     /// Deletes sealed segments from the front: acked by every group, or past retention.
-    private func deleteFromFront(_ log: QueueLog, acked: AckedByAll, options: SpoolOptions, result: inout QueueCompaction) throws {
+    private func deleteFromFront(
+        _ log: QueueLog, acked: AckedByAll, options: SpoolOptions, result: inout QueueCompaction
+    ) throws {
         let now = options.clock.wallMilliseconds()
         var (segments, committed) = log.shared.snapshot
         var total = try Self.bytes(of: segments, committed: committed)
@@ -180,7 +197,8 @@ final class Compactor: Sendable {
             guard segments.count > 1, let first = segments.first, first.baseOffset != committed.segment else { break }
             let end = segments[1].baseOffset
             let size = try first.size()
-            var byAck = false, byRetention = false
+            var byAck = false
+            var byRetention = false
             if !acked.groups.isEmpty && end <= acked.watermark {
                 byAck = true
             } else if let limit = options.retentionBytes, total > limit {
@@ -196,13 +214,20 @@ final class Compactor: Sendable {
             result.segmentsDeleted += 1
             result.bytesDeleted += size
             if byAck { result.segmentsDeletedAcked += 1 } else { result.segmentsDeletedRetention += 1 }
-            options.logger.info("segment deleted", metadata: [
-                "file": "\(first.logPath)", "reason": "\(byAck ? "acked by every group" : "past retention")", "bytes": "\(size)"])
+            options.logger.info(
+                "segment deleted",
+                metadata: [
+                    "file": "\(first.logPath)", "reason": "\(byAck ? "acked by every group" : "past retention")",
+                    "bytes": "\(size)",
+                ])
         }
     }
 
     /// Rewrites sealed segments whose removable records reach the sparse ratio.
-    private func rewriteSparse(_ log: QueueLog, acked: AckedByAll, options: SpoolOptions, reserve: DiskReserve, progress: ProgressHandler?, result: inout QueueCompaction) throws {
+    private func rewriteSparse(
+        _ log: QueueLog, acked: AckedByAll, options: SpoolOptions, reserve: DiskReserve, progress: ProgressHandler?,
+        result: inout QueueCompaction
+    ) throws {
         guard !acked.groups.isEmpty || options.keyCompaction else { return }
         let fs = options.fileSystem
         // The segment the recovery point names keeps its positions: recovery starts there.
@@ -212,15 +237,20 @@ final class Compactor: Sendable {
         if options.keyCompaction {
             keys = try LatestKeys.build(log, keysMax: options.keyCompactionKeysMax) { _ in !isStopped }
             if keys == nil && !isStopped {
-                options.logger.warning("key compaction skipped: more distinct keys than keyCompactionKeysMax",
-                                       metadata: ["queue": "\(log.name)", "keysMax": "\(options.keyCompactionKeysMax)"])
+                options.logger.warning(
+                    "key compaction skipped: more distinct keys than keyCompactionKeysMax",
+                    metadata: ["queue": "\(log.name)", "keysMax": "\(options.keyCompactionKeysMax)"])
             }
         }
         let (segments, committed) = log.shared.snapshot
         var candidates: [Segment] = []
-        for i in segments.indices.dropLast() where segments[i].baseOffset != committed.segment && segments[i].baseOffset != pinned {
+        for i in segments.indices.dropLast()
+        where segments[i].baseOffset != committed.segment && segments[i].baseOffset != pinned {
             let segment = segments[i]
-            if keys != nil { candidates.append(segment); continue }
+            if keys != nil {
+                candidates.append(segment)
+                continue
+            }
             let span = segments[i + 1].baseOffset - segment.baseOffset
             let dead = acked.count(in: segment.baseOffset..<segments[i + 1].baseOffset)
             guard span > 0, dead > 0, Double(dead) >= options.compactionSparseRatio * Double(span) else { continue }
@@ -240,7 +270,9 @@ final class Compactor: Sendable {
             if let keys {
                 keep = .records { record in
                     if acked.contains(record.offset) || keys.isSuperseded(record) { return false }
-                    let expiredTombstone = record.key != nil && record.value == nil && now >= record.timestamp && now - record.timestamp >= tombstoneAge
+                    let expiredTombstone =
+                        record.key != nil && record.value == nil && now >= record.timestamp
+                        && now - record.timestamp >= tombstoneAge
                     return !expiredTombstone
                 }
             } else {
@@ -253,20 +285,25 @@ final class Compactor: Sendable {
                     outcome = try SegmentRewriter(options: options).rewrite(segment, keep: keep) { bytes in
                         done += bytes
                         throttle.consumed(bytes) { isStopped }
-                        progress?(CompactionProgress(queue: log.name, segment: segment.baseOffset, bytesDone: done, bytesTotal: planned))
+                        progress?(
+                            CompactionProgress(
+                                queue: log.name, segment: segment.baseOffset, bytesDone: done, bytesTotal: planned))
                         return !isStopped
                     }
                 } catch let error as SpoolError where error.code == .closed && isStopped {
                     break
                 } catch let error as SpoolError where error.code == .diskFull && attempt == 0 && reserve.release() {
-                    options.logger.warning("disk full during a rewrite: released the compaction reserve and trying again",
-                                           metadata: ["file": "\(error.path ?? segment.logPath)", "reserve": "\(reserve.path)"])
+                    options.logger.warning(
+                        "disk full during a rewrite: released the compaction reserve and trying again",
+                        metadata: ["file": "\(error.path ?? segment.logPath)", "reserve": "\(reserve.path)"])
                 }
             }
             guard let outcome else { break }
             result.bytesRead += outcome.bytesRead
             let physical = outcome.recordsKept + outcome.recordsRemoved
-            guard outcome.recordsRemoved > 0, Double(outcome.recordsRemoved) >= options.compactionSparseRatio * Double(physical) else {
+            guard outcome.recordsRemoved > 0,
+                Double(outcome.recordsRemoved) >= options.compactionSparseRatio * Double(physical)
+            else {
                 try CompactionLeftovers.unlinkIfPresent(outcome.path, fs)
                 continue
             }
@@ -274,9 +311,12 @@ final class Compactor: Sendable {
             result.segmentsRewritten += 1
             result.bytesWritten += outcome.bytesWritten
             result.recordsRemoved += outcome.recordsRemoved
-            options.logger.info("segment compacted", metadata: [
-                "file": "\(segment.logPath)", "records removed": "\(outcome.recordsRemoved)",
-                "bytes": "\(outcome.bytesRead) -> \(outcome.bytesWritten)"])
+            options.logger.info(
+                "segment compacted",
+                metadata: [
+                    "file": "\(segment.logPath)", "records removed": "\(outcome.recordsRemoved)",
+                    "bytes": "\(outcome.bytesRead) -> \(outcome.bytesWritten)",
+                ])
         }
     }
 

@@ -35,18 +35,25 @@ public enum DictionaryTrainer {
         do {
             dictionary = try ZstdDictionary.train(samples: samples, capacityBytes: capacityBytes)
         } catch {
-            throw SpoolError(.invalidArgument, "could not train a dictionary from \(samples.count) tasks: \(error)", path: queueDirectory,
-                             hint: "train once the queue holds a few thousand typical tasks", cause: error)
+            throw SpoolError(
+                .invalidArgument, "could not train a dictionary from \(samples.count) tasks: \(error)",
+                path: queueDirectory,
+                hint: "train once the queue holds a few thousand typical tasks", cause: error)
         }
         let store = DictionaryStore(queueDirectory: queueDirectory, fileSystem: fileSystem)
         try store.install(dictionary)
-        return Outcome(dictionary: dictionary, samples: samples.count, sampleBytes: samples.reduce(0) { $0 + $1.count },
-                       path: store.path(of: dictionary.id))
+        return Outcome(
+            dictionary: dictionary, samples: samples.count, sampleBytes: samples.reduce(0) { $0 + $1.count },
+            path: store.path(of: dictionary.id))
     }
 
     /// Payloads of the newest tasks, newest segment first, bounded by count and bytes.
-    private static func collect(queueDirectory: String, samplesMax: Int, fileSystem: any FileSystem) throws -> [[UInt8]] {
-        let segments = try SpoolLayout.log(queueDirectory, kind: .queue, name: queueDirectory, queue: nil, group: nil, root: nil, fileSystem: fileSystem).segments
+    private static func collect(queueDirectory: String, samplesMax: Int, fileSystem: any FileSystem) throws -> [[UInt8]]
+    {
+        let segments = try SpoolLayout.log(
+            queueDirectory, kind: .queue, name: queueDirectory, queue: nil, group: nil, root: nil,
+            fileSystem: fileSystem
+        ).segments
         guard !segments.isEmpty else {
             throw SpoolError(.notFound, "the queue has no segments to learn from", path: queueDirectory)
         }

@@ -35,7 +35,9 @@ struct DiskReserve {
             // Bounded: each round writes up to a chunk until the size is reached.
             while size < Int64(bytes) {
                 let n = Int(min(Int64(zeros.count), Int64(bytes) - size))
-                try zeros.withUnsafeBytes { try fileSystem.write(fd, from: UnsafeRawBufferPointer(rebasing: $0[0..<n]), at: size) }
+                try zeros.withUnsafeBytes {
+                    try fileSystem.write(fd, from: UnsafeRawBufferPointer(rebasing: $0[0..<n]), at: size)
+                }
                 size += Int64(n)
             }
             try fileSystem.fsync(fd)

@@ -41,7 +41,9 @@ struct SegmentRewriter {
     ///   (`.diskFull` when the disk is full; the partial `.cleaned` is deleted).
     func rewrite(_ segment: Segment, keep: Keep, onRead: (Int64) -> Bool) throws -> Outcome {
         let fs = options.fileSystem
-        var outcome = Outcome(path: RootLayout.segmentFile(in: segment.directory, base: segment.baseOffset, suffix: RootLayout.cleanedSuffix))
+        var outcome = Outcome(
+            path: RootLayout.segmentFile(
+                in: segment.directory, base: segment.baseOffset, suffix: RootLayout.cleanedSuffix))
         let fd = try fs.open(outcome.path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
         var closed = false
         defer { if !closed { fs.close(fd) } }
@@ -59,7 +61,9 @@ struct SegmentRewriter {
         return outcome
     }
 
-    private func copyLive(_ segment: Segment, to fd: Int32, keep: Keep, onRead: (Int64) -> Bool, outcome: inout Outcome) throws {
+    private func copyLive(
+        _ segment: Segment, to fd: Int32, keep: Keep, onRead: (Int64) -> Bool, outcome: inout Outcome
+    ) throws {
         let end = try segment.size()
         var output: [UInt8] = []
         output.reserveCapacity(Self.writeChunkBytes + RecordBatchHeader.size)
@@ -82,14 +86,17 @@ struct SegmentRewriter {
             }
         }
         func closeRun() throws {
-            if let r = run { try emit(BatchFilter.emptyBatch(first: r.first, last: r.last, maxTimestamp: r.maxTimestamp)) }
+            if let r = run {
+                try emit(BatchFilter.emptyBatch(first: r.first, last: r.last, maxTimestamp: r.maxTimestamp))
+            }
             run = nil
         }
 
         // The walk (``BatchWalker``) frames each batch; this policy wants every one, in offset
         // order, up to the end of the sealed file.
         let lease = try DescriptorLease(segment)
-        let walker = BatchWalker(fileSystem: options.fileSystem, fd: lease.fd, path: segment.logPath, headerLimits: options.limits)
+        let walker = BatchWalker(
+            fileSystem: options.fileSystem, fd: lease.fd, path: segment.logPath, headerLimits: options.limits)
         var expected = segment.baseOffset
         let walked = try walker.walk(from: 0, limit: end) { batch in
             guard batch.header.baseOffset == expected else { return false }
@@ -108,7 +115,9 @@ struct SegmentRewriter {
                 }
             } else {
                 try closeRun()
-                try emit(kept == flags.count ? Array(batch.bytes) : try filtered(batch, keeping: flags, section: section, in: segment))
+                try emit(
+                    kept == flags.count
+                        ? Array(batch.bytes) : try filtered(batch, keeping: flags, section: section, in: segment))
             }
             expected = header.nextOffset
             guard onRead(Int64(batch.bytes.count)) else {
@@ -117,9 +126,11 @@ struct SegmentRewriter {
             return true
         }
         guard walked.stop == .endOfData else {
-            throw SpoolError(.corruption, "the sealed segment holds no valid batch for offset \(expected) here (\(walked.stop.reason(limit: end))); it was not compacted",
-                             path: segment.logPath, segment: segment.baseOffset, position: walked.end, offset: expected,
-                             hint: "check it with `spool verify`; `spool repair` can quarantine it")
+            throw SpoolError(
+                .corruption,
+                "the sealed segment holds no valid batch for offset \(expected) here (\(walked.stop.reason(limit: end))); it was not compacted",
+                path: segment.logPath, segment: segment.baseOffset, position: walked.end, offset: expected,
+                hint: "check it with `spool verify`; `spool repair` can quarantine it")
         }
         try closeRun()
         try flush()
@@ -140,18 +151,25 @@ struct SegmentRewriter {
                 return (try RecordBatchDecoder.decode(batch.bytes, limits: options.limits).records.map(live), nil)
             }
         } catch {
-            throw SpoolError.corruption(error, path: segment.logPath, segment: segment.baseOffset, position: batch.position, offset: batch.header.baseOffset)
+            throw SpoolError.corruption(
+                error, path: segment.logPath, segment: segment.baseOffset, position: batch.position,
+                offset: batch.header.baseOffset)
         }
     }
 
     /// `batch` with only the records `flags` keeps.
     /// - Throws: `.corruption` naming the segment, position and offset.
-    private func filtered(_ batch: BatchWalker.Batch, keeping flags: [Bool], section: [UInt8]?, in segment: Segment) throws -> [UInt8] {
+    private func filtered(
+        _ batch: BatchWalker.Batch, keeping flags: [Bool], section: [UInt8]?, in segment: Segment
+    ) throws -> [UInt8] {
         do {
-            let section = try section ?? BatchFilter.section(of: batch.bytes, header: batch.header, limits: options.limits)
+            let section =
+                try section ?? BatchFilter.section(of: batch.bytes, header: batch.header, limits: options.limits)
             return try BatchFilter.filter(batch.bytes, header: batch.header, section: section, keep: flags)
         } catch {
-            throw SpoolError.corruption(error, path: segment.logPath, segment: segment.baseOffset, position: batch.position, offset: batch.header.baseOffset)
+            throw SpoolError.corruption(
+                error, path: segment.logPath, segment: segment.baseOffset, position: batch.position,
+                offset: batch.header.baseOffset)
         }
     }
 }

@@ -31,8 +31,9 @@ enum SegmentSwap {
         // rebuild them.
         old.retire()
         try CompactionLeftovers.finishSwap(directory: old.directory, base: old.baseOffset, fileSystem: fs)
-        let fresh = try Segment(directory: old.directory, baseOffset: old.baseOffset, writable: false, create: false, fileSystem: fs,
-                                descriptors: old.descriptors)
+        let fresh = try Segment(
+            directory: old.directory, baseOffset: old.baseOffset, writable: false, create: false, fileSystem: fs,
+            descriptors: old.descriptors)
         shared.state.withLock { state in
             if let i = state.segments.firstIndex(where: { $0 === old }) { state.segments[i] = fresh }
         }
@@ -51,12 +52,15 @@ enum SegmentSwap {
     static func deleteFirst(_ segment: Segment, in shared: LogShared) throws {
         let removed: Bool = shared.state.withLock { state in
             guard state.segments.count > 1, state.segments.first === segment,
-                  segment.baseOffset != state.committed.segment else { return false }
+                segment.baseOffset != state.committed.segment
+            else { return false }
             state.segments.removeFirst()
             return true
         }
         guard removed else {
-            throw SpoolError(.invalidArgument, "only the first sealed segment of a log can be deleted", path: segment.logPath, segment: segment.baseOffset)
+            throw SpoolError(
+                .invalidArgument, "only the first sealed segment of a log can be deleted", path: segment.logPath,
+                segment: segment.baseOffset)
         }
         // A reader that took its list of segments just before may still read this one.
         _ = try? segment.fd

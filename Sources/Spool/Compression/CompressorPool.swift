@@ -1,5 +1,5 @@
-import Synchronization
 import SpoolFormat
+import Synchronization
 
 /// The compression contexts of one queue, lent to producers while they encode a batch (each
 /// producer encodes on its own thread) and to the writer when it encodes lingered records.

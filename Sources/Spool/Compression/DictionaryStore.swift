@@ -1,6 +1,6 @@
 import Glibc
-import Synchronization
 import SpoolFormat
+import Synchronization
 
 /// A queue's trained zstd dictionaries (FORMAT.md, "Zstd dictionaries"): each in
 /// `<queue>/dictionaries/<id>.zdict`, written atomically, and the one new batches use named
@@ -31,17 +31,22 @@ public final class DictionaryStore: Sendable {
     public func dictionary(id: UInt32) throws -> ZstdDictionary? {
         if let cached = loaded.withLock({ $0[id] }) { return cached }
         let path = path(of: id)
-        guard let bytes = try AtomicFile.read(path, limit: ZstdDictionary.bytesMax + 1, fileSystem: fileSystem) else { return nil }
+        guard let bytes = try AtomicFile.read(path, limit: ZstdDictionary.bytesMax + 1, fileSystem: fileSystem) else {
+            return nil
+        }
         let dictionary: ZstdDictionary
         do {
             dictionary = try ZstdDictionary(bytes: bytes)
         } catch {
-            throw SpoolError(.corruption, "not a zstd dictionary: \(error)", path: path,
-                             hint: "restore the file from a copy of the root; batches compressed with it cannot be read without it", cause: error)
+            throw SpoolError(
+                .corruption, "not a zstd dictionary: \(error)", path: path,
+                hint: "restore the file from a copy of the root; batches compressed with it cannot be read without it",
+                cause: error)
         }
         guard dictionary.id == id else {
-            throw SpoolError(.corruption, "the file holds dictionary \(dictionary.id), not \(id)", path: path,
-                             hint: "rename it to \(dictionary.id)\(Self.fileSuffix), and restore \(id) from a copy")
+            throw SpoolError(
+                .corruption, "the file holds dictionary \(dictionary.id), not \(id)", path: path,
+                hint: "rename it to \(dictionary.id)\(Self.fileSuffix), and restore \(id) from a copy")
         }
         loaded.withLock { $0[id] = dictionary }
         return dictionary
@@ -54,12 +59,14 @@ public final class DictionaryStore: Sendable {
         guard let bytes = try AtomicFile.read(path, limit: 32, fileSystem: fileSystem) else { return nil }
         let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters()
         guard let id = UInt32(text) else {
-            throw SpoolError(.corruption, "'current' does not hold a dictionary id: '\(text)'", path: path,
-                             hint: "write the id of a file in \(directory) into it, or delete it to compress without a dictionary")
+            throw SpoolError(
+                .corruption, "'current' does not hold a dictionary id: '\(text)'", path: path,
+                hint: "write the id of a file in \(directory) into it, or delete it to compress without a dictionary")
         }
         guard let dictionary = try dictionary(id: id) else {
-            throw SpoolError(.notFound, "'current' names dictionary \(id), but \(self.path(of: id)) is missing", path: path,
-                             hint: "restore the dictionary file, or delete 'current' to compress without a dictionary")
+            throw SpoolError(
+                .notFound, "'current' names dictionary \(id), but \(self.path(of: id)) is missing", path: path,
+                hint: "restore the dictionary file, or delete 'current' to compress without a dictionary")
         }
         return dictionary
     }
@@ -70,9 +77,11 @@ public final class DictionaryStore: Sendable {
     /// - Throws: ``SpoolError`` naming the file.
     public func install(_ dictionary: ZstdDictionary) throws {
         try fileSystem.makeDurableDirectory(directory)
-        try AtomicFile.write(dictionary.bytes, to: path(of: dictionary.id), directory: directory, durable: true, fileSystem: fileSystem)
-        try AtomicFile.write(Array("\(dictionary.id)\n".utf8), to: RootLayout.path(directory, Self.currentName), directory: directory,
-                             durable: true, fileSystem: fileSystem)
+        try AtomicFile.write(
+            dictionary.bytes, to: path(of: dictionary.id), directory: directory, durable: true, fileSystem: fileSystem)
+        try AtomicFile.write(
+            Array("\(dictionary.id)\n".utf8), to: RootLayout.path(directory, Self.currentName), directory: directory,
+            durable: true, fileSystem: fileSystem)
         loaded.withLock { $0[dictionary.id] = dictionary }
     }
 

@@ -112,13 +112,16 @@ public struct SpoolError: Error, Sendable, Equatable, CustomStringConvertible {
         case EMFILE, ENFILE:
             return SpoolError(
                 .limitExceeded, "\(call) failed: too many open files", path: path, errno: code,
-                hint: "raise the open-file limit (ulimit -n; each open queue and group log holds up to 64 descriptors for the segments it reads, plus a few of its own); nothing on disk is damaged")
+                hint:
+                    "raise the open-file limit (ulimit -n; each open queue and group log holds up to 64 descriptors for the segments it reads, plus a few of its own); nothing on disk is damaged"
+            )
         case ENOENT:
             return SpoolError(.notFound, "\(call) failed: no such file or directory", path: path, errno: code)
         case EROFS:
             return SpoolError(
                 .io, "\(call) failed: read-only file system", path: path, errno: code,
-                hint: "the file system holding the root is mounted read-only (or was remounted so after an error: check dmesg); "
+                hint:
+                    "the file system holding the root is mounted read-only (or was remounted so after an error: check dmesg); "
                     + "remount it read-write, or use the read-only commands (dump, verify, stats, tail, dlq list)")
         case EACCES, EPERM:
             return SpoolError(
@@ -133,7 +136,9 @@ public struct SpoolError: Error, Sendable, Equatable, CustomStringConvertible {
     static func corruption(
         _ error: any Error, path: String, segment: Int64?, position: Int64, offset: Int64?
     ) -> SpoolError {
-        if let error = error as? SpoolError { return error.with(path: path, segment: segment, position: position, offset: offset) }
+        if let error = error as? SpoolError {
+            return error.with(path: path, segment: segment, position: position, offset: offset)
+        }
         let code: Code
         var hint = "inspect the file with `spool dump FILE`; the batch cannot be read as it is"
         switch error as? FormatError {

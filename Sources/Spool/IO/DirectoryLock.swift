@@ -17,7 +17,9 @@ final class DirectoryLock {
         fd = try fs.open(path, flags: O_RDWR | O_CREAT, mode: 0o600)
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let code = errno
-            let holder = (try? AtomicFile.read(path, limit: 32, fileSystem: fs)).flatMap { String(decoding: $0, as: UTF8.self) } ?? ""
+            let holder =
+                (try? AtomicFile.read(path, limit: 32, fileSystem: fs)).flatMap { String(decoding: $0, as: UTF8.self) }
+                ?? ""
             fs.close(fd)
             // The object is fully initialised, so deinit runs after this throw: it must not
             // close the descriptor again (by then the number may belong to another file).
@@ -26,7 +28,9 @@ final class DirectoryLock {
                 let who = holder.isEmpty ? "another process" : "process \(holder.trimmingCharacters())"
                 throw SpoolError(
                     .locked, "the root is locked by \(who), which is writing to it", path: path,
-                    hint: "stop that writer first, or use the read-only commands (dump, verify, stats) which need no lock")
+                    hint:
+                        "stop that writer first, or use the read-only commands (dump, verify, stats) which need no lock"
+                )
             }
             throw SpoolError.system("flock", errno: code, path: path)
         }

@@ -32,19 +32,28 @@ public struct PosixFileSystem: FileSystem {
         let noFollow = flags & O_DIRECTORY == 0 ? O_NOFOLLOW : 0
         let all = flags | O_CLOEXEC | noFollow | O_NONBLOCK
         let relative = root?.relative(path)
-        let fd = if let root, let relative { root.open(relative, flags: all, mode: mode) } else { Glibc.open(path, all, mode) }
+        let fd =
+            if let root, let relative { root.open(relative, flags: all, mode: mode) } else {
+                Glibc.open(path, all, mode)
+            }
         if fd < 0 {
             let code = errno
-            if let root, relative != nil, code == ELOOP || code == EXDEV { throw root.refusal(code, path: path, call: "openat2") }
+            if let root, relative != nil, code == ELOOP || code == EXDEV {
+                throw root.refusal(code, path: path, call: "openat2")
+            }
             if code == ELOOP, Self.isSymlink(path) {
-                throw SpoolError(.invalidArgument, "is a symbolic link; Spool does not follow links inside a root", path: path, errno: code,
-                                 hint: "replace the link with the file or directory itself, or move it out of the root")
+                throw SpoolError(
+                    .invalidArgument, "is a symbolic link; Spool does not follow links inside a root", path: path,
+                    errno: code,
+                    hint: "replace the link with the file or directory itself, or move it out of the root")
             }
             var info = stat()
             if code == ENXIO, lstat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
                 // A FIFO with no reader, opened for writing without blocking.
-                throw SpoolError(.invalidArgument, "is \(Self.describe(info.st_mode & S_IFMT)), not a regular file", path: path, errno: code,
-                                 hint: "something else was placed where Spool keeps a file; move it out of the root")
+                throw SpoolError(
+                    .invalidArgument, "is \(Self.describe(info.st_mode & S_IFMT)), not a regular file", path: path,
+                    errno: code,
+                    hint: "something else was placed where Spool keeps a file; move it out of the root")
             }
             throw SpoolError.system("open", errno: code, path: path)
         }
@@ -57,8 +66,9 @@ public struct PosixFileSystem: FileSystem {
         let type = info.st_mode & S_IFMT
         guard type == S_IFREG || (type == S_IFDIR && flags & O_DIRECTORY != 0) else {
             _ = Glibc.close(fd)
-            throw SpoolError(.invalidArgument, "is \(Self.describe(type)), not a regular file", path: path,
-                             hint: "something else was placed where Spool keeps a file; move it out of the root")
+            throw SpoolError(
+                .invalidArgument, "is \(Self.describe(type)), not a regular file", path: path,
+                hint: "something else was placed where Spool keeps a file; move it out of the root")
         }
         if flags & O_NONBLOCK == 0 { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) }
         return fd
@@ -120,7 +130,9 @@ public struct PosixFileSystem: FileSystem {
     }
 
     public func truncate(_ fd: Int32, to length: Int64) throws {
-        if ftruncate(fd, off_t(length)) != 0 { throw SpoolError.system("ftruncate", errno: errno).with(position: length) }
+        if ftruncate(fd, off_t(length)) != 0 {
+            throw SpoolError.system("ftruncate", errno: errno).with(position: length)
+        }
     }
 
     public func size(_ fd: Int32) throws -> Int64 {
@@ -162,7 +174,9 @@ public struct PosixFileSystem: FileSystem {
                 let code = errno
                 guard code == EEXIST else { throw SpoolError.system("mkdir", errno: code, path: path) }
                 var info = stat()
-                guard fstatat(dir, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else { throw SpoolError.system("lstat", errno: errno, path: path) }
+                guard fstatat(dir, name, &info, AT_SYMLINK_NOFOLLOW) == 0 else {
+                    throw SpoolError.system("lstat", errno: errno, path: path)
+                }
                 try Self.checkExistingDirectory(info.st_mode & S_IFMT, path: path)
             }
             return
@@ -178,12 +192,15 @@ public struct PosixFileSystem: FileSystem {
     /// Refuses what already stands where Spool makes a directory, unless it is one.
     static func checkExistingDirectory(_ type: mode_t, path: String) throws {
         if type == S_IFLNK {
-            throw SpoolError(.invalidArgument, "is a symbolic link where Spool keeps a directory; Spool does not follow links inside a root",
-                             path: path, hint: "replace the link with a real directory, or move it out of the root")
+            throw SpoolError(
+                .invalidArgument,
+                "is a symbolic link where Spool keeps a directory; Spool does not follow links inside a root",
+                path: path, hint: "replace the link with a real directory, or move it out of the root")
         }
         if type != S_IFDIR {
-            throw SpoolError(.invalidArgument, "is \(Self.describe(type)) where Spool keeps a directory", path: path,
-                             hint: "move it out of the root")
+            throw SpoolError(
+                .invalidArgument, "is \(Self.describe(type)) where Spool keeps a directory", path: path,
+                hint: "move it out of the root")
         }
     }
 

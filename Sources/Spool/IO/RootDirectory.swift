@@ -84,14 +84,21 @@ final class RootDirectory: Sendable {
     func refusal(_ code: Int32, path: String, call: String) -> SpoolError {
         switch code {
         case ELOOP where PosixFileSystem.isSymlink(path):
-            return SpoolError(.invalidArgument, "is a symbolic link; Spool does not follow links inside a root", path: path, errno: code,
-                              hint: "replace the link with the file or directory itself, or move it out of the root")
+            return SpoolError(
+                .invalidArgument, "is a symbolic link; Spool does not follow links inside a root", path: path,
+                errno: code,
+                hint: "replace the link with the file or directory itself, or move it out of the root")
         case ELOOP:
-            return SpoolError(.invalidArgument, "has a symbolic link on the way to it inside the root \(self.path); refused, Spool does not follow links inside a root",
-                              path: path, errno: code, hint: "replace the linked directory with a real one, or move the link out of the root")
+            return SpoolError(
+                .invalidArgument,
+                "has a symbolic link on the way to it inside the root \(self.path); refused, Spool does not follow links inside a root",
+                path: path, errno: code,
+                hint: "replace the linked directory with a real one, or move the link out of the root")
         case EXDEV:
-            return SpoolError(.invalidArgument, "escapes the root \(self.path) (through '..' or an absolute link); refused", path: path, errno: code,
-                              hint: "name a path inside the root")
+            return SpoolError(
+                .invalidArgument, "escapes the root \(self.path) (through '..' or an absolute link); refused",
+                path: path, errno: code,
+                hint: "name a path inside the root")
         default:
             return SpoolError.system(call, errno: code, path: path)
         }

@@ -57,14 +57,22 @@ public struct RootLayout: Sendable, Equatable {
     public var queuesDirectory: String { Self.path(root, Self.queuesDirectoryName) }
     public func queueDirectory(_ queue: String) -> String { Self.path(queuesDirectory, queue) }
     public func groupsDirectory(ofQueue queue: String) -> String { Self.groupsDirectory(in: queueDirectory(queue)) }
-    public func groupDirectory(queue: String, group: String) -> String { Self.path(groupsDirectory(ofQueue: queue), group) }
+    public func groupDirectory(queue: String, group: String) -> String {
+        Self.path(groupsDirectory(ofQueue: queue), group)
+    }
 
     /// `<queue directory>/groups`.
-    public static func groupsDirectory(in queueDirectory: String) -> String { path(queueDirectory, groupsDirectoryName) }
+    public static func groupsDirectory(in queueDirectory: String) -> String {
+        path(queueDirectory, groupsDirectoryName)
+    }
     /// `<queue directory>/dictionaries`.
-    public static func dictionariesDirectory(in queueDirectory: String) -> String { path(queueDirectory, dictionariesDirectoryName) }
+    public static func dictionariesDirectory(in queueDirectory: String) -> String {
+        path(queueDirectory, dictionariesDirectoryName)
+    }
     /// A group log's name in logs and metrics: `<queue>/groups/<group>`.
-    public static func groupLogName(queue: String, group: String) -> String { queue + "/" + groupsDirectoryName + "/" + group }
+    public static func groupLogName(queue: String, group: String) -> String {
+        queue + "/" + groupsDirectoryName + "/" + group
+    }
     /// `<directory>/<base as 20 digits><suffix>`: a segment's `.log`, `.index` or `.timeindex`.
     static func segmentFile(in directory: String, base: Int64, suffix: String) -> String {
         path(directory, SegmentName.stem(base) + suffix)

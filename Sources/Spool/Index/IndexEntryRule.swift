@@ -18,7 +18,9 @@ struct OffsetIndexEntry: Sendable, Equatable {
 
     /// The entry in `raw` at byte `at` (the caller checks that `size` bytes are there).
     init(decoding raw: UnsafeRawBufferPointer, at i: Int) {
-        self.init(relativeOffset: raw.loadBigEndian(at: i, as: UInt32.self), position: raw.loadBigEndian(at: i + 4, as: UInt32.self))
+        self.init(
+            relativeOffset: raw.loadBigEndian(at: i, as: UInt32.self),
+            position: raw.loadBigEndian(at: i + 4, as: UInt32.self))
     }
 
     func encode(into entry: UnsafeMutableRawBufferPointer) {
@@ -55,7 +57,9 @@ struct TimeIndexEntry: Sendable, Equatable {
 
     /// The entry in `raw` at byte `at` (the caller checks that `size` bytes are there).
     init(decoding raw: UnsafeRawBufferPointer, at i: Int) {
-        self.init(timestamp: raw.loadBigEndian(at: i, as: Int64.self), relativeOffset: raw.loadBigEndian(at: i + 8, as: UInt32.self))
+        self.init(
+            timestamp: raw.loadBigEndian(at: i, as: Int64.self),
+            relativeOffset: raw.loadBigEndian(at: i + 8, as: UInt32.self))
     }
 
     func encode(into entry: UnsafeMutableRawBufferPointer) {
@@ -128,7 +132,9 @@ struct IndexEntryRule: Sendable {
 
     /// Feeds the batch that starts at `position` and returns the entries due for it.
     /// The caller feeds batches in log order, positions strictly increasing.
-    mutating func add(lastOffset: Int64, maxTimestamp batchMaxTimestamp: Int64, at position: Int64)
+    mutating func add(
+        lastOffset: Int64, maxTimestamp batchMaxTimestamp: Int64, at position: Int64
+    )
         -> (offset: OffsetIndexEntry?, time: TimeIndexEntry?)
     {
         precondition(position >= lastEntryPosition, "batches are fed in log order")
@@ -139,13 +145,17 @@ struct IndexEntryRule: Sendable {
         guard position - lastEntryPosition > intervalBytes else { return (nil, nil) }
         // A batch outside the segment's u32 offset range, or a position past 4 GiB, is damage that
         // the log's own checks report; it gets no entry here.
-        guard let relativeOffset = relative(lastOffset), let entryPosition = UInt32(exactly: position) else { return (nil, nil) }
+        guard let relativeOffset = relative(lastOffset), let entryPosition = UInt32(exactly: position) else {
+            return (nil, nil)
+        }
         lastEntryPosition = position
         return (OffsetIndexEntry(relativeOffset: relativeOffset, position: entryPosition), nextTimeEntry())
     }
 
     /// Feeds a batch by its header.
-    mutating func add(_ header: RecordBatchHeader, at position: Int64) -> (offset: OffsetIndexEntry?, time: TimeIndexEntry?) {
+    mutating func add(
+        _ header: RecordBatchHeader, at position: Int64
+    ) -> (offset: OffsetIndexEntry?, time: TimeIndexEntry?) {
         add(lastOffset: header.lastOffset, maxTimestamp: header.maxTimestamp, at: position)
     }
 
@@ -154,7 +164,9 @@ struct IndexEntryRule: Sendable {
     mutating func closingTimeEntry() -> TimeIndexEntry? { nextTimeEntry() }
 
     private mutating func nextTimeEntry() -> TimeIndexEntry? {
-        guard maxTimestamp > lastTimeEntryTimestamp, let relativeOffset = relative(offsetOfMaxTimestamp) else { return nil }
+        guard maxTimestamp > lastTimeEntryTimestamp, let relativeOffset = relative(offsetOfMaxTimestamp) else {
+            return nil
+        }
         lastTimeEntryTimestamp = maxTimestamp
         return TimeIndexEntry(timestamp: maxTimestamp, relativeOffset: relativeOffset)
     }

@@ -105,7 +105,8 @@ final class MappedIndexFile: @unchecked Sendable {
     func setCount(_ n: Int, clearingUpTo end: Int) {
         precondition(n >= 0 && n <= capacity)
         if end > n, let base {
-            (base + n * entrySize).initializeMemory(as: UInt8.self, repeating: 0, count: (min(end, capacity) - n) * entrySize)
+            (base + n * entrySize).initializeMemory(
+                as: UInt8.self, repeating: 0, count: (min(end, capacity) - n) * entrySize)
         }
         published.store(n, ordering: .releasing)
     }

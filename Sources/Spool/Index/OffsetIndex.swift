@@ -25,7 +25,8 @@ final class OffsetIndex: @unchecked Sendable {
         var n = 0
         var previous: (UInt32, UInt32) = (0, 0)
         while n < file.capacity {
-            let rel = relativeOffset(n), pos = position(n)
+            let rel = relativeOffset(n)
+            let pos = position(n)
             if rel == 0 && pos == 0 { break }
             if pos == 0 || rel <= previous.0 || pos <= previous.1 { return false }
             if Int64(pos) >= validEnd { break }
@@ -57,7 +58,8 @@ final class OffsetIndex: @unchecked Sendable {
     /// (Kafka's `OffsetIndex.lookup`). The batch at its position ends at or before `target`, so
     /// `target` lies in it or after it.
     func lookup(_ target: UInt32) -> (relativeOffset: UInt32, position: UInt32) {
-        var low = 0, high = file.count  // invariant: entries < low are ≤ target, entries ≥ high are > target
+        var low = 0
+        var high = file.count  // invariant: entries < low are ≤ target, entries ≥ high are > target
         while low < high {
             let mid = (low + high) / 2
             if relativeOffset(mid) <= target { low = mid + 1 } else { high = mid }
@@ -82,7 +84,8 @@ extension OffsetIndex {
     func loadReadOnly(validEnd: Int64) -> Bool {
         var previous: (UInt32, UInt32) = (0, 0)
         for n in 0..<file.capacity {
-            let rel = relativeOffset(n), pos = position(n)
+            let rel = relativeOffset(n)
+            let pos = position(n)
             if pos == 0 || rel <= previous.0 || pos <= previous.1 || Int64(pos) >= validEnd { return false }
             previous = (rel, pos)
         }
@@ -95,7 +98,9 @@ extension OffsetIndex {
     /// Reads an index file with pread (before it is mapped) and returns its last entry whose
     /// position is at most `position`, among the leading entries that are in order. Nil when
     /// the file is missing or has no such entry.
-    static func lastEntry(atOrBelow position: Int64, path: String, fileSystem fs: any FileSystem) throws -> OffsetIndexEntry? {
+    static func lastEntry(
+        atOrBelow position: Int64, path: String, fileSystem fs: any FileSystem
+    ) throws -> OffsetIndexEntry? {
         guard fs.fileType(path) == .regular else { return nil }
         let fd = try fs.open(path, flags: O_RDONLY, mode: 0)
         defer { fs.close(fd) }
@@ -108,7 +113,8 @@ extension OffsetIndex {
             var i = 0
             while i + entrySize <= got {
                 let entry = OffsetIndexEntry(decoding: raw, at: i)
-                let rel = entry.relativeOffset, pos = entry.position
+                let rel = entry.relativeOffset
+                let pos = entry.position
                 if pos == 0 || rel <= previous.0 || pos <= previous.1 || Int64(pos) > position { break }
                 best = (rel, pos)
                 previous = (rel, pos)

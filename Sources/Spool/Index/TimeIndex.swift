@@ -24,7 +24,8 @@ final class TimeIndex: @unchecked Sendable {
         var n = 0
         var previous: (Int64, UInt32)? = nil
         while n < file.capacity {
-            let ts = timestamp(n), rel = relativeOffset(n)
+            let ts = timestamp(n)
+            let rel = relativeOffset(n)
             if rel == 0 && ts == 0 { break }
             if let previous, rel <= previous.1 || ts <= previous.0 { return false }
             if Int64(rel) >= nextRelativeOffset { break }
@@ -54,7 +55,8 @@ final class TimeIndex: @unchecked Sendable {
     /// The last entry whose timestamp is at most `target` (Kafka's `TimeIndex.lookup`), or nil:
     /// the first record with a timestamp of at least `target` lies at or after its offset.
     func lastEntry(atOrBelow target: Int64) -> TimeIndexEntry? {
-        var low = 0, high = file.count
+        var low = 0
+        var high = file.count
         while low < high {
             let mid = (low + high) / 2
             if timestamp(mid) <= target { low = mid + 1 } else { high = mid }
@@ -76,7 +78,8 @@ extension TimeIndex {
     func loadReadOnly() -> Bool {
         var previous: (Int64, UInt32)? = nil
         for n in 0..<file.capacity {
-            let ts = timestamp(n), rel = relativeOffset(n)
+            let ts = timestamp(n)
+            let rel = relativeOffset(n)
             if let previous, rel <= previous.1 || ts <= previous.0 { return false }
             previous = (ts, rel)
         }

@@ -16,9 +16,11 @@ public struct ForeignEntry: Sendable, Equatable {
     /// it, and what to do.
     public func message(command: String) -> String {
         if isSymbolicLink {
-            return "a symbolic link inside the root: Spool does not follow it (open refuses it), and \(command) did not check what it points to; replace it with the file or directory itself, or move it out of the root"
+            return
+                "a symbolic link inside the root: Spool does not follow it (open refuses it), and \(command) did not check what it points to; replace it with the file or directory itself, or move it out of the root"
         }
-        return "\(what) inside the root, not a regular file: Spool does not read it (open refuses it), and \(command) did not check it; move it out of the root"
+        return
+            "\(what) inside the root, not a regular file: Spool does not read it (open refuses it), and \(command) did not check it; move it out of the root"
     }
 }
 
@@ -45,7 +47,9 @@ extension SpoolLayout {
                 if type == S_IFDIR {
                     if depth < 4 { pending.append((child, depth + 1)) }
                 } else if type != S_IFREG {
-                    found.append(ForeignEntry(path: child, what: PosixFileSystem.describe(type), isSymbolicLink: type == S_IFLNK))
+                    found.append(
+                        ForeignEntry(path: child, what: PosixFileSystem.describe(type), isSymbolicLink: type == S_IFLNK)
+                    )
                 }
             }
         }

@@ -54,7 +54,8 @@ public struct GroupStateReader: Sendable {
     ///   when group-log offsets are missing between two segments, or when acks are lost (no
     ///   usable checkpoint covers the group log's start: see ``GroupState/lostAcksBelow``
     ///   for the figure without throwing, with `throwOnLostAcks` false); I/O errors.
-    public func read(_ log: SpoolLayout.Log, queueStart: Int64 = 0, throwOnLostAcks: Bool = false) throws -> GroupState {
+    public func read(_ log: SpoolLayout.Log, queueStart: Int64 = 0, throwOnLostAcks: Bool = false) throws -> GroupState
+    {
         let loaded = try log.directory.map { try GroupCheckpointStore(directory: $0, fileSystem: fileSystem).load() }
         let checkpoint = loaded?.newest
         var acked = checkpoint?.acked ?? OffsetRanges(watermark: queueStart)
@@ -69,32 +70,46 @@ public struct GroupStateReader: Sendable {
         if logStart > from {
             lost = logStart
             let error = SpoolError(
-                .corruption, "the group's acks below its log offset \(logStart) are lost: the group log starts there, and no usable checkpoint covers what was before it"
-                    + (loaded?.ignored.isEmpty == false ? " (damaged: \(loaded!.ignored.joined(separator: "; ")))" : " (checkpoint missing)"),
+                .corruption,
+                "the group's acks below its log offset \(logStart) are lost: the group log starts there, and no usable checkpoint covers what was before it"
+                    + (loaded?.ignored.isEmpty == false
+                        ? " (damaged: \(loaded!.ignored.joined(separator: "; ")))" : " (checkpoint missing)"),
                 path: log.directory ?? log.name, offset: logStart,
-                hint: "restore the group's checkpoint or log segments from a copy; or run `spool repair` to accept that tasks this group acked may be delivered again")
+                hint:
+                    "restore the group's checkpoint or log segments from a copy; or run `spool repair` to accept that tasks this group acked may be delivered again"
+            )
             if throwOnLostAcks { throw error }
         }
         var expected: Int64? = nil
         segments: for (i, segment) in named.enumerated() {
-            if i + 1 < named.count, let next = named[i + 1].baseOffset, next <= from { continue }  // all below the checkpoint
+            // all below the checkpoint
+            if i + 1 < named.count, let next = named[i + 1].baseOffset, next <= from { continue }
             if let expected, let base = segment.baseOffset, base != expected {
-                throw SpoolError(.corruption, base > expected ? "group log offsets \(expected)–\(base - 1) are missing (a group-log segment was deleted): acks in them are lost"
-                                                              : "group-log segment starts at offset \(base) but the one before ends at \(expected)",
-                                 path: segment.path, segment: base, position: 0, offset: expected,
-                                 hint: "restore the missing group-log segment from a copy; or run `spool repair` to accept that tasks this group acked may be delivered again")
+                throw SpoolError(
+                    .corruption,
+                    base > expected
+                        ? "group log offsets \(expected)–\(base - 1) are missing (a group-log segment was deleted): acks in them are lost"
+                        : "group-log segment starts at offset \(base) but the one before ends at \(expected)",
+                    path: segment.path, segment: base, position: 0, offset: expected,
+                    hint:
+                        "restore the missing group-log segment from a copy; or run `spool repair` to accept that tasks this group acked may be delivered again"
+                )
             }
             let file = try SegmentFile(path: segment.path, fileSystem: fileSystem)
             var damaged = false
             var next = segment.baseOffset!
             let end = try file.forEachBatch(limits: limits) { entry in
-                guard entry.crcOK, case .success(let batch) = entry.batch else { damaged = true; return false }
+                guard entry.crcOK, case .success(let batch) = entry.batch else {
+                    damaged = true
+                    return false
+                }
                 next = entry.header.nextOffset
                 for record in batch.records where record.offset >= from {
                     guard let value = record.value, let decoded = GroupRecord(decoding: value) else {
-                        failure = SpoolError(.corruption, "a record of the group log is not a group record", path: segment.path,
-                                             segment: segment.baseOffset, position: entry.position, offset: record.offset,
-                                             hint: "the group log was written by something else; move it away to reset the group")
+                        failure = SpoolError(
+                            .corruption, "a record of the group log is not a group record", path: segment.path,
+                            segment: segment.baseOffset, position: entry.position, offset: record.offset,
+                            hint: "the group log was written by something else; move it away to reset the group")
                         return false
                     }
                     records += 1
@@ -110,11 +125,13 @@ public struct GroupStateReader: Sendable {
             expected = next
         }
         let ackedEnd = acked.rangesEnd
-        return GroupState(watermark: acked.watermark, ackedAboveWatermark: acked.ackedAboveWatermark, ackedEnd: ackedEnd,
-                          waitingForRetry: StatsFigures.retrying(attempts: retries.lazy.map { (offset: $0.key, failed: $0.value) },
-                                                                 isAcknowledged: acked.contains),
-                          records: records,
-                          checkpointOffset: checkpoint?.logOffset, ignoredCheckpoints: loaded?.ignored ?? [], lostAcksBelow: lost)
+        return GroupState(
+            watermark: acked.watermark, ackedAboveWatermark: acked.ackedAboveWatermark, ackedEnd: ackedEnd,
+            waitingForRetry: StatsFigures.retrying(
+                attempts: retries.lazy.map { (offset: $0.key, failed: $0.value) },
+                isAcknowledged: acked.contains),
+            records: records,
+            checkpointOffset: checkpoint?.logOffset, ignoredCheckpoints: loaded?.ignored ?? [], lostAcksBelow: lost)
     }
 }
 

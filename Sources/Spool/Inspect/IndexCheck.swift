@@ -3,7 +3,9 @@
 public enum IndexCheck {
     /// What is wrong with each entry of each file (nil: right). Walks batch headers only.
     /// - Throws: I/O errors.
-    public static func check(_ indexes: IndexEntries, against file: SegmentFile) throws -> (offsets: [String?], times: [String?]) {
+    public static func check(
+        _ indexes: IndexEntries, against file: SegmentFile
+    ) throws -> (offsets: [String?], times: [String?]) {
         guard let base = file.nameOffset else {
             let reason = "the segment's name is not a base offset; entries cannot be checked"
             return (indexes.offsets.map { _ in reason }, indexes.times.map { _ in reason })

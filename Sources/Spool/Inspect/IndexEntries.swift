@@ -38,17 +38,24 @@ public struct IndexEntries: Sendable, Equatable {
 
     /// Reads the index files of the segment at `logPath` (`<stem>.log`).
     /// - Throws: `.io` naming the file; `.limitExceeded` for a file above ``fileBytesMax``.
-    public static func read(segment logPath: String, fileSystem fs: any FileSystem = PosixFileSystem()) throws -> IndexEntries {
+    public static func read(
+        segment logPath: String, fileSystem fs: any FileSystem = PosixFileSystem()
+    ) throws -> IndexEntries {
         let stem = String(logPath.dropLast(RootLayout.logSuffix.count))
         var result = IndexEntries()
         if let bytes = try readFile(stem + RootLayout.indexSuffix, fs) {
             result.offsetFileExists = true
             result.offsetPartialBytes = bytes.count % OffsetIndexEntry.size
             bytes.withUnsafeBytes { raw in
-                var i = 0, ended = false
+                var i = 0
+                var ended = false
                 while i + OffsetIndexEntry.size <= raw.count {
                     let entry = OffsetIndexEntry(decoding: raw, at: i)
-                    if entry.isZero { ended = true } else if ended { result.offsetEntriesAfterEnd += 1 } else {
+                    if entry.isZero {
+                        ended = true
+                    } else if ended {
+                        result.offsetEntriesAfterEnd += 1
+                    } else {
                         result.offsets.append(Offset(relativeOffset: entry.relativeOffset, position: entry.position))
                     }
                     i += OffsetIndexEntry.size
@@ -59,10 +66,15 @@ public struct IndexEntries: Sendable, Equatable {
             result.timeFileExists = true
             result.timePartialBytes = bytes.count % TimeIndexEntry.size
             bytes.withUnsafeBytes { raw in
-                var i = 0, ended = false
+                var i = 0
+                var ended = false
                 while i + TimeIndexEntry.size <= raw.count {
                     let entry = TimeIndexEntry(decoding: raw, at: i)
-                    if entry.isZero { ended = true } else if ended { result.timeEntriesAfterEnd += 1 } else {
+                    if entry.isZero {
+                        ended = true
+                    } else if ended {
+                        result.timeEntriesAfterEnd += 1
+                    } else {
                         result.times.append(Time(timestamp: entry.timestamp, relativeOffset: entry.relativeOffset))
                     }
                     i += TimeIndexEntry.size
@@ -79,8 +91,10 @@ public struct IndexEntries: Sendable, Equatable {
         let size: Int64
         do { size = try fs.size(fd) } catch { throw error.with(path: path) }
         guard size <= fileBytesMax else {
-            throw SpoolError(.limitExceeded, "index file of \(size) bytes is larger than any index Spool writes (\(fileBytesMax))", path: path,
-                             hint: "the file is damaged; `spool repair` rebuilds it from the log")
+            throw SpoolError(
+                .limitExceeded, "index file of \(size) bytes is larger than any index Spool writes (\(fileBytesMax))",
+                path: path,
+                hint: "the file is damaged; `spool repair` rebuilds it from the log")
         }
         var bytes = [UInt8](repeating: 0, count: Int(size))
         let got = try bytes.withUnsafeMutableBytes { raw in
@@ -95,7 +109,11 @@ public struct IndexEntries: Sendable, Equatable {
         var best: Offset? = nil
         var previous = Offset(relativeOffset: 0, position: 0)
         for entry in offsets {
-            if entry.position == 0 || entry.relativeOffset <= previous.relativeOffset || entry.position <= previous.position { break }
+            if entry.position == 0 || entry.relativeOffset <= previous.relativeOffset
+                || entry.position <= previous.position
+            {
+                break
+            }
             if entry.relativeOffset > relativeOffset { break }
             best = entry
             previous = entry
@@ -110,7 +128,9 @@ public struct IndexEntries: Sendable, Equatable {
         var best: Time? = nil
         var previous: Time? = nil
         for entry in times {
-            if let previous, entry.relativeOffset <= previous.relativeOffset || entry.timestamp <= previous.timestamp { break }
+            if let previous, entry.relativeOffset <= previous.relativeOffset || entry.timestamp <= previous.timestamp {
+                break
+            }
             if entry.timestamp > timestamp { break }
             best = entry
             previous = entry
@@ -124,7 +144,8 @@ extension SegmentFile {
     /// points at (it ends at or before `offset`; checked against the log), or 0. Returns the
     /// position and the batch's base offset.
     /// - Throws: I/O errors.
-    public func seekPosition(forOffset offset: Int64, indexes: IndexEntries) throws -> (position: Int64, offset: Int64?) {
+    public func seekPosition(forOffset offset: Int64, indexes: IndexEntries) throws -> (position: Int64, offset: Int64?)
+    {
         guard let base = nameOffset, offset > base else { return (0, nil) }
         let relative = UInt32(clamping: offset - base)
         guard let entry = indexes.offsetEntry(atOrBelow: relative) else { return (0, nil) }
@@ -134,15 +155,20 @@ extension SegmentFile {
     /// Where a walk for the first record with a timestamp at or after `timestamp` may start,
     /// through the time index then the offset index (checked against the log), or 0.
     /// - Throws: I/O errors.
-    public func seekPosition(forTimestamp timestamp: Int64, indexes: IndexEntries) throws -> (position: Int64, offset: Int64?) {
+    public func seekPosition(
+        forTimestamp timestamp: Int64, indexes: IndexEntries
+    ) throws -> (position: Int64, offset: Int64?) {
         guard let base = nameOffset, let time = indexes.timeEntry(atOrBelow: timestamp),
-              let entry = indexes.offsetEntry(atOrBelow: time.relativeOffset) else { return (0, nil) }
+            let entry = indexes.offsetEntry(atOrBelow: time.relativeOffset)
+        else { return (0, nil) }
         return try checked(entry, base: base)
     }
 
     private func checked(_ entry: IndexEntries.Offset, base: Int64) throws -> (position: Int64, offset: Int64?) {
         let position = Int64(entry.position)
-        guard position < size, let header = try header(at: position), header.lastOffset == base + Int64(entry.relativeOffset) else {
+        guard position < size, let header = try header(at: position),
+            header.lastOffset == base + Int64(entry.relativeOffset)
+        else {
             return (0, nil)  // the index is wrong: the walk starts at the beginning instead
         }
         return (position, header.baseOffset)

@@ -24,8 +24,12 @@ struct IndexEntryCheck {
     init(base: Int64, indexes: IndexEntries) {
         self.base = base
         self.indexes = indexes
-        for (i, e) in indexes.offsets.enumerated() where offsetEntryAt[Int64(e.position)] == nil { offsetEntryAt[Int64(e.position)] = i }
-        for (i, e) in indexes.times.enumerated() where timeEntryAt[base + Int64(e.relativeOffset)] == nil { timeEntryAt[base + Int64(e.relativeOffset)] = i }
+        for (i, e) in indexes.offsets.enumerated() where offsetEntryAt[Int64(e.position)] == nil {
+            offsetEntryAt[Int64(e.position)] = i
+        }
+        for (i, e) in indexes.times.enumerated() where timeEntryAt[base + Int64(e.relativeOffset)] == nil {
+            timeEntryAt[base + Int64(e.relativeOffset)] = i
+        }
     }
 
     /// The greatest record timestamp of the batches fed so far.
@@ -53,7 +57,8 @@ struct IndexEntryCheck {
                     : "entry \(i) points at position \(e.position), which is not the start of a batch"
             }
             let claimed = base + Int64(e.relativeOffset)
-            return found == claimed ? nil
+            return found == claimed
+                ? nil
                 : "entry \(i) says the batch at position \(e.position) ends at offset \(claimed), but it ends at \(found)"
         }
     }
@@ -69,10 +74,12 @@ struct IndexEntryCheck {
             let offset = base + Int64(t.relativeOffset)
             guard let found = timesFound[i] else { return "entry \(i) names offset \(offset), where no batch ends" }
             if found.batch != t.timestamp {
-                return "entry \(i) says \(t.timestamp) ms is the greatest timestamp up to offset \(offset), but that batch's greatest is \(found.batch) ms"
+                return
+                    "entry \(i) says \(t.timestamp) ms is the greatest timestamp up to offset \(offset), but that batch's greatest is \(found.batch) ms"
             }
             if found.soFar != t.timestamp {
-                return "entry \(i) says \(t.timestamp) ms is the greatest timestamp up to offset \(offset), but a record before it has \(found.soFar) ms"
+                return
+                    "entry \(i) says \(t.timestamp) ms is the greatest timestamp up to offset \(offset), but a record before it has \(found.soFar) ms"
             }
             return nil
         }

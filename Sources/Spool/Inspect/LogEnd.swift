@@ -23,13 +23,15 @@ public struct LogEnd: Sendable, Equatable {
 
     /// Finds the end of `log`.
     /// - Throws: I/O errors.
-    public static func find(_ log: SpoolLayout.Log, fileSystem fs: any FileSystem = PosixFileSystem()) throws -> LogEnd {
+    public static func find(_ log: SpoolLayout.Log, fileSystem fs: any FileSystem = PosixFileSystem()) throws -> LogEnd
+    {
         let segments = log.segments.filter { $0.baseOffset != nil }
         guard let last = segments.last, let base = last.baseOffset else {
             return LogEnd(firstOffset: 0, nextOffset: 0, lastSegment: nil, endPosition: 0)
         }
         let first = segments[0]
-        var result = LogEnd(firstOffset: first.baseOffset ?? 0, nextOffset: base, lastSegment: last.path, endPosition: 0)
+        var result = LogEnd(
+            firstOffset: first.baseOffset ?? 0, nextOffset: base, lastSegment: last.path, endPosition: 0)
         let file = try SegmentFile(path: last.path, fileSystem: fs)
         let indexes = try IndexEntries.read(segment: last.path, fileSystem: fs)
         var start = try file.seekPosition(forOffset: .max, indexes: indexes)
@@ -55,7 +57,9 @@ public struct LogEnd: Sendable, Equatable {
     /// The last batches (at most 64) that continue the offsets from `start`, with trailing
     /// ones whose CRC fails dropped: the walk stops at the first break in the offsets.
     /// - Throws: I/O errors.
-    private static func soundTail(of file: SegmentFile, from start: Int64, expectedOffset: Int64) throws -> [(Int64, RecordBatchHeader, Bool)] {
+    private static func soundTail(
+        of file: SegmentFile, from start: Int64, expectedOffset: Int64
+    ) throws -> [(Int64, RecordBatchHeader, Bool)] {
         var walked: [(Int64, RecordBatchHeader, Bool)] = []
         var count = 0
         try file.forEachBatch(from: start, expectedOffset: expectedOffset, decode: false) { entry in

@@ -24,13 +24,17 @@ public final class LogFollower {
     /// A follower of the queue log in `directory`, starting at `offset`, or at the last
     /// `lastRecords` records when `offset` is nil.
     /// - Throws: `.notFound`, `.invalidArgument` for a directory without a log; I/O errors.
-    public init(directory: String, from offset: Int64? = nil, lastRecords: Int64 = 0, limits: FormatLimits = .default,
-                fileSystem: any FileSystem = PosixFileSystem()) throws {
+    public init(
+        directory: String, from offset: Int64? = nil, lastRecords: Int64 = 0, limits: FormatLimits = .default,
+        fileSystem: any FileSystem = PosixFileSystem()
+    ) throws {
         self.directory = directory
         self.limits = limits
         self.fileSystem = fileSystem
         guard let log = try SpoolLayout.logs(at: directory, fileSystem: fileSystem).first, log.kind != .file else {
-            throw SpoolError(.invalidArgument, "not a queue directory", path: directory, hint: "follow a queue's directory, not the root")
+            throw SpoolError(
+                .invalidArgument, "not a queue directory", path: directory,
+                hint: "follow a queue's directory, not the root")
         }
         let end = try LogEnd.find(log, fileSystem: fileSystem)
         let start = max(end.firstOffset, offset ?? (end.nextOffset - max(0, lastRecords)))
@@ -39,7 +43,8 @@ public final class LogFollower {
         let segments = log.segments.filter { $0.baseOffset != nil }
         if let segment = segments.last(where: { $0.baseOffset! <= start }) ?? segments.first {
             let opened = try SegmentFile(path: segment.path, fileSystem: fileSystem)
-            let seek = try opened.seekPosition(forOffset: start, indexes: IndexEntries.read(segment: segment.path, fileSystem: fileSystem))
+            let seek = try opened.seekPosition(
+                forOffset: start, indexes: IndexEntries.read(segment: segment.path, fileSystem: fileSystem))
             file = opened
             position = seek.position
             expected = seek.offset ?? segment.baseOffset!

@@ -25,7 +25,8 @@ extension Repairer {
                 consider(state.ackedEnd, "group \(name)'s acks")
             }
             if let groupDirectory = group.directory,
-               let checkpoint = try? GroupCheckpointStore(directory: groupDirectory, fileSystem: fs).load().newest {
+                let checkpoint = try? GroupCheckpointStore(directory: groupDirectory, fileSystem: fs).load().newest
+            {
                 consider(checkpoint.acked.rangesEnd, "group \(name)'s checkpoint")
             }
         }
@@ -36,11 +37,15 @@ extension Repairer {
     /// and starts the log again at `seen` (gap file, empty segment, recovery point; each
     /// durable before the next). A crash part way leaves a log open accepts; a second repair
     /// finishes the job.
-    func skipLostOffsets(_ log: SpoolLayout.Log, seen: (offset: Int64, by: String), dryRun: Bool, report: inout RepairReport,
-                         onAction: (RepairAction) -> Void) throws {
+    func skipLostOffsets(
+        _ log: SpoolLayout.Log, seen: (offset: Int64, by: String), dryRun: Bool, report: inout RepairReport,
+        onAction: (RepairAction) -> Void
+    ) throws {
         guard let directory = log.directory else { return }
         let fs = options.fileSystem
-        let current = try SpoolLayout.log(directory, kind: log.kind, name: log.name, queue: log.queue, group: log.group, root: log.root, fileSystem: fs)
+        let current = try SpoolLayout.log(
+            directory, kind: log.kind, name: log.name, queue: log.queue, group: log.group, root: log.root,
+            fileSystem: fs)
         let named = current.segments.filter { $0.baseOffset != nil }
         var end = (position: Int64(0), nextOffset: Int64(0))
         var lastFile: SegmentFile? = nil
@@ -55,7 +60,8 @@ extension Repairer {
         let fresh = RootLayout.segmentFile(in: directory, base: seen.offset, suffix: RootLayout.logSuffix)
         let action = RepairAction(
             kind: .skipLostOffsets, path: fresh, position: 0, offset: end.nextOffset,
-            detail: "offsets \(end.nextOffset)–\(seen.offset - 1) (\(count) tasks) are lost: the log's data ends at offset \(end.nextOffset), "
+            detail:
+                "offsets \(end.nextOffset)–\(seen.offset - 1) (\(count) tasks) are lost: the log's data ends at offset \(end.nextOffset), "
                 + "but \(seen.by) reached \(seen.offset); record them in \(gapFile) and start the log again at offset \(seen.offset) "
                 + "(new segment \(fresh)) so that no offset is given out twice")
         onAction(action)
@@ -65,9 +71,13 @@ extension Repairer {
             // Preallocated zeros after the last batch of what is now a sealed segment.
             let fd = try fs.open(lastFile.path, flags: O_RDWR, mode: 0)
             defer { fs.close(fd) }
-            do { try fs.truncate(fd, to: end.position); try fs.fsync(fd) } catch { throw error.with(path: lastFile.path) }
+            do {
+                try fs.truncate(fd, to: end.position)
+                try fs.fsync(fd)
+            } catch { throw error.with(path: lastFile.path) }
         }
-        let text = "offsets \(end.nextOffset)-\(seen.offset - 1) (\(count)) lost; \(seen.by) reached \(seen.offset); recorded by spool repair\n"
+        let text =
+            "offsets \(end.nextOffset)-\(seen.offset - 1) (\(count)) lost; \(seen.by) reached \(seen.offset); recorded by spool repair\n"
         try AtomicFile.write(Array(text.utf8), to: gapFile, directory: directory, durable: true, fileSystem: fs)
         if fs.fileType(fresh) == .missing {
             let fd = try fs.open(fresh, flags: O_RDWR | O_CREAT | O_EXCL, mode: 0o600)
@@ -75,6 +85,7 @@ extension Repairer {
             do { try fs.fsync(fd) } catch { throw error.with(path: fresh) }
         }
         try fs.syncDirectory(directory)
-        try RecoveryPoint(segment: seen.offset, position: 0, nextOffset: seen.offset).write(in: directory, durable: true, fileSystem: fs)
+        try RecoveryPoint(segment: seen.offset, position: 0, nextOffset: seen.offset).write(
+            in: directory, durable: true, fileSystem: fs)
     }
 }

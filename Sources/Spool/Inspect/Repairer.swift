@@ -99,8 +99,11 @@ public struct Repairer: Sendable {
             let found = try verifier.verify(path: log.kind == .file ? log.name : log.directory ?? log.name)
             // Verifying a queue directory covers its groups too: keep this log's problems only.
             let problems = found.problems.filter { belongs($0, to: log) }
-            let rebuilds = found.indexRebuilds.filter { belongs(VerifyProblem(kind: .indexMismatch, file: $0, message: ""), to: log) }
-            try repairLog(log, problems: problems, indexRebuilds: rebuilds, dryRun: dryRun, report: &report, onAction: onAction)
+            let rebuilds = found.indexRebuilds.filter {
+                belongs(VerifyProblem(kind: .indexMismatch, file: $0, message: ""), to: log)
+            }
+            try repairLog(
+                log, problems: problems, indexRebuilds: rebuilds, dryRun: dryRun, report: &report, onAction: onAction)
             if let seen { try skipLostOffsets(log, seen: seen, dryRun: dryRun, report: &report, onAction: onAction) }
             if log.kind == .group { try restartEmptyGroupLog(log, dryRun: dryRun, report: &report, onAction: onAction) }
         }
@@ -108,8 +111,10 @@ public struct Repairer: Sendable {
     }
 
     /// Finishes or rolls back an interrupted compaction in `directory`, one action at a time.
-    private func resolveCompactionLeftovers(in directory: String, dryRun: Bool, report: inout RepairReport,
-                                            onAction: (RepairAction) -> Void) throws {
+    private func resolveCompactionLeftovers(
+        in directory: String, dryRun: Bool, report: inout RepairReport,
+        onAction: (RepairAction) -> Void
+    ) throws {
         let fs = options.fileSystem
         for leftover in try CompactionLeftovers.plan(in: directory, fileSystem: fs) {
             let action = RepairAction(kind: .resolveCompaction, path: leftover.path, detail: leftover.description)
@@ -120,8 +125,9 @@ public struct Repairer: Sendable {
     }
 
     private func lockedError(_ root: String) -> SpoolError {
-        SpoolError(.locked, "the root is locked by a process that is writing to it", path: root + "/spool.lock",
-                   hint: "stop the writer first; verify, dump and stats work while it runs")
+        SpoolError(
+            .locked, "the root is locked by a process that is writing to it", path: root + "/spool.lock",
+            hint: "stop the writer first; verify, dump and stats work while it runs")
     }
 
     private func belongs(_ problem: VerifyProblem, to log: SpoolLayout.Log) -> Bool {
@@ -131,8 +137,11 @@ public struct Repairer: Sendable {
         return !file.dropFirst(directory.count + 1).contains("/")
     }
 
-    private func repairLog(_ log: SpoolLayout.Log, problems: [VerifyProblem], indexRebuilds: [String], dryRun: Bool, report: inout RepairReport,
-                           onAction: (RepairAction) -> Void) throws {
+    private func repairLog(
+        _ log: SpoolLayout.Log, problems: [VerifyProblem], indexRebuilds: [String], dryRun: Bool,
+        report: inout RepairReport,
+        onAction: (RepairAction) -> Void
+    ) throws {
         let fs = options.fileSystem
         func act(_ action: RepairAction, _ body: () throws -> Void) throws {
             onAction(action)
@@ -141,25 +150,45 @@ public struct Repairer: Sendable {
         }
         var rewritePoint = false
         var pointWritten = false
-        var cutSegments: Set<String> = [], rebuiltSegments: Set<String> = []
+        var cutSegments: Set<String> = []
+        var rebuiltSegments: Set<String> = []
         let named = log.segments.filter { $0.baseOffset != nil }
         for problem in problems {
             switch problem.kind {
             case .leftoverFile where problem.file.hasSuffix(RootLayout.temporarySuffix):
-                try act(RepairAction(kind: .removeTemporaryFile, path: problem.file, detail: "remove \(problem.file) (an interrupted atomic write; the file it was replacing is intact)")) {
+                try act(
+                    RepairAction(
+                        kind: .removeTemporaryFile, path: problem.file,
+                        detail:
+                            "remove \(problem.file) (an interrupted atomic write; the file it was replacing is intact)")
+                ) {
                     try fs.unlink(problem.file)
                 }
             case .leftoverFile where problem.file.hasSuffix(RootLayout.logSuffix):
-                try act(RepairAction(kind: .quarantine, path: problem.file, detail: "rename \(problem.file) to \(problem.file)\(RootLayout.quarantineSuffix) (not a segment name; open refuses it)")) {
+                try act(
+                    RepairAction(
+                        kind: .quarantine, path: problem.file,
+                        detail:
+                            "rename \(problem.file) to \(problem.file)\(RootLayout.quarantineSuffix) (not a segment name; open refuses it)"
+                    )
+                ) {
                     try fs.rename(problem.file, to: problem.file + RootLayout.quarantineSuffix)
                 }
             case .tornTail, .corruption:
-                if problem.subject == .recoveryPoint { rewritePoint = true; continue }
-                if problem.subject == .segmentOrder, acceptGaps, let gapEnd = problem.gapEnd, let gapStart = problem.offset, let directory = log.directory {
+                if problem.subject == .recoveryPoint {
+                    rewritePoint = true
+                    continue
+                }
+                if problem.subject == .segmentOrder, acceptGaps, let gapEnd = problem.gapEnd,
+                    let gapStart = problem.offset, let directory = log.directory
+                {
                     try acceptGap(directory, from: gapStart, to: gapEnd, act: act)
                     continue
                 }
-                if problem.subject == .segmentOrder || problem.subject == .groupState { report.leftAlone.append(problem); continue }
+                if problem.subject == .segmentOrder || problem.subject == .groupState {
+                    report.leftAlone.append(problem)
+                    continue
+                }
                 if problem.subject == .groupAcksLost, let directory = log.directory, let start = problem.offset {
                     try acceptGroupLoss(directory, logStart: start, act: act)
                     continue
@@ -172,7 +201,9 @@ public struct Repairer: Sendable {
                 cutSegments.insert(segmentPath)
                 rebuiltSegments.insert(segmentPath)  // the cut rebuilds its indexes
                 let isLast = named.last?.path == segmentPath
-                try cut(segmentPath, at: position, offset: problem.offset, isLast: isLast, directory: log.directory, act: act)
+                try cut(
+                    segmentPath, at: position, offset: problem.offset, isLast: isLast, directory: log.directory,
+                    act: act)
                 pointWritten = pointWritten || isLast
             case .indexMismatch:
                 guard let segmentPath = problem.segmentFile, !rebuiltSegments.contains(segmentPath) else { continue }
@@ -196,23 +227,41 @@ public struct Repairer: Sendable {
     }
 
     /// Records the operator's acceptance of a gap of offsets (``RepairGap``), durably.
-    private func acceptGap(_ directory: String, from gapStart: Int64, to gapEnd: Int64, act: (RepairAction, () throws -> Void) throws -> Void) throws {
+    private func acceptGap(
+        _ directory: String, from gapStart: Int64, to gapEnd: Int64,
+        act: (RepairAction, () throws -> Void) throws -> Void
+    ) throws {
         let name = RepairGap.acceptedFileName(gapStart: gapStart)
-        try act(RepairAction(kind: .acceptGap, path: RootLayout.path(directory, name), offset: gapStart,
-                             detail: "write \(directory)/\(name): offsets \(gapStart)–\(gapEnd - 1) (\(gapEnd - gapStart) records) are accepted as lost; readers and verify move past them")) {
-            try AtomicFile.write(RepairGap.acceptedText(gapStart: gapStart, gapEnd: gapEnd, wallMilliseconds: options.clock.wallMilliseconds()),
-                                 to: RootLayout.path(directory, name), directory: directory, durable: true, fileSystem: options.fileSystem)
+        try act(
+            RepairAction(
+                kind: .acceptGap, path: RootLayout.path(directory, name), offset: gapStart,
+                detail:
+                    "write \(directory)/\(name): offsets \(gapStart)–\(gapEnd - 1) (\(gapEnd - gapStart) records) are accepted as lost; readers and verify move past them"
+            )
+        ) {
+            try AtomicFile.write(
+                RepairGap.acceptedText(
+                    gapStart: gapStart, gapEnd: gapEnd, wallMilliseconds: options.clock.wallMilliseconds()),
+                to: RootLayout.path(directory, name), directory: directory, durable: true,
+                fileSystem: options.fileSystem)
         }
     }
 
     /// Records the operator's acceptance of a group's lost acks: a checkpoint at the group
     /// log's start with nothing acked (opening the group then counts what is below the queue's
     /// start as acked, and delivers the rest again).
-    func acceptGroupLoss(_ directory: String, logStart: Int64, act: (RepairAction, () throws -> Void) throws -> Void) throws {
+    func acceptGroupLoss(
+        _ directory: String, logStart: Int64, act: (RepairAction, () throws -> Void) throws -> Void
+    ) throws {
         let checkpoint = GroupCheckpoint(logOffset: logStart, acked: OffsetRanges(watermark: 0), retries: [:])
-        try act(RepairAction(kind: .acceptGroupLoss, path: RootLayout.path(directory, RootLayout.checkpointFileName), offset: logStart,
-                             detail: "write \(directory)/\(RootLayout.checkpointFileName) at group-log offset \(logStart): the group's acks below it are lost, "
-                                 + "so tasks it acked that are still in the queue will be delivered again (at-least-once)")) {
+        try act(
+            RepairAction(
+                kind: .acceptGroupLoss, path: RootLayout.path(directory, RootLayout.checkpointFileName),
+                offset: logStart,
+                detail:
+                    "write \(directory)/\(RootLayout.checkpointFileName) at group-log offset \(logStart): the group's acks below it are lost, "
+                    + "so tasks it acked that are still in the queue will be delivered again (at-least-once)")
+        ) {
             try GroupCheckpointStore(directory: directory, fileSystem: options.fileSystem).save(checkpoint)
         }
     }
@@ -221,8 +270,10 @@ public struct Repairer: Sendable {
     /// cut bytes, or quarantines it when nothing in it is readable and it is not the log's last
     /// segment. For the last segment the recovery point is first written at the cut: it then
     /// claims nothing the cut removes, so a crash in the middle leaves a log open can recover.
-    private func cut(_ path: String, at problemPosition: Int64, offset: Int64?, isLast: Bool, directory: String?,
-                     act: (RepairAction, () throws -> Void) throws -> Void) throws {
+    private func cut(
+        _ path: String, at problemPosition: Int64, offset: Int64?, isLast: Bool, directory: String?,
+        act: (RepairAction, () throws -> Void) throws -> Void
+    ) throws {
         let fs = options.fileSystem
         let file = try SegmentFile(path: path, fileSystem: fs)
         guard let base = file.nameOffset else { return }
@@ -231,12 +282,19 @@ public struct Repairer: Sendable {
         let lastData = try file.lastNonZero(from: position) ?? position
         let stem = String(path.dropLast(RootLayout.logSuffix.count))
         let lost = offset.map { "from offset \($0) on" } ?? "after it"
-        if position == 0 && !isLast, let directory, let trueBase = try misnamedBase(of: file, base: base, in: directory) {
+        if position == 0 && !isLast, let directory, let trueBase = try misnamedBase(of: file, base: base, in: directory)
+        {
             let target = RootLayout.segmentFile(in: directory, base: trueBase, suffix: RootLayout.logSuffix)
-            try act(RepairAction(kind: .rename, path: path, position: 0, offset: trueBase,
-                                 detail: "rename \(path) to \(target): every batch in it passes its CRC and its first batch starts at offset \(trueBase), not at the \(base) of its name")) {
+            try act(
+                RepairAction(
+                    kind: .rename, path: path, position: 0, offset: trueBase,
+                    detail:
+                        "rename \(path) to \(target): every batch in it passes its CRC and its first batch starts at offset \(trueBase), not at the \(base) of its name"
+                )
+            ) {
                 try fs.rename(path, to: target)
-                for suffix in [RootLayout.indexSuffix, RootLayout.timeIndexSuffix] where fs.fileType(stem + suffix) == .regular {
+                for suffix in [RootLayout.indexSuffix, RootLayout.timeIndexSuffix]
+                where fs.fileType(stem + suffix) == .regular {
                     try fs.unlink(stem + suffix)
                 }
                 try fs.syncDirectory(directory)
@@ -251,13 +309,18 @@ public struct Repairer: Sendable {
         var foreign = false
         if position == 0 && isLast, let directory { foreign = try isDetached(base: base, in: directory) }
         if position == 0 && (!isLast || foreign) {
-            let why = foreign
+            let why =
+                foreign
                 ? "no batch in it is readable (\(file.size) bytes) and its name does not continue the log, which ends below offset \(base): not adopted as the log's tail"
                 : "no batch in it is readable (\(file.size) bytes); its records are lost from the log"
-            try act(RepairAction(kind: .quarantine, path: path, position: 0, offset: offset,
-                                 detail: "rename \(path) to \(path)\(RootLayout.quarantineSuffix): \(why)")) {
+            try act(
+                RepairAction(
+                    kind: .quarantine, path: path, position: 0, offset: offset,
+                    detail: "rename \(path) to \(path)\(RootLayout.quarantineSuffix): \(why)")
+            ) {
                 try fs.rename(path, to: path + RootLayout.quarantineSuffix)
-                for suffix in [RootLayout.indexSuffix, RootLayout.timeIndexSuffix] where fs.fileType(stem + suffix) == .regular {
+                for suffix in [RootLayout.indexSuffix, RootLayout.timeIndexSuffix]
+                where fs.fileType(stem + suffix) == .regular {
                     try fs.unlink(stem + suffix)
                 }
                 try fs.syncDirectory(parent(path))
@@ -268,17 +331,30 @@ public struct Repairer: Sendable {
         if isLast, let directory {
             let point = RecoveryPoint(segment: base, position: valid.position, nextOffset: valid.nextOffset)
             if try RecoveryPoint.read(in: directory, fileSystem: fs) != point {
-                try act(RepairAction(kind: .rewriteRecoveryPoint, path: RootLayout.path(directory, RootLayout.recoveryPointFileName), position: point.position, offset: point.nextOffset,
-                                     detail: "write \(directory)/\(RootLayout.recoveryPointFileName) at the cut (segment \(base), position \(point.position), next offset \(point.nextOffset)) before cutting")) {
+                try act(
+                    RepairAction(
+                        kind: .rewriteRecoveryPoint, path: RootLayout.path(directory, RootLayout.recoveryPointFileName),
+                        position: point.position, offset: point.nextOffset,
+                        detail:
+                            "write \(directory)/\(RootLayout.recoveryPointFileName) at the cut (segment \(base), position \(point.position), next offset \(point.nextOffset)) before cutting"
+                    )
+                ) {
                     try point.write(in: directory, durable: true, fileSystem: fs)
                 }
             }
         }
-        try act(RepairAction(kind: .truncate, path: path, position: position, offset: offset,
-                             detail: "truncate \(path) at position \(position) (the \(lastData - position) bytes from there on are kept in \(broken); records \(lost) in this segment leave the log)")) {
+        try act(
+            RepairAction(
+                kind: .truncate, path: path, position: position, offset: offset,
+                detail:
+                    "truncate \(path) at position \(position) (the \(lastData - position) bytes from there on are kept in \(broken); records \(lost) in this segment leave the log)"
+            )
+        ) {
             let fd = try fs.open(path, flags: O_RDWR, mode: 0)
             defer { fs.close(fd) }
-            try TailCutter.cut(fd: fd, logPath: path, directory: parent(path), at: position, through: lastData, keepingIn: broken, fileSystem: fs)
+            try TailCutter.cut(
+                fd: fd, logPath: path, directory: parent(path), at: position, through: lastData, keepingIn: broken,
+                fileSystem: fs)
         }
         try rebuild(path, act: act)
     }
@@ -297,29 +373,45 @@ public struct Repairer: Sendable {
         let fs = options.fileSystem
         let name = path.split(separator: "/").last.map(String.init) ?? path
         guard let base = SegmentName.parseLog(name) else { return }
-        try act(RepairAction(kind: .rebuildIndexes, path: path, detail: "rebuild the .index and .timeindex of \(path) from its batches")) {
+        try act(
+            RepairAction(
+                kind: .rebuildIndexes, path: path,
+                detail: "rebuild the .index and .timeindex of \(path) from its batches")
+        ) {
             let file = try SegmentFile(path: path, fileSystem: fs)
             let end = try validEnd(of: file, base: base)
-            let segment = try Segment(directory: parent(path), baseOffset: base, writable: false, create: false, fileSystem: fs)
+            let segment = try Segment(
+                directory: parent(path), baseOffset: base, writable: false, create: false, fileSystem: fs)
             try segment.rebuildIndexFiles(end: end.position, options: options)
         }
     }
 
     /// Writes the recovery point at the end of the log's last segment, as it is after repair.
-    private func writeRecoveryPoint(_ directory: String, log: SpoolLayout.Log, dryRun: Bool,
-                                    act: (RepairAction, () throws -> Void) throws -> Void) throws {
+    private func writeRecoveryPoint(
+        _ directory: String, log: SpoolLayout.Log, dryRun: Bool,
+        act: (RepairAction, () throws -> Void) throws -> Void
+    ) throws {
         let fs = options.fileSystem
         // In a dry run the files are unchanged: describe the point from the first damage on.
-        let current = try SpoolLayout.log(directory, kind: log.kind, name: log.name, queue: log.queue, group: log.group, root: log.root, fileSystem: fs)
-        guard let last = current.segments.last(where: { $0.baseOffset != nil }), let base = last.baseOffset else { return }
+        let current = try SpoolLayout.log(
+            directory, kind: log.kind, name: log.name, queue: log.queue, group: log.group, root: log.root,
+            fileSystem: fs)
+        guard let last = current.segments.last(where: { $0.baseOffset != nil }), let base = last.baseOffset else {
+            return
+        }
         let end = try validEnd(of: SegmentFile(path: last.path, fileSystem: fs), base: base)
         let point = RecoveryPoint(segment: base, position: end.position, nextOffset: end.nextOffset)
         let stored = try RecoveryPoint.read(in: directory, fileSystem: fs)
         guard stored != point else { return }
-        let detail = dryRun
+        let detail =
+            dryRun
             ? "rewrite \(directory)/\(RootLayout.recoveryPointFileName) at the end of the repaired data of \(last.path)"
             : "rewrite \(directory)/\(RootLayout.recoveryPointFileName): segment \(base), position \(point.position), next offset \(point.nextOffset)"
-        try act(RepairAction(kind: .rewriteRecoveryPoint, path: RootLayout.path(directory, RootLayout.recoveryPointFileName), position: point.position, offset: point.nextOffset, detail: detail)) {
+        try act(
+            RepairAction(
+                kind: .rewriteRecoveryPoint, path: RootLayout.path(directory, RootLayout.recoveryPointFileName),
+                position: point.position, offset: point.nextOffset, detail: detail)
+        ) {
             try point.write(in: directory, durable: true, fileSystem: fs)
         }
     }

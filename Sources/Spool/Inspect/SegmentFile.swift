@@ -70,7 +70,8 @@ public final class SegmentFile {
         let name = path.split(separator: "/").last.map(String.init) ?? path
         nameOffset = SegmentName.parseLog(name)
         let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
-        decompression = DecompressionContext(dictionaries: DictionaryStore(queueDirectory: directory, fileSystem: fileSystem).lookup)
+        decompression = DecompressionContext(
+            dictionaries: DictionaryStore(queueDirectory: directory, fileSystem: fileSystem).lookup)
     }
 
     deinit { fs.close(fd) }
@@ -118,7 +119,9 @@ public final class SegmentFile {
         case .zeros:
             return try self.end(at: outcome.end, expected, problem: nil)
         case .runsPastEnd(let total):
-            return try self.end(at: outcome.end, expected, problem: "batch of \(total) bytes runs past the end of the file (\(size) bytes)")
+            return try self.end(
+                at: outcome.end, expected,
+                problem: "batch of \(total) bytes runs past the end of the file (\(size) bytes)")
         default:
             return try self.end(at: outcome.end, expected, problem: outcome.stop.reason(limit: size))
         }
@@ -131,10 +134,15 @@ public final class SegmentFile {
             do {
                 decoded = .success(try RecordBatchDecoder.decode(batch.bytes, limits: limits, context: decompression))
             } catch {
-                decoded = .failure(SpoolError.corruption(error, path: path, segment: nameOffset, position: batch.position, offset: batch.header.baseOffset))
+                decoded = .failure(
+                    SpoolError.corruption(
+                        error, path: path, segment: nameOffset, position: batch.position,
+                        offset: batch.header.baseOffset))
             }
         }
-        return Entry(position: batch.position, header: batch.header, computedCRC: batch.computedCRC, expectedOffset: expected, batch: decoded)
+        return Entry(
+            position: batch.position, header: batch.header, computedCRC: batch.computedCRC, expectedOffset: expected,
+            batch: decoded)
     }
 
     /// The batch header at `position`, or nil when the bytes there are not one.
@@ -142,7 +150,9 @@ public final class SegmentFile {
     public func header(at position: Int64, limits: FormatLimits = .default) throws -> RecordBatchHeader? {
         var bytes = [UInt8](repeating: 0, count: RecordBatchHeader.size)
         let got = try bytes.withUnsafeMutableBytes { raw in
-            do { return try fs.read(fd, into: raw, at: position) } catch { throw error.with(path: path, position: position) }
+            do { return try fs.read(fd, into: raw, at: position) } catch {
+                throw error.with(path: path, position: position)
+            }
         }
         guard got == RecordBatchHeader.size else { return nil }
         return try? bytes.withUnsafeBytes { try RecordBatchHeader.decode($0, limits: limits) }
@@ -153,10 +163,14 @@ public final class SegmentFile {
     public func batchBytes(at position: Int64, header: RecordBatchHeader) throws -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: header.totalBytes)
         let got = try bytes.withUnsafeMutableBytes { raw in
-            do { return try fs.read(fd, into: raw, at: position) } catch { throw error.with(path: path, position: position) }
+            do { return try fs.read(fd, into: raw, at: position) } catch {
+                throw error.with(path: path, position: position)
+            }
         }
         guard got == bytes.count else {
-            throw SpoolError(.corruption, "batch of \(header.totalBytes) bytes runs past the end of the file", path: path, position: position, offset: header.baseOffset)
+            throw SpoolError(
+                .corruption, "batch of \(header.totalBytes) bytes runs past the end of the file", path: path,
+                position: position, offset: header.baseOffset)
         }
         return bytes
     }
@@ -166,7 +180,9 @@ public final class SegmentFile {
     /// segments").
     private func end(at position: Int64, _ next: Int64?, problem: String?) throws -> End {
         var problem = problem
-        if problem == nil, let base = nameOffset, try RecycledSpace.hasMarker(fd: fd, at: position, base: base, fileSystem: fs) {
+        if problem == nil, let base = nameOffset,
+            try RecycledSpace.hasMarker(fd: fd, at: position, base: base, fileSystem: fs)
+        {
             return End(position: position, nextOffset: next, problem: nil, trailingBytes: size - position)
         }
         if problem == nil, let last = try lastNonZero(from: position) {

@@ -35,7 +35,9 @@ public enum SpoolLayout {
 
     /// Segment files under `path`, in queue then offset order (queues only, not groups).
     /// - Throws: as ``logs(at:fileSystem:)``.
-    public static func segments(at path: String, fileSystem fs: any FileSystem = PosixFileSystem()) throws -> [SegmentPath] {
+    public static func segments(
+        at path: String, fileSystem fs: any FileSystem = PosixFileSystem()
+    ) throws -> [SegmentPath] {
         try logs(at: path, fileSystem: fs).filter { $0.kind != .group }.flatMap(\.segments)
     }
 
@@ -54,11 +56,14 @@ public enum SpoolLayout {
             let segment = SegmentPath(queue: nil, path: path, baseOffset: SegmentName.parseLog(name))
             return [Log(kind: .file, name: path, directory: nil, segments: [segment], otherFiles: [], root: nil)]
         case .directory:
-            if isSymlink(RootLayout(root: path).queuesDirectory) { return [] }  // not followed: ``foreignEntries(under:)`` names it
+            // not followed: ``foreignEntries(under:)`` names it
+            if isSymlink(RootLayout(root: path).queuesDirectory) { return [] }
             if fs.fileType(RootLayout(root: path).queuesDirectory) == .directory {
                 var all: [Log] = []
-                for queue in try fs.listDirectory(RootLayout(root: path).queuesDirectory).sorted() where isRealDirectory(RootLayout(root: path).queueDirectory(queue), fs) {
-                    all += try queueLogs(RootLayout(root: path).queueDirectory(queue), queue: queue, root: path, fileSystem: fs)
+                for queue in try fs.listDirectory(RootLayout(root: path).queuesDirectory).sorted()
+                where isRealDirectory(RootLayout(root: path).queueDirectory(queue), fs) {
+                    all += try queueLogs(
+                        RootLayout(root: path).queueDirectory(queue), queue: queue, root: path, fileSystem: fs)
                 }
                 return all
             }
@@ -66,13 +71,18 @@ public enum SpoolLayout {
             let last = components.last ?? path
             if components.count >= 3 && components[components.count - 2] == RootLayout.groupsDirectoryName {
                 let queue = components[components.count - 3]
-                let root = components.count >= 5 && components[components.count - 4] == RootLayout.queuesDirectoryName
+                let root =
+                    components.count >= 5 && components[components.count - 4] == RootLayout.queuesDirectoryName
                     ? rootPath(path, droppingComponents: 5) : nil
-                let log = try log(path, kind: .group, name: RootLayout.groupLogName(queue: queue, group: last), queue: queue, group: last, root: root, fileSystem: fs)
+                let log = try log(
+                    path, kind: .group, name: RootLayout.groupLogName(queue: queue, group: last), queue: queue,
+                    group: last, root: root, fileSystem: fs)
                 if log.segments.isEmpty && !hasRecoveryPoint(path, fs) { throw notALog(path) }
                 return [log]
             }
-            let root = components.count >= 2 && components[components.count - 2] == RootLayout.queuesDirectoryName ? rootPath(path, droppingComponents: 2) : nil
+            let root =
+                components.count >= 2 && components[components.count - 2] == RootLayout.queuesDirectoryName
+                ? rootPath(path, droppingComponents: 2) : nil
             let found = try queueLogs(path, queue: last, root: root, fileSystem: fs)
             if found.allSatisfy({ $0.segments.isEmpty }) && !hasRecoveryPoint(path, fs) { throw notALog(path) }
             return found
@@ -80,8 +90,10 @@ public enum SpoolLayout {
     }
 
     private static func notALog(_ path: String) -> SpoolError {
-        SpoolError(.invalidArgument, "neither a Spool root (no queues/) nor a queue or group directory (no .log files)", path: path,
-                   hint: "pass a root, a queue directory (<root>/queues/<name>) or a .log file")
+        SpoolError(
+            .invalidArgument, "neither a Spool root (no queues/) nor a queue or group directory (no .log files)",
+            path: path,
+            hint: "pass a root, a queue directory (<root>/queues/<name>) or a .log file")
     }
 
     private static func hasRecoveryPoint(_ directory: String, _ fs: any FileSystem) -> Bool {
@@ -95,18 +107,28 @@ public enum SpoolLayout {
         return joined.isEmpty ? (path.hasPrefix("/") ? "/" : ".") : joined
     }
 
-    static func queueLogs(_ directory: String, queue: String, root: String?, fileSystem fs: any FileSystem) throws -> [Log] {
+    static func queueLogs(
+        _ directory: String, queue: String, root: String?, fileSystem fs: any FileSystem
+    ) throws -> [Log] {
         var logs = [try log(directory, kind: .queue, name: queue, queue: queue, group: nil, root: root, fileSystem: fs)]
         let groups = RootLayout.groupsDirectory(in: directory)
         if isRealDirectory(groups, fs) {
-            for group in try fs.listDirectory(groups).sorted() where isRealDirectory(RootLayout.path(groups, group), fs) {
-                logs.append(try log(RootLayout.path(groups, group), kind: .group, name: RootLayout.groupLogName(queue: queue, group: group), queue: queue, group: group, root: root, fileSystem: fs))
+            for group in try fs.listDirectory(groups).sorted() where isRealDirectory(RootLayout.path(groups, group), fs)
+            {
+                logs.append(
+                    try log(
+                        RootLayout.path(groups, group), kind: .group,
+                        name: RootLayout.groupLogName(queue: queue, group: group), queue: queue, group: group,
+                        root: root, fileSystem: fs))
             }
         }
         return logs
     }
 
-    static func log(_ directory: String, kind: Log.Kind, name: String, queue: String?, group: String?, root: String?, fileSystem fs: any FileSystem) throws -> Log {
+    static func log(
+        _ directory: String, kind: Log.Kind, name: String, queue: String?, group: String?, root: String?,
+        fileSystem fs: any FileSystem
+    ) throws -> Log {
         let names: [String]
         do { names = try fs.listDirectory(directory) } catch { throw error.with(path: directory) }
         var segments: [SegmentPath] = []
@@ -116,7 +138,9 @@ public enum SpoolLayout {
             if file.hasSuffix(RootLayout.logSuffix) && fs.fileType(RootLayout.path(directory, file)) == .directory {
                 other.append(file)  // not a segment: verify reports it as such, not as a gap
             } else if file.hasSuffix(RootLayout.logSuffix) {
-                segments.append(SegmentPath(queue: queue, path: RootLayout.path(directory, file), baseOffset: SegmentName.parseLog(file)))
+                segments.append(
+                    SegmentPath(
+                        queue: queue, path: RootLayout.path(directory, file), baseOffset: SegmentName.parseLog(file)))
             } else if isKnown(file) || (kind == .group && GroupCheckpointStore.isCheckpointFile(file)) {
                 continue
             } else {
@@ -124,7 +148,9 @@ public enum SpoolLayout {
             }
         }
         segments.sort { ($0.baseOffset ?? .max, $0.path) < ($1.baseOffset ?? .max, $1.path) }
-        return Log(kind: kind, name: name, queue: queue, group: group, directory: directory, segments: segments, otherFiles: other.sorted(), root: root)
+        return Log(
+            kind: kind, name: name, queue: queue, group: group, directory: directory, segments: segments,
+            otherFiles: other.sorted(), root: root)
     }
 
     /// A directory that is not reached through a symbolic link at its last name.

@@ -83,12 +83,14 @@ public struct StatsCollector: Sendable {
     public func collect(path: String) throws -> [QueueStats] {
         let logs = try SpoolLayout.logs(at: path, fileSystem: fileSystem)
         guard !logs.contains(where: { $0.kind == .file }) else {
-            throw SpoolError(.invalidArgument, "stats needs a root or a queue directory, not a segment file", path: path,
-                             hint: "use `spool dump FILE` or `spool verify FILE` for a single segment")
+            throw SpoolError(
+                .invalidArgument, "stats needs a root or a queue directory, not a segment file", path: path,
+                hint: "use `spool dump FILE` or `spool verify FILE` for a single segment")
         }
         var result: [QueueStats] = []
         for queueLog in logs where queueLog.kind == .queue {
-            result.append(try queueStats(queueLog, groups: logs.filter { $0.kind == .group && $0.queue == queueLog.queue }))
+            result.append(
+                try queueStats(queueLog, groups: logs.filter { $0.kind == .group && $0.queue == queueLog.queue }))
         }
         // Dead-letter queues' sizes go on their source queue's row.
         let ends = Dictionary(result.map { ($0.name, $0.tasks) }, uniquingKeysWith: { a, _ in a })
@@ -103,8 +105,10 @@ public struct StatsCollector: Sendable {
             logBytes += segment.path == end.lastSegment ? end.endPosition : fileInfo(segment.path).size
         }
         var stats = QueueStats(
-            name: log.queue ?? log.name, segments: log.segments.count, firstOffset: end.firstOffset, nextOffset: end.nextOffset,
-            logBytes: logBytes, diskBytes: log.directory.map(diskUsage) ?? 0, oldestTimestamp: end.firstBatch?.baseTimestamp,
+            name: log.queue ?? log.name, segments: log.segments.count, firstOffset: end.firstOffset,
+            nextOffset: end.nextOffset,
+            logBytes: logBytes, diskBytes: log.directory.map(diskUsage) ?? 0,
+            oldestTimestamp: end.firstBatch?.baseTimestamp,
             newestTimestamp: end.lastBatch?.maxTimestamp, groups: [])
         if let header = end.lastBatch, let position = end.lastBatchPosition, let path = end.lastSegment {
             (stats.lastCodec, stats.compressionRatio) = try sample(path, position, header)
@@ -122,7 +126,9 @@ public struct StatsCollector: Sendable {
         let bytes = try SegmentFile(path: path, fileSystem: fileSystem).batchBytes(at: position, header: header)
         let stored = header.totalBytes - RecordBatchHeader.size
         let plain = bytes.withUnsafeBytes { raw in
-            try? BatchDecompressor.decompress(UnsafeRawBufferPointer(rebasing: raw[RecordBatchHeader.size...]), codec: codec, limit: limits.decompressedBytesMax)
+            try? BatchDecompressor.decompress(
+                UnsafeRawBufferPointer(rebasing: raw[RecordBatchHeader.size...]), codec: codec,
+                limit: limits.decompressedBytesMax)
         }
         guard let plain, stored > 0 else { return (codec.description, nil) }
         return (codec.description, Double(plain.count) / Double(stored))
@@ -132,15 +138,19 @@ public struct StatsCollector: Sendable {
         let name = group.group ?? group.name
         do {
             // Lost acks make the figures meaningless (open refuses the group): shown as the error.
-            let state = try GroupStateReader(limits: limits, fileSystem: fileSystem).read(group, queueStart: end.firstOffset, throwOnLostAcks: true)
+            let state = try GroupStateReader(limits: limits, fileSystem: fileSystem).read(
+                group, queueStart: end.firstOffset, throwOnLostAcks: true)
             let lag = state.lag(queueEnd: end.nextOffset)
             var oldest: Int64? = nil
             if lag > 0 && state.watermark < end.nextOffset {
                 oldest = try timestamp(of: state.watermark, in: queue)
             }
-            return QueueStats.Group(name: name, watermark: state.watermark, lag: lag, retrying: state.waitingForRetry, oldestPendingTimestamp: oldest)
+            return QueueStats.Group(
+                name: name, watermark: state.watermark, lag: lag, retrying: state.waitingForRetry,
+                oldestPendingTimestamp: oldest)
         } catch {
-            return QueueStats.Group(name: name, watermark: 0, lag: 0, retrying: 0, oldestPendingTimestamp: nil, error: "\(error)")
+            return QueueStats.Group(
+                name: name, watermark: 0, lag: 0, retrying: 0, oldestPendingTimestamp: nil, error: "\(error)")
         }
     }
 
@@ -175,7 +185,11 @@ public struct StatsCollector: Sendable {
             guard let names = try? fileSystem.listDirectory(dir) else { continue }
             for name in names {
                 let path = RootLayout.path(dir, name)
-                if fileSystem.fileType(path) == .directory { stack.append(path) } else { total += fileInfo(path).blocks }
+                if fileSystem.fileType(path) == .directory {
+                    stack.append(path)
+                } else {
+                    total += fileInfo(path).blocks
+                }
             }
         }
         return total

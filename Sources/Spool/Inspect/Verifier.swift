@@ -36,7 +36,8 @@ public struct Verifier: Sendable {
         let logs = try SpoolLayout.logs(at: path, fileSystem: fileSystem)
         var report = VerifyReport()
         for entry in SpoolLayout.foreignEntries(under: path) {
-            report.problems.append(VerifyProblem(kind: .leftoverFile, file: entry.path, message: entry.message(command: "verify")))
+            report.problems.append(
+                VerifyProblem(kind: .leftoverFile, file: entry.path, message: entry.message(command: "verify")))
         }
         let total = logs.flatMap(\.segments).reduce(Int64(0)) { sum, s in sum + fileSize(s.path) }
         var done: Int64 = 0
@@ -44,12 +45,15 @@ public struct Verifier: Sendable {
         var queueStarts: [String: Int64?] = [:]
         var lockStates: [String: Bool] = [:]
         for log in logs {
-            let writerActive = !detectWriter ? false : log.root.map { root in
-                if let known = lockStates[root] { return known }
-                let held = WriterLockProbe.isHeld(root: root)
-                lockStates[root] = held
-                return held
-            } ?? false
+            let writerActive =
+                !detectWriter
+                ? false
+                : log.root.map { root in
+                    if let known = lockStates[root] { return known }
+                    let held = WriterLockProbe.isHeld(root: root)
+                    lockStates[root] = held
+                    return held
+                } ?? false
             report.writerActive = report.writerActive || writerActive
             var check = LogCheck(log: log, verifier: self, writerActive: writerActive)
             try check.run(done: &done, total: total, progress: progress)
@@ -66,7 +70,9 @@ public struct Verifier: Sendable {
                 queueStarts[queue] = log.segments.compactMap(\.baseOffset).first
             }
             if log.kind == .group, let queue = log.queue {
-                checkGroup(log, queueStart: queueStarts[queue] ?? nil, queueEnd: queueEnds[queue], groupLogEnd: check.nextOffset, into: &report)
+                checkGroup(
+                    log, queueStart: queueStarts[queue] ?? nil, queueEnd: queueEnds[queue],
+                    groupLogEnd: check.nextOffset, into: &report)
             }
         }
         return report
@@ -81,37 +87,54 @@ public struct Verifier: Sendable {
     /// Replays a group's state (checkpoint, then log) and checks it: its checkpoints readable
     /// and within the group log, no acks lost below the group log's start, its acks within
     /// the queue.
-    private func checkGroup(_ log: SpoolLayout.Log, queueStart: Int64?, queueEnd: Int64?, groupLogEnd: Int64?, into report: inout VerifyReport) {
+    private func checkGroup(
+        _ log: SpoolLayout.Log, queueStart: Int64?, queueEnd: Int64?, groupLogEnd: Int64?,
+        into report: inout VerifyReport
+    ) {
         let directory = log.directory ?? log.name
         let group = log.group ?? log.name
-        func problem(_ message: String, file: String = directory, offset: Int64? = nil, subject: VerifyProblem.Subject = .groupState) {
+        func problem(
+            _ message: String, file: String = directory, offset: Int64? = nil,
+            subject: VerifyProblem.Subject = .groupState
+        ) {
             var found = VerifyProblem(kind: .corruption, file: file, offset: offset, message: message)
             found.subject = subject
             report.problems.append(found)
         }
         do {
-            let state = try GroupStateReader(limits: limits, fileSystem: fileSystem).read(log, queueStart: queueStart ?? 0)
+            let state = try GroupStateReader(limits: limits, fileSystem: fileSystem).read(
+                log, queueStart: queueStart ?? 0)
             for ignored in state.ignoredCheckpoints {
-                problem("group \(group): damaged checkpoint ignored (open falls back to the older checkpoint or the group log): \(ignored)")
+                problem(
+                    "group \(group): damaged checkpoint ignored (open falls back to the older checkpoint or the group log): \(ignored)"
+                )
             }
             if let lost = state.lostAcksBelow {
-                problem("group \(group): its acks below group-log offset \(lost) are lost: the group log starts there and no usable checkpoint covers what was before; open refuses the group, since tasks it acked would be delivered again",
-                        offset: lost, subject: .groupAcksLost)
+                problem(
+                    "group \(group): its acks below group-log offset \(lost) are lost: the group log starts there and no usable checkpoint covers what was before; open refuses the group, since tasks it acked would be delivered again",
+                    offset: lost, subject: .groupAcksLost)
             }
             if let checkpoint = state.checkpointOffset, let groupLogEnd, checkpoint > groupLogEnd {
-                problem("group \(group): its checkpoint covers the group log up to offset \(checkpoint), but the group log ends at \(groupLogEnd) (group-log records were lost; new acks would be written below the checkpoint and skipped)",
-                        offset: groupLogEnd)
+                problem(
+                    "group \(group): its checkpoint covers the group log up to offset \(checkpoint), but the group log ends at \(groupLogEnd) (group-log records were lost; new acks would be written below the checkpoint and skipped)",
+                    offset: groupLogEnd)
             }
             if let queueEnd, state.ackedEnd > queueEnd {
-                report.problems.append(VerifyProblem(
-                    kind: .corruption, file: directory, offset: queueEnd,
-                    message: "group \(group) acknowledged offsets up to \(state.ackedEnd - 1), but queue \(log.queue ?? "?") ends at offset \(queueEnd) (its data was lost or replaced after the acks)"))
+                report.problems.append(
+                    VerifyProblem(
+                        kind: .corruption, file: directory, offset: queueEnd,
+                        message:
+                            "group \(group) acknowledged offsets up to \(state.ackedEnd - 1), but queue \(log.queue ?? "?") ends at offset \(queueEnd) (its data was lost or replaced after the acks)"
+                    ))
             }
         } catch let error as SpoolError {
-            report.problems.append(VerifyProblem(kind: .corruption, file: error.path ?? directory, position: error.position, offset: error.offset,
-                                                 message: "group state cannot be replayed: \(error.message)"))
+            report.problems.append(
+                VerifyProblem(
+                    kind: .corruption, file: error.path ?? directory, position: error.position, offset: error.offset,
+                    message: "group state cannot be replayed: \(error.message)"))
         } catch {
-            report.problems.append(VerifyProblem(kind: .corruption, file: directory, message: "group state cannot be replayed: \(error)"))
+            report.problems.append(
+                VerifyProblem(kind: .corruption, file: directory, message: "group state cannot be replayed: \(error)"))
         }
     }
 }

@@ -37,7 +37,10 @@ public struct VerifyProblem: Sendable, Equatable {
     /// For a gap between two segments (`.segmentOrder`): the first offset after it.
     var gapEnd: Int64? = nil
 
-    public init(kind: Kind, file: String, segmentFile: String? = nil, position: Int64? = nil, offset: Int64? = nil, message: String) {
+    public init(
+        kind: Kind, file: String, segmentFile: String? = nil, position: Int64? = nil, offset: Int64? = nil,
+        message: String
+    ) {
         self.kind = kind
         self.file = file
         self.segmentFile = segmentFile

@@ -24,7 +24,8 @@ public enum WriterLockProbe {
             // "1: FLOCK  ADVISORY  WRITE 1234 08:01:567890 0 EOF" (a "->" marks a waiter).
             guard fields.count >= 6, fields[1] == "FLOCK", !fields.contains("->") else { continue }
             if let device = fields.first(where: { $0.split(separator: ":").count == 3 }),
-               let last = device.split(separator: ":").last, UInt64(last) == inode {
+                let last = device.split(separator: ":").last, UInt64(last) == inode
+            {
                 return true
             }
         }

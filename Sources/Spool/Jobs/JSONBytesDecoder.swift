@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// Reads a `Codable` value from JSON bytes, for ``JSONJobCoder``: parses the bytes into a small
@@ -49,7 +49,9 @@ struct JSONBytesParser {
     init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
     mutating func skipSpace() {
-        while at < bytes.count, bytes[at] == 0x20 || bytes[at] == 0x0A || bytes[at] == 0x0D || bytes[at] == 0x09 { at += 1 }
+        while at < bytes.count, bytes[at] == 0x20 || bytes[at] == 0x0A || bytes[at] == 0x0D || bytes[at] == 0x09 {
+            at += 1
+        }
     }
 
     mutating func value(depth: Int) throws -> JSONTree {
@@ -60,9 +62,15 @@ struct JSONBytesParser {
         case UInt8(ascii: "{"): return try object(depth: depth)
         case UInt8(ascii: "["): return try array(depth: depth)
         case UInt8(ascii: "\""): return .string(try string())
-        case UInt8(ascii: "t"): try literal("true"); return .bool(true)
-        case UInt8(ascii: "f"): try literal("false"); return .bool(false)
-        case UInt8(ascii: "n"): try literal("null"); return .null
+        case UInt8(ascii: "t"):
+            try literal("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try literal("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try literal("null")
+            return .null
         default: return try number()
         }
     }
@@ -89,7 +97,8 @@ struct JSONBytesParser {
 
     private mutating func object(depth: Int) throws -> JSONTree {
         at += 1
-        var keys: [String] = [], values: [JSONTree] = []
+        var keys: [String] = []
+        var values: [JSONTree] = []
         if peek(UInt8(ascii: "}")) { return .object(keys: keys, values: values) }
         repeat {
             skipSpace()
@@ -191,7 +200,9 @@ struct JSONBytesParser {
         while at < bytes.count {
             let byte = bytes[at]
             if (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-") {
-            } else if byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") || byte == UInt8(ascii: "+") {
+            } else if byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E")
+                || byte == UInt8(ascii: "+")
+            {
                 integral = false
             } else {
                 break
@@ -213,7 +224,10 @@ struct JSONBytesParser {
         var i = text.startIndex
         func digits() -> Int {
             var n = 0
-            while i < text.endIndex, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(text[i]) { n += 1; i = text.index(after: i) }
+            while i < text.endIndex, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(text[i]) {
+                n += 1
+                i = text.index(after: i)
+            }
             return n
         }
         func take(_ byte: UInt8) -> Bool {
@@ -266,7 +280,8 @@ struct JSONBytesDecoderImpl: Decoder {
     func singleValueContainer() throws -> any SingleValueDecodingContainer { SingleReader(decoder: self) }
 
     func mismatch(_ type: Any.Type) -> DecodingError {
-        DecodingError.typeMismatch(type, .init(codingPath: codingPath, debugDescription: "expected \(type), found \(value)"))
+        DecodingError.typeMismatch(
+            type, .init(codingPath: codingPath, debugDescription: "expected \(type), found \(value)"))
     }
 
     func bool() throws -> Bool {
@@ -311,7 +326,9 @@ private struct KeyedReader<Key: CodingKey>: KeyedDecodingContainerProtocol {
         self.keys = keys
         self.values = values
         self.codingPath = codingPath
-        index = keys.count > 16 ? Dictionary(keys.enumerated().map { ($1, $0) }, uniquingKeysWith: { _, last in last }) : nil
+        index =
+            keys.count > 16
+            ? Dictionary(keys.enumerated().map { ($1, $0) }, uniquingKeysWith: { _, last in last }) : nil
     }
 
     var allKeys: [Key] { keys.compactMap { Key(stringValue: $0) } }
@@ -349,11 +366,15 @@ private struct KeyedReader<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try node(key).integer(type) }
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T { try node(key).decodeValue(type) }
 
-    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
+    func nestedContainer<NestedKey: CodingKey>(
+        keyedBy type: NestedKey.Type, forKey key: Key
+    ) throws -> KeyedDecodingContainer<NestedKey> {
         try node(key).container(keyedBy: type)
     }
 
-    func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer { try node(key).unkeyedContainer() }
+    func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
+        try node(key).unkeyedContainer()
+    }
 
     func superDecoder() throws -> any Decoder { throw JSONBytes.Unsupported() }
     func superDecoder(forKey key: Key) throws -> any Decoder { throw JSONBytes.Unsupported() }
@@ -374,7 +395,8 @@ private struct UnkeyedReader: UnkeyedDecodingContainer {
 
     private mutating func next() throws -> JSONBytesDecoderImpl {
         guard !isAtEnd else {
-            throw DecodingError.valueNotFound(Any.self, .init(codingPath: codingPath, debugDescription: "unkeyed container is at its end"))
+            throw DecodingError.valueNotFound(
+                Any.self, .init(codingPath: codingPath, debugDescription: "unkeyed container is at its end"))
         }
         defer { currentIndex += 1 }
         return JSONBytesDecoderImpl(value: values[currentIndex], codingPath: codingPath)
@@ -402,7 +424,9 @@ private struct UnkeyedReader: UnkeyedDecodingContainer {
     mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try next().integer(type) }
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T { try next().decodeValue(type) }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy type: NestedKey.Type
+    ) throws -> KeyedDecodingContainer<NestedKey> {
         try next().container(keyedBy: type)
     }
 

@@ -1,7 +1,7 @@
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// Writes a `Codable` value as JSON straight into bytes, for ``JSONJobCoder``: one pass, no
@@ -49,7 +49,10 @@ final class JSONByteWriter {
 
     /// Opens `[` or `{`; returns the container's id.
     func begin(_ opener: UInt8, _ closer: UInt8) -> Int {
-        guard open.count < JSONBytes.depthMax else { unsupported = true; return -1 }
+        guard open.count < JSONBytes.depthMax else {
+            unsupported = true
+            return -1
+        }
         nextID += 1
         out.append(opener)
         open.append(Open(id: nextID, closer: closer, count: 0))
@@ -64,7 +67,10 @@ final class JSONByteWriter {
     /// Makes container `id` the innermost open one (closing finished nested ones) and writes
     /// the comma before its next element. False (and gives up) when it was closed already.
     func element(of id: Int) -> Bool {
-        guard let index = open.lastIndex(where: { $0.id == id }) else { unsupported = true; return false }
+        guard let index = open.lastIndex(where: { $0.id == id }) else {
+            unsupported = true
+            return false
+        }
         close(downTo: index + 1)
         if open[index].count > 0 { out.append(UInt8(ascii: ",")) }
         open[index].count += 1
@@ -79,8 +85,12 @@ final class JSONByteWriter {
     }
 
     func writeValue<T: Encodable>(_ value: T, codingPath: [any CodingKey]) throws {
-        if T.self == Data.self || T.self == URL.self || T.self == Decimal.self { unsupported = true; return }
-        let depth = open.count, count = out.count
+        if T.self == Data.self || T.self == URL.self || T.self == Decimal.self {
+            unsupported = true
+            return
+        }
+        let depth = open.count
+        let count = out.count
         try value.encode(to: JSONBytesEncoderImpl(writer: self, level: depth, codingPath: codingPath))
         if out.count == count { unsupported = true }  // encoded nothing: JSONEncoder decides
         close(downTo: depth)
@@ -101,13 +111,19 @@ final class JSONByteWriter {
                 digits[at] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
                 rest /= 10
             } while rest > 0
-            if value < 0 { at -= 1; digits[at] = UInt8(ascii: "-") }
+            if value < 0 {
+                at -= 1
+                digits[at] = UInt8(ascii: "-")
+            }
             out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[at...]))
         }
     }
 
     func writeFloat<T: BinaryFloatingPoint & LosslessStringConvertible>(_ value: T) {
-        guard value.isFinite else { unsupported = true; return }
+        guard value.isFinite else {
+            unsupported = true
+            return
+        }
         var text = value.description
         if text.hasSuffix(".0") { text.removeLast(2) }
         out += text.utf8
@@ -122,7 +138,9 @@ final class JSONByteWriter {
             var run = 0
             for i in 0..<utf8.count {
                 let byte = utf8[i]
-                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "/") else { continue }
+                guard
+                    byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "/")
+                else { continue }
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[run..<i]))
                 appendEscape(byte)
                 run = i + 1
@@ -141,7 +159,10 @@ final class JSONByteWriter {
         case 0x0C: out += [UInt8(ascii: "\\"), UInt8(ascii: "f")]
         case 0..<0x20:
             let hex = Array("0123456789abcdef".utf8)
-            out += [UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)], hex[Int(byte & 15)]]
+            out += [
+                UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex[Int(byte >> 4)],
+                hex[Int(byte & 15)],
+            ]
         default: out += [UInt8(ascii: "\\"), byte]
         }
     }
@@ -157,13 +178,18 @@ struct JSONBytesEncoderImpl: Encoder {
 
     /// The id of the container this value opened (or opens now, with `opener`).
     private func own(_ opener: UInt8, _ closer: UInt8) -> Int {
-        if writer.open.count > level, writer.open[level].closer == closer { return writer.open[level].id }  // asked again
-        guard writer.open.count == level else { writer.unsupported = true; return -1 }
+        // asked again
+        if writer.open.count > level, writer.open[level].closer == closer { return writer.open[level].id }
+        guard writer.open.count == level else {
+            writer.unsupported = true
+            return -1
+        }
         return writer.begin(opener, closer)
     }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) -> KeyedEncodingContainer<Key> {
-        KeyedEncodingContainer(KeyedWriter(writer: writer, id: own(UInt8(ascii: "{"), UInt8(ascii: "}")), codingPath: codingPath))
+        KeyedEncodingContainer(
+            KeyedWriter(writer: writer, id: own(UInt8(ascii: "{"), UInt8(ascii: "}")), codingPath: codingPath))
     }
 
     func unkeyedContainer() -> any UnkeyedEncodingContainer {
@@ -199,9 +225,12 @@ private struct KeyedWriter<Key: CodingKey>: KeyedEncodingContainerProtocol {
         if writer.key(key, in: id) { try writer.writeValue(value, codingPath: codingPath + [key]) }
     }
 
-    func nestedContainer<NestedKey: CodingKey>(keyedBy keyType: NestedKey.Type, forKey key: Key) -> KeyedEncodingContainer<NestedKey> {
+    func nestedContainer<NestedKey: CodingKey>(
+        keyedBy keyType: NestedKey.Type, forKey key: Key
+    ) -> KeyedEncodingContainer<NestedKey> {
         let nested = writer.key(key, in: id) ? writer.begin(UInt8(ascii: "{"), UInt8(ascii: "}")) : -1
-        return KeyedEncodingContainer(KeyedWriter<NestedKey>(writer: writer, id: nested, codingPath: codingPath + [key]))
+        return KeyedEncodingContainer(
+            KeyedWriter<NestedKey>(writer: writer, id: nested, codingPath: codingPath + [key]))
     }
 
     func nestedUnkeyedContainer(forKey key: Key) -> any UnkeyedEncodingContainer {
@@ -278,7 +307,10 @@ private struct SingleWriter: SingleValueEncodingContainer {
     let codingPath: [any CodingKey]
 
     private func ready() -> Bool {
-        guard writer.open.count == level, writer.out.count == start else { writer.unsupported = true; return false }
+        guard writer.open.count == level, writer.out.count == start else {
+            writer.unsupported = true
+            return false
+        }
         return true
     }
 

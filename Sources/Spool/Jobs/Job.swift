@@ -29,8 +29,10 @@ public struct Job<Parameters: Codable & Sendable>: Sendable {
         self.coder = coder
         self.policy = policy
         let encoding = coder.name
-        var headers = [RecordHeader(name: TaskHeaders.jobName, value: Array(name.utf8)),
-                       RecordHeader(name: TaskHeaders.jobEncodingName, value: Array(encoding.utf8))]
+        var headers = [
+            RecordHeader(name: TaskHeaders.jobName, value: Array(name.utf8)),
+            RecordHeader(name: TaskHeaders.jobEncodingName, value: Array(encoding.utf8)),
+        ]
         if let lane = policy.lane { headers.append(TaskHeaders.lane(lane)) }
         self.headers = headers
         invalid = Self.problem(name: name, encoding: encoding, policy: policy)
@@ -45,7 +47,8 @@ public struct Job<Parameters: Codable & Sendable>: Sendable {
 
     private static func problem(name: String, encoding: String, policy: JobPolicy) -> SpoolError? {
         guard (1...nameBytesMax).contains(name.utf8.count), !name.hasPrefix("spool.") else {
-            return SpoolError(.invalidArgument, "job name \"\(name)\" must be 1...\(nameBytesMax) bytes and not start with spool.")
+            return SpoolError(
+                .invalidArgument, "job name \"\(name)\" must be 1...\(nameBytesMax) bytes and not start with spool.")
         }
         guard (1...64).contains(encoding.utf8.count) else {
             return SpoolError(.invalidArgument, "job coder name \"\(encoding)\" must be 1...64 bytes")

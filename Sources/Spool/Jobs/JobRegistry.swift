@@ -41,10 +41,12 @@ public struct JobRegistry: Sendable {
     public mutating func register<Parameters>(
         _ job: Job<Parameters>, handler: @escaping @Sendable (Parameters, JobContext) async throws -> Void
     ) throws {
-        try register(job, outcome: { parameters, context in
-            try await handler(parameters, context)
-            return .done
-        })
+        try register(
+            job,
+            outcome: { parameters, context in
+                try await handler(parameters, context)
+                return .done
+            })
     }
 
     /// Registers `handler` for `job`, which decides each task's fate by its result.
@@ -54,7 +56,9 @@ public struct JobRegistry: Sendable {
     ) throws {
         try job.validate()
         guard entries[job.name] == nil else {
-            throw SpoolError(.invalidArgument, "job \"\(job.name)\" is registered twice", hint: "register each job name once per worker")
+            throw SpoolError(
+                .invalidArgument, "job \"\(job.name)\" is registered twice",
+                hint: "register each job name once per worker")
         }
         let coder = job.coder
         entries[job.name] = Entry(policy: job.policy, encoding: coder.name) { bytes, context in
@@ -62,7 +66,10 @@ public struct JobRegistry: Sendable {
             do {
                 parameters = try coder.decode(Parameters.self, from: bytes)
             } catch {
-                throw JobError.deadLetter(reason: "cannot decode the parameters of job \"\(job.name)\" as \(Parameters.self) (\(coder.name)): \(error)")
+                throw JobError.deadLetter(
+                    reason:
+                        "cannot decode the parameters of job \"\(job.name)\" as \(Parameters.self) (\(coder.name)): \(error)"
+                )
             }
             return try await handler(parameters, context)
         }
@@ -71,14 +78,22 @@ public struct JobRegistry: Sendable {
     /// What the worker does with `task`: run a handler under a policy, or dead-letter it.
     func route(_ task: QueueTask) -> WorkerRoute {
         guard let name = TaskHeaders.text(TaskHeaders.jobName, in: task.headers, bytesMax: jobNameBytesMax) else {
-            return .deadLetter(job: nil, reason: "task has no \(TaskHeaders.jobName) header; this worker runs typed jobs only (\(names.joined(separator: ", ")))")
+            return .deadLetter(
+                job: nil,
+                reason:
+                    "task has no \(TaskHeaders.jobName) header; this worker runs typed jobs only (\(names.joined(separator: ", ")))"
+            )
         }
         guard let entry = entries[name] else {
-            return .deadLetter(job: name, reason: "no handler for job \"\(name)\"; this worker handles: \(names.joined(separator: ", "))")
+            return .deadLetter(
+                job: name,
+                reason: "no handler for job \"\(name)\"; this worker handles: \(names.joined(separator: ", "))")
         }
         let encoding = TaskHeaders.text(TaskHeaders.jobEncodingName, in: task.headers, bytesMax: 64) ?? "none"
         guard encoding == entry.encoding else {
-            return .deadLetter(job: name, reason: "job \"\(name)\" is encoded as \(encoding), but its handler decodes \(entry.encoding)")
+            return .deadLetter(
+                job: name,
+                reason: "job \"\(name)\" is encoded as \(encoding), but its handler decodes \(entry.encoding)")
         }
         let payload = task.payload ?? []
         return .run(job: name, policy: entry.policy) { context in try await entry.run(payload, context) }
@@ -101,7 +116,9 @@ extension Job {
     ///   - timestamp: ms since the epoch (the enqueue time handlers see).
     ///   - notBefore: not delivered before this time, ms since the epoch.
     /// - Throws: `.invalidArgument` for a bad job; the coder's errors.
-    public func record(_ parameters: Parameters, key: [UInt8]? = nil, timestamp: Int64, notBefore: Int64? = nil) throws -> RecordInput {
+    public func record(
+        _ parameters: Parameters, key: [UInt8]? = nil, timestamp: Int64, notBefore: Int64? = nil
+    ) throws -> RecordInput {
         try validate()
         var headers = self.headers  // shared storage until something is appended
         if let notBefore { headers.append(TaskHeaders.notBefore(notBefore)) }
@@ -121,12 +138,15 @@ extension QueueLog {
     ///   - delay: not delivered before this much time from now.
     /// - Throws: `.invalidArgument` for a bad job; the coder's errors; as ``append(batch:)``.
     @discardableResult
-    public func enqueue<Parameters>(_ job: Job<Parameters>, _ parameters: Parameters, key: [UInt8]? = nil,
-                                    delay: Duration? = nil) async throws -> Int64 {
+    public func enqueue<Parameters>(
+        _ job: Job<Parameters>, _ parameters: Parameters, key: [UInt8]? = nil,
+        delay: Duration? = nil
+    ) async throws -> Int64 {
         try await withSpan("spool.enqueue", ofKind: .producer) { span in
             JobTracing.describe(span, queue: name, job: job.name)
             let now = shared.options.clock.wallMilliseconds()
-            var record = try job.record(parameters, key: key, timestamp: now, notBefore: delay.map { now + Worker.milliseconds($0) })
+            var record = try job.record(
+                parameters, key: key, timestamp: now, notBefore: delay.map { now + Worker.milliseconds($0) })
             JobTracing.inject(span.context, into: &record)
             let offset = try await append(batch: [record])
             span.attributes["messaging.message.id"] = "\(offset)"

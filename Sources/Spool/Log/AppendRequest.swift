@@ -1,6 +1,6 @@
 import Glibc
-import Synchronization
 import SpoolFormat
+import Synchronization
 
 /// One producer's encoded batches, waiting for the writer. The producer encoded them (and
 /// their CRCs) on its own thread; the writer only stamps base offsets, which the CRC does not

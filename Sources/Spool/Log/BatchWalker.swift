@@ -86,8 +86,10 @@ struct BatchWalker {
     /// Bounded: each step advances by a whole batch, at least a header's bytes, or returns.
     /// - Throws: I/O errors (naming the path and position), and whatever `body` throws.
     func walk(from start: Int64, limit: Int64, _ body: (Batch) throws -> Bool) throws -> Outcome {
-        var buffer = [UInt8](repeating: 0, count: Int(min(Int64(chunkBytes), max(limit - start, 0))) + RecordBatchHeader.size)
-        var bufferStart = start, bufferCount = 0
+        var buffer = [UInt8](
+            repeating: 0, count: Int(min(Int64(chunkBytes), max(limit - start, 0))) + RecordBatchHeader.size)
+        var bufferStart = start
+        var bufferCount = 0
         var position = start
         while position < limit {
             if position + Int64(RecordBatchHeader.size) > bufferStart + Int64(bufferCount) {
@@ -101,14 +103,18 @@ struct BatchWalker {
             let header: RecordBatchHeader
             do {
                 header = try buffer.withUnsafeBytes { raw in
-                    try RecordBatchHeader.decode(UnsafeRawBufferPointer(rebasing: raw[local..<local + RecordBatchHeader.size]), limits: headerLimits)
+                    try RecordBatchHeader.decode(
+                        UnsafeRawBufferPointer(rebasing: raw[local..<local + RecordBatchHeader.size]),
+                        limits: headerLimits)
                 }
             } catch {
                 let zero = buffer[local..<local + RecordBatchHeader.lengthFieldEnd].allSatisfy { $0 == 0 }
                 return Outcome(end: position, stop: zero ? .zeros : .badHeader("\(error)"))
             }
             let total = header.totalBytes
-            guard position + Int64(total) <= limit else { return Outcome(end: position, stop: .runsPastEnd(batchBytes: total)) }
+            guard position + Int64(total) <= limit else {
+                return Outcome(end: position, stop: .runsPastEnd(batchBytes: total))
+            }
             var start = local
             if position + Int64(total) > bufferStart + Int64(bufferCount) {
                 if total > buffer.count { buffer = [UInt8](repeating: 0, count: total + RecordBatchHeader.size) }
@@ -117,7 +123,10 @@ struct BatchWalker {
                 guard bufferCount >= total else { return Outcome(end: position, stop: .shrank) }
             }
             let taken = try buffer.withUnsafeBytes { raw in
-                try body(Batch(position: position, header: header, bytes: UnsafeRawBufferPointer(rebasing: raw[start..<start + total])))
+                try body(
+                    Batch(
+                        position: position, header: header,
+                        bytes: UnsafeRawBufferPointer(rebasing: raw[start..<start + total])))
             }
             guard taken else { return Outcome(end: position, stop: .declined) }
             position += Int64(total)
@@ -134,12 +143,15 @@ struct BatchWalker {
     }
 
     /// Refills the buffer from `position`, as far as it holds and the data goes.
-    private func fill(_ buffer: inout [UInt8], _ bufferStart: inout Int64, _ bufferCount: inout Int,
-                      from position: Int64, limit: Int64) throws {
+    private func fill(
+        _ buffer: inout [UInt8], _ bufferStart: inout Int64, _ bufferCount: inout Int,
+        from position: Int64, limit: Int64
+    ) throws {
         let want = Int(min(Int64(buffer.count), limit - position))
         bufferCount = try buffer.withUnsafeMutableBytes { raw in
             do {
-                return try fileSystem.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<want]), at: position)
+                return try fileSystem.read(
+                    fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<want]), at: position)
             } catch {
                 throw error.with(path: path, position: position)
             }
@@ -158,7 +170,8 @@ struct BatchWalker {
             let want = Int(min(Int64(buffer.count), to - position))
             let got = try buffer.withUnsafeMutableBytes { raw in
                 do {
-                    return try fileSystem.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<want]), at: position)
+                    return try fileSystem.read(
+                        fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<want]), at: position)
                 } catch {
                     throw error.with(path: path, position: position)
                 }

@@ -36,7 +36,8 @@ public enum CompactionLeftovers {
         public var description: String {
             switch kind {
             case .deleteCleaned: return "delete \(path) (an unfinished compaction; the live segment is intact)"
-            case .finishSwap: return "make \(path) live as segment \(segment) (a finished compaction), and drop its stale indexes"
+            case .finishSwap:
+                return "make \(path) live as segment \(segment) (a finished compaction), and drop its stale indexes"
             case .deleteOrphanIndex: return "delete \(path) (the index of a deleted segment)"
             }
         }
@@ -50,7 +51,8 @@ public enum CompactionLeftovers {
     /// What open would do about the leftovers in `directory`, in the order it would do it.
     /// Looks only; changes nothing.
     /// - Throws: `.notFound` or `.io` when the directory cannot be listed.
-    public static func plan(in directory: String, fileSystem fs: any FileSystem = PosixFileSystem()) throws -> [Action] {
+    public static func plan(in directory: String, fileSystem fs: any FileSystem = PosixFileSystem()) throws -> [Action]
+    {
         let names = try fs.listDirectory(directory)
         let present = Set(names)
         var actions: [Action] = []
@@ -59,10 +61,13 @@ public enum CompactionLeftovers {
                 actions.append(Action(kind: .deleteCleaned, path: RootLayout.path(directory, name), segment: base))
             } else if let base = base(of: name, suffix: RootLayout.swapSuffix) {
                 actions.append(Action(kind: .finishSwap, path: RootLayout.path(directory, name), segment: base))
-            } else if let base = base(of: name, suffix: RootLayout.indexSuffix) ?? base(of: name, suffix: RootLayout.timeIndexSuffix) {
+            } else if let base = base(of: name, suffix: RootLayout.indexSuffix)
+                ?? base(of: name, suffix: RootLayout.timeIndexSuffix)
+            {
                 let stem = SegmentName.stem(base)
                 if !present.contains(stem + RootLayout.logSuffix) && !present.contains(stem + RootLayout.swapSuffix) {
-                    actions.append(Action(kind: .deleteOrphanIndex, path: RootLayout.path(directory, name), segment: base))
+                    actions.append(
+                        Action(kind: .deleteOrphanIndex, path: RootLayout.path(directory, name), segment: base))
                 }
             }
         }
@@ -72,7 +77,9 @@ public enum CompactionLeftovers {
     /// Carries out `actions` (from ``plan(in:fileSystem:)``) in `directory`, then syncs it.
     /// Idempotent: a crash part way leaves leftovers that the next plan finds again.
     /// - Throws: ``SpoolError`` naming the file that could not be renamed or deleted.
-    public static func apply(_ actions: [Action], in directory: String, fileSystem fs: any FileSystem = PosixFileSystem()) throws {
+    public static func apply(
+        _ actions: [Action], in directory: String, fileSystem fs: any FileSystem = PosixFileSystem()
+    ) throws {
         guard !actions.isEmpty else { return }
         for action in actions {
             switch action.kind {

@@ -56,15 +56,20 @@ final class ConditionLock: @unchecked Sendable {
 /// Starts a detached-free pthread running `body`; `join()` waits for it.
 final class OSThread: @unchecked Sendable {
     private var handle = pthread_t()
-    private final class Box { let body: () -> Void; init(_ body: @escaping () -> Void) { self.body = body } }
+    private final class Box {
+        let body: () -> Void
+        init(_ body: @escaping () -> Void) { self.body = body }
+    }
 
     init(_ body: @escaping @Sendable () -> Void) {
         let box = Unmanaged.passRetained(Box(body)).toOpaque()
-        let rc = pthread_create(&handle, nil, { raw in
-            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-            box.body()
-            return nil
-        }, box)
+        let rc = pthread_create(
+            &handle, nil,
+            { raw in
+                let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+                box.body()
+                return nil
+            }, box)
         precondition(rc == 0, "pthread_create failed: \(rc)")
     }
 

@@ -86,7 +86,9 @@ enum DamageRule {
     ///   - live: whether a writer holds the log now.
     ///   - looseFile: whether the file was given alone, with no recovery point;
     ///     `lastSoundEnd` is then the end of its last sound batch.
-    static func place(of position: Int64, tailStart: Int64?, live: Bool, looseFile: Bool = false, lastSoundEnd: Int64 = 0) -> Place {
+    static func place(
+        of position: Int64, tailStart: Int64?, live: Bool, looseFile: Bool = false, lastSoundEnd: Int64 = 0
+    ) -> Place {
         let pastTailStart = tailStart.map { position >= $0 } ?? false
         if live && pastTailStart { return .liveTail }
         if looseFile { return position < lastSoundEnd ? .looseFileMiddle : .looseFileEnd }

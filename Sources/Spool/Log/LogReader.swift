@@ -100,12 +100,16 @@ public struct LogReader: Sendable {
     /// batch the offset index names for the time index's last entry at or below the time, once
     /// both entries agree with the log; else 0 (and a sealed segment's indexes are rebuilt).
     private func timeLookupStart(_ segment: Segment, _ timestamp: Int64, limit: Int64) throws -> Int64 {
-        guard let (offsets, times) = indexes(of: segment, limit: limit), let entry = times.lastEntry(atOrBelow: timestamp) else { return 0 }
+        guard let (offsets, times) = indexes(of: segment, limit: limit),
+            let entry = times.lastEntry(atOrBelow: timestamp)
+        else { return 0 }
         let start = offsets.lookup(entry.relativeOffset)
         guard start.position > 0, Int64(start.position) < limit else { return 0 }
         let offsetEntry = OffsetIndexEntry(relativeOffset: start.relativeOffset, position: start.position)
         if (try? segment.offsetEntryBatch(offsetEntry, limits: shared.options.limits)) ?? nil != nil,
-           (try? segment.timeEntryMatchesLog(entry, offsets: offsets, end: limit, limits: shared.options.limits)) == true {
+            (try? segment.timeEntryMatchesLog(entry, offsets: offsets, end: limit, limits: shared.options.limits))
+                == true
+        {
             return Int64(start.position)
         }
         discardIndexes(of: segment, limit: limit)
@@ -130,7 +134,8 @@ public struct LogReader: Sendable {
         // Bounded: each pass consumes a batch or moves to the next segment.
         while index < segments.count {
             let segment = segments[index]
-            var (limit, position, previousEnd, followingBase) = try walkStart(at: index, of: segments, committed: committed)
+            var (limit, position, previousEnd, followingBase) = try walkStart(
+                at: index, of: segments, committed: committed)
             while position < limit {
                 let header = try readHeader(segment, at: position, limit: limit)
                 if position == 0 { try checkStart(header, of: segment, after: index > 0 ? segments[index - 1] : nil) }
@@ -143,7 +148,9 @@ public struct LogReader: Sendable {
                 // Kafka's read_committed rule (FORMAT.md, "Control batches and transactions").
                 var holdsTasks = header.recordCount > 0 && !header.isControlBatch
                 if holdsTasks && header.isTransactional {
-                    switch try transactionOutcome(of: header, after: position, in: index, of: segments, committed: committed) {
+                    switch try transactionOutcome(
+                        of: header, after: position, in: index, of: segments, committed: committed)
+                    {
                     case .committed: break
                     case .aborted: holdsTasks = false
                     case .open:
@@ -190,18 +197,24 @@ public struct LogReader: Sendable {
     /// - Throws: `.offsetOutOfRange` when ``nextOffset`` is below the log start.
     private mutating func segmentsToRead() throws -> (segments: [Segment], committed: LogPosition)? {
         var (segments, committed) = shared.snapshot
-        if let held = cursor?.segment, held.isRetired, held.baseOffset <= nextOffset, !segments.contains(where: { $0 === held }) {
+        if let held = cursor?.segment, held.isRetired, held.baseOffset <= nextOffset,
+            !segments.contains(where: { $0 === held })
+        {
             // The compactor deleted or replaced the segment this reader is in: it finishes
             // that file (still open through `held`), then goes on with the live ones after it.
             segments = [held] + segments.filter { $0.baseOffset > held.baseOffset }
         }
         guard nextOffset < committed.nextOffset, let first = segments.first else {
-            if cursor?.segment.isRetired == true { cursor = nil }  // caught up: a deleted segment's descriptor can close
+            // caught up: a deleted segment's descriptor can close
+            if cursor?.segment.isRetired == true { cursor = nil }
             return nil
         }
         if nextOffset < first.baseOffset {
-            throw SpoolError(.offsetOutOfRange, "offset \(nextOffset) is below the log start \(first.baseOffset): retention or compaction deleted the segments that held it",
-                             path: shared.directory, offset: nextOffset, hint: "those records are gone; read from \(first.baseOffset)")
+            throw SpoolError(
+                .offsetOutOfRange,
+                "offset \(nextOffset) is below the log start \(first.baseOffset): retention or compaction deleted the segments that held it",
+                path: shared.directory, offset: nextOffset,
+                hint: "those records are gone; read from \(first.baseOffset)")
         }
         return (segments, committed)
     }
@@ -222,25 +235,33 @@ public struct LogReader: Sendable {
         var index = segments.lastIndex { $0.baseOffset <= nextOffset }!
         while index < segments.count {  // bounded: each pass takes a batch or moves on a segment
             let segment = segments[index]
-            var (limit, position, previousEnd, followingBase) = try walkStart(at: index, of: segments, committed: committed)
+            var (limit, position, previousEnd, followingBase) = try walkStart(
+                at: index, of: segments, committed: committed)
             while position < limit {
                 let header = try readHeader(segment, at: position, limit: limit)
                 try checkOrder(header, in: segment, at: position, after: previousEnd, before: followingBase)
                 previousEnd = header.nextOffset
                 let total = header.totalBytes
-                if header.nextOffset <= nextOffset { position += Int64(total); continue }
+                if header.nextOffset <= nextOffset {
+                    position += Int64(total)
+                    continue
+                }
                 if !out.isEmpty && out.count + total > maxBytes { return (out, first) }
                 let start = out.count
                 out += [UInt8](repeating: 0, count: total)
                 let got = try out.withUnsafeMutableBytes { raw in
-                    try segment.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[start..<start + total]), at: position)
+                    try segment.read(
+                        into: UnsafeMutableRawBufferPointer(rebasing: raw[start..<start + total]), at: position)
                 }
                 do {
                     try out.withUnsafeBytes { raw in
-                        try RecordBatchDecoder.verifyCRC(UnsafeRawBufferPointer(rebasing: raw[start..<start + got]), header: header)
+                        try RecordBatchDecoder.verifyCRC(
+                            UnsafeRawBufferPointer(rebasing: raw[start..<start + got]), header: header)
                     }
                 } catch {
-                    throw SpoolError.corruption(error, path: segment.logPath, segment: segment.baseOffset, position: position, offset: header.baseOffset)
+                    throw SpoolError.corruption(
+                        error, path: segment.logPath, segment: segment.baseOffset, position: position,
+                        offset: header.baseOffset)
                 }
                 first = first ?? header.baseOffset
                 position += Int64(total)
@@ -280,9 +301,13 @@ public struct LogReader: Sendable {
     /// by walking batch headers after it to its producer's next control batch (cached per
     /// producer), up to the committed end. `.open` when no marker is there yet.
     /// - Throws: `.corruption` or `.io` naming the segment of a batch on the way.
-    private mutating func transactionOutcome(of header: RecordBatchHeader, after start: Int64, in first: Int,
-                                             of segments: [Segment], committed: LogPosition) throws -> TransactionOutcomes.Outcome {
-        if let known = transactions.outcome(producerId: header.producerId, batchOffset: header.baseOffset) { return known }
+    private mutating func transactionOutcome(
+        of header: RecordBatchHeader, after start: Int64, in first: Int,
+        of segments: [Segment], committed: LogPosition
+    ) throws -> TransactionOutcomes.Outcome {
+        if let known = transactions.outcome(producerId: header.producerId, batchOffset: header.baseOffset) {
+            return known
+        }
         var position = start + Int64(header.totalBytes)
         // Bounded: each pass moves past one batch or to the next segment, up to the committed end.
         for index in first..<segments.count {
@@ -295,10 +320,14 @@ public struct LogReader: Sendable {
                     let marker = try readBatch(segment, at: position, header: next)
                     let type: ControlRecordType?
                     do { type = try ControlRecordType.decode(key: marker.records.first?.key) } catch {
-                        throw SpoolError.corruption(error, path: segment.logPath, segment: segment.baseOffset, position: position, offset: next.baseOffset)
+                        throw SpoolError.corruption(
+                            error, path: segment.logPath, segment: segment.baseOffset, position: position,
+                            offset: next.baseOffset)
                     }
                     if let type {
-                        return transactions.record(producerId: header.producerId, batchOffset: header.baseOffset, markerOffset: next.baseOffset, committed: type == .commit)
+                        return transactions.record(
+                            producerId: header.producerId, batchOffset: header.baseOffset,
+                            markerOffset: next.baseOffset, committed: type == .commit)
                     }
                 }
                 position += Int64(next.totalBytes)
@@ -311,8 +340,11 @@ public struct LogReader: Sendable {
     /// the offset the batch before that position ended at (when the cursor knows it), and the
     /// offset this segment's batches must end at (the next segment's base, or the committed end).
     /// - Throws: as ``limitOf(_:committed:)``.
-    private func walkStart(at index: Int, of segments: [Segment], committed: LogPosition) throws
-        -> (limit: Int64, position: Int64, previousEnd: Int64?, followingBase: Int64) {
+    private func walkStart(
+        at index: Int, of segments: [Segment], committed: LogPosition
+    ) throws
+        -> (limit: Int64, position: Int64, previousEnd: Int64?, followingBase: Int64)
+    {
         let segment = segments[index]
         let limit = try limitOf(segment, committed: committed)
         let position = startPosition(in: segment, limit: limit)
@@ -343,7 +375,8 @@ public struct LogReader: Sendable {
         guard entry.position > 0, Int64(entry.position) < limit else { return 0 }
         // An index from another segment, or stale, points at the wrong batch: do not trust it.
         if let header = try? readHeader(segment, at: Int64(entry.position), limit: limit),
-           header.lastOffset == segment.baseOffset + Int64(entry.relativeOffset) {
+            header.lastOffset == segment.baseOffset + Int64(entry.relativeOffset)
+        {
             return Int64(entry.position)
         }
         discardIndexes(of: segment, limit: limit)
@@ -353,7 +386,8 @@ public struct LogReader: Sendable {
     /// An index entry pointed at the wrong batch: rebuild a sealed segment's indexes (the
     /// active segment's are the writer's, checked at open, and are left alone).
     private func discardIndexes(of segment: Segment, limit: Int64) {
-        shared.options.logger.warning("index does not match its segment; rebuilding it", metadata: ["file": "\(segment.indexPath)"])
+        shared.options.logger.warning(
+            "index does not match its segment; rebuilding it", metadata: ["file": "\(segment.indexPath)"])
         if segment.baseOffset != shared.snapshot.committed.segment {
             segment.discardIndexes(validEnd: limit, options: shared.options)
         }
@@ -365,21 +399,26 @@ public struct LogReader: Sendable {
     /// otherwise make the walk skip the batches after it as already read. Gaps are allowed
     /// (compaction leaves them); going backwards is not.
     /// - Throws: `.corruption` naming the file, position and offset.
-    private func checkOrder(_ header: RecordBatchHeader, in segment: Segment, at position: Int64,
-                            after previousEnd: Int64?, before followingBase: Int64) throws {
+    private func checkOrder(
+        _ header: RecordBatchHeader, in segment: Segment, at position: Int64,
+        after previousEnd: Int64?, before followingBase: Int64
+    ) throws {
         let problem: String
         if header.baseOffset < segment.baseOffset {
             problem = "batch at offset \(header.baseOffset) lies below its segment's base offset \(segment.baseOffset)"
         } else if header.nextOffset > followingBase {
-            problem = "batch at offsets \(header.baseOffset)–\(header.nextOffset - 1) runs past offset \(followingBase), where the next segment or the log's committed end is"
+            problem =
+                "batch at offsets \(header.baseOffset)–\(header.nextOffset - 1) runs past offset \(followingBase), where the next segment or the log's committed end is"
         } else if let previousEnd, header.baseOffset < previousEnd {
-            problem = "batch at offset \(header.baseOffset) follows a batch that ends at offset \(previousEnd - 1): offsets go backwards"
+            problem =
+                "batch at offset \(header.baseOffset) follows a batch that ends at offset \(previousEnd - 1): offsets go backwards"
         } else {
             return
         }
-        throw SpoolError(.corruption, problem, path: segment.logPath, segment: segment.baseOffset, position: position,
-                         offset: header.baseOffset,
-                         hint: "the batch's baseOffset was damaged; inspect the segment with `spool dump`")
+        throw SpoolError(
+            .corruption, problem, path: segment.logPath, segment: segment.baseOffset, position: position,
+            offset: header.baseOffset,
+            hint: "the batch's baseOffset was damaged; inspect the segment with `spool dump`")
     }
 
     /// A segment's first batch starts at the offset its name gives. One that starts higher was
@@ -388,11 +427,16 @@ public struct LogReader: Sendable {
     /// - Throws: `.corruption` naming the segment and the one before it.
     private func checkStart(_ header: RecordBatchHeader, of segment: Segment, after previous: Segment?) throws {
         guard header.baseOffset > segment.baseOffset else { return }
-        let before = previous.map { "; the segment before it, \($0.logPath), may hold offsets up to there: the two overlap" } ?? ""
+        let before =
+            previous.map { "; the segment before it, \($0.logPath), may hold offsets up to there: the two overlap" }
+            ?? ""
         throw SpoolError(
-            .corruption, "\(segment.logPath) is named for offset \(segment.baseOffset) but its first batch starts at offset \(header.baseOffset)\(before)",
+            .corruption,
+            "\(segment.logPath) is named for offset \(segment.baseOffset) but its first batch starts at offset \(header.baseOffset)\(before)",
             path: segment.logPath, segment: segment.baseOffset, position: 0, offset: segment.baseOffset,
-            hint: "a segment was renamed or copied in; rename it back to the base offset of its first batch (`spool dump` shows it), then run `spool verify`")
+            hint:
+                "a segment was renamed or copied in; rename it back to the base offset of its first batch (`spool dump` shows it), then run `spool verify`"
+        )
     }
 
     /// A sealed segment's records end where the next segment's begin: compaction keeps offsets
@@ -400,7 +444,9 @@ public struct LogReader: Sendable {
     /// which no CRC can see. The one gap allowed is one `spool repair` made and kept a file for
     /// (``RepairGap``); the directory is listed only when a gap is found.
     /// - Throws: `.corruption` naming the segment, its end and the records missing.
-    private func checkContinuity(_ segment: Segment, endsAt end: Int64?, readableEnd: Int64, before followingBase: Int64) throws {
+    private func checkContinuity(
+        _ segment: Segment, endsAt end: Int64?, readableEnd: Int64, before followingBase: Int64
+    ) throws {
         guard let end, end < followingBase else { return }
         let finding = DamageRule.segmentStart(followingBase, expected: end) {
             let names = (try? shared.options.fileSystem.listDirectory(shared.directory)) ?? []
@@ -408,9 +454,12 @@ public struct LogReader: Sendable {
         }
         guard let finding, DamageRule.verdict(finding, at: .synced) == .corruption else { return }
         throw SpoolError(
-            .corruption, "the segment ends at offset \(end) but the next one starts at \(followingBase): \(followingBase - end) records are missing",
+            .corruption,
+            "the segment ends at offset \(end) but the next one starts at \(followingBase): \(followingBase - end) records are missing",
             path: segment.logPath, segment: segment.baseOffset, position: readableEnd, offset: end,
-            hint: "the segment was cut short; restore it from a copy, or accept the loss with a Repairer whose acceptGaps is true to keep reading past the gap")
+            hint:
+                "the segment was cut short; restore it from a copy, or accept the loss with a Repairer whose acceptGaps is true to keep reading past the gap"
+        )
     }
 
     private func readHeader(_ segment: Segment, at position: Int64, limit: Int64) throws -> RecordBatchHeader {
@@ -419,22 +468,27 @@ public struct LogReader: Sendable {
         let header: RecordBatchHeader
         do {
             header = try raw.withUnsafeBytes { (buffer) in
-                try RecordBatchHeader.decode(UnsafeRawBufferPointer(rebasing: buffer[0..<got]), limits: shared.options.limits)
+                try RecordBatchHeader.decode(
+                    UnsafeRawBufferPointer(rebasing: buffer[0..<got]), limits: shared.options.limits)
             }
         } catch {
-            throw SpoolError.corruption(error, path: segment.logPath, segment: segment.baseOffset, position: position, offset: nextOffset)
+            throw SpoolError.corruption(
+                error, path: segment.logPath, segment: segment.baseOffset, position: position, offset: nextOffset)
         }
         // partitionLeaderEpoch is not checked: Kafka producers write -1 and brokers their
         // leader epoch, and Kafka keeps the field outside the CRC on purpose (FORMAT.md,
         // "Batch header").
         if position + Int64(header.totalBytes) > limit {
-            throw SpoolError(.corruption, "batch of \(header.totalBytes) bytes runs past the readable end \(limit)",
-                             path: segment.logPath, segment: segment.baseOffset, position: position, offset: header.baseOffset)
+            throw SpoolError(
+                .corruption, "batch of \(header.totalBytes) bytes runs past the readable end \(limit)",
+                path: segment.logPath, segment: segment.baseOffset, position: position, offset: header.baseOffset)
         }
         return header
     }
 
-    private mutating func readBatch(_ segment: Segment, at position: Int64, header: RecordBatchHeader) throws -> RecordBatch {
+    private mutating func readBatch(
+        _ segment: Segment, at position: Int64, header: RecordBatchHeader
+    ) throws -> RecordBatch {
         let total = header.totalBytes
         if buffer.count < total { buffer = [UInt8](repeating: 0, count: total) }
         let got = try buffer.withUnsafeMutableBytes { (raw) in
@@ -442,10 +496,14 @@ public struct LogReader: Sendable {
         }
         do {
             return try buffer.withUnsafeBytes { (raw) in
-                try RecordBatchDecoder.decode(UnsafeRawBufferPointer(rebasing: raw[0..<got]), limits: shared.options.limits, context: decompression)
+                try RecordBatchDecoder.decode(
+                    UnsafeRawBufferPointer(rebasing: raw[0..<got]), limits: shared.options.limits,
+                    context: decompression)
             }
         } catch {
-            throw SpoolError.corruption(error, path: segment.logPath, segment: segment.baseOffset, position: position, offset: header.baseOffset)
+            throw SpoolError.corruption(
+                error, path: segment.logPath, segment: segment.baseOffset, position: position, offset: header.baseOffset
+            )
         }
     }
 }

@@ -1,6 +1,6 @@
 import Glibc
-import Synchronization
 import SpoolFormat
+import Synchronization
 
 /// A place in a queue's log: the segment (by base offset), the byte position just after the
 /// last batch, and the offset the next record gets.
@@ -46,8 +46,11 @@ final class LogShared: Sendable {
     /// Deleted segments kept to become the next segment (FORMAT.md, "Recycled segments").
     let spares: SpareSegments
 
-    init(name: String, directory: String, options: SpoolOptions, state: LogState, compressor: CompressorPool, dictionaries: DictionaryStore,
-         spares: SpareSegments) {
+    init(
+        name: String, directory: String, options: SpoolOptions, state: LogState, compressor: CompressorPool,
+        dictionaries: DictionaryStore,
+        spares: SpareSegments
+    ) {
         self.spares = spares
         self.name = name
         self.directory = directory
@@ -122,7 +125,9 @@ final class LogShared: Sendable {
     /// - Throws: `.invalidArgument` for no records, `.limitExceeded` for a record or append that
     ///   cannot fit a batch or a segment.
     func encode(_ records: [RecordInput]) throws -> [UInt8] {
-        guard !records.isEmpty else { throw SpoolError(.invalidArgument, "an append needs at least one record", path: directory) }
+        guard !records.isEmpty else {
+            throw SpoolError(.invalidArgument, "an append needs at least one record", path: directory)
+        }
         var limits = options.limits
         limits.batchBytesMax = min(limits.batchBytesMax, options.segmentBytes)
         var out: [UInt8] = []
@@ -141,11 +146,15 @@ final class LogShared: Sendable {
             let middle = records.count / 2
             out = try encode(Array(records[..<middle])) + encode(Array(records[middle...]))
         } catch {
-            throw SpoolError(.limitExceeded, "record batch rejected: \(error)", path: directory,
-                             hint: "split the payload or raise SpoolOptions.limits", cause: error)
+            throw SpoolError(
+                .limitExceeded, "record batch rejected: \(error)", path: directory,
+                hint: "split the payload or raise SpoolOptions.limits", cause: error)
         }
         if out.count > options.segmentBytes {
-            throw SpoolError(.limitExceeded, "an append of \(out.count) bytes does not fit in one segment of \(options.segmentBytes)", path: directory)
+            throw SpoolError(
+                .limitExceeded,
+                "an append of \(out.count) bytes does not fit in one segment of \(options.segmentBytes)",
+                path: directory)
         }
         return out
     }

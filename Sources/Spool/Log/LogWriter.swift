@@ -85,7 +85,8 @@ final class LogWriter: @unchecked Sendable {
             if queuedBytes + size > options.pendingBytesMax && !queue.isEmpty {
                 if options.backpressure == .fail {
                     return SpoolError(
-                        .queueFull, "\(queuedBytes) bytes are waiting for the writer, the bound is \(options.pendingBytesMax)",
+                        .queueFull,
+                        "\(queuedBytes) bytes are waiting for the writer, the bound is \(options.pendingBytesMax)",
                         path: shared.directory, hint: "retry later, raise pendingBytesMax, or use backpressure .wait")
                 }
                 waiting.append(request)
@@ -144,7 +145,10 @@ final class LogWriter: @unchecked Sendable {
             lingerIfDue()
             while queue.isEmpty && !closing && !rollRequested {
                 if let deadline = syncDeadline {
-                    if options.clock.monotonicNanoseconds() >= deadline { syncDue = true; break }
+                    if options.clock.monotonicNanoseconds() >= deadline {
+                        syncDue = true
+                        break
+                    }
                     lock.wait(until: deadline)
                 } else {
                     writerSleeping = true
@@ -200,10 +204,12 @@ final class LogWriter: @unchecked Sendable {
         let segment = active
         let step = Int64(options.preallocationStepBytes)
         guard hasWritten, options.durability != .never, !unsynced, segment.recycledEnd == nil,
-              segment.preparedEnd - segment.writeEnd < step, segment.preparedEnd < Int64(options.segmentBytes),
-              shared.state.withLock({ $0.failure }) == nil else { return }
-        let target = min(segment.preparedEnd + Int64(zeros.count), (segment.writeEnd + step + step - 1) / step * step,
-                         Int64(options.segmentBytes))
+            segment.preparedEnd - segment.writeEnd < step, segment.preparedEnd < Int64(options.segmentBytes),
+            shared.state.withLock({ $0.failure }) == nil
+        else { return }
+        let target = min(
+            segment.preparedEnd + Int64(zeros.count), (segment.writeEnd + step + step - 1) / step * step,
+            Int64(options.segmentBytes))
         do {
             // Bounded: each pass prepares one more chunk, up to one step past the tail.
             while segment.preparedEnd < target && !hasWork.load(ordering: .acquiring) {
@@ -212,7 +218,8 @@ final class LogWriter: @unchecked Sendable {
             // A producer that came meanwhile is not kept waiting for this sync: its commit's covers the zeros.
             if segment.preparedEnd >= target && !hasWork.load(ordering: .acquiring) { try fs.fdatasync(segment.fd) }
         } catch {
-            logger.warning("preparing space while idle failed", metadata: ["queue": "\(shared.name)", "error": "\(error)"])
+            logger.warning(
+                "preparing space while idle failed", metadata: ["queue": "\(shared.name)", "error": "\(error)"])
         }
     }
 
@@ -248,7 +255,8 @@ final class LogWriter: @unchecked Sendable {
         let expected = max(lastGroupSize, 2)
         // Bounded: each pass waits until the deadline or a new request, and stops at the deadline.
         while !closing && queuedBytes < Self.lingerTargetBytes && queue.count < expected
-                && options.clock.monotonicNanoseconds() < deadline {
+            && options.clock.monotonicNanoseconds() < deadline
+        {
             writerSleeping = true
             lock.wait(until: deadline)
             writerSleeping = false
@@ -262,7 +270,8 @@ final class LogWriter: @unchecked Sendable {
 
     /// Takes queued requests up to groupBytesMax (at least one), then admits parked ones. Lock held.
     private func takeGroup() -> [AppendRequest] {
-        var taken = 0, bytes = 0
+        var taken = 0
+        var bytes = 0
         while taken < queue.count && (taken == 0 || bytes + queue[taken].size <= options.groupBytesMax) {
             bytes += queue[taken].size
             taken += 1
@@ -337,10 +346,12 @@ final class LogWriter: @unchecked Sendable {
     /// request that answers all of them. A run that cannot be encoded together (a record over a
     /// limit) is encoded request by request, and only the requests that fail alone fail.
     private func encodeLingering(_ group: [AppendRequest]) -> [AppendRequest] {
-        let runBytesMax = min(Self.lingerBatchBytesMax, options.segmentBytes / 2, options.limits.decompressedBytesMax / 2)
+        let runBytesMax = min(
+            Self.lingerBatchBytesMax, options.segmentBytes / 2, options.limits.decompressedBytesMax / 2)
         var out: [AppendRequest] = []
         var run: [AppendRequest] = []
-        var runBytes = 0, runRecords = 0
+        var runBytes = 0
+        var runRecords = 0
         for request in group {
             guard let records = request.records else {
                 out += encodeRun(run)
@@ -348,7 +359,10 @@ final class LogWriter: @unchecked Sendable {
                 out.append(request)
                 continue
             }
-            if !run.isEmpty && (runBytes + request.size > runBytesMax || runRecords + records.count > options.limits.recordsPerBatchMax) {
+            if !run.isEmpty
+                && (runBytes + request.size > runBytesMax
+                    || runRecords + records.count > options.limits.recordsPerBatchMax)
+            {
                 out += encodeRun(run)
                 run.removeAll()
                 runBytes = 0
@@ -391,8 +405,9 @@ final class LogWriter: @unchecked Sendable {
     }
 
     private func savedTail() -> SavedTail {
-        SavedTail(nextOffset: active.nextOffset, indexRule: active.indexRule,
-                  maxTimestamp: active.maxTimestamp, firstTimestamp: active.firstTimestamp)
+        SavedTail(
+            nextOffset: active.nextOffset, indexRule: active.indexRule,
+            maxTimestamp: active.maxTimestamp, firstTimestamp: active.firstTimestamp)
     }
 
     private func restore(_ saved: SavedTail) {
@@ -407,11 +422,16 @@ final class LogWriter: @unchecked Sendable {
     /// segment": relative offsets fit a `u32`). An empty segment takes any one append.
     private func needsRoll(adding bytes: Int, offsets: Int64) -> Bool {
         let holdsOffsets = active.nextOffset > active.baseOffset
-        if holdsOffsets && active.nextOffset - active.baseOffset + offsets - 1 > options.segmentRelativeOffsetMax { return true }
+        if holdsOffsets && active.nextOffset - active.baseOffset + offsets - 1 > options.segmentRelativeOffsetMax {
+            return true
+        }
         guard active.writeEnd > 0 else { return false }
         if active.writeEnd + Int64(bytes) > Int64(options.segmentBytes) { return true }
         if let first = active.firstTimestamp,
-           options.clock.wallMilliseconds() - first >= options.segmentMaxAgeMilliseconds { return true }
+            options.clock.wallMilliseconds() - first >= options.segmentMaxAgeMilliseconds
+        {
+            return true
+        }
         return false
     }
 
@@ -419,10 +439,13 @@ final class LogWriter: @unchecked Sendable {
     /// their headers (FORMAT.md, "Batch header").
     static func offsetSpan(of bytes: [UInt8]) -> Int64 {
         bytes.withUnsafeBytes { raw in
-            var p = 0, span: Int64 = 0
+            var p = 0
+            var span: Int64 = 0
             while p + RecordBatchHeader.size <= raw.count {
                 span += Int64(raw.loadBigEndian(at: p + RecordBatchHeader.lastOffsetDeltaPosition, as: Int32.self)) + 1
-                p += RecordBatchHeader.lengthFieldEnd + Int(raw.loadBigEndian(at: p + RecordBatchHeader.batchLengthPosition, as: Int32.self))
+                p +=
+                    RecordBatchHeader.lengthFieldEnd
+                    + Int(raw.loadBigEndian(at: p + RecordBatchHeader.batchLengthPosition, as: Int32.self))
             }
             return span
         }
@@ -436,18 +459,28 @@ final class LogWriter: @unchecked Sendable {
             var p = 0
             while p + RecordBatchHeader.size <= raw.count {
                 let readable = UnsafeRawBufferPointer(raw)
-                let length = RecordBatchHeader.lengthFieldEnd + Int(readable.loadBigEndian(at: p + RecordBatchHeader.batchLengthPosition, as: Int32.self))
-                let lastDelta = readable.loadBigEndian(at: p + RecordBatchHeader.lastOffsetDeltaPosition, as: Int32.self)
-                let maxTimestamp = readable.loadBigEndian(at: p + RecordBatchHeader.maxTimestampPosition, as: Int64.self)
-                RecordBatchEncoder.patchBaseOffset(active.nextOffset, in: UnsafeMutableRawBufferPointer(rebasing: raw[p..<p + length]))
+                let length =
+                    RecordBatchHeader.lengthFieldEnd
+                    + Int(readable.loadBigEndian(at: p + RecordBatchHeader.batchLengthPosition, as: Int32.self))
+                let lastDelta = readable.loadBigEndian(
+                    at: p + RecordBatchHeader.lastOffsetDeltaPosition, as: Int32.self)
+                let maxTimestamp = readable.loadBigEndian(
+                    at: p + RecordBatchHeader.maxTimestampPosition, as: Int64.self)
+                RecordBatchEncoder.patchBaseOffset(
+                    active.nextOffset, in: UnsafeMutableRawBufferPointer(rebasing: raw[p..<p + length]))
                 let position = startPosition + Int64(p)
-                precondition(lastDelta >= 0 && length >= RecordBatchHeader.size && p + length <= raw.count,
-                             "the writer stamps only batches its own encoder framed")
+                precondition(
+                    lastDelta >= 0 && length >= RecordBatchHeader.size && p + length <= raw.count,
+                    "the writer stamps only batches its own encoder framed")
                 let lastOffset = active.nextOffset + Int64(lastDelta)
-                assert(lastOffset - active.baseOffset <= options.segmentRelativeOffsetMax || active.nextOffset == active.baseOffset,
-                       "a segment rolls before its relative offsets pass the limit")
+                assert(
+                    lastOffset - active.baseOffset <= options.segmentRelativeOffsetMax
+                        || active.nextOffset == active.baseOffset,
+                    "a segment rolls before its relative offsets pass the limit")
                 let due = active.indexRule.add(lastOffset: lastOffset, maxTimestamp: maxTimestamp, at: position)
-                if due.offset != nil || due.time != nil { indexEntries.append(DueIndexEntries(offset: due.offset, time: due.time)) }
+                if due.offset != nil || due.time != nil {
+                    indexEntries.append(DueIndexEntries(offset: due.offset, time: due.time))
+                }
                 active.maxTimestamp = max(active.maxTimestamp, maxTimestamp)
                 active.nextOffset = lastOffset + 1
                 p += length
@@ -497,7 +530,9 @@ final class LogWriter: @unchecked Sendable {
         hasWritten = true
         if let (offsets, times) = segment.openIndexes {
             for due in indexEntries {
-                assert(due.offset.map { Int64($0.position) < end } ?? true, "an index entry points inside the written data")
+                assert(
+                    due.offset.map { Int64($0.position) < end } ?? true, "an index entry points inside the written data"
+                )
                 if let entry = due.offset { offsets.append(entry) }
                 if let entry = due.time { times.append(entry) }
             }
@@ -529,7 +564,10 @@ final class LogWriter: @unchecked Sendable {
 
     /// The interval policy's deferred sync.
     private func syncNow() {
-        guard unsynced else { syncDeadline = nil; return }
+        guard unsynced else {
+            syncDeadline = nil
+            return
+        }
         do {
             try dataSync(active)
             checkpointIfDue()
@@ -541,10 +579,13 @@ final class LogWriter: @unchecked Sendable {
     /// Makes the tail visible to readers. Under `.always` nothing is visible before it is
     /// synced: the committed end never passes the synced end.
     private func publish() {
-        assert(options.durability != .always || !unsynced, "under .always the committed end never passes the synced end")
-        assert(active.writeEnd <= max(active.preparedEnd, active.writeEnd) && active.nextOffset >= active.baseOffset,
-               "the tail is inside the active segment")
-        shared.publish(LogPosition(segment: active.baseOffset, position: active.writeEnd, nextOffset: active.nextOffset))
+        assert(
+            options.durability != .always || !unsynced, "under .always the committed end never passes the synced end")
+        assert(
+            active.writeEnd <= max(active.preparedEnd, active.writeEnd) && active.nextOffset >= active.baseOffset,
+            "the tail is inside the active segment")
+        shared.publish(
+            LogPosition(segment: active.baseOffset, position: active.writeEnd, nextOffset: active.nextOffset))
     }
 
     /// Zero-fills the active segment ahead of the tail in steps, so the appends that follow
@@ -579,8 +620,9 @@ final class LogWriter: @unchecked Sendable {
         } catch {
             // Give back what the partial fill took, so a full disk keeps its last blocks for others.
             try? fs.truncate(segment.fd, to: max(segment.preparedEnd, segment.writeEnd))
-            throw error.with(path: segment.logPath, segment: segment.baseOffset, position: position,
-                             hint: "the tail could not be extended; acknowledged tasks are intact")
+            throw error.with(
+                path: segment.logPath, segment: segment.baseOffset, position: position,
+                hint: "the tail could not be extended; acknowledged tasks are intact")
         }
         segment.preparedEnd = target
     }
@@ -593,7 +635,8 @@ final class LogWriter: @unchecked Sendable {
     private func keepFence(beyond end: Int64) throws {
         let segment = active
         guard let recycledEnd = segment.recycledEnd else { return }
-        let size = Int64(RecycledSpace.markerSize), step = Int64(options.preallocationStepBytes)
+        let size = Int64(RecycledSpace.markerSize)
+        let step = Int64(options.preallocationStepBytes)
         let last = recycledEnd - size  // the last place a marker fits in the recycled space
         guard segment.fence < end + size + step, segment.fence < last else { return }
         let target = min((end + size + step + step - 1) / step * step, last)
@@ -612,8 +655,9 @@ final class LogWriter: @unchecked Sendable {
     /// Moves the recovery point forward without an fsync when enough synced bytes passed: the
     /// point claims only what a completed fdatasync covers (DESIGN.md, "Recovery").
     private func checkpointIfDue() {
-        guard lastCheckpoint.segment != active.baseOffset
-            || active.writeEnd - lastCheckpoint.position >= Int64(options.recoveryCheckpointBytes)
+        guard
+            lastCheckpoint.segment != active.baseOffset
+                || active.writeEnd - lastCheckpoint.position >= Int64(options.recoveryCheckpointBytes)
         else { return }
         let point = RecoveryPoint(segment: active.baseOffset, position: active.writeEnd, nextOffset: active.nextOffset)
         do {
@@ -635,7 +679,9 @@ final class LogWriter: @unchecked Sendable {
         guard shared.state.withLock({ $0.failure }) == nil, active.writeEnd > 0 else { return }
         do {
             try roll()
-            try writeRecoveryPoint(RecoveryPoint(segment: active.baseOffset, position: active.writeEnd, nextOffset: active.nextOffset), durable: true)
+            try writeRecoveryPoint(
+                RecoveryPoint(segment: active.baseOffset, position: active.writeEnd, nextOffset: active.nextOffset),
+                durable: true)
             publish()
         } catch {
             logger.error("roll on request failed", metadata: ["queue": "\(shared.name)", "error": "\(error)"])
@@ -668,12 +714,14 @@ final class LogWriter: @unchecked Sendable {
             do {
                 return try recycle(spare, base: base)
             } catch {
-                logger.warning("spare segment not recycled; deleting it", metadata: ["file": "\(spare)", "error": "\(error)"])
+                logger.warning(
+                    "spare segment not recycled; deleting it", metadata: ["file": "\(spare)", "error": "\(error)"])
                 try? fs.unlink(spare)
             }
         }
-        return try Segment(directory: shared.directory, baseOffset: base, writable: true, create: true, fileSystem: fs,
-                           descriptors: active.descriptors)
+        return try Segment(
+            directory: shared.directory, baseOffset: base, writable: true, create: true, fileSystem: fs,
+            descriptors: active.descriptors)
     }
 
     /// Makes `spare` segment `base`: writes an end marker at position 0 and a fence a step
@@ -691,11 +739,14 @@ final class LogWriter: @unchecked Sendable {
         }
         let fence = min(Int64(options.preallocationStepBytes), size - markerSize)
         for position in [0, fence] {
-            try RecycledSpace.marker(base: base, position: position).withUnsafeBytes { (raw) in try fs.write(fd, from: raw, at: position) }
+            try RecycledSpace.marker(base: base, position: position).withUnsafeBytes { (raw) in
+                try fs.write(fd, from: raw, at: position)
+            }
         }
         try fs.fdatasync(fd)
-        let segment = try Segment(directory: shared.directory, baseOffset: base, writable: true, create: false, fileSystem: fs,
-                                  descriptors: active.descriptors)
+        let segment = try Segment(
+            directory: shared.directory, baseOffset: base, writable: true, create: false, fileSystem: fs,
+            descriptors: active.descriptors)
         guard fs.fileType(segment.logPath) == .missing else {
             throw SpoolError(.invalidArgument, "the next segment's file exists already", path: segment.logPath)
         }
@@ -703,7 +754,8 @@ final class LogWriter: @unchecked Sendable {
         segment.preparedEnd = size
         segment.recycledEnd = size
         segment.fence = fence
-        logger.info("segment recycled", metadata: ["queue": "\(shared.name)", "from": "\(spare)", "segment": "\(base)"])
+        logger.info(
+            "segment recycled", metadata: ["queue": "\(shared.name)", "from": "\(spare)", "segment": "\(base)"])
         return segment
     }
 
@@ -723,7 +775,9 @@ final class LogWriter: @unchecked Sendable {
         unsynced = false
         syncDeadline = nil
         try closeIndexes(of: segment)
-        try writeRecoveryPoint(RecoveryPoint(segment: segment.baseOffset, position: segment.writeEnd, nextOffset: segment.nextOffset), durable: true)
+        try writeRecoveryPoint(
+            RecoveryPoint(segment: segment.baseOffset, position: segment.writeEnd, nextOffset: segment.nextOffset),
+            durable: true)
     }
 
     /// Gives the time index its closing entry, trims both index files to their entries (no
@@ -748,7 +802,9 @@ final class LogWriter: @unchecked Sendable {
             segment.preparedEnd = segment.writeEnd
             segment.recycledEnd = nil
             try closeIndexes(of: segment)
-            try writeRecoveryPoint(RecoveryPoint(segment: segment.baseOffset, position: segment.writeEnd, nextOffset: segment.nextOffset), durable: true)
+            try writeRecoveryPoint(
+                RecoveryPoint(segment: segment.baseOffset, position: segment.writeEnd, nextOffset: segment.nextOffset),
+                durable: true)
         } catch {
             logger.error("close could not sync", metadata: ["queue": "\(shared.name)", "error": "\(error)"])
         }

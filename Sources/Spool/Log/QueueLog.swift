@@ -35,11 +35,15 @@ public final class QueueLog: Sendable {
         let compressor = CompressorPool(codec: compression.codec, level: compression.level, dictionary: dictionary)
         let outcome = try LogRecovery.recover(directory: directory, name: name, options: options)
         recoveryReport = outcome.report
-        let committed = LogPosition(segment: outcome.active.baseOffset, position: outcome.active.writeEnd, nextOffset: outcome.active.nextOffset)
-        let spares = try SpareSegments(directory: directory, limit: options.durability == .never ? 0 : options.recycledSegmentsMax,
-                                       fileSystem: options.fileSystem)
+        let committed = LogPosition(
+            segment: outcome.active.baseOffset, position: outcome.active.writeEnd, nextOffset: outcome.active.nextOffset
+        )
+        let spares = try SpareSegments(
+            directory: directory, limit: options.durability == .never ? 0 : options.recycledSegmentsMax,
+            fileSystem: options.fileSystem)
         shared = LogShared(
-            name: name, directory: directory, options: options, state: LogState(segments: outcome.segments, committed: committed),
+            name: name, directory: directory, options: options,
+            state: LogState(segments: outcome.segments, committed: committed),
             compressor: compressor, dictionaries: dictionaries, spares: spares)
         writer = LogWriter(shared: shared, active: outcome.active, checkpoint: outcome.checkpoint)
         writer.start()
@@ -63,11 +67,13 @@ public final class QueueLog: Sendable {
     ///   or sync failed (the record is then not acknowledged, though it may survive a crash).
     @discardableResult
     public func append(
-        _ value: [UInt8]?, key: [UInt8]? = nil, headers: [RecordHeader] = [], timestamp: Int64? = nil, notBefore: Int64? = nil
+        _ value: [UInt8]?, key: [UInt8]? = nil, headers: [RecordHeader] = [], timestamp: Int64? = nil,
+        notBefore: Int64? = nil
     ) async throws -> Int64 {
         var headers = headers
         if let notBefore { headers.append(TaskHeaders.notBefore(notBefore)) }
-        let record = RecordInput(value: value, key: key, headers: headers, timestamp: timestamp ?? shared.options.clock.wallMilliseconds())
+        let record = RecordInput(
+            value: value, key: key, headers: headers, timestamp: timestamp ?? shared.options.clock.wallMilliseconds())
         return try await append(batch: [record])
     }
 
@@ -106,7 +112,8 @@ public final class QueueLog: Sendable {
         defer { recordLatency(since: started) }
         let waiter = BlockingWaiter()
         try submit(records, arrival: started, completion: .waiter(waiter))
-        return try waiter.wait(spinNanoseconds: UInt64(shared.options.waitSpinMicroseconds) * 1000, clock: shared.options.clock)
+        return try waiter.wait(
+            spinNanoseconds: UInt64(shared.options.waitSpinMicroseconds) * 1000, clock: shared.options.clock)
     }
 
     /// Appends batches that are already encoded, as they came (a Kafka Produce's records, for
@@ -124,7 +131,8 @@ public final class QueueLog: Sendable {
         defer { recordLatency(since: started) }
         var limits = shared.options.limits
         limits.batchBytesMax = min(limits.batchBytesMax, shared.options.segmentBytes)
-        _ = try EncodedBatches.validate(bytes, limits: limits, segmentBytes: shared.options.segmentBytes, directory: directory)
+        _ = try EncodedBatches.validate(
+            bytes, limits: limits, segmentBytes: shared.options.segmentBytes, directory: directory)
         return try await withUnsafeThrowingContinuation { continuation in
             do {
                 try writer.submit(AppendRequest(bytes: bytes, completion: .continuation(continuation)))
@@ -141,7 +149,8 @@ public final class QueueLog: Sendable {
     private func submit(_ records: [RecordInput], arrival: UInt64, completion: AppendRequest.Completion) throws {
         let lingering = lingerSize(records)
         let bytes = lingering == nil ? try shared.encode(records) : []
-        try writer.submit(request(records, bytes: bytes, lingering: lingering, arrival: arrival, completion: completion))
+        try writer.submit(
+            request(records, bytes: bytes, lingering: lingering, arrival: arrival, completion: completion))
     }
 
     private func recordLatency(since started: UInt64) {

@@ -42,8 +42,10 @@ enum RecycledSpace {
         for i in 0..<12 where bytes[i] != 0 { return false }
         for i in 0..<4 where bytes[12 + i] != magic[i] { return false }
         guard bytes[16] == 0, bytes.loadBigEndian(at: 17, as: Int64.self) == base,
-              bytes.loadBigEndian(at: 25, as: Int64.self) == position else { return false }
-        return bytes.loadBigEndian(at: 33, as: UInt32.self) == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[12..<33]))
+            bytes.loadBigEndian(at: 25, as: Int64.self) == position
+        else { return false }
+        return bytes.loadBigEndian(at: 33, as: UInt32.self)
+            == CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[12..<33]))
     }
 
     /// Whether the file holds the marker of segment `base` at `position`.
@@ -57,7 +59,9 @@ enum RecycledSpace {
     /// The position of the first marker of segment `base` in [from, to), or nil. Reads the
     /// range in 1 MiB chunks (bounded by `to`).
     /// - Throws: I/O errors reading it.
-    static func firstMarker(fd: Int32, from: Int64, to: Int64, base: Int64, fileSystem fs: any FileSystem) throws -> Int64? {
+    static func firstMarker(
+        fd: Int32, from: Int64, to: Int64, base: Int64, fileSystem fs: any FileSystem
+    ) throws -> Int64? {
         let chunk = 1 << 20
         var buffer = [UInt8](repeating: 0, count: chunk + markerSize)
         var start = max(from, 0)
@@ -71,7 +75,10 @@ enum RecycledSpace {
                 var i = 0
                 // A marker starts 12 bytes before its "SPRS".
                 while i + markerSize <= got {
-                    if raw[i + 12] == magic[0] && isMarker(UnsafeRawBufferPointer(rebasing: raw[i..<got]), base: base, position: start + Int64(i)) {
+                    if raw[i + 12] == magic[0]
+                        && isMarker(
+                            UnsafeRawBufferPointer(rebasing: raw[i..<got]), base: base, position: start + Int64(i))
+                    {
                         return i
                     }
                     i += 1

@@ -19,12 +19,15 @@ enum RepairGap {
         return names.first { $0.hasPrefix(stem) && $0.hasSuffix(RootLayout.brokenSuffix) }
     }
 
-
     /// The name of the file recording that the gap from `gapStart` on was accepted.
-    static func acceptedFileName(gapStart: Int64) -> String { SegmentName.stem(gapStart) + RootLayout.acceptedGapSuffix }
+    static func acceptedFileName(gapStart: Int64) -> String {
+        SegmentName.stem(gapStart) + RootLayout.acceptedGapSuffix
+    }
 
     /// The text of that file: what was lost and who decided (for the operator reading it).
     static func acceptedText(gapStart: Int64, gapEnd: Int64, wallMilliseconds: Int64) -> [UInt8] {
-        Array("offsets \(gapStart)-\(gapEnd - 1) (\(gapEnd - gapStart) records) accepted as lost by a repair that accepts gaps at \(wallMilliseconds) ms since the epoch\n".utf8)
+        Array(
+            "offsets \(gapStart)-\(gapEnd - 1) (\(gapEnd - gapStart) records) accepted as lost by a repair that accepts gaps at \(wallMilliseconds) ms since the epoch\n"
+                .utf8)
     }
 }

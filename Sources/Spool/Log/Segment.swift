@@ -73,8 +73,10 @@ final class Segment: @unchecked Sendable {
     private let maxTimestampCache = Mutex<Int64?>(nil)
 
     /// Opens (or creates) the segment file. `writable` opens it read-write.
-    init(directory: String, baseOffset: Int64, writable: Bool, create: Bool, fileSystem fs: any FileSystem,
-         descriptors: DescriptorBudget = DescriptorBudget()) throws {
+    init(
+        directory: String, baseOffset: Int64, writable: Bool, create: Bool, fileSystem fs: any FileSystem,
+        descriptors: DescriptorBudget = DescriptorBudget()
+    ) throws {
         self.descriptors = descriptors
         self.baseOffset = baseOffset
         self.directory = directory
@@ -180,7 +182,9 @@ final class Segment: @unchecked Sendable {
     var isPinned: Bool { descriptor.withLock { $0.pinned } }
 
     func size() throws -> Int64 {
-        do { return try withDescriptor { try fileSystem.size($0) } } catch { throw error.with(path: logPath, segment: baseOffset) }
+        do { return try withDescriptor { try fileSystem.size($0) } } catch {
+            throw error.with(path: logPath, segment: baseOffset)
+        }
     }
 
     /// Reads bytes at `position` into `buffer`; returns how many were read.
@@ -238,9 +242,12 @@ final class Segment: @unchecked Sendable {
         // Bounded: each pass moves forward by a whole batch, up to the file's size.
         while position < end {
             guard let header = try batchHeader(at: position, limits: SegmentScanner.framingLimits),
-                  position + Int64(header.totalBytes) <= end else {
-                throw SpoolError(.corruption, "no valid batch header in a sealed segment", path: logPath, segment: baseOffset, position: position,
-                                 hint: "check it with `spool verify`")
+                position + Int64(header.totalBytes) <= end
+            else {
+                throw SpoolError(
+                    .corruption, "no valid batch header in a sealed segment", path: logPath, segment: baseOffset,
+                    position: position,
+                    hint: "check it with `spool verify`")
             }
             summary.records += Int64(header.recordCount)
             summary.maxTimestamp = max(summary.maxTimestamp, header.maxTimestamp)
@@ -259,8 +266,9 @@ final class Segment: @unchecked Sendable {
         let end = try size()
         var start: (position: Int64, offset: Int64, best: Int64) = (0, baseOffset, .min)
         if let (offsets, times) = sealedIndexes(validEnd: end, options: options), offsets.file.count > 0,
-           let header = try batchHeader(at: offsets.lastPosition, limits: options.limits),
-           header.baseOffset == baseOffset + Int64(offsets.relativeOffset(offsets.file.count - 1)) {
+            let header = try batchHeader(at: offsets.lastPosition, limits: options.limits),
+            header.baseOffset == baseOffset + Int64(offsets.relativeOffset(offsets.file.count - 1))
+        {
             start = (offsets.lastPosition, header.baseOffset, times.timestamp(times.file.count - 1))
         }
         var scanner = try scanner(limits: options.limits)
@@ -313,7 +321,9 @@ final class Segment: @unchecked Sendable {
             do {
                 try rebuildIndexFiles(end: validEnd, options: options)
             } catch {
-                options.logger.error("index rebuild failed; reads scan the segment", metadata: ["file": "\(indexPath)", "error": "\(error)"])
+                options.logger.error(
+                    "index rebuild failed; reads scan the segment",
+                    metadata: ["file": "\(indexPath)", "error": "\(error)"])
                 return nil
             }
             guard let loaded = loadSealedIndexes(validEnd: validEnd) else { return nil }
@@ -335,15 +345,24 @@ final class Segment: @unchecked Sendable {
 
     private func loadSealedIndexes(validEnd: Int64) -> (OffsetIndex, TimeIndex)? {
         guard
-            let of = try? MappedIndexFile(path: indexPath, entrySize: OffsetIndex.entrySize, capacity: 0, writable: false, fileSystem: fileSystem),
-            let tf = try? MappedIndexFile(path: timeIndexPath, entrySize: TimeIndex.entrySize, capacity: 0, writable: false, fileSystem: fileSystem)
+            let of = try? MappedIndexFile(
+                path: indexPath, entrySize: OffsetIndex.entrySize, capacity: 0, writable: false,
+                    fileSystem: fileSystem),
+            let tf = try? MappedIndexFile(
+                path: timeIndexPath, entrySize: TimeIndex.entrySize, capacity: 0, writable: false,
+                fileSystem: fileSystem)
         else { return nil }
-        let o = OffsetIndex(file: of), t = TimeIndex(file: tf)
+        let o = OffsetIndex(file: of)
+        let t = TimeIndex(file: tf)
         guard o.loadReadOnly(validEnd: validEnd), t.loadReadOnly() else { return nil }
         // An index copied from another segment, or written with another meaning (before Kafka's
         // was adopted), passes the order checks; its last entries must agree with the log.
         if let last = o.lastEntry, (try? offsetEntryBatch(last, limits: .default)) ?? nil == nil { return nil }
-        if let last = t.lastEntry, !((try? timeEntryMatchesLog(last, offsets: o, end: validEnd, limits: .default)) ?? false) { return nil }
+        if let last = t.lastEntry,
+            !((try? timeEntryMatchesLog(last, offsets: o, end: validEnd, limits: .default)) ?? false)
+        {
+            return nil
+        }
         return (o, t)
     }
 
@@ -352,7 +371,8 @@ final class Segment: @unchecked Sendable {
     /// - Throws: I/O errors reading the file.
     func offsetEntryBatch(_ entry: OffsetIndexEntry, limits: FormatLimits) throws -> RecordBatchHeader? {
         guard let header = try batchHeader(at: Int64(entry.position), limits: limits),
-              header.lastOffset == baseOffset + Int64(entry.relativeOffset) else { return nil }
+            header.lastOffset == baseOffset + Int64(entry.relativeOffset)
+        else { return nil }
         return header
     }
 
@@ -360,11 +380,16 @@ final class Segment: @unchecked Sendable {
     /// holds its timestamp as greatest (FORMAT.md, "Time index (.timeindex)"): walks from the offset-index
     /// entry at or before the offset, so at most about one index interval of headers.
     /// - Throws: I/O errors reading the file.
-    func timeEntryMatchesLog(_ entry: TimeIndexEntry, offsets: OffsetIndex, end: Int64, limits: FormatLimits) throws -> Bool {
+    func timeEntryMatchesLog(
+        _ entry: TimeIndexEntry, offsets: OffsetIndex, end: Int64, limits: FormatLimits
+    ) throws -> Bool {
         let target = baseOffset + Int64(entry.relativeOffset)
         let start = offsets.lookup(entry.relativeOffset)
         var position = Int64(start.position)
-        if position > 0, try offsetEntryBatch(OffsetIndexEntry(relativeOffset: start.relativeOffset, position: start.position), limits: limits) == nil {
+        if position > 0,
+            try offsetEntryBatch(
+                OffsetIndexEntry(relativeOffset: start.relativeOffset, position: start.position), limits: limits) == nil
+        {
             position = 0
         }
         // Bounded: positions strictly increase up to `end`.
@@ -381,7 +406,8 @@ final class Segment: @unchecked Sendable {
     /// rename, directory fsync), by ``IndexEntryRule``, with the closing time entry of a sealed
     /// segment.
     func rebuildIndexFiles(end: Int64, options: SpoolOptions) throws {
-        var offsets: [UInt8] = [], times: [UInt8] = []
+        var offsets: [UInt8] = []
+        var times: [UInt8] = []
         var rule = IndexEntryRule(baseOffset: baseOffset, intervalBytes: options.indexIntervalBytes)
         var scanner = try scanner(limits: options.limits)
         scanner.checkCRC = false
@@ -448,7 +474,10 @@ final class DescriptorBudget: Sendable {
             guard state.open.count > limit else { return }
             let oldest = state.open.sorted { $0.value.lastUse < $1.value.lastUse }
             for (key, entry) in oldest where state.open.count > limit && key != ObjectIdentifier(segment) {
-                guard let other = entry.segment else { state.open[key] = nil; continue }
+                guard let other = entry.segment else {
+                    state.open[key] = nil
+                    continue
+                }
                 if other.isPinned || other.closeIfIdle() { state.open[key] = nil }
             }
         }

@@ -56,7 +56,8 @@ struct SegmentScanner {
         from start: Int64, limit: Int64, nextOffset firstOffset: Int64,
         onBatch: (RecordBatchHeader, Int64) -> Void = { _, _ in }
     ) throws -> Result {
-        var result = Result(end: start, nextOffset: firstOffset, batches: 0, records: 0, maxTimestamp: .min, stop: .endOfFile)
+        var result = Result(
+            end: start, nextOffset: firstOffset, batches: 0, records: 0, maxTimestamp: .min, stop: .endOfFile)
         var invalid: String? = nil
         // Framing is checked against the format's own bounds, not this root's limits: a batch
         // written under larger limits is not damage, and must never be cut.
@@ -94,7 +95,8 @@ struct SegmentScanner {
         }
         if header.totalBytes > limits.batchBytesMax || Int(header.recordCount) > limits.recordsPerBatchMax {
             throw SpoolError(
-                .limitExceeded, "a valid batch of \(header.totalBytes) bytes and \(header.recordCount) records is above this root's limits (\(limits.batchBytesMax) bytes, \(limits.recordsPerBatchMax) records)",
+                .limitExceeded,
+                "a valid batch of \(header.totalBytes) bytes and \(header.recordCount) records is above this root's limits (\(limits.batchBytesMax) bytes, \(limits.recordsPerBatchMax) records)",
                 path: path, position: batch.position, offset: header.baseOffset,
                 hint: "open with limits at least as large as the ones the log was written with")
         }
@@ -105,6 +107,7 @@ struct SegmentScanner {
     /// Returns the position just after the last non-zero byte, or nil when all are zero.
     /// - Throws: I/O errors naming the path.
     func lastNonZero(from: Int64, to: Int64) throws -> Int64? {
-        try BatchWalker(fileSystem: fileSystem, fd: fd, path: path, headerLimits: Self.framingLimits).lastNonZero(from: from, to: to)
+        try BatchWalker(fileSystem: fileSystem, fd: fd, path: path, headerLimits: Self.framingLimits).lastNonZero(
+            from: from, to: to)
     }
 }

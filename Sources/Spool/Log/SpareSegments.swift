@@ -57,7 +57,8 @@ final class SpareSegments: Sendable {
         let path = RootLayout.segmentFile(in: directory, base: segment.baseOffset, suffix: RootLayout.spareSuffix)
         return try spares.withLock { spares in
             guard spares.count < limit, fileSystem.fileType(segment.logPath) == .regular,
-                  fileSystem.fileType(path) == .missing, (try? segment.size()).map({ $0 >= Self.bytesMin }) == true else { return false }
+                fileSystem.fileType(path) == .missing, (try? segment.size()).map({ $0 >= Self.bytesMin }) == true
+            else { return false }
             try fileSystem.rename(segment.logPath, to: path)
             spares.append(Spare(path: path, previous: segment))
             return true

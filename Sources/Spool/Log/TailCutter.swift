@@ -33,11 +33,14 @@ enum TailCutter {
     /// the segment at `position`. Returns the number of bytes kept.
     /// - Throws: I/O errors naming the segment or the `.broken` file and the position.
     @discardableResult
-    static func cut(fd: Int32, logPath: String, directory: String, at position: Int64, through end: Int64,
-                    keepingIn broken: String, fileSystem fs: any FileSystem) throws -> Int64 {
+    static func cut(
+        fd: Int32, logPath: String, directory: String, at position: Int64, through end: Int64,
+        keepingIn broken: String, fileSystem fs: any FileSystem
+    ) throws -> Int64 {
         precondition(position >= 0, "a cut is at a position inside the segment")
         let temporary = broken + RootLayout.temporarySuffix
-        let kept = try copy(from: fd, path: logPath, range: position..<max(end, position), to: temporary, fileSystem: fs)
+        let kept = try copy(
+            from: fd, path: logPath, range: position..<max(end, position), to: temporary, fileSystem: fs)
         try fs.rename(temporary, to: broken)
         try fs.syncDirectory(directory)
         do {
@@ -53,7 +56,9 @@ enum TailCutter {
     /// Returns the bytes copied (fewer when the file ends first).
     /// - Throws: I/O errors naming the source or the target.
     @discardableResult
-    static func copy(from fd: Int32, path: String, range: Range<Int64>, to target: String, fileSystem fs: any FileSystem) throws -> Int64 {
+    static func copy(
+        from fd: Int32, path: String, range: Range<Int64>, to target: String, fileSystem fs: any FileSystem
+    ) throws -> Int64 {
         let out = try fs.open(target, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
         defer { fs.close(out) }
         var buffer = [UInt8](repeating: 0, count: Int(min(Int64(copyChunkBytes), max(Int64(range.count), 1))))
@@ -70,7 +75,8 @@ enum TailCutter {
             if got == 0 { break }
             try buffer.withUnsafeBytes { raw in
                 do {
-                    try fs.write(out, from: UnsafeRawBufferPointer(rebasing: raw[0..<got]), at: position - range.lowerBound)
+                    try fs.write(
+                        out, from: UnsafeRawBufferPointer(rebasing: raw[0..<got]), at: position - range.lowerBound)
                 } catch {
                     throw error.with(path: target, position: position - range.lowerBound)
                 }

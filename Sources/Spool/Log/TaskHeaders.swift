@@ -28,7 +28,8 @@ public enum TaskHeaders {
     /// The not-before time in `headers`, if one is there and well-formed.
     static func notBefore(in headers: [RecordHeader]) -> Int64? {
         guard let header = headers.first(where: { $0.name == notBeforeName }), let value = header.value,
-              value.count <= 20 else { return nil }
+            value.count <= 20
+        else { return nil }
         return Int64(String(decoding: value, as: UTF8.self))
     }
 

@@ -16,7 +16,9 @@ struct TransactionOutcomes: Sendable {
 
     /// The outcome of a transactional batch at `batchOffset`, when the marker that ends it is known.
     func outcome(producerId: Int64, batchOffset: Int64) -> Outcome? {
-        guard let marker = markers[producerId], marker.from <= batchOffset, batchOffset < marker.offset else { return nil }
+        guard let marker = markers[producerId], marker.from <= batchOffset, batchOffset < marker.offset else {
+            return nil
+        }
         return marker.committed ? .committed : .aborted
     }
 

@@ -69,18 +69,22 @@ public enum Compression: Sendable, Equatable, CustomStringConvertible {
     public init(parsing text: String) throws {
         let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         let name = parts.first ?? ""
-        let levels: ClosedRange<Int>? = switch name {
-        case "gzip": Self.gzipLevels
-        case "zstd", "zstd-dict": Self.zstdLevels
-        default: nil
-        }
+        let levels: ClosedRange<Int>? =
+            switch name {
+            case "gzip": Self.gzipLevels
+            case "zstd", "zstd-dict": Self.zstdLevels
+            default: nil
+            }
         var level: Int? = nil
         if parts.count == 2 {
             guard let levels else {
-                throw SpoolError(.invalidArgument, "compression '\(name)' takes no level: '\(text)'", hint: "use \(Self.spellings)")
+                throw SpoolError(
+                    .invalidArgument, "compression '\(name)' takes no level: '\(text)'", hint: "use \(Self.spellings)")
             }
             guard let parsed = Int(parts[1]), levels.contains(parsed) else {
-                throw SpoolError(.invalidArgument, "bad \(name) level in '\(text)': expected \(levels.lowerBound)...\(levels.upperBound)")
+                throw SpoolError(
+                    .invalidArgument,
+                    "bad \(name) level in '\(text)': expected \(levels.lowerBound)...\(levels.upperBound)")
             }
             level = parsed
         }
@@ -101,7 +105,8 @@ public enum Compression: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .gzip(let level) where !Self.gzipLevels.contains(level):
             throw SpoolError(.invalidArgument, "option out of range: gzip level \(level) must be 1...9")
-        case .zstd(let level) where !Self.zstdLevels.contains(level), .zstdDictionary(let level) where !Self.zstdLevels.contains(level):
+        case .zstd(let level) where !Self.zstdLevels.contains(level),
+            .zstdDictionary(let level) where !Self.zstdLevels.contains(level):
             throw SpoolError(.invalidArgument, "option out of range: zstd level \(level) must be 1...19")
         default:
             return

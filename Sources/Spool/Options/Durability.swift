@@ -24,7 +24,9 @@ public enum Durability: Sendable, Equatable, CustomStringConvertible {
         case "always": self = .always
         case "never": self = .never
         default:
-            guard text.hasPrefix("interval:"), let ms = Int(text.dropFirst("interval:".count)), ms > 0 else { return nil }
+            guard text.hasPrefix("interval:"), let ms = Int(text.dropFirst("interval:".count)), ms > 0 else {
+                return nil
+            }
             self = .interval(milliseconds: ms)
         }
     }

@@ -17,7 +17,8 @@ struct LogMetrics: Sendable {
         let factory = factory ?? NOOPMetricsHandler.instance
         let dimensions = [("queue", queue)]
         enqueued = Counter(label: "spool_enqueued_total", dimensions: dimensions, factory: factory)
-        commitRecords = Recorder(label: "spool_commit_records", dimensions: dimensions, aggregate: true, factory: factory)
+        commitRecords = Recorder(
+            label: "spool_commit_records", dimensions: dimensions, aggregate: true, factory: factory)
         fsync = Timer(label: "spool_fsync_seconds", dimensions: dimensions, factory: factory)
         enqueueLatency = Timer(label: "spool_enqueue_seconds", dimensions: dimensions, factory: factory)
     }

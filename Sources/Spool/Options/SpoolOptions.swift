@@ -78,7 +78,8 @@ public struct SpoolOptions: Sendable {
     /// ``clock``) are deleted, whether or not every group acked them: those tasks are gone, and
     /// groups skip past them (a group that never acks therefore loses its oldest tasks to
     /// retention, and never holds more disk than retention allows). Without retention, a group
-    /// that never acks keeps every segment from its watermark on. A clock behind the records expires nothing. nil (the default):
+    /// that never acks keeps every segment from its watermark on. A clock behind the records expires nothing. nil (the
+    /// default):
     /// no age limit. 0 deletes every sealed segment at each compaction.
     public var retentionMilliseconds: Int64? = nil
     /// While a queue's segments hold more than this many bytes, its oldest sealed segments are
@@ -140,7 +141,9 @@ public struct SpoolOptions: Sendable {
         try check((0...16).contains(recycledSegmentsMax), "recycledSegmentsMax must be 0...16")
         try check((64...1 << 20).contains(indexIntervalBytes), "indexIntervalBytes must be 64 B...1 MiB")
         try check(recoveryCheckpointBytes >= 4096, "recoveryCheckpointBytes must be at least 4 KiB")
-        try check(pendingBytesMax >= limits.batchBytesMax, "pendingBytesMax must hold at least one batch (limits.batchBytesMax)")
+        try check(
+            pendingBytesMax >= limits.batchBytesMax,
+            "pendingBytesMax must hold at least one batch (limits.batchBytesMax)")
         try check((0...10_000).contains(waitSpinMicroseconds), "waitSpinMicroseconds must be 0...10000")
         try check((0...10_000).contains(lingerMicroseconds), "lingerMicroseconds must be 0...10000")
         try check((0...1 << 20).contains(lingerAppendBytesMax), "lingerAppendBytesMax must be 0...1 MiB")
@@ -149,12 +152,16 @@ public struct SpoolOptions: Sendable {
         try check(segmentMaxAgeMilliseconds > 0, "segmentMaxAgeMilliseconds must be positive")
         try check(retentionMilliseconds.map { $0 >= 0 } ?? true, "retentionMilliseconds must be 0 or more")
         try check(retentionBytes.map { $0 >= 0 } ?? true, "retentionBytes must be 0 or more")
-        try check(compactionIntervalMilliseconds.map { $0 >= 10 } ?? true, "compactionIntervalMilliseconds must be at least 10")
+        try check(
+            compactionIntervalMilliseconds.map { $0 >= 10 } ?? true,
+            "compactionIntervalMilliseconds must be at least 10")
         try check(compactionBytesPerSecond >= 0, "compactionBytesPerSecond must be 0 (unthrottled) or more")
         try check(compactionSparseRatio >= 0.05 && compactionSparseRatio <= 1, "compactionSparseRatio must be 0.05...1")
         try check(tombstoneRetentionMilliseconds >= 0, "tombstoneRetentionMilliseconds must be 0 or more")
         try check(compactionReserveBytes >= 0, "compactionReserveBytes must be 0 or more")
         try check(keyCompactionKeysMax >= 1, "keyCompactionKeysMax must be at least 1")
-        if case .interval(let ms) = durability { try check(ms > 0 && ms <= 60_000, "durability interval must be 1...60000 ms") }
+        if case .interval(let ms) = durability {
+            try check(ms > 0 && ms <= 60_000, "durability interval must be 1...60000 ms")
+        }
     }
 }

@@ -72,7 +72,10 @@ struct CircuitBreaker {
         if known.count > Self.knownMax {
             known.remove(knownOrder[knownHead])
             knownHead += 1
-            if knownHead * 2 > knownOrder.count { knownOrder.removeFirst(knownHead); knownHead = 0 }
+            if knownHead * 2 > knownOrder.count {
+                knownOrder.removeFirst(knownHead)
+                knownHead = 0
+            }
         }
         return true
     }

@@ -14,7 +14,10 @@ extension ConsumerGroup {
     public func ack(_ tasks: [QueueTask]) async throws -> AckResult {
         let plan = try planAck(tasks)
         guard let record = plan.record else { return plan.result }
-        do { try await log.append(batch: [record]) } catch { giveBack(plan.taken); throw error }
+        do { try await log.append(batch: [record]) } catch {
+            giveBack(plan.taken)
+            throw error
+        }
         return settle(plan)
     }
 
@@ -24,7 +27,10 @@ extension ConsumerGroup {
     public func ackBlocking(_ tasks: [QueueTask]) throws -> AckResult {
         let plan = try planAck(tasks)
         guard let record = plan.record else { return plan.result }
-        do { try log.appendBlocking(batch: [record]) } catch { giveBack(plan.taken); throw error }
+        do { try log.appendBlocking(batch: [record]) } catch {
+            giveBack(plan.taken)
+            throw error
+        }
         return settle(plan)
     }
 
@@ -41,7 +47,9 @@ extension ConsumerGroup {
     /// - Throws: as ``ack(_:)-([QueueTask])`` before any write.
     func planAck(_ tasks: [QueueTask]) throws -> AckPlan {
         let (result, ranges, taken) = try prepareAck(tasks)
-        let record = ranges.isEmpty ? nil : RecordInput(value: GroupRecord.ack(ranges).encoded(), timestamp: clock.wallMilliseconds())
+        let record =
+            ranges.isEmpty
+            ? nil : RecordInput(value: GroupRecord.ack(ranges).encoded(), timestamp: clock.wallMilliseconds())
         return AckPlan(tasks: tasks, result: result, ranges: ranges, taken: taken, record: record)
     }
 
@@ -75,9 +83,13 @@ extension ConsumerGroup {
                     result.stale += 1
                 } else {
                     // Give back what this call took before refusing it whole.
-                    for (o, d) in taken { s.restoreLease(o, d); s.acking.remove(o) }
-                    throw SpoolError(.invalidArgument, "offset \(offset) was never delivered to group \(name)",
-                                     path: log.directory, offset: offset, hint: "ack only tasks this group's claim returned")
+                    for (o, d) in taken {
+                        s.restoreLease(o, d)
+                        s.acking.remove(o)
+                    }
+                    throw SpoolError(
+                        .invalidArgument, "offset \(offset) was never delivered to group \(name)",
+                        path: log.directory, offset: offset, hint: "ack only tasks this group's claim returned")
                 }
             }
             var ranges = Self.ranges(of: offsets)
@@ -146,10 +158,14 @@ extension ConsumerGroup {
             // Sorted, so that the acks on their way to disk are appended in order (``OffsetSet``).
             for offset in Set(offsets).sorted() {
                 guard offset >= 0 && offset < end else {
-                    throw SpoolError(.invalidArgument, "offset \(offset) is not in queue \(queue.name) (it ends at \(end))",
-                                     path: queue.directory, offset: offset)
+                    throw SpoolError(
+                        .invalidArgument, "offset \(offset) is not in queue \(queue.name) (it ends at \(end))",
+                        path: queue.directory, offset: offset)
                 }
-                if s.acked.contains(offset) || s.acking.contains(offset) { result.alreadyAcked += 1; continue }
+                if s.acked.contains(offset) || s.acking.contains(offset) {
+                    result.alreadyAcked += 1
+                    continue
+                }
                 if let delivery = s.endLease(offset) { taken.append((offset, delivery)) }
                 s.retries[offset] = nil
                 s.acking.insert(offset)
@@ -160,7 +176,9 @@ extension ConsumerGroup {
         }
         guard !ranges.isEmpty else { return result }
         do {
-            try await log.append(batch: [RecordInput(value: GroupRecord.ack(ranges).encoded(), timestamp: clock.wallMilliseconds())])
+            try await log.append(batch: [
+                RecordInput(value: GroupRecord.ack(ranges).encoded(), timestamp: clock.wallMilliseconds())
+            ])
         } catch {
             state.withLock { s in for range in ranges { for o in range { s.acking.remove(o) } } }
             giveBack(taken)

@@ -68,8 +68,10 @@ extension ConsumerGroup {
         var dead: [DeadLetter] = []
         for (offset, delivery) in s.leases where delivery.lease.expiresAt <= now {
             _ = s.endLease(offset)
-            if let letter = fail(&s, offset: offset, attempts: delivery.attempt, delay: nil, now: now,
-                                 reason: "lease expired after attempt \(delivery.attempt)", records: &records) {
+            if let letter = fail(
+                &s, offset: offset, attempts: delivery.attempt, delay: nil, now: now,
+                reason: "lease expired after attempt \(delivery.attempt)", records: &records)
+            {
                 dead.append(letter)
             }
         }
@@ -78,8 +80,10 @@ extension ConsumerGroup {
 
     /// Records a failed delivery: a retry after backoff, or a dead letter.
     /// `attemptsMax` (a job's own limit) can only lower the group's.
-    func fail(_ s: inout State, offset: Int64, attempts: Int, delay: Int64?, now: Int64, reason: String,
-              records: inout [RecordInput], attemptsMax: Int? = nil) -> DeadLetter? {
+    func fail(
+        _ s: inout State, offset: Int64, attempts: Int, delay: Int64?, now: Int64, reason: String,
+        records: inout [RecordInput], attemptsMax: Int? = nil
+    ) -> DeadLetter? {
         if attempts >= Swift.min(options.retry.maxAttempts, attemptsMax ?? .max) {
             s.acking.insert(offset)
             return DeadLetter(offset: offset, attempts: attempts, reason: reason)
@@ -87,7 +91,10 @@ extension ConsumerGroup {
         let wait = delay ?? options.retry.delay(afterAttempts: attempts, unit: s.random.nextUnit())
         let retry = Retry(attempts: attempts, notBefore: now + wait)
         s.retries[offset] = retry
-        records.append(RecordInput(value: GroupRecord.attempt(offset: offset, attempts: attempts, notBefore: retry.notBefore).encoded(), timestamp: now))
+        records.append(
+            RecordInput(
+                value: GroupRecord.attempt(offset: offset, attempts: attempts, notBefore: retry.notBefore).encoded(),
+                timestamp: now))
         return nil
     }
 
@@ -121,7 +128,9 @@ extension ConsumerGroup {
         if options.lanes.isEmpty {
             // Plain FIFO: read just what this claim delivers.
             var left = room
-            while left > 0 && s.retries.count < options.inFlightMax, let record = try nextClaimable(&s, now: now, max: left) {
+            while left > 0 && s.retries.count < options.inFlightMax,
+                let record = try nextClaimable(&s, now: now, max: left)
+            {
                 tasks.append(lease(&s, record, attempt: 1, now: now, lane: ""))
                 left -= 1
             }
@@ -130,12 +139,17 @@ extension ConsumerGroup {
         // Lanes: read ahead up to lookaheadMax so a claim can look past a flooded lane, then
         // hand out by weight within each lane's concurrency limit.
         while s.lanes.buffered < options.lookaheadMax && s.retries.count < options.inFlightMax,
-              let record = try nextClaimable(&s, now: now, max: options.lookaheadMax - s.lanes.buffered) {
+            let record = try nextClaimable(&s, now: now, max: options.lookaheadMax - s.lanes.buffered)
+        {
             s.lanes.add(record)
         }
-        let acked = s.acked, acking = s.acking, retries = s.retries, leases = s.leases
+        let acked = s.acked
+        let acking = s.acking
+        let retries = s.retries
+        let leases = s.leases
         let picked = s.lanes.pick(room: room) { record in
-            acked.contains(record.offset) || acking.contains(record.offset) || retries[record.offset] != nil || leases[record.offset] != nil
+            acked.contains(record.offset) || acking.contains(record.offset) || retries[record.offset] != nil
+                || leases[record.offset] != nil
         }
         for (record, lane) in picked {
             tasks.append(lease(&s, record, attempt: 1, now: now, lane: lane))
@@ -169,7 +183,10 @@ extension ConsumerGroup {
             s.pendingHead += 1
             s.cursor = record.offset + 1
             if s.acked.contains(record.offset) || s.leases[record.offset] != nil || s.retries[record.offset] != nil
-                || s.acking.contains(record.offset) { continue }
+                || s.acking.contains(record.offset)
+            {
+                continue
+            }
             if let notBefore = TaskHeaders.notBefore(in: record.headers), notBefore > now {
                 // A delayed task waits with the retries until its time comes.
                 s.retries[record.offset] = Retry(attempts: 0, notBefore: notBefore)
@@ -185,8 +202,9 @@ extension ConsumerGroup {
     func skipToLogStart(_ s: inout State) {
         let start = queue.firstOffset
         guard s.cursor < start else { return }
-        logger.warning("tasks below the log start were deleted by retention before this group acked them; skipping them",
-                       metadata: ["queue": "\(queue.name)", "group": "\(name)", "from": "\(s.cursor)", "to": "\(start)"])
+        logger.warning(
+            "tasks below the log start were deleted by retention before this group acked them; skipping them",
+            metadata: ["queue": "\(queue.name)", "group": "\(name)", "from": "\(s.cursor)", "to": "\(start)"])
         s.cursor = start
         s.acked.insert(0..<start)
         s.retries = s.retries.filter { $0.key >= start }
@@ -197,7 +215,8 @@ extension ConsumerGroup {
         let lease = QueueTask.Lease(id: s.nextLeaseID, expiresAt: now + leaseMs)
         s.nextLeaseID &+= 1
         s.leases[record.offset] = Delivery(lease: lease, attempt: attempt, lane: lane)
-        return QueueTask(offset: record.offset, key: record.key, headers: record.headers, payload: record.value,
-                         attempt: attempt, enqueuedAt: record.timestamp, lease: lease)
+        return QueueTask(
+            offset: record.offset, key: record.key, headers: record.headers, payload: record.value,
+            attempt: attempt, enqueuedAt: record.timestamp, lease: lease)
     }
 }

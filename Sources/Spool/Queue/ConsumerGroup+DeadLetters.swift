@@ -16,7 +16,8 @@ extension ConsumerGroup {
             headers.append(RecordHeader(name: TaskHeaders.attemptName, value: Array(String(letter.attempts).utf8)))
             headers.append(RecordHeader(name: TaskHeaders.sourceOffsetName, value: Array(String(letter.offset).utf8)))
             headers.append(RecordHeader(name: TaskHeaders.sourceGroupName, value: Array(name.utf8)))
-            records.append(RecordInput(value: record.value, key: record.key, headers: headers, timestamp: record.timestamp))
+            records.append(
+                RecordInput(value: record.value, key: record.key, headers: headers, timestamp: record.timestamp))
         }
         return records
     }
@@ -51,15 +52,19 @@ extension ConsumerGroup {
     /// - Throws: `.corruption` or `.io` reading the tasks from the queue.
     func planDeadLetterMove(_ dead: [DeadLetter]) throws -> DeadLetterMove {
         let ranges = Self.ranges(of: dead.map(\.offset))
-        return DeadLetterMove(dead: dead, records: try deadLetterRecords(dead), ranges: ranges,
-                              ack: RecordInput(value: GroupRecord.ack(ranges).encoded(), timestamp: clock.wallMilliseconds()))
+        return DeadLetterMove(
+            dead: dead, records: try deadLetterRecords(dead), ranges: ranges,
+            ack: RecordInput(value: GroupRecord.ack(ranges).encoded(), timestamp: clock.wallMilliseconds()))
     }
 
     /// After both writes: the offsets count as acked, and the move is counted and logged.
     func settle(_ move: DeadLetterMove) {
-        finishAck(move.ranges, move.dead.map { ($0.offset, Delivery(lease: .init(id: 0, expiresAt: 0), attempt: $0.attempts)) })
+        finishAck(
+            move.ranges,
+            move.dead.map { ($0.offset, Delivery(lease: .init(id: 0, expiresAt: 0), attempt: $0.attempts)) })
         metrics.deadLettered.increment(by: move.dead.count)
-        logger.notice("tasks moved to the dead-letter queue", metadata: ["group": "\(name)", "count": "\(move.dead.count)"])
+        logger.notice(
+            "tasks moved to the dead-letter queue", metadata: ["group": "\(name)", "count": "\(move.dead.count)"])
     }
 }
 
@@ -74,9 +79,11 @@ extension ConsumerGroup {
         let letter: DeadLetter? = try state.withLock { s in
             guard let delivery = s.leases[task.offset], delivery.lease.id == task.lease.id else {
                 if s.leases[task.offset] == nil && s.retries[task.offset] == nil && !s.acked.contains(task.offset)
-                    && !s.acking.contains(task.offset) {
-                    throw SpoolError(.invalidArgument, "offset \(task.offset) was never delivered to group \(name)",
-                                     path: log.directory, offset: task.offset)
+                    && !s.acking.contains(task.offset)
+                {
+                    throw SpoolError(
+                        .invalidArgument, "offset \(task.offset) was never delivered to group \(name)",
+                        path: log.directory, offset: task.offset)
                 }
                 return nil
             }

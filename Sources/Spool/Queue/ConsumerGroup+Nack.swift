@@ -28,23 +28,27 @@ extension ConsumerGroup {
     @discardableResult
     func nack(_ task: QueueTask, reason: String, delayMilliseconds: Int64?, attemptsMax: Int?) async throws -> Bool {
         if let delay = delayMilliseconds, delay < 0 || delay > options.nackDelayMaxMs {
-            throw SpoolError(.invalidArgument, "nack delay \(delay) ms is outside 0...\(options.nackDelayMaxMs)",
-                             path: log.directory, offset: task.offset)
+            throw SpoolError(
+                .invalidArgument, "nack delay \(delay) ms is outside 0...\(options.nackDelayMaxMs)",
+                path: log.directory, offset: task.offset)
         }
         let now = clock.wallMilliseconds()
         let outcome: (Bool, [RecordInput], [DeadLetter]) = try state.withLock { s in
             guard let delivery = s.leases[task.offset], delivery.lease.id == task.lease.id else {
                 if s.leases[task.offset] == nil && s.retries[task.offset] == nil && !s.acked.contains(task.offset)
-                    && !s.acking.contains(task.offset) {
-                    throw SpoolError(.invalidArgument, "offset \(task.offset) was never delivered to group \(name)",
-                                     path: log.directory, offset: task.offset)
+                    && !s.acking.contains(task.offset)
+                {
+                    throw SpoolError(
+                        .invalidArgument, "offset \(task.offset) was never delivered to group \(name)",
+                        path: log.directory, offset: task.offset)
                 }
                 return (false, [], [])
             }
             _ = s.endLease(task.offset)
             var records: [RecordInput] = []
-            let dead = fail(&s, offset: task.offset, attempts: delivery.attempt, delay: delayMilliseconds, now: now,
-                            reason: reason, records: &records, attemptsMax: attemptsMax)
+            let dead = fail(
+                &s, offset: task.offset, attempts: delivery.attempt, delay: delayMilliseconds, now: now,
+                reason: reason, records: &records, attemptsMax: attemptsMax)
             return (true, records, dead.map { [$0] } ?? [])
         }
         if !outcome.1.isEmpty { try await log.append(batch: outcome.1) }
@@ -61,7 +65,9 @@ extension ConsumerGroup {
     @discardableResult
     public func fail(offsets: [Int64], reason: String = "nack", delayMilliseconds: Int64? = nil) async throws -> Int {
         if let delay = delayMilliseconds, delay < 0 || delay > options.nackDelayMaxMs {
-            throw SpoolError(.invalidArgument, "nack delay \(delay) ms is outside 0...\(options.nackDelayMaxMs)", path: log.directory)
+            throw SpoolError(
+                .invalidArgument, "nack delay \(delay) ms is outside 0...\(options.nackDelayMaxMs)", path: log.directory
+            )
         }
         let end = queue.committed.nextOffset
         let now = clock.wallMilliseconds()
@@ -71,12 +77,16 @@ extension ConsumerGroup {
             var count = 0
             for offset in Set(offsets).sorted() {
                 guard offset >= 0 && offset < end else {
-                    throw SpoolError(.invalidArgument, "offset \(offset) is not in queue \(queue.name) (it ends at \(end))",
-                                     path: queue.directory, offset: offset)
+                    throw SpoolError(
+                        .invalidArgument, "offset \(offset) is not in queue \(queue.name) (it ends at \(end))",
+                        path: queue.directory, offset: offset)
                 }
                 if s.acked.contains(offset) || s.acking.contains(offset) { continue }
                 let attempts = s.endLease(offset)?.attempt ?? ((s.retries[offset]?.attempts ?? 0) + 1)
-                if let letter = fail(&s, offset: offset, attempts: attempts, delay: delayMilliseconds, now: now, reason: reason, records: &records) {
+                if let letter = fail(
+                    &s, offset: offset, attempts: attempts, delay: delayMilliseconds, now: now, reason: reason,
+                    records: &records)
+                {
                     dead.append(letter)
                 }
                 count += 1

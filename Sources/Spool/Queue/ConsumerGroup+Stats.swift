@@ -15,7 +15,8 @@ enum StatsFigures {
     /// Retrying: tasks not acknowledged with at least one failed attempt, whether they wait
     /// for their next delivery or are being redelivered now. `attempts` gives each task's
     /// failed attempts (the group log's attempt records); acknowledged tasks are not counted.
-    static func retrying(attempts: some Sequence<(offset: Int64, failed: Int)>, isAcknowledged: (Int64) -> Bool) -> Int {
+    static func retrying(attempts: some Sequence<(offset: Int64, failed: Int)>, isAcknowledged: (Int64) -> Bool) -> Int
+    {
         attempts.reduce(0) { $0 + ($1.failed > 0 && !isAcknowledged($1.offset) ? 1 : 0) }
     }
 
@@ -71,10 +72,12 @@ extension ConsumerGroup {
             var byLane: [String: Int] = [:]
             for delivery in s.leases.values { byLane[delivery.lane, default: 0] += 1 }
             let delayed = s.retries.values.reduce(0) { $0 + ($1.attempts == 0 && $1.notBefore > now ? 1 : 0) }
-            return Stats(tasks: StatsFigures.tasks(firstOffset: start, nextOffset: end),
-                         lag: StatsFigures.lag(queueEnd: end, watermark: s.acked.watermark, ackedAboveWatermark: s.acked.ackedAboveWatermark),
-                         watermark: s.acked.watermark, oldestPendingAge: nil, inFlight: s.leases.count,
-                         retrying: Self.retrying(s), delayed: delayed, inFlightByLane: byLane)
+            return Stats(
+                tasks: StatsFigures.tasks(firstOffset: start, nextOffset: end),
+                lag: StatsFigures.lag(
+                    queueEnd: end, watermark: s.acked.watermark, ackedAboveWatermark: s.acked.ackedAboveWatermark),
+                watermark: s.acked.watermark, oldestPendingAge: nil, inFlight: s.leases.count,
+                retrying: Self.retrying(s), delayed: delayed, inFlightByLane: byLane)
         }
         if stats.lag > 0 {
             var reader = queue.reader(from: Swift.max(stats.watermark, start))
@@ -120,7 +123,9 @@ extension ConsumerGroup {
     /// - Throws: `.invalidArgument` for `max` outside 1...100,000; errors opening or reading
     ///   the dead-letter queue.
     public func listDeadLetters(max: Int = 100) throws -> [DeadLetterEntry] {
-        guard (1...100_000).contains(max) else { throw SpoolError(.invalidArgument, "listDeadLetters(max:) needs max in 1...100000") }
+        guard (1...100_000).contains(max) else {
+            throw SpoolError(.invalidArgument, "listDeadLetters(max:) needs max in 1...100000")
+        }
         let dlq = try deadLetters()
         var reader = dlq.reader(from: dlq.firstOffset)
         var entries: [DeadLetterEntry] = []

@@ -96,8 +96,10 @@ public final class ConsumerGroup: Sendable {
         }
     }
 
-    init(name: String, queue: QueueLog, log: QueueLog, options: GroupOptions, rootOptions: SpoolOptions,
-         deadLetters: @escaping @Sendable () throws -> QueueLog) throws {
+    init(
+        name: String, queue: QueueLog, log: QueueLog, options: GroupOptions, rootOptions: SpoolOptions,
+        deadLetters: @escaping @Sendable () throws -> QueueLog
+    ) throws {
         try options.validate()
         self.name = name
         self.queue = queue
@@ -108,19 +110,25 @@ public final class ConsumerGroup: Sendable {
         self.logger = rootOptions.logger
         self.deadLetters = deadLetters
         self.metrics = GroupMetrics(queue: queue.name, group: name, factory: rootOptions.metricsFactory)
-        let seed = UInt64(bitPattern: rootOptions.clock.wallMilliseconds()) ^ UInt64(rootOptions.clock.monotonicNanoseconds()) ^ UInt64(getpid())
+        let seed =
+            UInt64(bitPattern: rootOptions.clock.wallMilliseconds()) ^ UInt64(rootOptions.clock.monotonicNanoseconds())
+            ^ UInt64(getpid())
         var random = SplitMix64(seed: seed)
-        let (replayed, report) = try Self.replay(log, queueStart: queue.firstOffset, fileSystem: rootOptions.fileSystem, logger: rootOptions.logger)
+        let (replayed, report) = try Self.replay(
+            log, queueStart: queue.firstOffset, fileSystem: rootOptions.fileSystem, logger: rootOptions.logger)
         openReport = report
         let cursor = replayed.acked.watermark
-        state = Mutex(State(
-            acked: replayed.acked, cursor: cursor, retries: replayed.retries, nextLeaseID: random.next() | 1,
-            random: random, reader: queue.reader(from: cursor), lanes: LaneScheduler(lanes: options.lanes)))
+        state = Mutex(
+            State(
+                acked: replayed.acked, cursor: cursor, retries: replayed.retries, nextLeaseID: random.next() | 1,
+                random: random, reader: queue.reader(from: cursor), lanes: LaneScheduler(lanes: options.lanes)))
     }
 
     /// Rebuilds acks and pending retries: the newest valid checkpoint the compactor wrote,
     /// then the group log's records after it (FORMAT.md, "Group checkpoint").
-    static func replay(_ log: QueueLog, queueStart: Int64, fileSystem: any FileSystem, logger: Logger) throws -> (GroupCheckpoint, OpenReport) {
+    static func replay(
+        _ log: QueueLog, queueStart: Int64, fileSystem: any FileSystem, logger: Logger
+    ) throws -> (GroupCheckpoint, OpenReport) {
         let loaded = try GroupCheckpointStore(directory: log.directory, fileSystem: fileSystem).load()
         var report = OpenReport()
         report.ignoredCheckpoints = loaded.ignored
@@ -136,11 +144,16 @@ public final class ConsumerGroup: Sendable {
             // refuses until the operator restores the files or accepts the loss (`spool repair`
             // writes a checkpoint at the log start that records the decision).
             report.acksBelowLogStartLost = true
-            let damaged = loaded.ignored.isEmpty ? "no checkpoint" : "damaged checkpoint: " + loaded.ignored.joined(separator: "; ")
+            let damaged =
+                loaded.ignored.isEmpty
+                ? "no checkpoint" : "damaged checkpoint: " + loaded.ignored.joined(separator: "; ")
             throw SpoolError(
-                .corruption, "the group's acks below its log offset \(log.firstOffset) are lost (\(damaged)); tasks it acked would be delivered again",
+                .corruption,
+                "the group's acks below its log offset \(log.firstOffset) are lost (\(damaged)); tasks it acked would be delivered again",
                 path: log.directory, offset: log.firstOffset,
-                hint: "restore the group's checkpoint or log segments from a copy; or run `spool repair` to accept that those tasks may be delivered again")
+                hint:
+                    "restore the group's checkpoint or log segments from a copy; or run `spool repair` to accept that those tasks may be delivered again"
+            )
         }
         var (state, records) = try GroupReplay.advance(start, log: log)
         state.tidy(queueStart: queueStart)
@@ -184,13 +197,15 @@ public final class ConsumerGroup: Sendable {
     public var progress: Progress {
         let end = queue.committed.nextOffset
         return state.withLock { s in
-            Progress(watermark: s.acked.watermark, ackedAboveWatermark: s.acked.ackedAboveWatermark, inFlight: s.leases.count,
-                     waitingForRetry: Self.retrying(s),
-                     lag: StatsFigures.lag(queueEnd: end, watermark: s.acked.watermark, ackedAboveWatermark: s.acked.ackedAboveWatermark))
+            Progress(
+                watermark: s.acked.watermark, ackedAboveWatermark: s.acked.ackedAboveWatermark,
+                inFlight: s.leases.count,
+                waitingForRetry: Self.retrying(s),
+                lag: StatsFigures.lag(
+                    queueEnd: end, watermark: s.acked.watermark, ackedAboveWatermark: s.acked.ackedAboveWatermark))
         }
     }
 }
-
 
 extension ConsumerGroup {
     /// Whether the group has acknowledged `offset` (durably, or with the ack on its way to

@@ -99,7 +99,8 @@ struct GroupCheckpoint: Equatable, Sendable {
         guard rangeCount <= entriesMax else { throw .inconsistent("\(rangeCount) ranges") }
         var previous = watermark
         for _ in 0..<rangeCount {
-            let lower = try reader.next(8), upper = try reader.next(8)
+            let lower = try reader.next(8)
+            let upper = try reader.next(8)
             guard lower > previous, upper > lower else { throw .inconsistent("ranges out of order at \(lower)") }
             acked.insert(lower..<upper)
             previous = upper

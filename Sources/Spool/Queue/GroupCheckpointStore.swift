@@ -16,7 +16,9 @@ struct GroupCheckpointStore {
     let fileSystem: any FileSystem
 
     /// Whether `name` is one of the two checkpoint files of a group directory.
-    static func isCheckpointFile(_ name: String) -> Bool { name == RootLayout.checkpointFileName || name == RootLayout.oldCheckpointFileName }
+    static func isCheckpointFile(_ name: String) -> Bool {
+        name == RootLayout.checkpointFileName || name == RootLayout.oldCheckpointFileName
+    }
 
     /// What loading found.
     struct Loaded {
@@ -70,7 +72,8 @@ struct GroupCheckpointStore {
         if fileSystem.fileType(path) == .regular {
             try fileSystem.rename(path, to: RootLayout.path(directory, RootLayout.oldCheckpointFileName))
         }
-        try AtomicFile.write(checkpoint.encoded(), to: path, directory: directory, durable: true, fileSystem: fileSystem)
+        try AtomicFile.write(
+            checkpoint.encoded(), to: path, directory: directory, durable: true, fileSystem: fileSystem)
     }
 }
 
@@ -79,7 +82,9 @@ enum GroupReplay {
     /// Applies the group log's records from `start.logOffset` to its committed end, or to
     /// `limit` (exclusive) when given.
     /// - Throws: `.corruption` for a record that is not a group record; read errors.
-    static func advance(_ start: GroupCheckpoint, log: QueueLog, upTo limit: Int64? = nil) throws -> (GroupCheckpoint, records: Int64) {
+    static func advance(
+        _ start: GroupCheckpoint, log: QueueLog, upTo limit: Int64? = nil
+    ) throws -> (GroupCheckpoint, records: Int64) {
         var state = start
         var records: Int64 = 0
         var reader = log.reader(from: max(start.logOffset, log.firstOffset))
@@ -91,8 +96,10 @@ enum GroupReplay {
                     return (state, records)
                 }
                 guard let value = record.value, let decoded = GroupRecord(decoding: value) else {
-                    throw SpoolError(.corruption, "a record of the group log is not a group record", path: log.directory,
-                                     offset: record.offset, hint: "the group log was written by something else; move it away to reset the group")
+                    throw SpoolError(
+                        .corruption, "a record of the group log is not a group record", path: log.directory,
+                        offset: record.offset,
+                        hint: "the group log was written by something else; move it away to reset the group")
                 }
                 state.apply(decoded)
                 records += 1

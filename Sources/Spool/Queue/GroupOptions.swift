@@ -40,13 +40,23 @@ public struct GroupOptions: Sendable, Equatable {
         if !(1...43_200_000).contains(leaseMs) {
             throw SpoolError(.invalidArgument, "lease must be 1 ms...12 h")
         }
-        if !(1...10_000_000).contains(inFlightMax) { throw SpoolError(.invalidArgument, "inFlightMax must be 1...10000000") }
+        if !(1...10_000_000).contains(inFlightMax) {
+            throw SpoolError(.invalidArgument, "inFlightMax must be 1...10000000")
+        }
         if nackDelayMax < .zero { throw SpoolError(.invalidArgument, "nackDelayMax must not be negative") }
-        if !(1...1_000_000).contains(lookaheadMax) { throw SpoolError(.invalidArgument, "lookaheadMax must be 1...1000000") }
+        if !(1...1_000_000).contains(lookaheadMax) {
+            throw SpoolError(.invalidArgument, "lookaheadMax must be 1...1000000")
+        }
         for (name, lane) in lanes {
-            if !(1...1000).contains(lane.weight) { throw SpoolError(.invalidArgument, "lane \(name): weight must be 1...1000") }
-            if let limit = lane.concurrencyMax, limit < 1 { throw SpoolError(.invalidArgument, "lane \(name): concurrencyMax must be at least 1") }
-            if name.utf8.count > LaneOptions.nameBytesMax { throw SpoolError(.invalidArgument, "lane names are at most \(LaneOptions.nameBytesMax) bytes") }
+            if !(1...1000).contains(lane.weight) {
+                throw SpoolError(.invalidArgument, "lane \(name): weight must be 1...1000")
+            }
+            if let limit = lane.concurrencyMax, limit < 1 {
+                throw SpoolError(.invalidArgument, "lane \(name): concurrencyMax must be at least 1")
+            }
+            if name.utf8.count > LaneOptions.nameBytesMax {
+                throw SpoolError(.invalidArgument, "lane names are at most \(LaneOptions.nameBytesMax) bytes")
+            }
         }
         try retry.validate()
     }

@@ -61,7 +61,8 @@ enum GroupRecord: Equatable, Sendable {
                 return at == raw.count ? .ack(ranges) : nil
             case Self.attemptKind:
                 guard let offset = next(), let attempts = next(), let notBefore = next(),
-                      offset >= 0, attempts >= 0, attempts <= Int64(Int32.max), at == raw.count else { return nil }
+                    offset >= 0, attempts >= 0, attempts <= Int64(Int32.max), at == raw.count
+                else { return nil }
                 return .attempt(offset: offset, attempts: Int(attempts), notBefore: notBefore)
             default:
                 return nil

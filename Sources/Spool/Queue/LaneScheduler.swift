@@ -16,7 +16,10 @@ struct LaneScheduler: Sendable {
             guard !isEmpty else { return nil }
             defer {
                 head += 1
-                if head > 1024 && head * 2 > records.count { records.removeFirst(head); head = 0 }
+                if head > 1024 && head * 2 > records.count {
+                    records.removeFirst(head)
+                    head = 0
+                }
             }
             return records[head]
         }
@@ -76,7 +79,9 @@ struct LaneScheduler: Sendable {
             for lane in order where picked.count < room {
                 guard var buffer = buffers[lane], !buffer.isEmpty, hasRoom(lane) else { continue }
                 deficits[lane, default: 0] += lanes[lane]?.weight ?? 1
-                while deficits[lane, default: 0] > 0 && picked.count < room && hasRoom(lane), let record = buffer.popFirst() {
+                while deficits[lane, default: 0] > 0 && picked.count < room && hasRoom(lane),
+                    let record = buffer.popFirst()
+                {
                     buffered -= 1
                     if skip(record) { continue }
                     picked.append((record, lane))

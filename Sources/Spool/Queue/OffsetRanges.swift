@@ -69,7 +69,13 @@ struct OffsetRanges: Equatable, Sendable {
         // Bounded by the tree's depth.
         while n != Self.none {
             let node = nodes[Int(n)]
-            if offset < node.lower { n = node.left } else if offset >= node.upper { n = node.right } else { return true }
+            if offset < node.lower {
+                n = node.left
+            } else if offset >= node.upper {
+                n = node.right
+            } else {
+                return true
+            }
         }
         return false
     }
@@ -103,7 +109,8 @@ struct OffsetRanges: Equatable, Sendable {
         } else if lower <= watermark {
             watermark = upper
         } else {
-            let node = allocate(lower, upper), top = root
+            let node = allocate(lower, upper)
+            let top = root
             root = nodes.withUnsafeMutableBufferPointer { Self.insert(node, into: top, $0) }
         }
     }
@@ -111,10 +118,18 @@ struct OffsetRanges: Equatable, Sendable {
     /// The node with the greatest lower bound at or below `key`, and the one with the least
     /// lower bound above it (`none` when there is none).
     private func neighbours(of key: Int64) -> (Int32, Int32) {
-        var n = root, previous = Self.none, next = Self.none
+        var n = root
+        var previous = Self.none
+        var next = Self.none
         // Bounded by the tree's depth.
         while n != Self.none {
-            if nodes[Int(n)].lower <= key { previous = n; n = nodes[Int(n)].right } else { next = n; n = nodes[Int(n)].left }
+            if nodes[Int(n)].lower <= key {
+                previous = n
+                n = nodes[Int(n)].right
+            } else {
+                next = n
+                n = nodes[Int(n)].left
+            }
         }
         return (previous, next)
     }
@@ -122,7 +137,8 @@ struct OffsetRanges: Equatable, Sendable {
     /// Raises node `n`'s upper bound to `upper` (above its own), absorbing the ranges it
     /// reaches; `next` is the node after `n`.
     private mutating func grow(_ n: Int32, to upper: Int64, next first: Int32) {
-        var upper = upper, next = first
+        var upper = upper
+        var next = first
         // Bounded: each pass removes a node.
         while next != Self.none && nodes[Int(next)].lower <= upper {
             upper = max(upper, nodes[Int(next)].upper)
@@ -135,7 +151,8 @@ struct OffsetRanges: Equatable, Sendable {
 
     /// Unlinks node `n` (found by its lower bound) and frees it.
     private mutating func remove(_ n: Int32) {
-        let key = nodes[Int(n)].lower, top = root
+        let key = nodes[Int(n)].lower
+        let top = root
         root = nodes.withUnsafeMutableBufferPointer { Self.removing(key, from: top, $0) }
         release(n)
     }

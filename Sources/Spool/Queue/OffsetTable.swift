@@ -110,7 +110,8 @@ struct OffsetTable<Value> {
 
     /// The first index at or after `head` whose key is not below `offset`.
     private func lowerBound(_ offset: Int64) -> Int {
-        var low = head, high = keys.count
+        var low = head
+        var high = keys.count
         // Bounded: the range halves each pass.
         while low < high {
             let middle = (low + high) / 2

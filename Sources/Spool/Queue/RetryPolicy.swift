@@ -29,7 +29,8 @@ public struct RetryPolicy: Sendable, Equatable {
     /// The delay after `attempts` failed deliveries (1 after the first), in milliseconds, with
     /// `unit` a random number in [0, 1) for the jitter.
     public func delay(afterAttempts attempts: Int, unit: Double) -> Int64 {
-        let baseDelayMilliseconds = Worker.milliseconds(baseDelay), maxDelayMilliseconds = Worker.milliseconds(maxDelay)
+        let baseDelayMilliseconds = Worker.milliseconds(baseDelay)
+        let maxDelayMilliseconds = Worker.milliseconds(maxDelay)
         var delay = Double(baseDelayMilliseconds)
         for _ in 1..<max(attempts, 1) {
             delay *= factor

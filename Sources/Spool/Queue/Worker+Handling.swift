@@ -1,6 +1,6 @@
 import Logging
-import Tracing
 import Synchronization
+import Tracing
 
 /// Running one task's handler and ending the task as it decided.
 extension Worker {
@@ -36,7 +36,9 @@ extension Worker {
         case .run(let job, let policy, let body):
             verdict = await withSpan("spool.handle", context: JobTracing.parent(of: task), ofKind: .consumer) { span in
                 JobTracing.describe(span, queue: group.queue.name, job: job, offset: task.offset, attempt: task.attempt)
-                let context = JobContext(task: task, queue: group.queue.name, group: group.name, job: job, logger: logger, shutdown: shutdown)
+                let context = JobContext(
+                    task: task, queue: group.queue.name, group: group.name, job: job, logger: logger, shutdown: shutdown
+                )
                 let result = await Self.run(body, context, timeout: policy.timeout)
                 if case .failure(let error) = result, !(error is JobError) { span.recordError(error) }
                 return await settle(task, job: job, result: result, policy: policy, logger: context.logger)
@@ -46,8 +48,10 @@ extension Worker {
     }
 
     /// Ends `task` after its handler ran; says what the breaker should make of it.
-    private func settle(_ task: QueueTask, job: String?, result: Result<JobOutcome, any Error>, policy: JobPolicy,
-                        logger: Logger) async -> CircuitBreaker.Verdict {
+    private func settle(
+        _ task: QueueTask, job: String?, result: Result<JobOutcome, any Error>, policy: JobPolicy,
+        logger: Logger
+    ) async -> CircuitBreaker.Verdict {
         switch result {
         case .success(let outcome):
             await settle(task, job: job, outcome, policy: policy)
@@ -59,8 +63,10 @@ extension Worker {
             if error is TimedOut { counters.withLock { $0.timedOut += 1 } }
             let delay = policy.backoff.map { $0.delay(afterAttempts: task.attempt, unit: Double.random(in: 0..<1)) }
             logger.debug("handler failed", metadata: ["error": "\(error)"])
-            await settle(task, job: job, .retry(after: delay ?? .zero, reason: "handler failed on attempt \(task.attempt): \(error)"),
-                         policy: policy, backoff: delay == nil)
+            await settle(
+                task, job: job,
+                .retry(after: delay ?? .zero, reason: "handler failed on attempt \(task.attempt): \(error)"),
+                policy: policy, backoff: delay == nil)
             return .failure
         }
     }
@@ -68,22 +74,26 @@ extension Worker {
     /// Carries out `outcome` on the group; counts it unless the lease was stale (released at
     /// shutdown, or expired). Write errors are logged, not thrown: the task's lease then expires
     /// and it is delivered again (at-least-once).
-    func settle(_ task: QueueTask, job: String?, _ outcome: JobOutcome, policy: JobPolicy, backoff: Bool = false) async {
+    func settle(_ task: QueueTask, job: String?, _ outcome: JobOutcome, policy: JobPolicy, backoff: Bool = false) async
+    {
         do {
             switch outcome {
             case .done:
                 if try await group.ack([task]).acked > 0 { count(job) { $0.succeeded += 1 } }
             case .retry(let after, let reason):
-                let delay: Int64? = backoff ? nil : Swift.min(Swift.max(0, Self.milliseconds(after)), group.options.nackDelayMaxMs)
-                if try await group.nack(task, reason: reason, delayMilliseconds: delay, attemptsMax: policy.maxAttempts) {
+                let delay: Int64? =
+                    backoff ? nil : Swift.min(Swift.max(0, Self.milliseconds(after)), group.options.nackDelayMaxMs)
+                if try await group.nack(task, reason: reason, delayMilliseconds: delay, attemptsMax: policy.maxAttempts)
+                {
                     count(job) { $0.failed += 1 }
                 }
             case .deadLetter(let reason):
                 if try await group.deadLetter(task, reason: reason) { count(job) { $0.deadLettered += 1 } }
             }
         } catch {
-            logger.error("could not settle a task; it will be delivered again when its lease expires",
-                         metadata: ["group": "\(group.name)", "offset": "\(task.offset)", "error": "\(error)"])
+            logger.error(
+                "could not settle a task; it will be delivered again when its lease expires",
+                metadata: ["group": "\(group.name)", "offset": "\(task.offset)", "error": "\(error)"])
         }
     }
 
@@ -107,7 +117,9 @@ extension Worker {
     /// Runs `body`; with a timeout, in a task of its own that is cancelled when the time is up
     /// (the result is then ``TimedOut``, without waiting for a handler that ignores cancellation).
     /// Cancelling the calling task cancels the handler.
-    static func run(_ body: @escaping JobRegistry.Body, _ context: JobContext, timeout: Duration?) async -> Result<JobOutcome, any Error> {
+    static func run(
+        _ body: @escaping JobRegistry.Body, _ context: JobContext, timeout: Duration?
+    ) async -> Result<JobOutcome, any Error> {
         guard let timeout else {
             do { return .success(try await body(context)) } catch { return .failure(error) }
         }
@@ -141,7 +153,10 @@ final class HandlerRace: Sendable {
     let handler = Mutex<Task<Void, Never>?>(nil)
 
     func finish(_ result: Result<JobOutcome, any Error>) {
-        continuation.withLock { $0?.resume(returning: result); $0 = nil }
+        continuation.withLock {
+            $0?.resume(returning: result)
+            $0 = nil
+        }
     }
 
     func cancelHandler() {

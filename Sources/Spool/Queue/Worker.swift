@@ -69,26 +69,36 @@ public final class Worker: Service, Sendable {
 
     /// A worker for raw tasks whose handler acks by returning and retries by throwing.
     /// - Throws: `.invalidArgument` for options out of range.
-    public convenience init(group: ConsumerGroup, options: WorkerOptions = WorkerOptions(), logger: Logger = Logger(label: "spool.worker"),
-                            handler: @escaping @Sendable (QueueTask) async throws -> Void) throws {
-        try self.init(group: group, options: options, logger: logger, dispatch: .raw({ task, _ in
-            try await handler(task)
-            return .done
-        }))
+    public convenience init(
+        group: ConsumerGroup, options: WorkerOptions = WorkerOptions(), logger: Logger = Logger(label: "spool.worker"),
+        handler: @escaping @Sendable (QueueTask) async throws -> Void
+    ) throws {
+        try self.init(
+            group: group, options: options, logger: logger,
+            dispatch: .raw({ task, _ in
+                try await handler(task)
+                return .done
+            }))
     }
 
     /// A worker for raw tasks whose handler gets a ``JobContext`` and decides each task's fate.
     /// - Throws: `.invalidArgument` for options out of range.
-    public convenience init(group: ConsumerGroup, options: WorkerOptions = WorkerOptions(), logger: Logger = Logger(label: "spool.worker"),
-                            outcome handler: @escaping @Sendable (QueueTask, JobContext) async throws -> JobOutcome) throws {
+    public convenience init(
+        group: ConsumerGroup, options: WorkerOptions = WorkerOptions(), logger: Logger = Logger(label: "spool.worker"),
+        outcome handler: @escaping @Sendable (QueueTask, JobContext) async throws -> JobOutcome
+    ) throws {
         try self.init(group: group, options: options, logger: logger, dispatch: .raw(handler))
     }
 
     /// A worker for typed jobs: each task goes to the handler registered for its job name.
     /// - Throws: `.invalidArgument` for options out of range or an empty registry.
-    public convenience init(group: ConsumerGroup, jobs: JobRegistry, options: WorkerOptions = WorkerOptions(),
-                            logger: Logger = Logger(label: "spool.worker")) throws {
-        guard !jobs.names.isEmpty else { throw SpoolError(.invalidArgument, "a job worker needs at least one registered job") }
+    public convenience init(
+        group: ConsumerGroup, jobs: JobRegistry, options: WorkerOptions = WorkerOptions(),
+        logger: Logger = Logger(label: "spool.worker")
+    ) throws {
+        guard !jobs.names.isEmpty else {
+            throw SpoolError(.invalidArgument, "a job worker needs at least one registered job")
+        }
         try self.init(group: group, options: options, logger: logger, dispatch: .jobs(jobs))
     }
 
@@ -150,9 +160,11 @@ public final class Worker: Service, Sendable {
         if shutdown.isSet { sink.yield(.wake) }
         var next = events.makeAsyncIterator()
         var inFlight: [Int64: Running] = [:]
-        var breaker = CircuitBreaker(failures: options.breakerFailures, coolDown: Self.milliseconds(options.breakerCoolDown))
-        var throttle = ClaimThrottle(concurrency: options.concurrency, claimMax: options.claimMax,
-                                     leaseMilliseconds: group.options.leaseMs)
+        var breaker = CircuitBreaker(
+            failures: options.breakerFailures, coolDown: Self.milliseconds(options.breakerCoolDown))
+        var throttle = ClaimThrottle(
+            concurrency: options.concurrency, claimMax: options.claimMax,
+            leaseMilliseconds: group.options.leaseMs)
         var ticking = false
         let started = ContinuousClock.now
         func now() -> Int64 { Self.milliseconds(ContinuousClock.now - started) }
@@ -173,7 +185,10 @@ public final class Worker: Service, Sendable {
                 if claimed == 0 && !ticking {
                     ticking = true
                     let wait = options.idleWait
-                    Task { try? await Task.sleep(for: wait); sink.yield(.tick) }
+                    Task {
+                        try? await Task.sleep(for: wait)
+                        sink.yield(.tick)
+                    }
                 }
                 if claimed > 0 && inFlight.count < options.concurrency { continue }
                 guard let event = await next.next() else { break }
@@ -186,7 +201,8 @@ public final class Worker: Service, Sendable {
                     inFlight[offset] = nil
                     throttle.record(seconds: finish.seconds)
                     if breaker.record(offset: offset, verdict: finish.verdict, now: now()) {
-                        logger.warning("circuit breaker opened: distinct tasks keep failing", metadata: ["group": "\(group.name)"])
+                        logger.warning(
+                            "circuit breaker opened: distinct tasks keep failing", metadata: ["group": "\(group.name)"])
                         counters.withLock { $0.breakerOpenings += 1 }
                     }
                     counters.withLock { $0.claimSize = throttle.claimSize }
@@ -202,13 +218,18 @@ public final class Worker: Service, Sendable {
     /// Waits up to the grace period for in-flight handlers; then releases the tasks of those
     /// still running (before cancelling them, so that their cancellation errors find a stale
     /// lease and count no attempt) and cancels them.
-    private func shutDown(inFlight: inout [Int64: Running], next: inout AsyncStream<Event>.Iterator,
-                          sink: AsyncStream<Event>.Continuation) async {
+    private func shutDown(
+        inFlight: inout [Int64: Running], next: inout AsyncStream<Event>.Iterator,
+        sink: AsyncStream<Event>.Continuation
+    ) async {
         shutdown.set()
         wake.withLock { $0 = nil }
         let deadline = ContinuousClock.now + options.shutdownGrace
         let grace = options.shutdownGrace
-        let timer = Task { try? await Task.sleep(for: grace); sink.yield(.tick) }
+        let timer = Task {
+            try? await Task.sleep(for: grace)
+            sink.yield(.tick)
+        }
         defer { timer.cancel() }
         // Bounded: every handler yields once, and the deadline tick ends the wait.
         while !inFlight.isEmpty && ContinuousClock.now < deadline, let event = await next.next() {
@@ -224,8 +245,9 @@ public final class Worker: Service, Sendable {
             c.cancelledAtShutdown += inFlight.count
         }
         if !inFlight.isEmpty {
-            logger.notice("shutdown grace ended: released and cancelled unfinished tasks",
-                          metadata: ["group": "\(group.name)", "count": "\(inFlight.count)", "released": "\(released)"])
+            logger.notice(
+                "shutdown grace ended: released and cancelled unfinished tasks",
+                metadata: ["group": "\(group.name)", "count": "\(inFlight.count)", "released": "\(released)"])
         }
         sink.finish()
     }

@@ -56,9 +56,13 @@ public struct WorkerOptions: Sendable, Equatable {
         try check((1...100_000).contains(claimMax), "claimMax must be 1...100000")
         try check(idleWait >= .milliseconds(1) && idleWait <= .seconds(60), "idleWait must be 1 ms...60 s")
         try check((1...1_000_000).contains(breakerFailures), "breakerFailures must be 1...1000000")
-        try check(breakerCoolDown >= .milliseconds(1) && breakerCoolDown <= .seconds(3600), "breakerCoolDown must be 1 ms...1 h")
+        try check(
+            breakerCoolDown >= .milliseconds(1) && breakerCoolDown <= .seconds(3600),
+            "breakerCoolDown must be 1 ms...1 h")
         try check(shutdownGrace >= .zero && shutdownGrace <= .seconds(60), "shutdownGrace must be 0...60 s")
-        try check(metricsInterval >= .milliseconds(10) && metricsInterval <= .seconds(3600), "metricsInterval must be 10 ms...1 h")
+        try check(
+            metricsInterval >= .milliseconds(10) && metricsInterval <= .seconds(3600),
+            "metricsInterval must be 10 ms...1 h")
         try rawPolicy.validate()
     }
 }

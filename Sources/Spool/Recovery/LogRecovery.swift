@@ -34,25 +34,36 @@ enum LogRecovery {
         var segments: [Segment] = []
         let descriptors = DescriptorBudget()  // shared by the log's segments, and those it rolls to
         for base in bases {
-            segments.append(try Segment(directory: directory, baseOffset: base, writable: true, create: false,
-                                        fileSystem: options.fileSystem, descriptors: descriptors))
+            segments.append(
+                try Segment(
+                    directory: directory, baseOffset: base, writable: true, create: false,
+                    fileSystem: options.fileSystem, descriptors: descriptors))
         }
         report.segments = segments.count
         report.firstOffset = bases[0]
         let stored = try RecoveryPoint.read(in: directory, fileSystem: options.fileSystem)
-        let start = try startingPoint(stored, bases: bases, segments: segments, directory: directory, options: options, report: &report)
+        let start = try startingPoint(
+            stored, bases: bases, segments: segments, directory: directory, options: options, report: &report)
         let rebuildIndexes = stored?.indexesPredateKafkaMeaning == true
-        if rebuildIndexes { try rebuildIndexesOfOldMeaning(segments.dropLast(), directory: directory, options: options, report: &report) }
-        try scan(segments, from: start, firstScanned: bases.firstIndex(of: start.segment)!, names: names, options: options, report: &report)
+        if rebuildIndexes {
+            try rebuildIndexesOfOldMeaning(segments.dropLast(), directory: directory, options: options, report: &report)
+        }
+        try scan(
+            segments, from: start, firstScanned: bases.firstIndex(of: start.segment)!, names: names, options: options,
+            report: &report)
         let active = segments.last!
-        let point = try settle(active, stored: stored, rebuildIndexes: rebuildIndexes, directory: directory, options: options, report: &report)
+        let point = try settle(
+            active, stored: stored, rebuildIndexes: rebuildIndexes, directory: directory, options: options,
+            report: &report)
         report.seconds = seconds(since: started, options.clock)
         return Outcome(segments: segments, active: active, checkpoint: point, report: report)
     }
 
     /// Steps 0 and 1: finishes or rolls back an interrupted compaction (FORMAT.md,
     /// "Compaction"), removes leftover temporary files; returns the directory's names after.
-    private static func removeLeftovers(in directory: String, options: SpoolOptions, report: inout RecoveryReport) throws -> [String] {
+    private static func removeLeftovers(
+        in directory: String, options: SpoolOptions, report: inout RecoveryReport
+    ) throws -> [String] {
         let fs = options.fileSystem
         let leftovers = try CompactionLeftovers.plan(in: directory, fileSystem: fs)
         try CompactionLeftovers.apply(leftovers, in: directory, fileSystem: fs)
@@ -71,19 +82,23 @@ enum LogRecovery {
 
     /// Step 2: the segments' base offsets, sorted. A `.log` that is not a 20-digit name or not
     /// a regular file is an error, not ignored.
-    private static func segmentBases(in directory: String, names: [String], fileSystem fs: any FileSystem) throws -> [Int64] {
+    private static func segmentBases(
+        in directory: String, names: [String], fileSystem fs: any FileSystem
+    ) throws -> [Int64] {
         var bases: [Int64] = []
         for file in names where file.hasSuffix(RootLayout.logSuffix) {
             let path = RootLayout.path(directory, file)
             guard let base = SegmentName.parseLog(file) else {
                 throw SpoolError(
-                    .invalidArgument, "a .log file whose name is not a 20-digit base offset is in the queue directory", path: path,
+                    .invalidArgument, "a .log file whose name is not a 20-digit base offset is in the queue directory",
+                    path: path,
                     hint: "segments are named like 00000000000000000000.log; move this file out of the queue directory")
             }
             let type = fs.fileType(path)
             guard type == .regular else {
                 throw SpoolError(
-                    .invalidArgument, "a \(type == .directory ? "directory" : "non-regular file") is named like a segment in the queue directory",
+                    .invalidArgument,
+                    "a \(type == .directory ? "directory" : "non-regular file") is named like a segment in the queue directory",
                     path: path, hint: "segments are regular files; move this out of the queue directory")
             }
             bases.append(base)
@@ -93,14 +108,18 @@ enum LogRecovery {
 
     /// A directory without segments: a new log at offset 0, unless the recovery point says
     /// records were written (starting at 0 would reuse their offsets).
-    private static func startEmptyLog(in directory: String, started: UInt64, options: SpoolOptions, report: RecoveryReport) throws -> Outcome {
+    private static func startEmptyLog(
+        in directory: String, started: UInt64, options: SpoolOptions, report: RecoveryReport
+    ) throws -> Outcome {
         let fs = options.fileSystem
         var report = report
         if let stored = try RecoveryPoint.read(in: directory, fileSystem: fs), stored.nextOffset > 0 {
             // For a group log, starting over would also forget its acks.
             throw SpoolError(
-                .corruption, "the recovery point says \(stored.nextOffset) records were written, but no segment is left",
-                path: RootLayout.path(directory, RootLayout.recoveryPointFileName), segment: stored.segment, offset: stored.nextOffset,
+                .corruption,
+                "the recovery point says \(stored.nextOffset) records were written, but no segment is left",
+                path: RootLayout.path(directory, RootLayout.recoveryPointFileName), segment: stored.segment,
+                offset: stored.nextOffset,
                 hint: "segment files were deleted or moved; restore them")
         }
         let segment = try Segment(directory: directory, baseOffset: 0, writable: true, create: true, fileSystem: fs)
@@ -113,7 +132,9 @@ enum LogRecovery {
         do {
             try point.write(in: directory, durable: true, fileSystem: fs)
         } catch {
-            options.logger.warning("recovery point not written", metadata: ["file": "\(directory)/\(RootLayout.recoveryPointFileName)", "error": "\(error)"])
+            options.logger.warning(
+                "recovery point not written",
+                metadata: ["file": "\(directory)/\(RootLayout.recoveryPointFileName)", "error": "\(error)"])
         }
         report.segments = 1
         report.seconds = seconds(since: started, options.clock)
@@ -125,16 +146,20 @@ enum LogRecovery {
     /// - Throws: `.corruption` for a recovery point past its segment's data (unless
     ///   `.salvage`), or naming a segment past the last one.
     private static func startingPoint(
-        _ stored: RecoveryPoint?, bases: [Int64], segments: [Segment], directory: String, options: SpoolOptions, report: inout RecoveryReport
+        _ stored: RecoveryPoint?, bases: [Int64], segments: [Segment], directory: String, options: SpoolOptions,
+        report: inout RecoveryReport
     ) throws -> RecoveryPoint {
         let rpPath = RootLayout.path(directory, RootLayout.recoveryPointFileName)
         if let stored, let index = bases.firstIndex(of: stored.segment) {
             let size = try segments[index].size()
             guard stored.position > size else { return stored }
             let error = SpoolError(
-                .corruption, "the recovery point says \(stored.position) bytes are synced, but the segment holds \(size)",
+                .corruption,
+                "the recovery point says \(stored.position) bytes are synced, but the segment holds \(size)",
                 path: segments[index].logPath, segment: stored.segment, position: size, offset: stored.nextOffset,
-                hint: "the segment was truncated after it was synced; restore it from a copy, or open with corruptionPolicy .salvage to continue from what is left")
+                hint:
+                    "the segment was truncated after it was synced; restore it from a copy, or open with corruptionPolicy .salvage to continue from what is left"
+            )
             guard options.corruptionPolicy == .salvage else { throw error }
             options.logger.error("salvage: recovery point past the data", metadata: ["error": "\(error)"])
             return RecoveryPoint(segment: stored.segment, position: 0, nextOffset: stored.segment)
@@ -146,26 +171,38 @@ enum LogRecovery {
                 hint: "segment files were deleted or moved; restore them")
         }
         report.recoveryPointMissing = stored == nil
-        if stored == nil { options.logger.warning("no usable recovery point; scanning the active segment", metadata: ["file": "\(rpPath)"]) }
+        if stored == nil {
+            options.logger.warning(
+                "no usable recovery point; scanning the active segment", metadata: ["file": "\(rpPath)"])
+        }
         return RecoveryPoint(segment: bases.last!, position: 0, nextOffset: bases.last!)
     }
 
     /// Steps 3 and 4: scans each segment from the starting point on, checking that each one
     /// continues the last (``DamageRule``), and cuts a torn tail.
     private static func scan(
-        _ segments: [Segment], from start: RecoveryPoint, firstScanned: Int, names: [String], options: SpoolOptions, report: inout RecoveryReport
+        _ segments: [Segment], from start: RecoveryPoint, firstScanned: Int, names: [String], options: SpoolOptions,
+        report: inout RecoveryReport
     ) throws {
         var nextOffset = start.nextOffset
         for i in firstScanned..<segments.count {
             let segment = segments[i]
             let from = i == firstScanned ? start.position : 0
-            if i > firstScanned, let finding = DamageRule.segmentStart(segment.baseOffset, expected: nextOffset, accepted: {
-                RepairGap.keptFile(among: names, gapStart: nextOffset, previousBase: segments[i - 1].baseOffset) != nil
-            }), DamageRule.verdict(finding, at: .synced) == .corruption {
+            if i > firstScanned,
+                let finding = DamageRule.segmentStart(
+                    segment.baseOffset, expected: nextOffset,
+                    accepted: {
+                        RepairGap.keptFile(among: names, gapStart: nextOffset, previousBase: segments[i - 1].baseOffset)
+                            != nil
+                    }), DamageRule.verdict(finding, at: .synced) == .corruption
+            {
                 let error = SpoolError(
-                    .corruption, "segment starts at offset \(segment.baseOffset) but the one before ends at \(nextOffset)",
+                    .corruption,
+                    "segment starts at offset \(segment.baseOffset) but the one before ends at \(nextOffset)",
                     path: segment.logPath, segment: segment.baseOffset, position: 0, offset: nextOffset,
-                    hint: "inspect the segments with `spool dump`; open with corruptionPolicy .salvage to continue past the gap")
+                    hint:
+                        "inspect the segments with `spool dump`; open with corruptionPolicy .salvage to continue past the gap"
+                )
                 guard options.corruptionPolicy == .salvage else { throw error }
             }
             if from == 0 { nextOffset = segment.baseOffset }
@@ -179,10 +216,14 @@ enum LogRecovery {
     /// Where to re-check the synced batches just below the recovery point at `from`: back to
     /// the index entry at or before it (damage there is corruption, not a torn tail), or the
     /// segment's start when no index entry can be trusted (missing, damaged, another's).
-    private static func syncedCheckStart(_ segment: Segment, from: Int64, nextOffset: Int64, options: SpoolOptions) throws -> (position: Int64, offset: Int64) {
+    private static func syncedCheckStart(
+        _ segment: Segment, from: Int64, nextOffset: Int64, options: SpoolOptions
+    ) throws -> (position: Int64, offset: Int64) {
         guard from > 0 else { return (from, nextOffset) }
-        if let entry = try OffsetIndex.lastEntry(atOrBelow: from, path: segment.indexPath, fileSystem: options.fileSystem),
-           let batch = try entryBatch(segment, entry, options: options) {
+        if let entry = try OffsetIndex.lastEntry(
+            atOrBelow: from, path: segment.indexPath, fileSystem: options.fileSystem),
+            let batch = try entryBatch(segment, entry, options: options)
+        {
             return batch
         }
         return (0, segment.baseOffset)
@@ -191,13 +232,17 @@ enum LogRecovery {
     /// Step 5: loads the active segment's indexes, and makes what recovery found durable, so
     /// the next open starts from here. Returns the recovery point now on disk.
     private static func settle(
-        _ active: Segment, stored: RecoveryPoint?, rebuildIndexes: Bool, directory: String, options: SpoolOptions, report: inout RecoveryReport
+        _ active: Segment, stored: RecoveryPoint?, rebuildIndexes: Bool, directory: String, options: SpoolOptions,
+        report: inout RecoveryReport
     ) throws -> RecoveryPoint {
         try installWritableIndexes(active, options: options, report: &report, forceRebuild: rebuildIndexes)
         report.nextOffset = active.nextOffset
         try options.fileSystem.fdatasync(active.fd)
         if rebuildIndexes {
-            if let (offsets, times) = active.openIndexes { try offsets.file.sync(); try times.file.sync() }
+            if let (offsets, times) = active.openIndexes {
+                try offsets.file.sync()
+                try times.file.sync()
+            }
         }
         let point = RecoveryPoint(segment: active.baseOffset, position: active.writeEnd, nextOffset: active.nextOffset)
         if point != stored || rebuildIndexes {
@@ -205,7 +250,10 @@ enum LogRecovery {
             // just synced) is written as the writer's checkpoints are, without its two syncs
             // (issue 19: under load each waits for the disk's flush); lost, the next open scans
             // from the older point. One that moves back (a salvage cut) stays durable.
-            let forward = stored.map { point.segment > $0.segment || (point.segment == $0.segment && point.position >= $0.position) } ?? false
+            let forward =
+                stored.map {
+                    point.segment > $0.segment || (point.segment == $0.segment && point.position >= $0.position)
+                } ?? false
             try point.write(in: directory, durable: rebuildIndexes || !forward, fileSystem: options.fileSystem)
         }
         return point
@@ -216,10 +264,13 @@ enum LogRecovery {
     /// their batch headers (one pass over the headers, once) and the directory synced; the
     /// active segment's are rebuilt by the caller, which then writes a version 2 point. A crash
     /// before that point is written repeats this, which is harmless.
-    private static func rebuildIndexesOfOldMeaning(_ sealed: ArraySlice<Segment>, directory: String, options: SpoolOptions, report: inout RecoveryReport) throws {
+    private static func rebuildIndexesOfOldMeaning(
+        _ sealed: ArraySlice<Segment>, directory: String, options: SpoolOptions, report: inout RecoveryReport
+    ) throws {
         let fs = options.fileSystem
-        options.logger.notice("rebuilding this queue's indexes once, with Kafka's entry meaning (last offset of a batch; greatest timestamp so far)",
-                              metadata: ["directory": "\(directory)", "segments": "\(sealed.count + 1)"])
+        options.logger.notice(
+            "rebuilding this queue's indexes once, with Kafka's entry meaning (last offset of a batch; greatest timestamp so far)",
+            metadata: ["directory": "\(directory)", "segments": "\(sealed.count + 1)"])
         for segment in sealed {
             try segment.rebuildIndexFiles(end: try segment.size(), options: options)
         }
@@ -251,11 +302,15 @@ enum LogRecovery {
         // for past the end only when something there is not zero.
         let fs = options.fileSystem
         var recycled: Int64? = nil
-        if isLast, result.stop == .zeros, try RecycledSpace.hasMarker(fd: segment.fd, at: result.end, base: segment.baseOffset, fileSystem: fs) {
+        if isLast, result.stop == .zeros,
+            try RecycledSpace.hasMarker(fd: segment.fd, at: result.end, base: segment.baseOffset, fileSystem: fs)
+        {
             recycled = result.end
         }
         func marker() throws -> Int64? {
-            isLast ? try RecycledSpace.firstMarker(fd: segment.fd, from: result.end + 1, to: size, base: segment.baseOffset, fileSystem: fs) : nil
+            isLast
+                ? try RecycledSpace.firstMarker(
+                    fd: segment.fd, from: result.end + 1, to: size, base: segment.baseOffset, fileSystem: fs) : nil
         }
         switch result.stop {
         case .endOfFile:
@@ -275,11 +330,16 @@ enum LogRecovery {
             tailEnd = try scanner.lastNonZero(from: result.end, to: recycled ?? size) ?? recycled ?? size
         }
         if let (position, reason) = damaged {
-            if DamageRule.verdict(.badBytes, at: isLast ? .unsyncedTail : .synced) == .corruption && options.corruptionPolicy == .fail {
+            if DamageRule.verdict(.badBytes, at: isLast ? .unsyncedTail : .synced) == .corruption
+                && options.corruptionPolicy == .fail
+            {
                 throw SpoolError(
-                    .corruption, "sealed segment is damaged: \(reason)", path: segment.logPath, segment: segment.baseOffset,
+                    .corruption, "sealed segment is damaged: \(reason)", path: segment.logPath,
+                    segment: segment.baseOffset,
                     position: position, offset: result.nextOffset,
-                    hint: "inspect with `spool dump FILE`, or open with corruptionPolicy .salvage to cut the log there (the cut bytes are kept as .broken)")
+                    hint:
+                        "inspect with `spool dump FILE`, or open with corruptionPolicy .salvage to cut the log there (the cut bytes are kept as .broken)"
+                )
             }
             try cutTail(segment, at: position, through: tailEnd, reason: reason, options: options, report: &report)
         }
@@ -292,8 +352,10 @@ enum LogRecovery {
             // The writer goes on in the recycled space: the marker found is the fence (or the
             // end marker, which the next one past it, if any, backs up).
             segment.recycledEnd = size
-            segment.fence = try RecycledSpace.firstMarker(fd: segment.fd, from: recycled + 1, to: size, base: segment.baseOffset,
-                                                           fileSystem: options.fileSystem) ?? recycled
+            segment.fence =
+                try RecycledSpace.firstMarker(
+                    fd: segment.fd, from: recycled + 1, to: size, base: segment.baseOffset,
+                    fileSystem: options.fileSystem) ?? recycled
         }
         segment.nextOffset = result.nextOffset
         segment.maxTimestamp = max(segment.maxTimestamp, maxTimestamp)
@@ -305,37 +367,47 @@ enum LogRecovery {
     /// policy is `.salvage` (which then cuts there, as for a torn tail).
     /// - Throws: `.corruption` naming the segment, the position and the offset.
     private static func refuseDamageBelow(
-        _ synced: (position: Int64, offset: Int64), result: SegmentScanner.Result, in segment: Segment, options: SpoolOptions
+        _ synced: (position: Int64, offset: Int64), result: SegmentScanner.Result, in segment: Segment,
+        options: SpoolOptions
     ) throws {
         guard result.end < synced.position || (result.end == synced.position && result.nextOffset != synced.offset),
-              DamageRule.verdict(.badBytes, at: .synced) == .corruption else { return }
+            DamageRule.verdict(.badBytes, at: .synced) == .corruption
+        else { return }
         let reason: String
         switch result.stop {
         case .invalid(let why): reason = why
         case .zeros: reason = "zero bytes where a batch was synced"
-        case .endOfFile: reason = "the batches end at offset \(result.nextOffset), the recovery point says \(synced.offset)"
+        case .endOfFile:
+            reason = "the batches end at offset \(result.nextOffset), the recovery point says \(synced.offset)"
         }
         let error = SpoolError(
             .corruption, "damage below the recovery point (\(synced.position)): \(reason)", path: segment.logPath,
             segment: segment.baseOffset, position: result.end, offset: result.nextOffset,
-            hint: "these bytes were synced, so this is not a torn write; inspect with `spool dump FILE`, or open with corruptionPolicy .salvage to cut the log there (the cut bytes are kept as .broken)")
+            hint:
+                "these bytes were synced, so this is not a torn write; inspect with `spool dump FILE`, or open with corruptionPolicy .salvage to cut the log there (the cut bytes are kept as .broken)"
+        )
         guard options.corruptionPolicy == .salvage else { throw error }
         options.logger.error("salvage: cutting at damage below the recovery point", metadata: ["error": "\(error)"])
     }
 
     /// Cuts the torn tail [position, end) with ``TailCutter``, which keeps it as `.broken`.
     private static func cutTail(
-        _ segment: Segment, at position: Int64, through end: Int64, reason: String, options: SpoolOptions, report: inout RecoveryReport
+        _ segment: Segment, at position: Int64, through end: Int64, reason: String, options: SpoolOptions,
+        report: inout RecoveryReport
     ) throws {
         let fs = options.fileSystem
         let brokenPath = TailCutter.brokenPath(of: segment.logPath, at: position, fileSystem: fs)
-        let count = try TailCutter.cut(fd: segment.fd, logPath: segment.logPath, directory: segment.directory, at: position,
-                                       through: end, keepingIn: brokenPath, fileSystem: fs)
+        let count = try TailCutter.cut(
+            fd: segment.fd, logPath: segment.logPath, directory: segment.directory, at: position,
+            through: end, keepingIn: brokenPath, fileSystem: fs)
         report.bytesTruncated += Int64(count)
         report.brokenFiles.append(brokenPath)
         options.logger.warning(
-            "torn tail cut", metadata: ["file": "\(segment.logPath)", "position": "\(position)", "bytes": "\(count)",
-                                        "reason": "\(reason)", "kept": "\(brokenPath)"])
+            "torn tail cut",
+            metadata: [
+                "file": "\(segment.logPath)", "position": "\(position)", "bytes": "\(count)",
+                "reason": "\(reason)", "kept": "\(brokenPath)",
+            ])
     }
 
     /// Opens the active segment's index files writable and preallocated, and rebuilds them
@@ -345,12 +417,21 @@ enum LogRecovery {
         try installWritableIndexes(segment, options: options, report: &report)
     }
 
-    static func installWritableIndexes(_ segment: Segment, options: SpoolOptions, report: inout RecoveryReport, forceRebuild: Bool = false) throws {
+    static func installWritableIndexes(
+        _ segment: Segment, options: SpoolOptions, report: inout RecoveryReport, forceRebuild: Bool = false
+    ) throws {
         let capacity = Segment.indexCapacity(segmentBytes: options.segmentBytes, interval: options.indexIntervalBytes)
         let fs = options.fileSystem
-        let offsets = OffsetIndex(file: try MappedIndexFile(path: segment.indexPath, entrySize: OffsetIndex.entrySize, capacity: capacity, writable: true, fileSystem: fs))
-        let times = TimeIndex(file: try MappedIndexFile(path: segment.timeIndexPath, entrySize: TimeIndex.entrySize, capacity: capacity, writable: true, fileSystem: fs))
-        var consistent = !forceRebuild && offsets.load(validEnd: max(segment.writeEnd, 1))
+        let offsets = OffsetIndex(
+            file: try MappedIndexFile(
+                path: segment.indexPath, entrySize: OffsetIndex.entrySize, capacity: capacity, writable: true,
+                fileSystem: fs))
+        let times = TimeIndex(
+            file: try MappedIndexFile(
+                path: segment.timeIndexPath, entrySize: TimeIndex.entrySize, capacity: capacity, writable: true,
+                fileSystem: fs))
+        var consistent =
+            !forceRebuild && offsets.load(validEnd: max(segment.writeEnd, 1))
             && times.load(nextRelativeOffset: segment.nextOffset - segment.baseOffset)
         // An index of another segment, or of the meaning before Kafka's, passes the order checks:
         // its last entries must agree with the log (FORMAT.md, "Offset index (.index)", "Time index").
@@ -358,17 +439,21 @@ enum LogRecovery {
             consistent = try segment.offsetEntryBatch(last, limits: options.limits) != nil
         }
         if consistent, let last = times.lastEntry {
-            consistent = try segment.timeEntryMatchesLog(last, offsets: offsets, end: segment.writeEnd, limits: options.limits)
+            consistent = try segment.timeEntryMatchesLog(
+                last, offsets: offsets, end: segment.writeEnd, limits: options.limits)
         }
         var rule = IndexEntryRule(baseOffset: segment.baseOffset, intervalBytes: options.indexIntervalBytes)
         if consistent && offsets.file.count == 0 && segment.writeEnd > Int64(options.indexIntervalBytes) {
             report.indexesRebuilt += 1  // missing entries where the log is long enough to have some
         }
         if consistent {
-            rule = IndexEntryRule(baseOffset: segment.baseOffset, intervalBytes: options.indexIntervalBytes,
-                                  lastOffsetEntry: offsets.lastEntry, lastTimeEntry: times.lastEntry)
+            rule = IndexEntryRule(
+                baseOffset: segment.baseOffset, intervalBytes: options.indexIntervalBytes,
+                lastOffsetEntry: offsets.lastEntry, lastTimeEntry: times.lastEntry)
         } else {
-            if forceRebuild || offsets.file.count > 0 || times.file.count > 0 || segment.writeEnd > Int64(options.indexIntervalBytes) {
+            if forceRebuild || offsets.file.count > 0 || times.file.count > 0
+                || segment.writeEnd > Int64(options.indexIntervalBytes)
+            {
                 report.indexesRebuilt += 1
             }
             offsets.file.setCount(0, clearingUpTo: offsets.file.firstZeroEntry(from: 0))
@@ -382,7 +467,10 @@ enum LogRecovery {
             var scanner = try segment.scanner(limits: options.limits)
             scanner.checkCRC = false
             scanner.allowOffsetGaps = true
-            let firstOffset = try from == 0 ? segment.baseOffset : (segment.batchHeader(at: from, limits: options.limits)?.baseOffset ?? segment.baseOffset)
+            let firstOffset =
+                try from == 0
+                ? segment.baseOffset
+                : (segment.batchHeader(at: from, limits: options.limits)?.baseOffset ?? segment.baseOffset)
             _ = try scanner.scan(from: from, limit: segment.writeEnd, nextOffset: firstOffset) { header, position in
                 let due = rule.add(header, at: position)
                 if let entry = due.offset { offsets.append(entry) }
@@ -396,7 +484,9 @@ enum LogRecovery {
     /// Where a scan may start to re-check synced batches: the batch an offset-index entry
     /// points at, with its base offset, when the entry agrees with the log (an index copied
     /// from another segment fails this); nil otherwise.
-    static func entryBatch(_ segment: Segment, _ entry: OffsetIndexEntry, options: SpoolOptions) throws -> (position: Int64, offset: Int64)? {
+    static func entryBatch(
+        _ segment: Segment, _ entry: OffsetIndexEntry, options: SpoolOptions
+    ) throws -> (position: Int64, offset: Int64)? {
         guard let header = try segment.offsetEntryBatch(entry, limits: options.limits) else { return nil }
         return (Int64(entry.position), header.baseOffset)
     }

@@ -44,11 +44,15 @@ struct RecoveryPoint: Equatable, Sendable {
     init?(decoding bytes: [UInt8]) {
         guard bytes.count == Self.encodedSize, Array(bytes[0..<4]) == Self.magic else { return nil }
         let fields = bytes.withUnsafeBytes { raw in
-            (raw.loadBigEndian(at: 4, as: UInt32.self), raw.loadBigEndian(at: 8, as: Int64.self),
-             raw.loadBigEndian(at: 16, as: Int64.self), raw.loadBigEndian(at: 24, as: Int64.self),
-             raw.loadBigEndian(at: 32, as: UInt32.self))
+            (
+                raw.loadBigEndian(at: 4, as: UInt32.self), raw.loadBigEndian(at: 8, as: Int64.self),
+                raw.loadBigEndian(at: 16, as: Int64.self), raw.loadBigEndian(at: 24, as: Int64.self),
+                raw.loadBigEndian(at: 32, as: UInt32.self)
+            )
         }
-        guard fields.0 == Self.version || fields.0 == Self.versionBeforeKafkaIndexes, fields.4 == CRC32C.checksum(Array(bytes[0..<32])) else { return nil }
+        guard fields.0 == Self.version || fields.0 == Self.versionBeforeKafkaIndexes,
+            fields.4 == CRC32C.checksum(Array(bytes[0..<32]))
+        else { return nil }
         guard fields.1 >= 0, fields.2 >= 0, fields.3 >= fields.1 else { return nil }
         self.init(segment: fields.1, position: fields.2, nextOffset: fields.3)
         storedVersion = fields.0
@@ -63,11 +67,15 @@ struct RecoveryPoint: Equatable, Sendable {
     /// Replaces `<directory>/recovery-point` atomically; `durable` adds the fsyncs (at seals and
     /// close; between them a lost update only means a longer scan).
     func write(in directory: String, durable: Bool, fileSystem fs: any FileSystem) throws {
-        try AtomicFile.write(encoded(), to: RootLayout.path(directory, RootLayout.recoveryPointFileName), directory: directory, durable: durable, fileSystem: fs)
+        try AtomicFile.write(
+            encoded(), to: RootLayout.path(directory, RootLayout.recoveryPointFileName), directory: directory,
+            durable: durable, fileSystem: fs)
     }
 
     /// The point stored in `directory`; nil when missing or unreadable.
     static func read(in directory: String, fileSystem fs: any FileSystem) throws -> RecoveryPoint? {
-        try AtomicFile.read(RootLayout.path(directory, RootLayout.recoveryPointFileName), limit: encodedSize + 1, fileSystem: fs).flatMap(RecoveryPoint.init(decoding:))
+        try AtomicFile.read(
+            RootLayout.path(directory, RootLayout.recoveryPointFileName), limit: encodedSize + 1, fileSystem: fs
+        ).flatMap(RecoveryPoint.init(decoding:))
     }
 }

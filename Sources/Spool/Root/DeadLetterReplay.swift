@@ -24,9 +24,10 @@ extension SpoolRoot {
             let batch = try await replay.claim(max: Swift.min(1000, max - replayed))
             if batch.isEmpty { break }
             let records = batch.tasks.map { task in
-                RecordInput(value: task.payload, key: task.key,
-                            headers: task.headers.filter { !TaskHeaders.deadLetterNames.contains($0.name) },
-                            timestamp: options.clock.wallMilliseconds())
+                RecordInput(
+                    value: task.payload, key: task.key,
+                    headers: task.headers.filter { !TaskHeaders.deadLetterNames.contains($0.name) },
+                    timestamp: options.clock.wallMilliseconds())
             }
             try await source.append(batch: records)
             try await replay.ack(batch)

@@ -40,16 +40,21 @@ public enum QueueName {
     public static func validateUserCreated(_ name: String) throws {
         try validate(name)
         guard !isDeadLetter(name) else {
-            throw SpoolError(.invalidArgument, "invalid queue name \"\(name)\": names ending in \"\(deadLetterSuffix)\" are reserved for dead-letter queues",
-                             hint: "choose another name; the dead letters of queue q are in q\(deadLetterSuffix), created by the engine when a task runs out of attempts")
+            throw SpoolError(
+                .invalidArgument,
+                "invalid queue name \"\(name)\": names ending in \"\(deadLetterSuffix)\" are reserved for dead-letter queues",
+                hint:
+                    "choose another name; the dead letters of queue q are in q\(deadLetterSuffix), created by the engine when a task runs out of attempts"
+            )
         }
     }
 
     private static func validate(_ name: String, kind: String, limit: Int) throws {
         let bytes = Array(name.utf8)
         func reject(_ why: String) -> SpoolError {
-            SpoolError(.invalidArgument, "invalid \(kind) name \"\(name.debugDescription.dropFirst().dropLast())\": \(why)",
-                       hint: "use 1-\(bytesMax) letters, digits, '.', '-' or '_', not starting with '.'")
+            SpoolError(
+                .invalidArgument, "invalid \(kind) name \"\(name.debugDescription.dropFirst().dropLast())\": \(why)",
+                hint: "use 1-\(bytesMax) letters, digits, '.', '-' or '_', not starting with '.'")
         }
         if bytes.isEmpty { throw reject("it is empty") }
         if bytes.count > limit { throw reject("it is \(bytes.count) bytes, the limit is \(limit)") }

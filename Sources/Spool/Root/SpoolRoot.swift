@@ -41,23 +41,28 @@ public final class SpoolRoot: Sendable {
         var path = path
         while path.count > 1 && path.hasSuffix("/") { path.removeLast() }
         self.path = path
-        if fs.fileType(RootLayout(root: path).queuesDirectory) != .directory { try Self.refuseNestedRoot(path, fileSystem: fs) }
+        if fs.fileType(RootLayout(root: path).queuesDirectory) != .directory {
+            try Self.refuseNestedRoot(path, fileSystem: fs)
+        }
         switch fs.fileType(path) {
         case .directory:
             break
         case .missing:
             guard options.createIfMissing else {
-                throw SpoolError(.notFound, "the data directory does not exist", path: path,
-                                 hint: "create it, or open the root at the right directory")
+                throw SpoolError(
+                    .notFound, "the data directory does not exist", path: path,
+                    hint: "create it, or open the root at the right directory")
             }
             do {
                 try fs.makeDurableDirectory(path)
             } catch let error as SpoolError {
-                throw error.with(hint: error.code == .notFound ? "its parent directory does not exist; create it first" : nil)
+                throw error.with(
+                    hint: error.code == .notFound ? "its parent directory does not exist; create it first" : nil)
             }
         case .regular, .other:
-            throw SpoolError(.invalidArgument, "the data directory path is not a directory", path: path,
-                             hint: "open the root at a directory")
+            throw SpoolError(
+                .invalidArgument, "the data directory path is not a directory", path: path,
+                hint: "open the root at a directory")
         }
         // From here on, every path below the root resolves beneath its directory descriptor.
         fs = try fs.confined(toRoot: path)
@@ -69,7 +74,9 @@ public final class SpoolRoot: Sendable {
         // (FORMAT.md, "Directories"): a power cut must not take queues/ away with its tasks.
         try fs.makeDurableDirectory(RootLayout(root: path).queuesDirectory)
         if let interval = options.compactionIntervalMilliseconds {
-            let compactor = BackgroundCompactor(intervalMilliseconds: interval, clock: options.clock, logger: options.logger) { [weak self] in
+            let compactor = BackgroundCompactor(
+                intervalMilliseconds: interval, clock: options.clock, logger: options.logger
+            ) { [weak self] in
                 guard let self else { return }
                 let report = try self.compact()
                 for problem in report.problems {
@@ -104,9 +111,13 @@ public final class SpoolRoot: Sendable {
             let ancestor = prefix.isEmpty ? "/" : prefix
             let queues = RootLayout(root: prefix).queuesDirectory
             if normalized == queues || normalized.hasPrefix(queues + "/"),
-               fs.fileType(RootLayout.path(prefix, RootLayout.lockFileName)) == .regular, fs.fileType(queues) == .directory {
-                throw SpoolError(.invalidArgument, "the data directory is inside the Spool root \(ancestor): a root inside a root is refused",
-                                 path: path, hint: "open the root itself, \(ancestor)")
+                fs.fileType(RootLayout.path(prefix, RootLayout.lockFileName)) == .regular,
+                fs.fileType(queues) == .directory
+            {
+                throw SpoolError(
+                    .invalidArgument,
+                    "the data directory is inside the Spool root \(ancestor): a root inside a root is refused",
+                    path: path, hint: "open the root itself, \(ancestor)")
             }
         }
     }
@@ -134,7 +145,8 @@ public final class SpoolRoot: Sendable {
     /// Creates nothing.
     public func queueExists(_ name: String) -> Bool {
         guard (try? QueueName.validate(name)) != nil else { return false }
-        return queues.withLock { $0[name] != nil } || options.fileSystem.fileType(directory(ofQueue: name)) == .directory
+        return queues.withLock { $0[name] != nil }
+            || options.fileSystem.fileType(directory(ofQueue: name)) == .directory
     }
 
     /// Throws `.notFound` unless queue `name` exists: for commands that act on a queue and must
@@ -143,8 +155,9 @@ public final class SpoolRoot: Sendable {
     public func requireQueue(_ name: String) throws {
         try QueueName.validate(name)
         guard queueExists(name) else {
-            throw SpoolError(.notFound, "no queue named \(name)", path: directory(ofQueue: name),
-                             hint: "check the root directory and the queue name; SpoolRoot.queueNames() lists the queues")
+            throw SpoolError(
+                .notFound, "no queue named \(name)", path: directory(ofQueue: name),
+                hint: "check the root directory and the queue name; SpoolRoot.queueNames() lists the queues")
         }
     }
 
@@ -156,15 +169,19 @@ public final class SpoolRoot: Sendable {
         return try queues.withLock { (open) throws -> QueueLog in
             if let existing = open[name] {
                 if let compression, compression != existing.compression {
-                    throw SpoolError(.invalidArgument, "queue \(name) is open with \(existing.compression) compression, not \(compression)",
-                                     path: existing.directory, hint: "close the root and open it again to change a queue's compression")
+                    throw SpoolError(
+                        .invalidArgument,
+                        "queue \(name) is open with \(existing.compression) compression, not \(compression)",
+                        path: existing.directory,
+                        hint: "close the root and open it again to change a queue's compression")
                 }
                 return existing
             }
             try checkOpen()
             let directory = directory(ofQueue: name)
             try options.fileSystem.makeDurableDirectory(directory)
-            let log = try QueueLog(name: name, directory: directory, options: options, compression: compression ?? options.compression)
+            let log = try QueueLog(
+                name: name, directory: directory, options: options, compression: compression ?? options.compression)
             open[name] = log
             return log
         }
@@ -173,7 +190,9 @@ public final class SpoolRoot: Sendable {
     /// Opens (creating when missing) consumer group `name` on queue `queue`, replaying its log
     /// of acks. Repeated calls return the same group; `options` apply when it is first opened.
     /// - Throws: `.invalidArgument` for a bad queue or group name or options; recovery errors.
-    public func group(_ name: String, on queue: String, options groupOptions: GroupOptions = GroupOptions()) throws -> ConsumerGroup {
+    public func group(
+        _ name: String, on queue: String, options groupOptions: GroupOptions = GroupOptions()
+    ) throws -> ConsumerGroup {
         try QueueName.validateGroup(name)
         let source = try self.queue(queue)
         return try groups.withLock { open in
@@ -209,7 +228,9 @@ public final class SpoolRoot: Sendable {
             // (the group reports its acks, nacks and lag itself).
             var logOptions = Self.groupLogOptions(options)
             logOptions.metricsFactory = nil
-            let log = try QueueLog(name: RootLayout.groupLogName(queue: queue, group: name), directory: directory, options: logOptions, compression: .none)
+            let log = try QueueLog(
+                name: RootLayout.groupLogName(queue: queue, group: name), directory: directory, options: logOptions,
+                compression: .none)
             open[key] = log
             return log
         }
@@ -252,7 +273,9 @@ public final class SpoolRoot: Sendable {
     ///   report (`error`) while the others go on.
     /// - Throws: `.closed` after ``close()``; `.notFound` for a queue in `queues` that does not
     ///   exist (nothing is created); I/O errors listing the queues.
-    public func compact(queues: [String]? = nil, progress: (@Sendable (CompactionProgress) -> Void)? = nil) throws -> CompactionReport {
+    public func compact(
+        queues: [String]? = nil, progress: (@Sendable (CompactionProgress) -> Void)? = nil
+    ) throws -> CompactionReport {
         try checkOpen()
         for name in queues ?? [] { try requireQueue(name) }
         return try compactor.run(root: self, queues: queues, progress: progress)
@@ -268,7 +291,9 @@ public final class SpoolRoot: Sendable {
 
     /// Names of the queues on disk.
     public func queueNames() throws -> [String] {
-        try options.fileSystem.listDirectory(RootLayout(root: path).queuesDirectory).filter { options.fileSystem.fileType(directory(ofQueue: $0)) == .directory }.sorted()
+        try options.fileSystem.listDirectory(RootLayout(root: path).queuesDirectory).filter {
+            options.fileSystem.fileType(directory(ofQueue: $0)) == .directory
+        }.sorted()
     }
 
     /// Closes every queue (each syncs and records its recovery point) and releases the lock.
@@ -276,14 +301,29 @@ public final class SpoolRoot: Sendable {
     public func close() {
         isClosed.store(true, ordering: .releasing)
         compactor.stop()
-        let compactorThread = background.withLock { b in defer { b = nil }; return b }
+        let compactorThread = background.withLock { b in
+            defer { b = nil }
+            return b
+        }
         compactorThread?.stop()
-        let openGroups = groups.withLock { g in defer { g.removeAll() }; return Array(g.values) }
+        let openGroups = groups.withLock { g in
+            defer { g.removeAll() }
+            return Array(g.values)
+        }
         for group in openGroups { group.log.close() }
-        let openGroupLogs = groupLogs.withLock { g in defer { g.removeAll() }; return Array(g.values) }
+        let openGroupLogs = groupLogs.withLock { g in
+            defer { g.removeAll() }
+            return Array(g.values)
+        }
         for log in openGroupLogs { log.close() }
-        let open = queues.withLock { q in defer { q.removeAll() }; return Array(q.values) }
+        let open = queues.withLock { q in
+            defer { q.removeAll() }
+            return Array(q.values)
+        }
         for log in open { log.close() }
-        lock.withLock { l in l?.release(fileSystem: options.fileSystem); l = nil }
+        lock.withLock { l in
+            l?.release(fileSystem: options.fileSystem)
+            l = nil
+        }
     }
 }

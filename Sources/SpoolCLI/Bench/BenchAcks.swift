@@ -45,7 +45,8 @@ struct BenchAcks: AsyncParsableCommand {
         var next = first
         while next < first + Int64(n) {
             let k = Int(min(1000, first + Int64(n) - next))
-            try log.appendBlocking(batch: BenchEnqueue.records(from: Int(next), count: k, size: bench.payload, clock: clock))
+            try log.appendBlocking(
+                batch: BenchEnqueue.records(from: Int(next), count: k, size: bench.payload, clock: clock))
             next += Int64(k)
         }
         let inOrder = Array(first..<next)
@@ -59,7 +60,8 @@ struct BenchAcks: AsyncParsableCommand {
         line.add("per_call", perCall)
         var times: [String: Double] = [:]
         var ok = true
-        for (name, flag, offsets) in [("in_order", "in-order", inOrder), ("scattered", "scattered", scattered)] where order == "both" || order == flag {
+        for (name, flag, offsets) in [("in_order", "in-order", inOrder), ("scattered", "scattered", scattered)]
+        where order == "both" || order == flag {
             // A fresh group name per run, so that a second run on the same directory starts from nothing.
             let group = try root.group("\(name)-\(first)", on: BenchOptions.queue)
             let started = clock.monotonicNanoseconds()

@@ -43,23 +43,44 @@ struct BenchAll: AsyncParsableCommand {
         func n(_ value: Int) -> String { String(max(value / scale, 10)) }
         func at(_ name: String) -> String { dir + "/" + name }
         var steps = [
-            Step(id: "W1", title: "durable enqueue, batch 1", arguments: ["enqueue", "--dir", at("w1"), "--n", n(50_000), "--batch", "1"]),
-            Step(id: "W3", title: "16 producers, batch 1", arguments: ["enqueue", "--dir", at("w3"), "--n", n(64_000), "--batch", "1", "--threads", "16"]),
-            Step(id: "W2", title: "durable enqueue, batch 100", arguments: ["enqueue", "--dir", at("w2"), "--n", n(200_000), "--batch", "100"]),
-            Step(id: "W6", title: "W2 then SIGKILL", arguments: ["enqueue", "--dir", at("w6"), "--n", n(200_000), "--batch", "100", "--crash"]),
+            Step(
+                id: "W1", title: "durable enqueue, batch 1",
+                arguments: ["enqueue", "--dir", at("w1"), "--n", n(50_000), "--batch", "1"]),
+            Step(
+                id: "W3", title: "16 producers, batch 1",
+                arguments: ["enqueue", "--dir", at("w3"), "--n", n(64_000), "--batch", "1", "--threads", "16"]),
+            Step(
+                id: "W2", title: "durable enqueue, batch 100",
+                arguments: ["enqueue", "--dir", at("w2"), "--n", n(200_000), "--batch", "100"]),
+            Step(
+                id: "W6", title: "W2 then SIGKILL",
+                arguments: ["enqueue", "--dir", at("w6"), "--n", n(200_000), "--batch", "100", "--crash"]),
             Step(id: "W6", title: "recovery after SIGKILL", arguments: ["recover", "--dir", at("w6")]),
-            Step(id: "W4", title: "drain with acks", arguments: ["drain", "--dir", at("w6"), "--n", n(200_000), "--batch", "100"]),
-            Step(id: "W7", title: "footprint with compression", arguments: ["w7", "--dir", at("w7"), "--n", n(200_000)]),
+            Step(
+                id: "W4", title: "drain with acks",
+                arguments: ["drain", "--dir", at("w6"), "--n", n(200_000), "--batch", "100"]),
+            Step(
+                id: "W7", title: "footprint with compression", arguments: ["w7", "--dir", at("w7"), "--n", n(200_000)]),
             Step(id: "W9", title: "in-process hand-off", arguments: ["w9", "--dir", at("w9"), "--n", n(1_000_000)]),
-            Step(id: "W11", title: "mixed load", arguments: ["w11", "--dir", at("w11"), "--duration", quick ? "3" : "60"]),
-            Step(id: "W12", title: "deep queue: fill", arguments: ["enqueue", "--dir", at("w12"), "--n", n(10_000_000), "--batch", "100"]),
-            Step(id: "W12", title: "deep queue: drain", arguments: ["drain", "--dir", at("w12"), "--n", n(10_000_000), "--batch", "100"]),
+            Step(
+                id: "W11", title: "mixed load",
+                arguments: ["w11", "--dir", at("w11"), "--duration", quick ? "3" : "60"]),
+            Step(
+                id: "W12", title: "deep queue: fill",
+                arguments: ["enqueue", "--dir", at("w12"), "--n", n(10_000_000), "--batch", "100"]),
+            Step(
+                id: "W12", title: "deep queue: drain",
+                arguments: ["drain", "--dir", at("w12"), "--n", n(10_000_000), "--batch", "100"]),
         ]
         if full {
             steps += [
-                Step(id: "W8", title: "200 MB log then SIGKILL", arguments: ["enqueue", "--dir", at("w8-small"), "--n", "1600000", "--batch", "100", "--crash"]),
+                Step(
+                    id: "W8", title: "200 MB log then SIGKILL",
+                    arguments: ["enqueue", "--dir", at("w8-small"), "--n", "1600000", "--batch", "100", "--crash"]),
                 Step(id: "W8", title: "recovery at 200 MB", arguments: ["recover", "--dir", at("w8-small")]),
-                Step(id: "W8", title: "2 GiB log then SIGKILL", arguments: ["enqueue", "--dir", at("w8"), "--n", "16000000", "--batch", "100", "--crash"]),
+                Step(
+                    id: "W8", title: "2 GiB log then SIGKILL",
+                    arguments: ["enqueue", "--dir", at("w8"), "--n", "16000000", "--batch", "100", "--crash"]),
                 Step(id: "W8", title: "recovery at 2 GiB", arguments: ["recover", "--dir", at("w8")]),
             ]
         }
@@ -68,8 +89,9 @@ struct BenchAll: AsyncParsableCommand {
 
     func run() async throws {
         if mkdir(dir, 0o755) != 0 {
-            throw SpoolError(.io, "cannot create the bench directory (it must not exist)", path: dir, errno: errno,
-                             hint: "pass a new --dir; bench all never writes into an existing directory")
+            throw SpoolError(
+                .io, "cannot create the bench directory (it must not exist)", path: dir, errno: errno,
+                hint: "pass a new --dir; bench all never writes into an existing directory")
         }
         let executable = try ChildProcess.executable()
         let steps = steps()
@@ -80,7 +102,9 @@ struct BenchAll: AsyncParsableCommand {
             let outcome = try ChildProcess.run(executable, ["bench"] + step.arguments)
             let crashed = step.arguments.contains("--crash")
             guard outcome.status == 0 || (crashed && outcome.signaled && outcome.status == SIGKILL) else {
-                throw SpoolError(.io, "\(step.id) (spool bench \(step.arguments.joined(separator: " "))) exited with \(outcome.status)")
+                throw SpoolError(
+                    .io,
+                    "\(step.id) (spool bench \(step.arguments.joined(separator: " "))) exited with \(outcome.status)")
             }
             for line in outcome.stdout.split(separator: "\n") where line.hasPrefix("{") {
                 var entry = JSONLine()
@@ -103,7 +127,8 @@ struct BenchAll: AsyncParsableCommand {
 
     /// W5: bytes on disk after W2, allocated and apparent.
     private func footprint(of queueDirectory: String) -> String {
-        let allocated = ProcessProbe.allocatedBytes(under: queueDirectory), apparent = ProcessProbe.apparentBytes(under: queueDirectory)
+        let allocated = ProcessProbe.allocatedBytes(under: queueDirectory)
+        let apparent = ProcessProbe.apparentBytes(under: queueDirectory)
         let tasks = Double(max(200_000 / (quick ? 100 : 1), 10))
         var result = JSONLine()
         result.add("bytes_on_disk", allocated)
@@ -121,7 +146,8 @@ struct BenchAll: AsyncParsableCommand {
         machine.add("cores", Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         var name = utsname()
         uname(&name)
-        machine.add("kernel", withUnsafeBytes(of: name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) })
+        machine.add(
+            "kernel", withUnsafeBytes(of: name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) })
         machine.add("memory_bytes", Int64(sysconf(Int32(_SC_PHYS_PAGES))) * Int64(sysconf(Int32(_SC_PAGESIZE))))
         var report = JSONLine()
         report.add("tool", "spool bench all")

@@ -17,7 +17,10 @@ struct BenchCommand: AsyncParsableCommand {
               spool bench enqueue --dir /tmp/b --n 200000 --batch 100 --crash && spool bench recover --dir /tmp/b   # W6
               spool bench w7 --dir /tmp/b                                             # W7: W2 with none, lz4, zstd
             """,
-        subcommands: [BenchAll.self, BenchEnqueue.self, BenchRecover.self, BenchDrain.self, BenchFootprint.self, BenchHandOff.self, BenchMixed.self, BenchCompact.self, BenchAcks.self, BenchCoder.self])
+        subcommands: [
+            BenchAll.self, BenchEnqueue.self, BenchRecover.self, BenchDrain.self, BenchFootprint.self,
+            BenchHandOff.self, BenchMixed.self, BenchCompact.self, BenchAcks.self, BenchCoder.self,
+        ])
 }
 
 /// Flags shared with qbench (WORKLOAD.md, "Adding an engine") plus Spool's own.
@@ -40,7 +43,9 @@ struct BenchOptions: ParsableArguments {
     @Option(help: "Seconds (accepted for qbench compatibility).")
     var timeout: Double?
 
-    @Option(name: .customLong("spin-us"), help: "How long waiting producers and the idle writer spin before they sleep (µs).")
+    @Option(
+        name: .customLong("spin-us"),
+        help: "How long waiting producers and the idle writer spin before they sleep (µs).")
     var spinMicroseconds: Int?
 
     @Option(name: .customLong("prealloc-step"), help: "Bytes zero-filled ahead of the tail at a time.")
@@ -79,7 +84,10 @@ struct BenchEnqueue: AsyncParsableCommand {
     @Flag(help: "After printing, die by SIGKILL without closing anything (W6 setup).")
     var crash = false
 
-    @Flag(name: .customLong("async"), help: "Producers are Swift tasks using `append` (default: threads using `appendBlocking`, as qbench's threads).")
+    @Flag(
+        name: .customLong("async"),
+        help: "Producers are Swift tasks using `append` (default: threads using `appendBlocking`, as qbench's threads)."
+    )
     var useAsync = false
 
     @Flag(help: "Enqueue typed jobs (JSON parameters with a --payload byte body) instead of raw bytes.")
@@ -102,28 +110,31 @@ struct BenchEnqueue: AsyncParsableCommand {
     }
 
     /// Producers as OS threads calling appendBlocking, like qbench's pthreads.
-    static func runThreads(log: QueueLog, n: Int, batch: Int, producers: Int, size: Int, clock: SystemClock, typed: Bool = false) throws -> LatencySamples {
+    static func runThreads(
+        log: QueueLog, n: Int, batch: Int, producers: Int, size: Int, clock: SystemClock, typed: Bool = false
+    ) throws -> LatencySamples {
         let results = Mutex<[Result<LatencySamples, any Error>]>([])
         var threads: [Thread] = []
         for p in 0..<producers {
             let (from, count) = share(p, n: n, producers: producers)
-            threads.append(Thread {
-                var samples = LatencySamples()
-                do {
-                    var i = 0
-                    while i < count {
-                        let k = min(batch, count - i)
-                        let records = try records(from: from + i, count: k, size: size, clock: clock, typed: typed)
-                        let a = clock.monotonicNanoseconds()
-                        try log.appendBlocking(batch: records)
-                        samples.add(Double(clock.monotonicNanoseconds() - a) / 1e9)
-                        i += k
+            threads.append(
+                Thread {
+                    var samples = LatencySamples()
+                    do {
+                        var i = 0
+                        while i < count {
+                            let k = min(batch, count - i)
+                            let records = try records(from: from + i, count: k, size: size, clock: clock, typed: typed)
+                            let a = clock.monotonicNanoseconds()
+                            try log.appendBlocking(batch: records)
+                            samples.add(Double(clock.monotonicNanoseconds() - a) / 1e9)
+                            i += k
+                        }
+                        results.withLock { $0.append(.success(samples)) }
+                    } catch {
+                        results.withLock { $0.append(.failure(error)) }
                     }
-                    results.withLock { $0.append(.success(samples)) }
-                } catch {
-                    results.withLock { $0.append(.failure(error)) }
-                }
-            })
+                })
         }
         for thread in threads { thread.join() }
         var all = LatencySamples()
@@ -132,7 +143,9 @@ struct BenchEnqueue: AsyncParsableCommand {
     }
 
     /// Producers as Swift tasks calling the async append.
-    static func runTasks(log: QueueLog, n: Int, batch: Int, producers: Int, size: Int, clock: SystemClock, typed: Bool = false) async throws -> LatencySamples {
+    static func runTasks(
+        log: QueueLog, n: Int, batch: Int, producers: Int, size: Int, clock: SystemClock, typed: Bool = false
+    ) async throws -> LatencySamples {
         try await withThrowingTaskGroup(of: LatencySamples.self) { group in
             for p in 0..<producers {
                 let (from, count) = share(p, n: n, producers: producers)
@@ -158,7 +171,8 @@ struct BenchEnqueue: AsyncParsableCommand {
 
     func validate() throws {
         guard n > 0, batch > 0, threads > 0, threads <= 1024, bench.payload >= 2 else {
-            throw ValidationError("--n, --batch, --threads and --payload must be positive (threads ≤ 1024, payload ≥ 2)")
+            throw ValidationError(
+                "--n, --batch, --threads and --payload must be positive (threads ≤ 1024, payload ≥ 2)")
         }
     }
 
@@ -168,9 +182,12 @@ struct BenchEnqueue: AsyncParsableCommand {
         let (n, batch, threads, size) = (self.n, self.batch, self.threads, bench.payload)
         let clock = SystemClock()
         let started = clock.monotonicNanoseconds()
-        let samples = useAsync
-            ? try await Self.runTasks(log: log, n: n, batch: batch, producers: threads, size: size, clock: clock, typed: typed)
-            : try Self.runThreads(log: log, n: n, batch: batch, producers: threads, size: size, clock: clock, typed: typed)
+        let samples =
+            useAsync
+            ? try await Self.runTasks(
+                log: log, n: n, batch: batch, producers: threads, size: size, clock: clock, typed: typed)
+            : try Self.runThreads(
+                log: log, n: n, batch: batch, producers: threads, size: size, clock: clock, typed: typed)
         let secs = Double(clock.monotonicNanoseconds() - started) / 1e9
         var line = JSONLine()
         line.add("backend", "spool")
@@ -195,7 +212,8 @@ struct BenchEnqueue: AsyncParsableCommand {
 
 struct BenchRecover: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "recover", abstract: "W6: open after SIGKILL and read the first pending task; prints secs and found.")
+        commandName: "recover",
+        abstract: "W6: open after SIGKILL and read the first pending task; prints secs and found.")
 
     @OptionGroup var bench: BenchOptions
 
@@ -246,7 +264,8 @@ struct BenchDrain: AsyncParsableCommand {
         let root = try SpoolRoot.open(at: bench.dir, options: bench.options())
         let group = try root.group(Self.group, on: BenchOptions.queue)
         var samples = LatencySamples()
-        var drained = 0, payloadBytes = 0
+        var drained = 0
+        var payloadBytes = 0
         let started = clock.monotonicNanoseconds()
         while true {
             let a = clock.monotonicNanoseconds()
@@ -313,7 +332,9 @@ struct BenchHandOff: AsyncParsableCommand {
                     let now = clock.monotonicNanoseconds()
                     for record in batch.records {
                         guard let sent = StampedPayload.stamp(of: record.value) else {
-                            throw SpoolError(.invalidArgument, "offset \(record.offset) carries no W9 timestamp", offset: record.offset)
+                            throw SpoolError(
+                                .invalidArgument, "offset \(record.offset) carries no W9 timestamp",
+                                offset: record.offset)
                         }
                         samples.add(Double(now &- sent) / 1e9)
                     }

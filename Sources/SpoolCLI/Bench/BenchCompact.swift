@@ -10,7 +10,8 @@ import Synchronization
 struct BenchCompact: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compact",
-        abstract: "Compaction rate beside a W2 producer: MB/s of input, producer tasks/s alone and during, their ratio.",
+        abstract:
+            "Compaction rate beside a W2 producer: MB/s of input, producer tasks/s alone and during, their ratio.",
         discussion: """
             Fills a queue with --n tasks, has a group ack all but every --keep-every-th, then
             measures a W2 producer (batch 100, durable) alone for --baseline-secs, then again
@@ -45,7 +46,8 @@ struct BenchCompact: AsyncParsableCommand {
         var next = target.committed.nextOffset
         while next < Int64(n) {
             let k = Int(min(1000, Int64(n) - next))
-            try target.appendBlocking(batch: BenchEnqueue.records(from: Int(next), count: k, size: bench.payload, clock: clock))
+            try target.appendBlocking(
+                batch: BenchEnqueue.records(from: Int(next), count: k, size: bench.payload, clock: clock))
             next += Int64(k)
         }
         // One more append in a fresh segment is not needed: sealed segments are what the
@@ -54,11 +56,16 @@ struct BenchCompact: AsyncParsableCommand {
         var acks: [Int64] = []
         for offset in 0..<Int64(n) where offset % Int64(keepEvery) != 0 {
             acks.append(offset)
-            if acks.count == 100_000 { _ = try await group.acknowledge(offsets: acks); acks.removeAll(keepingCapacity: true) }
+            if acks.count == 100_000 {
+                _ = try await group.acknowledge(offsets: acks)
+                acks.removeAll(keepingCapacity: true)
+            }
         }
         if !acks.isEmpty { _ = try await group.acknowledge(offsets: acks) }
         let producerLog = try root.queue("producer")
-        let alone = Self.produce(producerLog, size: bench.payload, clock: clock) { elapsed, _ in elapsed >= baselineSeconds }
+        let alone = Self.produce(producerLog, size: bench.payload, clock: clock) { elapsed, _ in
+            elapsed >= baselineSeconds
+        }
         let done = Atomic<Bool>(false)
         let during = Mutex<(Int, Double)>((0, 0))
         let size = bench.payload
@@ -73,7 +80,8 @@ struct BenchCompact: AsyncParsableCommand {
         producer.join()
         let q = report.queues.first
         let (duringTasks, duringSecs) = during.withLock { $0 }
-        let aloneTps = Double(alone.0) / alone.1, duringTps = duringSecs > 0 ? Double(duringTasks) / duringSecs : 0
+        let aloneTps = Double(alone.0) / alone.1
+        let duringTps = duringSecs > 0 ? Double(duringTasks) / duringSecs : 0
         var line = JSONLine()
         line.add("backend", "spool")
         line.add("workload", "compact")

@@ -14,7 +14,8 @@ struct BenchFootprint: AsyncParsableCommand {
             st_blocks × 512 of every file of the queue after the root is closed.
             Example:
               spool bench w7 --dir /tmp/w7 --n 200000 --batch 100
-              spool bench w7 --dir /tmp/w7b --batch 1 --threads 16 --n 64000 --linger-us 500   # single-task producers, lingering
+              spool bench w7 --dir /tmp/w7b --batch 1 --threads 16 --n 64000 --linger-us 500   # single-task \
+              producers, lingering
             """)
 
     @Option(help: "Data directory; one root per codec is made under it.")
@@ -40,7 +41,8 @@ struct BenchFootprint: AsyncParsableCommand {
 
     func validate() throws {
         guard n > 0, batch > 0, threads > 0, threads <= 1024, payload >= 2 else {
-            throw ValidationError("--n, --batch, --threads and --payload must be positive (threads ≤ 1024, payload ≥ 2)")
+            throw ValidationError(
+                "--n, --batch, --threads and --payload must be positive (threads ≤ 1024, payload ≥ 2)")
         }
         for codec in codecList where (try? Compression(parsing: codec)) == nil {
             throw ValidationError("unknown codec '\(codec)' in --codecs (\(Compression.spellings))")
@@ -64,7 +66,8 @@ struct BenchFootprint: AsyncParsableCommand {
             let root = try SpoolRoot.open(at: path, options: options)
             let log = try root.queue(BenchOptions.queue)
             let started = clock.monotonicNanoseconds()
-            let samples = try BenchEnqueue.runThreads(log: log, n: n, batch: batch, producers: threads, size: payload, clock: clock)
+            let samples = try BenchEnqueue.runThreads(
+                log: log, n: n, batch: batch, producers: threads, size: payload, clock: clock)
             let secs = Double(clock.monotonicNanoseconds() - started) / 1e9
             root.close()
             let allocated = ProcessProbe.allocatedBytes(under: log.directory)

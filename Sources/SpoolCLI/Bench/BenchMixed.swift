@@ -9,7 +9,9 @@ import Synchronization
 struct BenchMixed: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "w11",
-        abstract: "W11: mixed load, producers and consumers with acks, durable; throughput, end-to-end latency, RSS over time.")
+        abstract:
+            "W11: mixed load, producers and consumers with acks, durable; throughput, end-to-end latency, RSS over time."
+    )
 
     @OptionGroup var bench: BenchOptions
 
@@ -26,7 +28,9 @@ struct BenchMixed: AsyncParsableCommand {
     var claim = 100
 
     func validate() throws {
-        guard (1...604_800).contains(duration), (1...256).contains(producers), (1...256).contains(consumers), (1...10_000).contains(claim) else {
+        guard (1...604_800).contains(duration), (1...256).contains(producers), (1...256).contains(consumers),
+            (1...10_000).contains(claim)
+        else {
             throw ValidationError("--duration 1...604800, --producers and --consumers 1...256, --claim 1...10000")
         }
     }
@@ -39,54 +43,66 @@ struct BenchMixed: AsyncParsableCommand {
         let clock = SystemClock()
         let size = max(bench.payload, 16)
         let stop = Atomic<Bool>(false)
-        let produced = Atomic<Int>(0), consumed = Atomic<Int>(0)
+        let produced = Atomic<Int>(0)
+        let consumed = Atomic<Int>(0)
         let latencies = Mutex(LatencyHistogram())
         let failure = Mutex<String?>(nil)
         let began = clock.monotonicNanoseconds()
         var threads: [Thread] = []
         for _ in 0..<producers {
-            threads.append(Thread {
-                var payload = [UInt8](repeating: UInt8(ascii: "x"), count: size)
-                while !stop.load(ordering: .relaxed) {
-                    let now = clock.monotonicNanoseconds()
-                    StampedPayload.stamp(&payload, nanoseconds: now)
-                    do { try log.appendBlocking(batch: [RecordInput(value: payload, timestamp: clock.wallMilliseconds())]) } catch {
-                        failure.withLock { $0 = "\(error)" }
-                        return
+            threads.append(
+                Thread {
+                    var payload = [UInt8](repeating: UInt8(ascii: "x"), count: size)
+                    while !stop.load(ordering: .relaxed) {
+                        let now = clock.monotonicNanoseconds()
+                        StampedPayload.stamp(&payload, nanoseconds: now)
+                        do {
+                            try log.appendBlocking(batch: [
+                                RecordInput(value: payload, timestamp: clock.wallMilliseconds())
+                            ])
+                        } catch {
+                            failure.withLock { $0 = "\(error)" }
+                            return
+                        }
+                        produced.add(1, ordering: .relaxed)
                     }
-                    produced.add(1, ordering: .relaxed)
-                }
-            })
+                })
         }
         for _ in 0..<consumers {
-            threads.append(Thread { [claim] in
-                var local = LatencyHistogram()
-                while !stop.load(ordering: .relaxed) {
-                    do {
-                        let batch = try group.claimBlocking(max: claim)
-                        if batch.isEmpty {
-                            _ = log.waitForCommit(beyond: log.committed.nextOffset - 1, timeoutMilliseconds: 10)
-                            continue
+            threads.append(
+                Thread { [claim] in
+                    var local = LatencyHistogram()
+                    while !stop.load(ordering: .relaxed) {
+                        do {
+                            let batch = try group.claimBlocking(max: claim)
+                            if batch.isEmpty {
+                                _ = log.waitForCommit(beyond: log.committed.nextOffset - 1, timeoutMilliseconds: 10)
+                                continue
+                            }
+                            try group.ackBlocking(batch.tasks)
+                            let now = clock.monotonicNanoseconds()
+                            for task in batch.tasks {
+                                if let sent = StampedPayload.stamp(of: task.payload) {
+                                    local.add(nanoseconds: now &- sent)
+                                }
+                            }
+                            consumed.add(batch.count, ordering: .relaxed)
+                        } catch {
+                            failure.withLock { $0 = "\(error)" }
+                            return
                         }
-                        try group.ackBlocking(batch.tasks)
-                        let now = clock.monotonicNanoseconds()
-                        for task in batch.tasks {
-                            if let sent = StampedPayload.stamp(of: task.payload) { local.add(nanoseconds: now &- sent) }
-                        }
-                        consumed.add(batch.count, ordering: .relaxed)
-                    } catch {
-                        failure.withLock { $0 = "\(error)" }
-                        return
                     }
-                }
-                latencies.withLock { $0.merge(local) }
-            })
+                    latencies.withLock { $0.merge(local) }
+                })
         }
         var samples: [String] = []
         for second in 1...duration {
             try await Task.sleep(for: .seconds(1))
-            samples.append(JSONLine.array([String(second), String(ProcessProbe.residentKiB()), String(ProcessProbe.openFiles()),
-                                           String(ProcessProbe.allocatedBytes(under: bench.dir))]))
+            samples.append(
+                JSONLine.array([
+                    String(second), String(ProcessProbe.residentKiB()), String(ProcessProbe.openFiles()),
+                    String(ProcessProbe.allocatedBytes(under: bench.dir)),
+                ]))
             if failure.withLock({ $0 }) != nil { break }
         }
         stop.store(true, ordering: .relaxed)
@@ -117,7 +133,8 @@ enum ProcessProbe {
     static func residentKiB() -> Int {
         guard let file = fopen("/proc/self/statm", "r") else { return -1 }
         defer { fclose(file) }
-        var size = 0, resident = 0
+        var size = 0
+        var resident = 0
         guard fscanfPair(file, &size, &resident) else { return -1 }
         return resident * Int(sysconf(Int32(_SC_PAGESIZE))) / 1024
     }
@@ -162,7 +179,11 @@ enum ProcessProbe {
             let child = path + "/" + name
             var info = stat()
             guard lstat(child, &info) == 0 else { continue }
-            if (info.st_mode & S_IFMT) == S_IFDIR { total += sum(under: child, measure) } else { total += measure(info) }
+            if (info.st_mode & S_IFMT) == S_IFDIR {
+                total += sum(under: child, measure)
+            } else {
+                total += measure(info)
+            }
         }
         return total
     }

@@ -30,7 +30,8 @@ enum BenchTyped {
         let name = task.headers.first { $0.name == TaskHeaders.jobName }?.value
         let encoding = task.headers.first { $0.name == TaskHeaders.jobEncodingName }?.value
         guard name == nameBytes, encoding == encodingBytes else {
-            throw SpoolError(.corruption, "task is not a typed bench job (run `bench enqueue --typed` first)", offset: task.offset)
+            throw SpoolError(
+                .corruption, "task is not a typed bench job (run `bench enqueue --typed` first)", offset: task.offset)
         }
         return try job.coder.decode(Parameters.self, from: task.payload ?? []).body.utf8.count
     }
@@ -42,7 +43,9 @@ enum BenchTyped {
 /// thread. Shows how much of the typed/raw gap is JSON, apart from the I/O noise of W2 and W4.
 struct BenchCoder: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "coder", abstract: "Typed-job parameters: ns per JSON encode and decode, JSONJobCoder against Foundation; one JSON line.")
+        commandName: "coder",
+        abstract: "Typed-job parameters: ns per JSON encode and decode, JSONJobCoder against Foundation; one JSON line."
+    )
 
     @Option(help: "Encodes and decodes per coder.")
     var n = 200_000
@@ -61,7 +64,8 @@ struct BenchCoder: AsyncParsableCommand {
         let parameters = BenchTyped.Parameters(id: 12_345, body: String(repeating: "x", count: payload))
         let coder = JSONJobCoder()
         let bytes = try coder.encode(parameters)
-        let foundationEncoder = JSONEncoder(), foundationDecoder = JSONDecoder()
+        let foundationEncoder = JSONEncoder()
+        let foundationDecoder = JSONDecoder()
         func time(_ body: () throws -> Int) rethrows -> Double {
             let start = clock.monotonicNanoseconds()
             var sink = 0
@@ -75,9 +79,15 @@ struct BenchCoder: AsyncParsableCommand {
         line.add("payload", payload)
         line.add("json_bytes", bytes.count)
         line.add("spool_encode_ns", try time { try coder.encode(parameters).count }, decimals: 1)
-        line.add("spool_decode_ns", try time { try coder.decode(BenchTyped.Parameters.self, from: bytes).body.utf8.count + 1 }, decimals: 1)
+        line.add(
+            "spool_decode_ns",
+            try time { try coder.decode(BenchTyped.Parameters.self, from: bytes).body.utf8.count + 1 }, decimals: 1)
         line.add("foundation_encode_ns", try time { try foundationEncoder.encode(parameters).count }, decimals: 1)
-        line.add("foundation_decode_ns", try time { try foundationDecoder.decode(BenchTyped.Parameters.self, from: Data(bytes)).body.utf8.count + 1 }, decimals: 1)
+        line.add(
+            "foundation_decode_ns",
+            try time {
+                try foundationDecoder.decode(BenchTyped.Parameters.self, from: Data(bytes)).body.utf8.count + 1
+            }, decimals: 1)
         Console.out(line.text)
     }
 }

@@ -7,7 +7,8 @@ import Histogram
 struct LatencyHistogram: Sendable {
     /// One hour in nanoseconds: the largest latency kept apart from the others.
     static let highestNanoseconds: UInt64 = 3_600_000_000_000
-    private var histogram = Histogram<UInt64>(highestTrackableValue: highestNanoseconds, numberOfSignificantValueDigits: .three)
+    private var histogram = Histogram<UInt64>(
+        highestTrackableValue: highestNanoseconds, numberOfSignificantValueDigits: .three)
 
     var total: Int { Int(histogram.totalCount) }
 

@@ -10,8 +10,10 @@ struct LatencySamples: Sendable {
     mutating func merge(_ other: LatencySamples) { histogram.merge(other.histogram) }
 
     func summary() -> Summary {
-        Summary(count: count, p50: histogram.percentile(0.5), p90: histogram.percentile(0.9), p99: histogram.percentile(0.99),
-                p999: histogram.percentile(0.999), max: histogram.maximum)
+        Summary(
+            count: count, p50: histogram.percentile(0.5), p90: histogram.percentile(0.9),
+            p99: histogram.percentile(0.99),
+            p999: histogram.percentile(0.999), max: histogram.maximum)
     }
 
     struct Summary {

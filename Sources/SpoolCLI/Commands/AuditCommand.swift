@@ -48,7 +48,10 @@ struct AuditCommand: AsyncParsableCommand {
                 let offset = entry.offset + Int64(j)
                 // Advance through the log to `offset` (bounded by the log's records).
                 while true {
-                    if at == records.count { records = try follower.poll(); at = 0 }
+                    if at == records.count {
+                        records = try follower.poll()
+                        at = 0
+                    }
                     if at == records.count || records[at].offset >= offset { break }
                     at += 1
                 }
@@ -57,7 +60,8 @@ struct AuditCommand: AsyncParsableCommand {
                     continue
                 }
                 if !entry.matches(records[at].value ?? [], index: j, payloadSize: payloadSize) {
-                    problems.append("offset \(offset): payload differs from the acknowledged one (journal line \(entry.line))")
+                    problems.append(
+                        "offset \(offset): payload differs from the acknowledged one (journal line \(entry.line))")
                 }
                 checked += 1
             }
@@ -77,8 +81,10 @@ struct AuditCommand: AsyncParsableCommand {
             for problem in problems.prefix(50) { Console.out("  " + problem) }
             if problems.count > 50 { Console.out("  … and \(problems.count - 50) more") }
             let total = entries.reduce(0) { $0 + $1.count }
-            Console.out("audited \(Human.count(total)) acknowledged tasks from \(Human.count(entries.count)) appends in \(queue): "
-                        + (problems.isEmpty ? "all present and intact" : "\(problems.count) problems") + " (log ends at offset \(next))")
+            Console.out(
+                "audited \(Human.count(total)) acknowledged tasks from \(Human.count(entries.count)) appends in \(queue): "
+                    + (problems.isEmpty ? "all present and intact" : "\(problems.count) problems")
+                    + " (log ends at offset \(next))")
         }
         if !problems.isEmpty { throw ProblemsFound(summary: "\(problems.count) acknowledged tasks missing or changed") }
     }
@@ -104,7 +110,9 @@ enum JournalReader {
 
     static func read(path: String) throws -> [Entry] {
         guard let file = fopen(path, "r") else {
-            throw SpoolError(.notFound, "cannot open the journal", path: path, hint: "pass the file given to `spool enqueue --journal`")
+            throw SpoolError(
+                .notFound, "cannot open the journal", path: path,
+                hint: "pass the file given to `spool enqueue --journal`")
         }
         defer { fclose(file) }
         var entries: [Entry] = []
@@ -114,10 +122,13 @@ enum JournalReader {
             let fields = line.split(separator: " ")
             let crc = fields.count == 4 ? UInt32(fields[3]) : nil
             guard fields.count == 3 || (fields.count == 4 && crc != nil && fields[1] == "1"),
-                  let offset = Int64(fields[0]), let count = Int(fields[1]), let id = UInt64(fields[2]),
-                  offset >= 0, count > 0, count <= 1_000_000
+                let offset = Int64(fields[0]), let count = Int(fields[1]), let id = UInt64(fields[2]),
+                offset >= 0, count > 0, count <= 1_000_000
             else {
-                throw SpoolError(.invalidArgument, "journal line \(number) is not \"<offset> <count> <first id>\" or \"<offset> 1 <id> <crc32c>\": \(line)", path: path)
+                throw SpoolError(
+                    .invalidArgument,
+                    "journal line \(number) is not \"<offset> <count> <first id>\" or \"<offset> 1 <id> <crc32c>\": \(line)",
+                    path: path)
             }
             entries.append(Entry(offset: offset, count: count, firstID: id, line: number, crc: crc))
         }

@@ -31,10 +31,14 @@ struct ConsumeCommand: AsyncParsableCommand {
     @Flag(help: "Acknowledge the claimed tasks (durably) after printing them.")
     var ack = false
 
-    @Flag(name: .customLong("until-empty"), help: "Repeat claim (and ack) until nothing is ready; print a summary only.")
+    @Flag(
+        name: .customLong("until-empty"), help: "Repeat claim (and ack) until nothing is ready; print a summary only.")
     var untilEmpty = false
 
-    @Option(help: "With --ack, append a line \"<offset> <count>\" per acknowledged range to this file once the ack is durable.")
+    @Option(
+        help:
+            "With --ack, append a line \"<offset> <count>\" per acknowledged range to this file once the ack is durable."
+    )
     var journal: String?
 
     func validate() throws {
@@ -75,9 +79,10 @@ struct ConsumeCommand: AsyncParsableCommand {
             line.add("lag", progress.lag)
             Console.out(line.text)
         } else {
-            Console.out("claimed \(claimed) task(s) from \(queue) for group \(group)"
-                        + (ack ? ", acked \(result.acked)" : ", not acked (leases end with this process)")
-                        + "; lag now \(progress.lag)")
+            Console.out(
+                "claimed \(claimed) task(s) from \(queue) for group \(group)"
+                    + (ack ? ", acked \(result.acked)" : ", not acked (leases end with this process)")
+                    + "; lag now \(progress.lag)")
         }
     }
 
@@ -93,7 +98,9 @@ struct ConsumeCommand: AsyncParsableCommand {
             line.addRaw("headers", JSONLine.headers(task.headers))
             Console.out(line.text)
         } else {
-            Console.out("offset \(task.offset)  attempt \(task.attempt)  enqueued \(Human.timestamp(task.enqueuedAt))  \(Human.payload(task.payload, limit: 200))")
+            Console.out(
+                "offset \(task.offset)  attempt \(task.attempt)  enqueued \(Human.timestamp(task.enqueuedAt))  \(Human.payload(task.payload, limit: 200))"
+            )
         }
     }
 }
@@ -131,9 +138,10 @@ struct AckCommand: AsyncParsableCommand {
             line.add("watermark", consumer.progress.watermark)
             Console.out(line.text)
         } else {
-            Console.out("acked \(result.acked) task(s) in \(queue) for group \(group)"
-                        + (result.alreadyAcked > 0 ? " (\(result.alreadyAcked) were already acked)" : "")
-                        + "; watermark \(consumer.progress.watermark)")
+            Console.out(
+                "acked \(result.acked) task(s) in \(queue) for group \(group)"
+                    + (result.alreadyAcked > 0 ? " (\(result.alreadyAcked) were already acked)" : "")
+                    + "; watermark \(consumer.progress.watermark)")
         }
     }
 }
@@ -190,8 +198,9 @@ func openExistingQueue(common: CommonOptions, queue: String) throws -> SpoolRoot
     try QueueName.validate(queue)
     guard try root.queueNames().contains(queue) else {
         root.close()
-        throw SpoolError(.notFound, "no queue named \(queue)", path: root.directory(ofQueue: queue),
-                         hint: "list the queues with `spool dump` or check --queue and --dir")
+        throw SpoolError(
+            .notFound, "no queue named \(queue)", path: root.directory(ofQueue: queue),
+            hint: "list the queues with `spool dump` or check --queue and --dir")
     }
     return root
 }

@@ -34,7 +34,9 @@ struct DeadLetterList: AsyncParsableCommand {
         while let records = try letters?.poll(), !records.isEmpty {
             for record in records {
                 count += 1
-                let header = { (name: String) in record.headers.first { $0.name == name }?.value.map { String(decoding: $0, as: UTF8.self) } }
+                let header = { (name: String) in
+                    record.headers.first { $0.name == name }?.value.map { String(decoding: $0, as: UTF8.self) }
+                }
                 if common.json {
                     var line = JSONLine()
                     line.add("offset", record.offset)
@@ -46,10 +48,12 @@ struct DeadLetterList: AsyncParsableCommand {
                     line.add("payload", record.value.map { String(decoding: $0, as: UTF8.self) })
                     Console.out(line.text)
                 } else {
-                    Console.out("offset \(record.offset)  from \(queue)@\(header(TaskHeaders.sourceOffsetName) ?? "?") "
-                                + "group \(header(TaskHeaders.sourceGroupName) ?? "?")  attempts \(header(TaskHeaders.attemptName) ?? "?")  "
-                                + "reason \(JSONLine.quote(header(TaskHeaders.deadLetterReasonName) ?? ""))"
-                                + (record.offset < replayedBelow ? "  (replayed)" : "") + "  \(Human.payload(record.value, limit: 80))")
+                    Console.out(
+                        "offset \(record.offset)  from \(queue)@\(header(TaskHeaders.sourceOffsetName) ?? "?") "
+                            + "group \(header(TaskHeaders.sourceGroupName) ?? "?")  attempts \(header(TaskHeaders.attemptName) ?? "?")  "
+                            + "reason \(JSONLine.quote(header(TaskHeaders.deadLetterReasonName) ?? ""))"
+                            + (record.offset < replayedBelow ? "  (replayed)" : "")
+                            + "  \(Human.payload(record.value, limit: 80))")
                 }
             }
         }
@@ -69,15 +73,16 @@ extension DeadLetterList {
             throw SpoolError(.notFound, "not a Spool root (no queues/)", path: root, hint: "pass the right --dir")
         }
         guard fs.fileType(queues + "/" + queue) == .directory else {
-            throw SpoolError(.notFound, "no queue named \(queue)", path: queues + "/" + queue,
-                             hint: "check --dir and --queue; `spool stats` lists the queues")
+            throw SpoolError(
+                .notFound, "no queue named \(queue)", path: queues + "/" + queue,
+                hint: "check --dir and --queue; `spool stats` lists the queues")
         }
         let directory = queues + "/" + QueueName.deadLetters(of: queue)
         guard fs.fileType(directory) == .directory else { return (nil, 0) }
         let letters = try LogFollower(directory: directory, from: 0)
         let groupDirectory = RootLayout.path(RootLayout.groupsDirectory(in: directory), SpoolRoot.replayGroupName)
         guard fs.fileType(groupDirectory) == .directory,
-              let log = try SpoolLayout.logs(at: groupDirectory, fileSystem: fs).first
+            let log = try SpoolLayout.logs(at: groupDirectory, fileSystem: fs).first
         else { return (letters, 0) }
         return (letters, try GroupStateReader(fileSystem: fs).read(log, queueStart: letters.startOffset).watermark)
     }

@@ -43,24 +43,31 @@ struct DumpCommand: AsyncParsableCommand {
     @Option(name: .customLong("to-offset"), help: "Last record offset to print (inclusive).")
     var toOffset: Int64?
 
-    @Option(name: .customLong("from-time"), help: "First record time (ms since the epoch, or ISO 8601 UTC such as 2026-11-27T07:00:00Z).",
-            transform: Self.time)
+    @Option(
+        name: .customLong("from-time"),
+        help: "First record time (ms since the epoch, or ISO 8601 UTC such as 2026-11-27T07:00:00Z).",
+        transform: Self.time)
     var fromTime: Int64?
 
-    @Option(name: .customLong("to-time"), help: "Last record time (inclusive; ms or ISO 8601 UTC).", transform: Self.time)
+    @Option(
+        name: .customLong("to-time"), help: "Last record time (inclusive; ms or ISO 8601 UTC).", transform: Self.time)
     var toTime: Int64?
 
     @Flag(help: "Print the .index and .timeindex entries of each segment, checked against the log, instead of batches.")
     var index = false
 
     static func time(_ text: String) throws -> Int64 {
-        guard let ms = TimeArgument.parse(text) else { throw ValidationError("not milliseconds or an ISO 8601 UTC time (2026-11-27T07:00:00Z): \(text)") }
+        guard let ms = TimeArgument.parse(text) else {
+            throw ValidationError("not milliseconds or an ISO 8601 UTC time (2026-11-27T07:00:00Z): \(text)")
+        }
         return ms
     }
 
     func validate() throws {
         if let fromOffset, fromOffset < 0 { throw ValidationError("--from-offset must be 0 or more") }
-        if let fromOffset, let toOffset, toOffset < fromOffset { throw ValidationError("--to-offset \(toOffset) is below --from-offset \(fromOffset)") }
+        if let fromOffset, let toOffset, toOffset < fromOffset {
+            throw ValidationError("--to-offset \(toOffset) is below --from-offset \(fromOffset)")
+        }
         if let fromTime, let toTime, toTime < fromTime { throw ValidationError("--to-time is before --from-time") }
         if index && hasRange { throw ValidationError("--index dumps whole index files; it takes no range") }
     }
@@ -82,7 +89,10 @@ struct DumpCommand: AsyncParsableCommand {
                     if index {
                         damaged += try dumpIndex(segment)
                     } else {
-                        let outcome = try dump(segment, next: log.segments.first { ($0.baseOffset ?? -1) > (segment.baseOffset ?? .max) }?.baseOffset)
+                        let outcome = try dump(
+                            segment,
+                            next: log.segments.first { ($0.baseOffset ?? -1) > (segment.baseOffset ?? .max) }?
+                                .baseOffset)
                         damaged += outcome.problems
                         matched += outcome.matched
                         if let first = outcome.first, let next = outcome.next {
@@ -93,11 +103,15 @@ struct DumpCommand: AsyncParsableCommand {
             }
         }
         if hasRange && matched == 0 {
-            let range = "\(fromOffset.map(String.init) ?? "start")–\(toOffset.map(String.init) ?? "end")"
-                + (fromTime != nil || toTime != nil ? ", times \(fromTime.map(Human.timestamp) ?? "start")–\(toTime.map(Human.timestamp) ?? "end")" : "")
+            let range =
+                "\(fromOffset.map(String.init) ?? "start")–\(toOffset.map(String.init) ?? "end")"
+                + (fromTime != nil || toTime != nil
+                    ? ", times \(fromTime.map(Human.timestamp) ?? "start")–\(toTime.map(Human.timestamp) ?? "end")"
+                    : "")
             let holds = extent.map { "the log holds offsets \($0.0)–\($0.1 - 1)" } ?? "the log holds no records"
-            throw SpoolError(.notFound, "no record in the range \(range): \(holds)", path: targets.joined(separator: " "),
-                             hint: "pick a range inside the log (`spool stats` shows each queue's offsets)")
+            throw SpoolError(
+                .notFound, "no record in the range \(range): \(holds)", path: targets.joined(separator: " "),
+                hint: "pick a range inside the log (`spool stats` shows each queue's offsets)")
         }
         if damaged > 0 { throw ProblemsFound(summary: "\(damaged) damaged batch(es), tail(s) or index entries found") }
     }
@@ -114,8 +128,14 @@ struct DumpCommand: AsyncParsableCommand {
         let file = try SegmentFile(path: segment.path)
         var outcome = Outcome(first: file.nameOffset)
         // Skip segments wholly before the offset range; start inside one through its index.
-        if let fromOffset, let nextBase, nextBase <= fromOffset { outcome.next = nextBase; return outcome }
-        if let toOffset, let base = file.nameOffset, base > toOffset { outcome.next = base; return outcome }
+        if let fromOffset, let nextBase, nextBase <= fromOffset {
+            outcome.next = nextBase
+            return outcome
+        }
+        if let toOffset, let base = file.nameOffset, base > toOffset {
+            outcome.next = base
+            return outcome
+        }
         var start: (position: Int64, offset: Int64?) = (0, nil)
         if fromOffset != nil || fromTime != nil {
             let indexes = try IndexEntries.read(segment: segment.path)
@@ -127,11 +147,16 @@ struct DumpCommand: AsyncParsableCommand {
         }
         if !common.json {
             let queue = segment.queue.map { "queue \($0), " } ?? ""
-            Console.out("== \(segment.path) (\(queue)\(Human.bytes(file.size)))" + (start.position > 0 ? " from position \(start.position) (index)" : ""))
+            Console.out(
+                "== \(segment.path) (\(queue)\(Human.bytes(file.size)))"
+                    + (start.position > 0 ? " from position \(start.position) (index)" : ""))
         }
         // Options read once: the per-record filter runs a million times a second.
-        let (fromOffset, toOffset, fromTime, toTime, hasRange, showRecords) = (self.fromOffset, self.toOffset, self.fromTime, self.toTime, self.hasRange, self.showRecords)
-        let printer = RecordPrinter(json: common.json, valueLimit: full ? nil : 64, file: common.json ? segment.path : nil, values: payloads)
+        let (fromOffset, toOffset, fromTime, toTime, hasRange, showRecords) = (
+            self.fromOffset, self.toOffset, self.fromTime, self.toTime, self.hasRange, self.showRecords
+        )
+        let printer = RecordPrinter(
+            json: common.json, valueLimit: full ? nil : 64, file: common.json ? segment.path : nil, values: payloads)
         let end = try file.forEachBatch(from: start.position, expectedOffset: start.offset, decode: true) { entry in
             let header = entry.header
             if outcome.first == nil { outcome.first = header.baseOffset }
@@ -201,8 +226,11 @@ struct DumpCommand: AsyncParsableCommand {
             Console.out(line.text)
             return
         }
-        let crc = h.crc == entry.computedCRC ? "\(Human.crc(h.crc)) ok" : "\(Human.crc(h.crc)) BAD (computed \(Human.crc(entry.computedCRC)))"
-        var text = "batch offsets \(h.baseOffset)–\(h.lastOffset)  position \(entry.position)  \(Human.count(h.totalBytes)) B  "
+        let crc =
+            h.crc == entry.computedCRC
+            ? "\(Human.crc(h.crc)) ok" : "\(Human.crc(h.crc)) BAD (computed \(Human.crc(entry.computedCRC)))"
+        var text =
+            "batch offsets \(h.baseOffset)–\(h.lastOffset)  position \(entry.position)  \(Human.count(h.totalBytes)) B  "
             + "\(h.recordCount) records  codec \(codecName(h))\(compressionText(entry))  crc \(crc)  time \(Human.timestamp(h.baseTimestamp))"
         if h.isControlBatch {
             text += "  control \(controlType(entry)) (producer \(h.producerId); never a task)"
@@ -226,9 +254,12 @@ struct DumpCommand: AsyncParsableCommand {
 
     /// For a compressed batch: the records section's stored and plain sizes, and the ratio.
     private func compressionText(_ entry: SegmentFile.Entry) -> String {
-        guard case .success(let batch)? = entry.batch, entry.header.codecBits != 0, batch.storedRecordsBytes > 0 else { return "" }
+        guard case .success(let batch)? = entry.batch, entry.header.codecBits != 0, batch.storedRecordsBytes > 0 else {
+            return ""
+        }
         let ratio = Double(batch.recordsBytes) / Double(batch.storedRecordsBytes)
-        return " \(Human.count(batch.storedRecordsBytes)) of \(Human.count(batch.recordsBytes)) B (\(JSONLine.fixed(ratio, decimals: 2))×)"
+        return
+            " \(Human.count(batch.storedRecordsBytes)) of \(Human.count(batch.recordsBytes)) B (\(JSONLine.fixed(ratio, decimals: 2))×)"
     }
 
     private func printEnd(_ end: SegmentFile.End, file: String) {
@@ -245,9 +276,13 @@ struct DumpCommand: AsyncParsableCommand {
         }
         let next = end.nextOffset.map { "next offset \($0)" } ?? "no batches"
         if let problem = end.problem {
-            Console.out("end at position \(end.position) (\(next)): " + Terminal.paint("DAMAGED: \(problem)", .red) + "; \(Human.count(end.trailingBytes)) bytes follow")
+            Console.out(
+                "end at position \(end.position) (\(next)): " + Terminal.paint("DAMAGED: \(problem)", .red)
+                    + "; \(Human.count(end.trailingBytes)) bytes follow")
         } else if end.trailingBytes > 0 {
-            Console.out("end at position \(end.position) (\(next)); \(Human.count(end.trailingBytes)) preallocated zero bytes follow")
+            Console.out(
+                "end at position \(end.position) (\(next)); \(Human.count(end.trailingBytes)) preallocated zero bytes follow"
+            )
         } else {
             Console.out("end at position \(end.position) (\(next))")
         }
@@ -260,20 +295,24 @@ struct DumpCommand: AsyncParsableCommand {
         let checks = try IndexCheck.check(indexes, against: file)
         let stem = String(segment.path.dropLast(4))
         if !common.json {
-            Console.out("== \(stem).index (\(indexes.offsetFileExists ? "\(indexes.offsets.count) entries" : "missing")), "
-                        + "\(stem).timeindex (\(indexes.timeFileExists ? "\(indexes.times.count) entries" : "missing"))")
+            Console.out(
+                "== \(stem).index (\(indexes.offsetFileExists ? "\(indexes.offsets.count) entries" : "missing")), "
+                    + "\(stem).timeindex (\(indexes.timeFileExists ? "\(indexes.times.count) entries" : "missing"))")
         }
         var problems = 0
         // Kafka's meaning: the files' entries are independent (FORMAT.md, "Time index (.timeindex)"), so row i
         // shows entry i of each: an offset entry (a batch's last offset, its position) and a
         // time entry (greatest timestamp so far, its offset).
-        var table = Table(["ENTRY", "OFFSET", "POSITION", "TIMESTAMP", "TIME OFFSET", "CHECK"], rightAligned: [0, 1, 2, 4])
+        var table = Table(
+            ["ENTRY", "OFFSET", "POSITION", "TIMESTAMP", "TIME OFFSET", "CHECK"], rightAligned: [0, 1, 2, 4])
         let base = file.nameOffset ?? 0
         for i in 0..<max(indexes.offsets.count, indexes.times.count) {
             let o = i < indexes.offsets.count ? indexes.offsets[i] : nil
             let t = i < indexes.times.count ? indexes.times[i] : nil
-            let found = [i < checks.offsets.count ? checks.offsets[i].map { ".index: " + $0 } : nil,
-                         i < checks.times.count ? checks.times[i].map { ".timeindex: " + $0 } : nil].compactMap { $0 }
+            let found = [
+                i < checks.offsets.count ? checks.offsets[i].map { ".index: " + $0 } : nil,
+                i < checks.times.count ? checks.times[i].map { ".timeindex: " + $0 } : nil,
+            ].compactMap { $0 }
             let problem: String? = found.isEmpty ? nil : found.joined(separator: "; ")
             if problem != nil { problems += 1 }
             if common.json {
@@ -289,8 +328,13 @@ struct DumpCommand: AsyncParsableCommand {
                 line.add("problem", problem)
                 Console.out(line.text)
             } else {
-                table.add([String(i), o.map { Human.count(base + Int64($0.relativeOffset)) } ?? "-", o.map { Human.count(Int64($0.position)) } ?? "-",
-                           t.map { Human.timestamp($0.timestamp) } ?? "-", t.map { Human.count(base + Int64($0.relativeOffset)) } ?? "-", problem.map { Terminal.paint("BAD: " + $0, .red) } ?? "ok"])
+                table.add([
+                    String(i), o.map { Human.count(base + Int64($0.relativeOffset)) } ?? "-",
+                    o.map { Human.count(Int64($0.position)) } ?? "-",
+                    t.map { Human.timestamp($0.timestamp) } ?? "-",
+                    t.map { Human.count(base + Int64($0.relativeOffset)) } ?? "-",
+                    problem.map { Terminal.paint("BAD: " + $0, .red) } ?? "ok",
+                ])
             }
         }
         if !common.json && !table.rows.isEmpty { table.lines.forEach(Console.out) }

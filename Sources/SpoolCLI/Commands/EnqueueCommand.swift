@@ -28,11 +28,15 @@ struct EnqueueCommand: AsyncParsableCommand {
     @Argument(help: "Payloads, one task each.")
     var payloads: [String] = []
 
-    @Flag(help: "Read one task per line from standard input: the bytes as given (any encoding, '\\r' kept), split on '\\n' only.")
+    @Flag(
+        help:
+            "Read one task per line from standard input: the bytes as given (any encoding, '\\r' kept), split on '\\n' only."
+    )
     var stdin = false
 
     // Unconditional, so that "--count -1" reaches validate() rather than reading as a flag.
-    @Option(parsing: .unconditional, help: "Generate this many tasks (WORKLOAD.md payloads) instead of taking payloads.")
+    @Option(
+        parsing: .unconditional, help: "Generate this many tasks (WORKLOAD.md payloads) instead of taking payloads.")
     var count: Int?
 
     @Option(name: .customLong("payload-size"), help: "Bytes per generated task.")
@@ -61,12 +65,18 @@ struct EnqueueCommand: AsyncParsableCommand {
 
     func validate() throws {
         let sources = (payloads.isEmpty ? 0 : 1) + (stdin ? 1 : 0) + (count == nil ? 0 : 1)
-        guard sources == 1 else { throw ValidationError("give payloads as arguments, or --stdin, or --count (exactly one)") }
+        guard sources == 1 else {
+            throw ValidationError("give payloads as arguments, or --stdin, or --count (exactly one)")
+        }
         guard batch >= 1 && batch <= 100_000 else { throw ValidationError("--batch must be 1...100000") }
         guard producers >= 1 && producers <= 1024 else { throw ValidationError("--producers must be 1...1024") }
-        guard payloadSize >= 2 && payloadSize <= 1 << 20 else { throw ValidationError("--payload-size must be 2...1048576") }
+        guard payloadSize >= 2 && payloadSize <= 1 << 20 else {
+            throw ValidationError("--payload-size must be 2...1048576")
+        }
         if let count { guard count >= 0 else { throw ValidationError("--count must be 0 or more, not \(count)") } }
-        guard firstID >= 1 && firstID <= UInt64(Int64.max) / 2 else { throw ValidationError("--first-id must be 1...2^62") }
+        guard firstID >= 1 && firstID <= UInt64(Int64.max) / 2 else {
+            throw ValidationError("--first-id must be 1...2^62")
+        }
     }
 
     func run() async throws {
@@ -100,12 +110,17 @@ struct EnqueueCommand: AsyncParsableCommand {
             Console.out(line.text)
         } else {
             let range = result.first.map { "offsets \($0)–\(result.last!)" } ?? "nothing"
-            Console.out("enqueued \(Human.count(result.count)) tasks to \(queue): \(range) in \(Human.seconds(secs)) (durability \(durability))")
+            Console.out(
+                "enqueued \(Human.count(result.count)) tasks to \(queue): \(range) in \(Human.seconds(secs)) (durability \(durability))"
+            )
         }
     }
 
-    private func append(_ values: [[UInt8]], into log: QueueLog, journal: JournalWriter?) async throws -> (Int64?, Int64?, Int) {
-        var first: Int64? = nil, last: Int64? = nil
+    private func append(
+        _ values: [[UInt8]], into log: QueueLog, journal: JournalWriter?
+    ) async throws -> (Int64?, Int64?, Int) {
+        var first: Int64? = nil
+        var last: Int64? = nil
         var index = 0
         while index < values.count {
             let chunk = values[index..<min(index + batch, values.count)]
@@ -120,17 +135,26 @@ struct EnqueueCommand: AsyncParsableCommand {
     }
 
     /// Producers take turns over ids 1...count in batches; each acknowledged batch is journaled.
-    private func generate(_ count: Int, into log: QueueLog, journal: JournalWriter?) async throws -> (Int64?, Int64?, Int) {
-        let size = payloadSize, batch = self.batch, producers = self.producers, idBase = firstID - 1
+    private func generate(
+        _ count: Int, into log: QueueLog, journal: JournalWriter?
+    ) async throws -> (Int64?, Int64?, Int) {
+        let size = payloadSize
+        let batch = self.batch
+        let producers = self.producers
+        let idBase = firstID - 1
         let ranges = try await withThrowingTaskGroup(of: (Int64, Int64)?.self) { group in
             for p in 0..<producers {
                 group.addTask {
-                    var low: Int64 = .max, high: Int64 = .min
+                    var low: Int64 = .max
+                    var high: Int64 = .min
                     var start = p * batch
                     while start < count {
                         let n = min(batch, count - start)
                         let now = SystemClock().wallMilliseconds()
-                        let records = (0..<n).map { RecordInput(value: Payload.make(id: idBase + UInt64(start + $0 + 1), size: size), timestamp: now) }
+                        let records = (0..<n).map {
+                            RecordInput(
+                                value: Payload.make(id: idBase + UInt64(start + $0 + 1), size: size), timestamp: now)
+                        }
                         let offset = try await log.append(batch: records)
                         try journal?.record(offset: offset, count: n, firstID: idBase + UInt64(start + 1))
                         low = min(low, offset)
@@ -167,8 +191,9 @@ enum StandardInput {
             if n == 0 { break }
             all += chunk[0..<n]
             if all.count > bytesMax {
-                throw SpoolError(.limitExceeded, "standard input is over \(bytesMax) bytes",
-                                 hint: "split the input and run enqueue once per part")
+                throw SpoolError(
+                    .limitExceeded, "standard input is over \(bytesMax) bytes",
+                    hint: "split the input and run enqueue once per part")
             }
         }
         var lines = all.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).map(Array.init)

@@ -30,7 +30,11 @@ struct RepairCommand: AsyncParsableCommand {
     @Flag(name: .customLong("dry-run"), help: "Print what would be done, change nothing.")
     var dryRun = false
 
-    @Flag(name: .customLong("accept-gap"), help: "Accept each gap of missing offsets between segments as lost, recording the decision (<offset>.accepted-gap) so readers move past it.")
+    @Flag(
+        name: .customLong("accept-gap"),
+        help:
+            "Accept each gap of missing offsets between segments as lost, recording the decision (<offset>.accepted-gap) so readers move past it."
+    )
     var acceptGap = false
 
     func run() async throws {
@@ -65,7 +69,10 @@ struct RepairCommand: AsyncParsableCommand {
                 line.add("message", CommandLineHints.forCommandLine(problem.message))
                 Console.out(line.text)
             } else {
-                Console.out(Terminal.paint("left alone", .yellow) + " (\(problem.kind.rawValue)) \(problem.file)" + (problem.position.map { " position \($0)" } ?? "") + ": \(CommandLineHints.forCommandLine(problem.message))")
+                Console.out(
+                    Terminal.paint("left alone", .yellow) + " (\(problem.kind.rawValue)) \(problem.file)"
+                        + (problem.position.map { " position \($0)" } ?? "")
+                        + ": \(CommandLineHints.forCommandLine(problem.message))")
             }
         }
         if common.json {
@@ -78,8 +85,9 @@ struct RepairCommand: AsyncParsableCommand {
         } else if report.actions.isEmpty && report.leftAlone.isEmpty {
             Console.out("nothing to repair in \(target)")
         } else {
-            Console.out("\(report.actions.count) action(s) \(dryRun ? "would be taken (run without --dry-run to take them)" : "taken")"
-                        + (report.leftAlone.isEmpty ? "" : "; \(report.leftAlone.count) problem(s) left alone"))
+            Console.out(
+                "\(report.actions.count) action(s) \(dryRun ? "would be taken (run without --dry-run to take them)" : "taken")"
+                    + (report.leftAlone.isEmpty ? "" : "; \(report.leftAlone.count) problem(s) left alone"))
         }
         if !report.leftAlone.isEmpty {
             throw ProblemsFound(summary: "\(report.leftAlone.count) problem(s) repair does not fix; see above")

@@ -30,10 +30,15 @@ struct StatsCommand: AsyncParsableCommand {
     @Flag(help: "Prometheus text exposition format (for node_exporter's textfile collector).")
     var prometheus = false
 
-    @Option(help: "Compute ages as of this time (ms since the epoch, or ISO 8601 UTC) instead of now: for reproducible reports.", transform: { text in
-        guard let ms = TimeArgument.parse(text) else { throw ValidationError("--now: not milliseconds or an ISO 8601 UTC time: \(text)") }
-        return ms
-    })
+    @Option(
+        help:
+            "Compute ages as of this time (ms since the epoch, or ISO 8601 UTC) instead of now: for reproducible reports.",
+        transform: { text in
+            guard let ms = TimeArgument.parse(text) else {
+                throw ValidationError("--now: not milliseconds or an ISO 8601 UTC time: \(text)")
+            }
+            return ms
+        })
     var now: Int64?
 
     func validate() throws {
@@ -47,35 +52,59 @@ struct StatsCommand: AsyncParsableCommand {
         ForeignEntryWarnings.report(under: root, command: "stats")
         if let queue {
             stats = stats.filter { $0.name == queue }
-            if stats.isEmpty { throw SpoolError(.notFound, "no queue named \(queue)", path: RootLayout(root: root).queueDirectory(queue), hint: "list the queues with `spool stats`") }
+            if stats.isEmpty {
+                throw SpoolError(
+                    .notFound, "no queue named \(queue)", path: RootLayout(root: root).queueDirectory(queue),
+                    hint: "list the queues with `spool stats`")
+            }
         }
         let time = now ?? SystemClock().wallMilliseconds()
-        if prometheus { printPrometheus(stats, now: time) } else if common.json { printJSON(stats, now: time) } else { printText(stats, now: time) }
+        if prometheus {
+            printPrometheus(stats, now: time)
+        } else if common.json {
+            printJSON(stats, now: time)
+        } else {
+            printText(stats, now: time)
+        }
     }
 
     private func printText(_ stats: [QueueStats], now: Int64) {
-        if stats.isEmpty { Console.out("no queues in \(common.resolvedDir)"); return }
-        var table = Table(["QUEUE", "TASKS", "DEPTH", "OLDEST PENDING", "SEGMENTS", "SIZE", "DISK", "B/TASK", "CODEC", "RATIO", "DLQ", "RETAINED"],
-                          rightAligned: [1, 2, 3, 4, 5, 6, 7, 9, 10, 11])
+        if stats.isEmpty {
+            Console.out("no queues in \(common.resolvedDir)")
+            return
+        }
+        var table = Table(
+            [
+                "QUEUE", "TASKS", "DEPTH", "OLDEST PENDING", "SEGMENTS", "SIZE", "DISK", "B/TASK", "CODEC", "RATIO",
+                "DLQ", "RETAINED",
+            ],
+            rightAligned: [1, 2, 3, 4, 5, 6, 7, 9, 10, 11])
         for q in stats {
-            table.add([q.name, Human.count(q.tasks), Human.count(q.depth), q.oldestPendingAge(now: now).map { Human.age(milliseconds: $0) } ?? "-",
-                       Human.count(q.segments), Human.bytes(q.logBytes), Human.bytes(q.diskBytes),
-                       q.bytesPerTask.map { JSONLine.fixed($0, decimals: 1) } ?? "-", q.lastCodec ?? "-",
-                       q.compressionRatio.map { JSONLine.fixed($0, decimals: 2) } ?? "-", q.deadLetters.map(Human.count) ?? "-",
-                       q.retainedAge(now: now).map { Human.age(milliseconds: $0) } ?? "-"])
+            table.add([
+                q.name, Human.count(q.tasks), Human.count(q.depth),
+                q.oldestPendingAge(now: now).map { Human.age(milliseconds: $0) } ?? "-",
+                Human.count(q.segments), Human.bytes(q.logBytes), Human.bytes(q.diskBytes),
+                q.bytesPerTask.map { JSONLine.fixed($0, decimals: 1) } ?? "-", q.lastCodec ?? "-",
+                q.compressionRatio.map { JSONLine.fixed($0, decimals: 2) } ?? "-",
+                q.deadLetters.map(Human.count) ?? "-",
+                q.retainedAge(now: now).map { Human.age(milliseconds: $0) } ?? "-",
+            ])
         }
         table.lines.forEach(Console.out)
         let groups = stats.flatMap { q in q.groups.map { (q.name, $0) } }
         guard !groups.isEmpty else { return }
         Console.out("")
-        var groupTable = Table(["QUEUE", "GROUP", "WATERMARK", "LAG", "RETRYING", "OLDEST PENDING"], rightAligned: [2, 3, 4, 5])
+        var groupTable = Table(
+            ["QUEUE", "GROUP", "WATERMARK", "LAG", "RETRYING", "OLDEST PENDING"], rightAligned: [2, 3, 4, 5])
         for (queue, g) in groups {
             if let error = g.error {
                 groupTable.add([queue, g.name, "-", "-", "-", Terminal.paint("unreadable: " + error, .red)])
                 continue
             }
-            groupTable.add([queue, g.name, Human.count(g.watermark), Human.count(g.lag), Human.count(g.retrying),
-                            g.oldestPendingAge(now: now).map { Human.age(milliseconds: $0) } ?? "-"])
+            groupTable.add([
+                queue, g.name, Human.count(g.watermark), Human.count(g.lag), Human.count(g.retrying),
+                g.oldestPendingAge(now: now).map { Human.age(milliseconds: $0) } ?? "-",
+            ])
         }
         groupTable.lines.forEach(Console.out)
     }
@@ -93,9 +122,17 @@ struct StatsCommand: AsyncParsableCommand {
             line.add("segments", q.segments)
             line.add("log_bytes", q.logBytes)
             line.add("disk_bytes", q.diskBytes)
-            if let b = q.bytesPerTask { line.add("bytes_per_task", b, decimals: 1) } else { line.add("bytes_per_task", nil as Int64?) }
+            if let b = q.bytesPerTask {
+                line.add("bytes_per_task", b, decimals: 1)
+            } else {
+                line.add("bytes_per_task", nil as Int64?)
+            }
             line.add("codec", q.lastCodec)
-            if let r = q.compressionRatio { line.add("compression_ratio", r, decimals: 3) } else { line.add("compression_ratio", nil as Int64?) }
+            if let r = q.compressionRatio {
+                line.add("compression_ratio", r, decimals: 3)
+            } else {
+                line.add("compression_ratio", nil as Int64?)
+            }
             line.add("dead_letters", q.deadLetters)
             line.add("oldest_timestamp", q.oldestTimestamp)
             line.add("newest_timestamp", q.newestTimestamp)
@@ -119,7 +156,14 @@ struct StatsCommand: AsyncParsableCommand {
     private func printPrometheus(_ stats: [QueueStats], now: Int64) {
         func label(_ s: String) -> String {
             var out = ""
-            for c in s { switch c { case "\\": out += "\\\\"; case "\"": out += "\\\""; case "\n": out += "\\n"; default: out.append(c) } }
+            for c in s {
+                switch c {
+                case "\\": out += "\\\\"
+                case "\"": out += "\\\""
+                case "\n": out += "\\n"
+                default: out.append(c)
+                }
+            }
             return out
         }
         func number(_ d: Double) -> String { JSONLine.fixed(d, decimals: 3) }
@@ -132,20 +176,48 @@ struct StatsCommand: AsyncParsableCommand {
         }
         let q = stats.map { ($0, "queue=\"\(label($0.name))\"") }
         family("spool_queue_tasks", "Records held in the queue's log.", q.map { ($0.1, String($0.0.tasks)) })
-        family("spool_queue_depth", "Backlog: the largest lag among the queue's groups (records held when it has none).", q.map { ($0.1, String($0.0.depth)) })
-        family("spool_queue_next_offset", "Offset the next enqueued task gets.", q.map { ($0.1, String($0.0.nextOffset)) })
+        family(
+            "spool_queue_depth", "Backlog: the largest lag among the queue's groups (records held when it has none).",
+            q.map { ($0.1, String($0.0.depth)) })
+        family(
+            "spool_queue_next_offset", "Offset the next enqueued task gets.", q.map { ($0.1, String($0.0.nextOffset)) })
         family("spool_queue_segments", "Segment files of the queue's log.", q.map { ($0.1, String($0.0.segments)) })
-        family("spool_queue_log_bytes", "Bytes of batch data in the queue's segments.", q.map { ($0.1, String($0.0.logBytes)) })
-        family("spool_queue_disk_bytes", "Bytes allocated on disk to the queue's directory (du).", q.map { ($0.1, String($0.0.diskBytes)) })
-        family("spool_queue_bytes_per_task", "Log bytes per record held.", q.compactMap { s in s.0.bytesPerTask.map { (s.1, number($0)) } })
-        family("spool_queue_compression_ratio", "Uncompressed over stored bytes of the last batch.", q.compactMap { s in s.0.compressionRatio.map { (s.1, number($0)) } })
-        family("spool_queue_dead_letters", "Tasks in the queue's dead-letter queue.", q.compactMap { s in s.0.deadLetters.map { (s.1, String($0)) } })
-        family("spool_queue_oldest_pending_age_seconds", "Age of the oldest task some group has not acknowledged.", q.compactMap { s in s.0.oldestPendingAge(now: now).map { (s.1, number(Double($0) / 1000)) } })
-        family("spool_queue_retained_age_seconds", "Age of the oldest record still in the log.", q.compactMap { s in s.0.retainedAge(now: now).map { (s.1, number(Double($0) / 1000)) } })
-        let g = stats.flatMap { s in s.groups.filter { $0.error == nil }.map { (s, $0, "queue=\"\(label(s.name))\",group=\"\(label($0.name))\"") } }
-        family("spool_group_lag", "Tasks in the queue the group has not acknowledged.", g.map { ($0.2, String($0.1.lag)) })
-        family("spool_group_watermark", "Every offset below this is acknowledged by the group.", g.map { ($0.2, String($0.1.watermark)) })
-        family("spool_group_waiting_for_retry", "Tasks with a failed attempt waiting to be delivered again.", g.map { ($0.2, String($0.1.retrying)) })
-        family("spool_group_oldest_pending_age_seconds", "Age of the group's oldest unacknowledged task.", g.compactMap { s in s.1.oldestPendingAge(now: now).map { (s.2, number(Double($0) / 1000)) } })
+        family(
+            "spool_queue_log_bytes", "Bytes of batch data in the queue's segments.",
+            q.map { ($0.1, String($0.0.logBytes)) })
+        family(
+            "spool_queue_disk_bytes", "Bytes allocated on disk to the queue's directory (du).",
+            q.map { ($0.1, String($0.0.diskBytes)) })
+        family(
+            "spool_queue_bytes_per_task", "Log bytes per record held.",
+            q.compactMap { s in s.0.bytesPerTask.map { (s.1, number($0)) } })
+        family(
+            "spool_queue_compression_ratio", "Uncompressed over stored bytes of the last batch.",
+            q.compactMap { s in s.0.compressionRatio.map { (s.1, number($0)) } })
+        family(
+            "spool_queue_dead_letters", "Tasks in the queue's dead-letter queue.",
+            q.compactMap { s in s.0.deadLetters.map { (s.1, String($0)) } })
+        family(
+            "spool_queue_oldest_pending_age_seconds", "Age of the oldest task some group has not acknowledged.",
+            q.compactMap { s in s.0.oldestPendingAge(now: now).map { (s.1, number(Double($0) / 1000)) } })
+        family(
+            "spool_queue_retained_age_seconds", "Age of the oldest record still in the log.",
+            q.compactMap { s in s.0.retainedAge(now: now).map { (s.1, number(Double($0) / 1000)) } })
+        let g = stats.flatMap { s in
+            s.groups.filter { $0.error == nil }.map {
+                (s, $0, "queue=\"\(label(s.name))\",group=\"\(label($0.name))\"")
+            }
+        }
+        family(
+            "spool_group_lag", "Tasks in the queue the group has not acknowledged.", g.map { ($0.2, String($0.1.lag)) })
+        family(
+            "spool_group_watermark", "Every offset below this is acknowledged by the group.",
+            g.map { ($0.2, String($0.1.watermark)) })
+        family(
+            "spool_group_waiting_for_retry", "Tasks with a failed attempt waiting to be delivered again.",
+            g.map { ($0.2, String($0.1.retrying)) })
+        family(
+            "spool_group_oldest_pending_age_seconds", "Age of the group's oldest unacknowledged task.",
+            g.compactMap { s in s.1.oldestPendingAge(now: now).map { (s.2, number(Double($0) / 1000)) } })
     }
 }

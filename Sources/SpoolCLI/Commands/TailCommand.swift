@@ -46,7 +46,9 @@ struct TailCommand: AsyncParsableCommand {
         let directory = RootLayout(root: common.resolvedDir).queueDirectory(queue)
         let fs = PosixFileSystem()
         guard fs.fileType(directory) == .directory else {
-            throw SpoolError(.notFound, "no queue named \(queue)", path: directory, hint: "check --dir and --queue; `spool stats` lists the queues")
+            throw SpoolError(
+                .notFound, "no queue named \(queue)", path: directory,
+                hint: "check --dir and --queue; `spool stats` lists the queues")
         }
         let follower = try LogFollower(directory: directory, lastRecords: n)
         ForeignEntryWarnings.report(under: directory, command: "tail")

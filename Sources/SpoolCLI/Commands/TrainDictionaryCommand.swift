@@ -40,7 +40,8 @@ struct TrainDictionaryCommand: AsyncParsableCommand {
     func run() async throws {
         try QueueName.validate(queue)
         let outcome = try DictionaryTrainer.train(
-            queueDirectory: RootLayout(root: common.resolvedDir).queueDirectory(queue), samplesMax: samples, capacityBytes: capacity)
+            queueDirectory: RootLayout(root: common.resolvedDir).queueDirectory(queue), samplesMax: samples,
+            capacityBytes: capacity)
         if common.json {
             var line = JSONLine()
             line.add("queue", queue)
@@ -51,8 +52,9 @@ struct TrainDictionaryCommand: AsyncParsableCommand {
             line.add("path", outcome.path)
             Console.out(line.text)
         } else {
-            Console.out("trained dictionary \(outcome.dictionary.id) (\(Human.bytes(Int64(outcome.dictionary.bytes.count)))) "
-                + "from \(Human.count(outcome.samples)) tasks (\(Human.bytes(Int64(outcome.sampleBytes))))")
+            Console.out(
+                "trained dictionary \(outcome.dictionary.id) (\(Human.bytes(Int64(outcome.dictionary.bytes.count)))) "
+                    + "from \(Human.count(outcome.samples)) tasks (\(Human.bytes(Int64(outcome.sampleBytes))))")
             Console.out("stored in \(outcome.path); open the queue with --compression zstd-dict to use it")
         }
     }

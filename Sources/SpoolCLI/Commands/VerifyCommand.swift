@@ -83,20 +83,29 @@ struct VerifyCommand: AsyncParsableCommand {
             var table = Table(["KIND", "FILE", "POSITION", "OFFSET", "PROBLEM"], rightAligned: [2, 3])
             for p in report.problems {
                 let colour: Terminal.Colour = p.kind == .corruption ? .red : .yellow
-                table.add([Terminal.paint(p.kind.rawValue, colour), p.file, p.position.map(Human.count) ?? "-", p.offset.map(Human.count) ?? "-", CommandLineHints.forCommandLine(p.message)])
+                table.add([
+                    Terminal.paint(p.kind.rawValue, colour), p.file, p.position.map(Human.count) ?? "-",
+                    p.offset.map(Human.count) ?? "-", CommandLineHints.forCommandLine(p.message),
+                ])
             }
             table.lines.forEach(Console.out)
             Console.out("")
         }
         for note in report.notes { Console.out("note: " + CommandLineHints.forCommandLine(note)) }
         let rate = seconds > 0 ? Double(report.bytesChecked) / seconds : 0
-        let what = "\(report.logs) log(s), \(report.segments) segment(s), \(Human.count(report.batches)) batches, \(Human.count(report.records)) records, \(Human.bytes(report.bytesChecked))"
+        let what =
+            "\(report.logs) log(s), \(report.segments) segment(s), \(Human.count(report.batches)) batches, \(Human.count(report.records)) records, \(Human.bytes(report.bytesChecked))"
         let timing = "in \(Human.seconds(seconds)) (\(Human.bytes(Int64(rate)))/s)"
         if report.isClean {
-            Console.out(Terminal.paint("clean", .green) + ": verified \(what) \(timing)" + (report.writerActive ? "; a writer was running" : ""))
+            Console.out(
+                Terminal.paint("clean", .green) + ": verified \(what) \(timing)"
+                    + (report.writerActive ? "; a writer was running" : ""))
         } else {
-            let kinds = VerifyProblem.Kind.allCases.filter { report.count($0) > 0 }.map { "\(report.count($0)) \($0.rawValue)" }.joined(separator: ", ")
-            Console.out(Terminal.paint("\(report.problems.count) problem(s)", .red) + " (\(kinds)): verified \(what) \(timing)")
+            let kinds = VerifyProblem.Kind.allCases.filter { report.count($0) > 0 }.map {
+                "\(report.count($0)) \($0.rawValue)"
+            }.joined(separator: ", ")
+            Console.out(
+                Terminal.paint("\(report.problems.count) problem(s)", .red) + " (\(kinds)): verified \(what) \(timing)")
         }
     }
 }

@@ -35,8 +35,12 @@ struct DrillChecker {
             if let error { return "error: \(error)" }
             var parts: [String] = []
             if !lost.isEmpty { parts.append("\(lost.count) acknowledged tasks lost, first at offset \(lost[0])") }
-            if !redelivered.isEmpty { parts.append("\(redelivered.count) acked tasks delivered again, first offset \(redelivered[0])") }
-            if !phantoms.isEmpty { parts.append("\(phantoms.count) tasks never enqueued, first at offset \(phantoms[0])") }
+            if !redelivered.isEmpty {
+                parts.append("\(redelivered.count) acked tasks delivered again, first offset \(redelivered[0])")
+            }
+            if !phantoms.isEmpty {
+                parts.append("\(phantoms.count) tasks never enqueued, first at offset \(phantoms[0])")
+            }
             parts += offsetProblems.prefix(3)
             return parts.isEmpty ? "ok" : parts.joined(separator: "; ")
         }
@@ -109,13 +113,15 @@ struct DrillChecker {
             let records = try reader.read(max: 10_000)
             if records.isEmpty { break }
             for record in records {
-                if record.offset != expected && !(record.offset > expected && (expected..<record.offset).allSatisfy(acked.contains)) {
+                if record.offset != expected
+                    && !(record.offset > expected && (expected..<record.offset).allSatisfy(acked.contains))
+                {
                     result.offsetProblems.append("offset \(record.offset) where \(expected) was expected")
                 }
                 expected = record.offset + 1
                 result.records += 1
                 guard let id = Self.id(of: record.value), Payload.make(id: id, size: Self.payloadSize) == record.value,
-                      writerRuns.contains(where: { $0.contains(id) }), seen.insert(id).inserted
+                    writerRuns.contains(where: { $0.contains(id) }), seen.insert(id).inserted
                 else {
                     result.phantoms.append(record.offset)
                     continue
@@ -123,17 +129,23 @@ struct DrillChecker {
                 ids[record.offset] = id
             }
         }
-        if expected != end { result.offsetProblems.append("the log reads to offset \(expected) but says it ends at \(end)") }
+        if expected != end {
+            result.offsetProblems.append("the log reads to offset \(expected) but says it ends at \(end)")
+        }
         return ids
     }
 
-    private func checkJournals(present ids: [Int64: UInt64], compacted acked: Set<Int64> = [], result: inout Result) throws {
+    private func checkJournals(
+        present ids: [Int64: UInt64], compacted acked: Set<Int64> = [], result: inout Result
+    ) throws {
         if access(enqueueJournal, F_OK) == 0 {
             for entry in try JournalReader.read(path: enqueueJournal) {
                 for j in 0..<entry.count {
                     result.acknowledgedEnqueues += 1
                     let offset = entry.offset + Int64(j)
-                    if ids[offset] != entry.firstID + UInt64(j) && !(ids[offset] == nil && acked.contains(offset)) { result.lost.append(offset) }
+                    if ids[offset] != entry.firstID + UInt64(j) && !(ids[offset] == nil && acked.contains(offset)) {
+                        result.lost.append(offset)
+                    }
                 }
             }
         }
@@ -162,7 +174,8 @@ struct DrillChecker {
         for (number, line) in text.split(separator: "\n").enumerated() {
             let fields = line.split(separator: " ").compactMap { Int64($0) }
             guard fields.count == 2, fields[0] >= 0, (1...1_000_000).contains(fields[1]) else {
-                throw SpoolError(.invalidArgument, "ack journal line \(number + 1) is not \"<offset> <count>\": \(line)", path: path)
+                throw SpoolError(
+                    .invalidArgument, "ack journal line \(number + 1) is not \"<offset> <count>\": \(line)", path: path)
             }
             for offset in fields[0]..<(fields[0] + fields[1]) { acked.insert(offset) }
         }

@@ -118,7 +118,9 @@ extension DrillFiles {
         while true {
             let n = try buffer.withUnsafeMutableBytes { try fs.read(input, into: $0, at: position) }
             if n == 0 { break }
-            try buffer.withUnsafeBytes { try fs.write(output, from: UnsafeRawBufferPointer(rebasing: $0[0..<n]), at: position) }
+            try buffer.withUnsafeBytes {
+                try fs.write(output, from: UnsafeRawBufferPointer(rebasing: $0[0..<n]), at: position)
+            }
             position += Int64(n)
         }
     }
@@ -129,7 +131,10 @@ extension DrillFiles {
         let fs = PosixFileSystem()
         guard depth < 16 else { return }
         var info = stat()
-        if lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFLNK { unlink(path); return }
+        if lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFLNK {
+            unlink(path)
+            return
+        }
         switch fs.fileType(path) {
         case .directory:
             for name in (try? fs.listDirectory(path)) ?? [] { removeTree(path + "/" + name, depth: depth + 1) }

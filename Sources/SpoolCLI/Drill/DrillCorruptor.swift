@@ -30,7 +30,9 @@ enum DrillCorruptor {
         var syncedData: Bool {
             mutation != .garbage && [.sealedSegment, .activeSegment, .groupLog].contains(target)
         }
-        var description: String { "\(mutation) of \(length) byte(s) at position \(position) of \(path) (\(target.rawValue))" }
+        var description: String {
+            "\(mutation) of \(length) byte(s) at position \(position) of \(path) (\(target.rawValue))"
+        }
     }
 
     /// Files of `root` that `target` names (non-empty ones only).
@@ -38,21 +40,26 @@ enum DrillCorruptor {
         let queue = root + "/queues/" + DrillChecker.queue
         let groupDir = queue + "/groups/" + DrillChecker.group
         func files(_ dir: String, _ suffix: String) -> [String] {
-            ((try? PosixFileSystem().listDirectory(dir)) ?? []).filter { $0.hasSuffix(suffix) }.sorted().map { dir + "/" + $0 }
-                .filter { DrillFiles.size($0) > 0 }
+            ((try? PosixFileSystem().listDirectory(dir)) ?? []).filter { $0.hasSuffix(suffix) }.sorted().map {
+                dir + "/" + $0
+            }
+            .filter { DrillFiles.size($0) > 0 }
         }
         switch target {
         case .sealedSegment: return Array(files(queue, ".log").dropLast())
         case .activeSegment: return files(queue, ".log").suffix(1)
         case .index: return files(queue, ".index") + files(queue, ".timeindex")
         case .groupLog: return files(groupDir, ".log")
-        case .recoveryPoint: return [queue + "/recovery-point", groupDir + "/recovery-point"].filter { DrillFiles.size($0) > 0 }
+        case .recoveryPoint:
+            return [queue + "/recovery-point", groupDir + "/recovery-point"].filter { DrillFiles.size($0) > 0 }
         }
     }
 
     /// Applies `mutation` to a random file of `target`; nil when there is no such file.
     /// - Throws: ``SpoolError`` on an I/O error.
-    static func inject(_ mutation: Mutation, into target: Target, root: String, random: inout DrillRandom) throws -> Injection? {
+    static func inject(
+        _ mutation: Mutation, into target: Target, root: String, random: inout DrillRandom
+    ) throws -> Injection? {
         let files = candidates(target, root: root)
         guard !files.isEmpty else { return nil }
         let path = files[Int.random(in: 0..<files.count, using: &random)]
@@ -84,7 +91,8 @@ enum DrillCorruptor {
                 guard page.contains(where: { $0 != 0 }) else { continue }
                 let zeros = [UInt8](repeating: 0, count: count)
                 try zeros.withUnsafeBytes { try fs.write(fd, from: $0, at: position) }
-                return Injection(mutation: mutation, target: target, path: path, position: position, length: Int64(count))
+                return Injection(
+                    mutation: mutation, target: target, path: path, position: position, length: Int64(count))
             }
             return nil
         case .garbage:

@@ -21,7 +21,8 @@ enum DrillFault: String, CaseIterable {
                 throw DrillUsageError("the compact fault needs the compactor, which this build does not have yet")
             }
             guard let fault = DrillFault(rawValue: name) else {
-                throw DrillUsageError("unknown fault \"\(name)\": choose from \(allCases.map(\.rawValue).joined(separator: ", ")) or all")
+                throw DrillUsageError(
+                    "unknown fault \"\(name)\": choose from \(allCases.map(\.rawValue).joined(separator: ", ")) or all")
             }
             if !faults.contains(fault) { faults.append(fault) }
         }

@@ -17,10 +17,14 @@ enum DrillPlanter {
         var description: String { "\(kind) at \(path)" }
     }
 
-    static let plantings = ["fifo-segment", "fifo-recovery-point", "fifo-checkpoint", "fifo-lock",
-                            "symlink-active-segment", "symlink-lock", "symlink-groups"]
-    static let groupDamages = ["delete-checkpoint", "bitflip-checkpoint", "truncate-checkpoint", "bitflip-group-log",
-                               "truncate-group-log", "delete-group-log-recovery-point"]
+    static let plantings = [
+        "fifo-segment", "fifo-recovery-point", "fifo-checkpoint", "fifo-lock",
+        "symlink-active-segment", "symlink-lock", "symlink-groups",
+    ]
+    static let groupDamages = [
+        "delete-checkpoint", "bitflip-checkpoint", "truncate-checkpoint", "bitflip-group-log",
+        "truncate-group-log", "delete-group-log-recovery-point",
+    ]
 
     /// Plants one foreign file; nil when its place does not exist yet (no queue, no group).
     /// - Throws: ``SpoolError`` on an I/O error.
@@ -39,7 +43,11 @@ enum DrillPlanter {
         }
         func link(_ path: String, toCopyOf source: String?) throws -> Injection {
             if let source {
-                if PosixFileSystem().fileType(source) == .directory { try DrillFiles.copyTree(source, to: outside) } else { try DrillFiles.copyFile(source, to: outside) }
+                if PosixFileSystem().fileType(source) == .directory {
+                    try DrillFiles.copyTree(source, to: outside)
+                } else {
+                    try DrillFiles.copyFile(source, to: outside)
+                }
             } else {
                 try PosixFileSystem().makeDirectory(outside, mode: 0o700)
             }
@@ -64,7 +72,9 @@ enum DrillPlanter {
     static func damageGroupState(root: String, random: inout DrillRandom) throws -> Injection? {
         let group = root + "/queues/" + DrillChecker.queue + "/groups/" + DrillChecker.group
         let kind = groupDamages[Int.random(in: 0..<groupDamages.count, using: &random)]
-        let logs = ((try? PosixFileSystem().listDirectory(group)) ?? []).filter { $0.hasSuffix(".log") }.sorted().map { group + "/" + $0 }
+        let logs = ((try? PosixFileSystem().listDirectory(group)) ?? []).filter { $0.hasSuffix(".log") }.sorted().map {
+            group + "/" + $0
+        }
         let target: String?
         switch kind {
         case "delete-checkpoint", "bitflip-checkpoint", "truncate-checkpoint": target = group + "/checkpoint"

@@ -29,7 +29,8 @@ struct DrillRunner {
 
     func run(_ fault: DrillFault) throws -> DrillStats {
         var stats = DrillStats(fault: fault)
-        var random = DrillRandom(seed: settings.seed ^ UInt64(DrillFault.allCases.firstIndex(of: fault)! + 1) &* 0x9E37_79B9_7F4A_7C15)
+        var random = DrillRandom(
+            seed: settings.seed ^ UInt64(DrillFault.allCases.firstIndex(of: fault)! + 1) &* 0x9E37_79B9_7F4A_7C15)
         var epoch: Epoch? = nil
         var epochIndex = 0
         for cycle in 0..<settings.cycles {
@@ -40,7 +41,10 @@ struct DrillRunner {
             }
             try runCycle(cycle, fault: fault, epoch: &epoch!, stats: &stats, random: &random)
             stats.cycles += 1
-            if cycle % 10 == 9 { progress("\(fault.rawValue): \(cycle + 1)/\(settings.cycles) cycles, \(stats.violations.count) violations") }
+            if cycle % 10 == 9 {
+                progress(
+                    "\(fault.rawValue): \(cycle + 1)/\(settings.cycles) cycles, \(stats.violations.count) violations")
+            }
         }
         if let epoch { epoch.finish(into: &stats) }
         return stats
@@ -84,8 +88,10 @@ struct DrillRunner {
         }
     }
 
-    private func runCycle(_ cycle: Int, fault: DrillFault, epoch: inout Epoch, stats: inout DrillStats,
-                          random: inout DrillRandom) throws {
+    private func runCycle(
+        _ cycle: Int, fault: DrillFault, epoch: inout Epoch, stats: inout DrillStats,
+        random: inout DrillRandom
+    ) throws {
         let powerCut = fault == .powercut
         let segmentBytes = fault.damagesRoot ? settings.corruptionSegmentBytes : settings.segmentBytes
         let runLength: UInt64 = 100_000_000
@@ -94,17 +100,21 @@ struct DrillRunner {
         epoch.checker.writerRuns.append(firstID..<(firstID + runLength))
         let undo = epoch.directory + "/undo"
         let environment = powerCut ? [DrillEnvironment.powerCutJournalVariable: undo] : [:]
-        let replay = "replay: spool drill --dir \(settings.directory) --faults \(fault.rawValue) --cycles \(settings.cycles) --seed \(settings.seed) (cycle \(cycle))"
+        let replay =
+            "replay: spool drill --dir \(settings.directory) --faults \(fault.rawValue) --cycles \(settings.cycles) --seed \(settings.seed) (cycle \(cycle))"
 
         let writer = [
             "enqueue", "--dir", epoch.root, "--queue", DrillChecker.queue, "--count", "\(runLength)",
-            "--batch", "\(Int.random(in: 1...20, using: &random))", "--producers", "\(Int.random(in: 1...4, using: &random))",
-            "--payload-size", "\(DrillChecker.payloadSize)", "--first-id", "\(firstID)", "--segment-bytes", "\(segmentBytes)",
+            "--batch", "\(Int.random(in: 1...20, using: &random))", "--producers",
+            "\(Int.random(in: 1...4, using: &random))",
+            "--payload-size", "\(DrillChecker.payloadSize)", "--first-id", "\(firstID)", "--segment-bytes",
+            "\(segmentBytes)",
             "--journal", epoch.checker.enqueueJournal, "--durability", "\(settings.writerDurability)",
         ]
         let consumer = [
             "consume", "--dir", epoch.root, "--queue", DrillChecker.queue, "--group", DrillChecker.group,
-            "--max", "\(Int.random(in: 1...50, using: &random))", "--ack", "--until-empty", "--journal", epoch.checker.ackJournal,
+            "--max", "\(Int.random(in: 1...50, using: &random))", "--ack", "--until-empty", "--journal",
+            epoch.checker.ackJournal,
         ]
         for (arguments, journal) in [(writer, epoch.checker.enqueueJournal), (consumer, epoch.checker.ackJournal)] {
             let child = try DrillChild(arguments, environment: environment, output: epoch.directory + "/child")
@@ -114,7 +124,9 @@ struct DrillRunner {
                 // A consumer started before any writer made the root or the queue has nothing
                 // to open (the checks then find every acknowledged task, or report it lost).
                 if !error.contains("no queue named") && !error.contains("the data directory does not exist") {
-                    stats.violations.append("\(fault.rawValue) cycle \(cycle): `spool \(arguments[0])` failed with status \(status): \(error) — \(replay)")
+                    stats.violations.append(
+                        "\(fault.rawValue) cycle \(cycle): `spool \(arguments[0])` failed with status \(status): \(error) — \(replay)"
+                    )
                 }
             }
             if powerCut && access(undo, F_OK) == 0 {
@@ -160,20 +172,27 @@ struct DrillRunner {
     /// Plants a foreign file or damages the group's state `injectionsPerCycle` times, checking
     /// each (a clear refusal naming a file, or no acked task lost or redelivered, and an
     /// outside symlink target unchanged), then puts the root back as it was.
-    private func damageAndCheck(_ fault: DrillFault, epoch: Epoch, cycle: Int, stats: inout DrillStats,
-                                random: inout DrillRandom, replay: String) throws {
+    private func damageAndCheck(
+        _ fault: DrillFault, epoch: Epoch, cycle: Int, stats: inout DrillStats,
+        random: inout DrillRandom, replay: String
+    ) throws {
         // Every other cycle: compaction trims the group log it checkpoints, and the cycles
         // between keep group-log segments to damage.
         if fault == .groupstate, cycle % 2 == 0, let problem = Self.compactForCheckpoints(epoch.root) {
-            stats.violations.append("\(fault.rawValue) cycle \(cycle): compaction before the damage failed: \(problem) — \(replay)")
+            stats.violations.append(
+                "\(fault.rawValue) cycle \(cycle): compaction before the damage failed: \(problem) — \(replay)")
             return
         }
         let backup = epoch.directory + "/backup"
         DrillFiles.removeTree(backup)
         try DrillFiles.copyTree(epoch.root, to: backup)
-        defer { DrillFiles.removeTree(backup); DrillFiles.removeTree(epoch.directory + "/outside") }
+        defer {
+            DrillFiles.removeTree(backup)
+            DrillFiles.removeTree(epoch.directory + "/outside")
+        }
         for _ in 0..<settings.injectionsPerCycle {
-            let planted = fault == .plant
+            let planted =
+                fault == .plant
                 ? try DrillPlanter.plant(root: epoch.root, scratch: epoch.directory, random: &random)
                 : try DrillPlanter.damageGroupState(root: epoch.root, random: &random)
             guard let injection = planted else { continue }
@@ -186,17 +205,24 @@ struct DrillRunner {
             let before = injection.outside.map(DrillPlanter.snapshot)
             let result = epoch.checker.check(root: epoch.root)
             if let outside = injection.outside, DrillPlanter.snapshot(outside) != before {
-                stats.violations.append("\(fault.rawValue) cycle \(cycle): \(injection): the file or directory outside the root changed — \(replay)")
+                stats.violations.append(
+                    "\(fault.rawValue) cycle \(cycle): \(injection): the file or directory outside the root changed — \(replay)"
+                )
             }
             if let error = result.error {
                 stats.targets[injection.kind, default: .init()].reported += 1
-                if error.path != nil { stats.refused += 1 } else {
-                    stats.violations.append("\(fault.rawValue) cycle \(cycle): \(injection) was refused without naming a file: \(error) — \(replay)")
+                if error.path != nil {
+                    stats.refused += 1
+                } else {
+                    stats.violations.append(
+                        "\(fault.rawValue) cycle \(cycle): \(injection) was refused without naming a file: \(error) — \(replay)"
+                    )
                 }
             } else if result.violations > 0 {
                 stats.lost += result.lost.count
                 stats.redelivered += result.redelivered.count
-                stats.violations.append("\(fault.rawValue) cycle \(cycle): \(injection) was not refused, and \(result.summary) — \(replay)")
+                stats.violations.append(
+                    "\(fault.rawValue) cycle \(cycle): \(injection) was not refused, and \(result.summary) — \(replay)")
             } else {
                 stats.handled += 1
             }
@@ -221,15 +247,19 @@ struct DrillRunner {
 
     /// Damages a copy of the checked root `injectionsPerCycle` times, checking each, then puts
     /// the root back as it was.
-    private func corrupt(_ mutation: DrillCorruptor.Mutation, epoch: Epoch, cycle: Int, stats: inout DrillStats,
-                         random: inout DrillRandom, replay: String) throws {
+    private func corrupt(
+        _ mutation: DrillCorruptor.Mutation, epoch: Epoch, cycle: Int, stats: inout DrillStats,
+        random: inout DrillRandom, replay: String
+    ) throws {
         let backup = epoch.directory + "/backup"
         DrillFiles.removeTree(backup)
         try DrillFiles.copyTree(epoch.root, to: backup)
         defer { DrillFiles.removeTree(backup) }
         for _ in 0..<settings.injectionsPerCycle {
-            let target = DrillCorruptor.Target.allCases[Int.random(in: 0..<DrillCorruptor.Target.allCases.count, using: &random)]
-            guard let injection = try DrillCorruptor.inject(mutation, into: target, root: epoch.root, random: &random) else { continue }
+            let target = DrillCorruptor.Target.allCases[
+                Int.random(in: 0..<DrillCorruptor.Target.allCases.count, using: &random)]
+            guard let injection = try DrillCorruptor.inject(mutation, into: target, root: epoch.root, random: &random)
+            else { continue }
             stats.injected += 1
             stats.targets[target.rawValue, default: .init()].injected += 1
             if injection.syncedData { stats.syncedInjected += 1 }
@@ -240,15 +270,22 @@ struct DrillRunner {
             }
             if let error = result.error {
                 stats.targets[target.rawValue, default: .init()].reported += 1
-                guard injection.syncedData else { stats.handled += 1; continue }
+                guard injection.syncedData else {
+                    stats.handled += 1
+                    continue
+                }
                 if error.path != nil && (error.position != nil || error.offset != nil) {
                     stats.detected += 1
                 } else {
                     stats.detectedWithoutPosition += 1
-                    stats.violations.append("\(mutation) cycle \(cycle): \(injection) was reported without a position: \(error) — \(replay)")
+                    stats.violations.append(
+                        "\(mutation) cycle \(cycle): \(injection) was reported without a position: \(error) — \(replay)"
+                    )
                 }
             } else if result.violations > 0 {
-                stats.violations.append("\(mutation) cycle \(cycle): \(injection) was not reported, and the log changed: \(result.summary) — \(replay)")
+                stats.violations.append(
+                    "\(mutation) cycle \(cycle): \(injection) was not reported, and the log changed: \(result.summary) — \(replay)"
+                )
             } else if injection.syncedData {
                 stats.undetectedHarmless.append("\(injection)")
             } else {

@@ -28,7 +28,10 @@ struct DrillStats {
     var refused = 0
     /// Per target file kind: corruptions injected, and how many an error reported.
     var targets: [String: TargetCount] = [:]
-    struct TargetCount { var injected = 0; var reported = 0 }
+    struct TargetCount {
+        var injected = 0
+        var reported = 0
+    }
     var recoverySeconds: [Double] = []
     var powerCut = PowerCut.Outcome()
     var violations: [String] = []

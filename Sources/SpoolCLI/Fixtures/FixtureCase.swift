@@ -13,7 +13,9 @@ struct FixtureCase {
 
     var root: String { directory + "/root" }
     var queueDirectory: String { RootLayout(root: root).queueDirectory(DrillChecker.queue) }
-    var groupDirectory: String { RootLayout(root: root).groupDirectory(queue: DrillChecker.queue, group: DrillChecker.group) }
+    var groupDirectory: String {
+        RootLayout(root: root).groupDirectory(queue: DrillChecker.queue, group: DrillChecker.group)
+    }
 
     /// What a step of the reopen gives: success, or a SpoolError with these fields (nil: any).
     enum Outcome {
@@ -29,7 +31,9 @@ struct FixtureCase {
 
     /// The segments of a log directory, by base offset.
     static func segments(_ directory: String) throws -> [String] {
-        try PosixFileSystem().listDirectory(directory).filter { $0.hasSuffix(".log") }.sorted().map { directory + "/" + $0 }
+        try PosixFileSystem().listDirectory(directory).filter { $0.hasSuffix(".log") }.sorted().map {
+            directory + "/" + $0
+        }
     }
 
     /// The batches of a segment file: position, base offset, next offset, total bytes.

@@ -40,9 +40,12 @@ struct FixtureGenerator {
         DrillFiles.removeTree(output)
         try PosixFileSystem().makeDirectory(output, mode: 0o755)
         var names: [String] = []
-        for (name, codec) in [("golden-none", Compression.none), ("golden-lz4", .lz4), ("golden-zstd", .zstd(level: 3))] {
+        for (name, codec) in [
+            ("golden-none", Compression.none), ("golden-lz4", .lz4), ("golden-zstd", .zstd(level: 3)),
+        ] {
             try await writeGolden(output + "/" + name + "/root", compression: codec)
-            try FixtureCase(directory: output + "/" + name, defect: "none", codec: "\(codec)").writeExpected(.ok, read: .ok(records: Self.tasks))
+            try FixtureCase(directory: output + "/" + name, defect: "none", codec: "\(codec)").writeExpected(
+                .ok, read: .ok(records: Self.tasks))
             names.append(name)
         }
         for defect in FixtureDefect.allCases {
@@ -63,7 +66,9 @@ struct FixtureGenerator {
         let log = try spool.queue(DrillChecker.queue)
         for first in stride(from: 0, to: Self.tasks, by: 10) {
             let records = (first..<(first + 10)).map {
-                RecordInput(value: Payload.make(id: UInt64($0 + 1), size: Self.payloadSize), timestamp: Self.timestamp + Int64($0))
+                RecordInput(
+                    value: Payload.make(id: UInt64($0 + 1), size: Self.payloadSize),
+                    timestamp: Self.timestamp + Int64($0))
             }
             _ = try await log.append(batch: records)
         }

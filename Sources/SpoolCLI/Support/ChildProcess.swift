@@ -20,7 +20,9 @@ enum ChildProcess {
     static func executable() throws -> String {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard n > 0 else { throw SpoolError(.io, "cannot find the running spool binary", path: "/proc/self/exe", errno: errno) }
+        guard n > 0 else {
+            throw SpoolError(.io, "cannot find the running spool binary", path: "/proc/self/exe", errno: errno)
+        }
         return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
@@ -56,7 +58,8 @@ enum ChildProcess {
         var usage = rusage()
         while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
         let exited = (status & 0x7f) == 0
-        return Outcome(status: exited ? (status >> 8) & 0xff : status & 0x7f, signaled: !exited,
-                       stdout: String(decoding: output, as: UTF8.self), maxResidentKiB: usage.ru_maxrss)
+        return Outcome(
+            status: exited ? (status >> 8) & 0xff : status & 0x7f, signaled: !exited,
+            stdout: String(decoding: output, as: UTF8.self), maxResidentKiB: usage.ru_maxrss)
     }
 }

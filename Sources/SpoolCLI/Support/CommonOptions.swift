@@ -42,10 +42,15 @@ extension Compression: ExpressibleByArgument {
 
 /// How a writing command compresses new batches (FORMAT.md, "Compression").
 struct CompressionOptions: ParsableArguments {
-    @Option(help: "none | gzip[:LEVEL] | snappy | lz4 | zstd[:LEVEL] | zstd-dict[:LEVEL] (zstd with the queue's trained dictionary, see train-dict).")
+    @Option(
+        help:
+            "none | gzip[:LEVEL] | snappy | lz4 | zstd[:LEVEL] | zstd-dict[:LEVEL] (zstd with the queue's trained dictionary, see train-dict)."
+    )
     var compression: Compression = .none
 
-    @Option(name: .customLong("linger-us"), help: "Let small appends wait up to this long (µs) to be compressed together (0: off).")
+    @Option(
+        name: .customLong("linger-us"),
+        help: "Let small appends wait up to this long (µs) to be compressed together (0: off).")
     var lingerMicroseconds = 0
 
     func apply(to options: inout SpoolOptions) {

@@ -19,8 +19,12 @@ enum Human {
     /// "13.5 KiB", "128 B"
     static func bytes(_ n: Int64) -> String {
         let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(n), unit = 0
-        while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
+        var value = Double(n)
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
         return unit == 0 ? "\(n) B" : JSONLine.fixed(value, decimals: 1) + " " + units[unit]
     }
 
@@ -50,7 +54,9 @@ enum Human {
         guard let bytes else { return "null" }
         let shown = limit.map { Array(bytes.prefix($0)) } ?? bytes
         let more = shown.count < bytes.count ? " … (\(bytes.count - shown.count) more bytes; --full shows all)" : ""
-        if let text = String(validating: shown, as: UTF8.self), text.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7f || $0 == "\t" }) {
+        if let text = String(validating: shown, as: UTF8.self),
+            text.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7f || $0 == "\t" })
+        {
             return JSONLine.quote(text) + more
         }
         return "0x" + hex(shown) + more
@@ -60,7 +66,10 @@ enum Human {
         let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
         out.reserveCapacity(bytes.count * 2)
-        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 15)])
+        }
         return String(decoding: out, as: UTF8.self)
     }
 
@@ -81,7 +90,10 @@ public enum Console {
         buffer.withLock { bytes in
             bytes.append(contentsOf: line.utf8)
             bytes.append(10)
-            if bytes.count >= bufferBytes { writeAll(1, bytes); bytes.removeAll(keepingCapacity: true) }
+            if bytes.count >= bufferBytes {
+                writeAll(1, bytes)
+                bytes.removeAll(keepingCapacity: true)
+            }
         }
     }
 
@@ -89,7 +101,10 @@ public enum Console {
     static func out(bytes: UnsafeRawBufferPointer) {
         buffer.withLock { buffered in
             buffered += bytes
-            if buffered.count >= bufferBytes { writeAll(1, buffered); buffered.removeAll(keepingCapacity: true) }
+            if buffered.count >= bufferBytes {
+                writeAll(1, buffered)
+                buffered.removeAll(keepingCapacity: true)
+            }
         }
     }
 
@@ -114,7 +129,10 @@ public enum Console {
             while done < raw.count {
                 let n = write(fd, raw.baseAddress! + done, raw.count - done)
                 if n < 0 && errno == EPIPE && fd == 1 { _exit(0) }
-                if n < 0 { if errno == EINTR { continue }; return }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
                 done += n
             }
         }

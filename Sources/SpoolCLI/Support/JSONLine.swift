@@ -38,7 +38,10 @@ public struct JSONLine: Sendable {
 
     /// Record headers as `[[name, value], ...]`, values as UTF-8 text (null stays null).
     public static func headers(_ headers: [RecordHeader]) -> String {
-        array(headers.map { h in array([quote(h.name), h.value.map { quote(String(decoding: $0, as: UTF8.self)) } ?? "null"]) })
+        array(
+            headers.map { h in
+                array([quote(h.name), h.value.map { quote(String(decoding: $0, as: UTF8.self)) } ?? "null"])
+            })
     }
 
     public static func quote(_ s: String) -> String {

@@ -17,7 +17,9 @@ public enum Payload {
         appendDecimal(id % 100_000, to: &out)
         out += suffix
         if out.count > size - 2 { out.removeLast(out.count - (size - 2)) }
-        if out.count < size - 2 { out.append(contentsOf: repeatElement(UInt8(ascii: "x"), count: size - 2 - out.count)) }
+        if out.count < size - 2 {
+            out.append(contentsOf: repeatElement(UInt8(ascii: "x"), count: size - 2 - out.count))
+        }
         out.append(UInt8(ascii: "\""))
         out.append(UInt8(ascii: "}"))
         return out
@@ -25,8 +27,12 @@ public enum Payload {
 
     private static func appendDecimal(_ value: UInt64, to out: inout [UInt8]) {
         var digits: (UInt64, Int) = (1, 1)
-        while digits.0 <= value / 10 { digits.0 *= 10; digits.1 += 1 }
-        var rest = value, divisor = digits.0
+        while digits.0 <= value / 10 {
+            digits.0 *= 10
+            digits.1 += 1
+        }
+        var rest = value
+        var divisor = digits.0
         for _ in 0..<digits.1 {
             out.append(UInt8(ascii: "0") + UInt8(rest / divisor))
             rest %= divisor

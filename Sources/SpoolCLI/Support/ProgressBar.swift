@@ -37,7 +37,9 @@ final class ProgressBar: Sendable {
         let width = 30
         let filled = Int(fraction * Double(width))
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        write("\r[\(bar)] \(JSONLine.fixed(fraction * 100, decimals: 0))%  \(Human.bytes(done)) / \(Human.bytes(total))  \(label)\u{1B}[K")
+        write(
+            "\r[\(bar)] \(JSONLine.fixed(fraction * 100, decimals: 0))%  \(Human.bytes(done)) / \(Human.bytes(total))  \(label)\u{1B}[K"
+        )
     }
 
     func finish() {

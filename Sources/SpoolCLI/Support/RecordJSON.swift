@@ -19,7 +19,8 @@ enum RecordJSON {
     private static let noHeaders = Array("[]}\n".utf8)
     private static let end = Array("}\n".utf8)
 
-    /// `{"type":"record",["file":…,]"offset":…,"timestamp":…,"key":…,"value":…|"value_bytes":…,"headers":[…]}` and a newline.
+    /// `{"type":"record",["file":…,]"offset":…,"timestamp":…,"key":…,"value":…|"value_bytes":…,"headers":[…]}` and a
+    /// newline.
     static func append(_ record: Record, file: String?, values: Bool, into out: inout [UInt8]) {
         let buffer = ByteBuffer()
         append(record, fileField: file.map(fileField), values: values, into: buffer)
@@ -56,14 +57,22 @@ enum RecordJSON {
         }
         out.reserve(headersKey.count + noHeaders.count + (headers?.count ?? 0))
         out.put(headersKey)
-        if let headers { out.put(headers); out.put(end) } else { out.put(noHeaders) }
+        if let headers {
+            out.put(headers)
+            out.put(end)
+        } else {
+            out.put(noHeaders)
+        }
     }
 
     /// `,"name":"text"` for UTF-8 bytes, `,"name":null,"name_hex":"…"` otherwise, `,"name":null` for nil.
     private static func bytesField(_ key: [UInt8], _ name: String, _ bytes: [UInt8]?, into out: ByteBuffer) {
         out.reserve(key.count + 4)
         out.put(key)
-        guard let bytes else { out.put(null); return }
+        guard let bytes else {
+            out.put(null)
+            return
+        }
         let mark = out.count
         // Quote first; bytes outside ASCII are then checked to be UTF-8 (rare in practice).
         if !quote(bytes, into: out) || String(validating: bytes, as: UTF8.self) != nil { return }
@@ -72,7 +81,10 @@ enum RecordJSON {
         out.reserve(null.count + hexKey.count + bytes.count * 2 + 1)
         out.put(null)
         out.put(hexKey)
-        for b in bytes { out.put(hexDigits[Int(b >> 4)]); out.put(hexDigits[Int(b & 15)]) }
+        for b in bytes {
+            out.put(hexDigits[Int(b >> 4)])
+            out.put(hexDigits[Int(b & 15)])
+        }
         out.put(UInt8(ascii: "\""))
     }
 
@@ -86,7 +98,10 @@ enum RecordJSON {
             out.put(0x22)
             for b in p {
                 high |= b
-                if b >= 0x20 && b != 0x22 && b != 0x5C { out.put(b); continue }
+                if b >= 0x20 && b != 0x22 && b != 0x5C {
+                    out.put(b)
+                    continue
+                }
                 out.put(0x5C)
                 switch b {
                 case 0x22, 0x5C: out.put(b)
@@ -94,8 +109,11 @@ enum RecordJSON {
                 case 0x0D: out.put(UInt8(ascii: "r"))
                 case 0x09: out.put(UInt8(ascii: "t"))
                 default:
-                    out.put(UInt8(ascii: "u")); out.put(0x30); out.put(0x30)
-                    out.put(hexDigit(b >> 4)); out.put(hexDigit(b & 15))
+                    out.put(UInt8(ascii: "u"))
+                    out.put(0x30)
+                    out.put(0x30)
+                    out.put(hexDigit(b >> 4))
+                    out.put(hexDigit(b & 15))
                 }
             }
             out.put(0x22)

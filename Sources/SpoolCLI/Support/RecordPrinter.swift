@@ -22,10 +22,13 @@ struct RecordPrinter {
             return
         }
         for record in records {
-            let headers = record.headers.map { "\($0.name)=\(Human.payload($0.value, limit: 32))" }.joined(separator: " ")
-            Console.out("  offset \(record.offset)  time \(Human.timestamp(record.timestamp))  key \(Human.payload(record.key, limit: 32))"
-                        + (headers.isEmpty ? "" : "  headers \(headers)")
-                        + "  value \(record.value.map { "\($0.count) B" } ?? "null")" + (values && record.value != nil ? " " + Human.payload(record.value, limit: valueLimit) : ""))
+            let headers = record.headers.map { "\($0.name)=\(Human.payload($0.value, limit: 32))" }.joined(
+                separator: " ")
+            Console.out(
+                "  offset \(record.offset)  time \(Human.timestamp(record.timestamp))  key \(Human.payload(record.key, limit: 32))"
+                    + (headers.isEmpty ? "" : "  headers \(headers)")
+                    + "  value \(record.value.map { "\($0.count) B" } ?? "null")"
+                    + (values && record.value != nil ? " " + Human.payload(record.value, limit: valueLimit) : ""))
         }
     }
 }

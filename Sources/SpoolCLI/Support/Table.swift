@@ -16,12 +16,15 @@ struct Table {
         let all = [header] + rows
         var widths = [Int](repeating: 0, count: header.count)
         for row in all {
-            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], Terminal.visibleWidth(cell)) }
+            for (i, cell) in row.enumerated() where i < widths.count {
+                widths[i] = max(widths[i], Terminal.visibleWidth(cell))
+            }
         }
         return all.map { row in
             var line = ""
             for (i, cell) in row.enumerated() {
-                let pad = String(repeating: " ", count: max(0, (i < widths.count ? widths[i] : 0) - Terminal.visibleWidth(cell)))
+                let pad = String(
+                    repeating: " ", count: max(0, (i < widths.count ? widths[i] : 0) - Terminal.visibleWidth(cell)))
                 let last = i == row.count - 1
                 if i > 0 { line += "  " }
                 line += rightAligned.contains(i) ? pad + cell : (last ? cell : cell + pad)

@@ -17,10 +17,17 @@ enum Terminal {
 
     /// Characters shown, without ANSI escape sequences.
     static func visibleWidth(_ text: String) -> Int {
-        var width = 0, escaping = false
+        var width = 0
+        var escaping = false
         for scalar in text.unicodeScalars {
-            if escaping { if scalar == "m" { escaping = false }; continue }
-            if scalar == "\u{1B}" { escaping = true; continue }
+            if escaping {
+                if scalar == "m" { escaping = false }
+                continue
+            }
+            if scalar == "\u{1B}" {
+                escaping = true
+                continue
+            }
             width += 1
         }
         return width
