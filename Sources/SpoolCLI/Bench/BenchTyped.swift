@@ -1,5 +1,5 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Spool
 
 /// `spool bench enqueue --typed` and `bench drain --typed`: the same workloads through typed jobs
