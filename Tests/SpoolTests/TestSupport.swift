@@ -38,7 +38,7 @@ final class GatedFileSystem: FileSystem {
         self.delayMicroseconds = syncDelayMicroseconds
     }
 
-    /// From now on, fdatasync waits until ``openGate()``, or at most 30 s (then ``timedOut`` is
+    /// From now on, fdatasync waits until ``openGate()``, or at most 150 s (then ``timedOut`` is
     /// set, so that a test that forgot to open the gate fails instead of hanging).
     func closeGate() {
         closedAt.store(Int(SystemClock().monotonicNanoseconds() / 1_000_000), ordering: .releasing)
@@ -53,7 +53,7 @@ final class GatedFileSystem: FileSystem {
     var timedOut: Bool { gaveUp.load(ordering: .acquiring) }
 
     /// Waits until a sync is held at the gate (bounded: throws after `seconds`).
-    func waitUntilSyncIsHeld(seconds: Double = 20) async throws {
+    func waitUntilSyncIsHeld(seconds: Double = 90) async throws {
         try await waitFor("an fdatasync to reach the closed gate", seconds: seconds) { self.waitingAtGate > 0 }
     }
 
@@ -62,7 +62,7 @@ final class GatedFileSystem: FileSystem {
         if closed.load(ordering: .acquiring) {
             blocked.add(1, ordering: .acquiringAndReleasing)
             while closed.load(ordering: .acquiring) {
-                if Int(SystemClock().monotonicNanoseconds() / 1_000_000) - closedAt.load(ordering: .acquiring) > 30_000 {
+                if Int(SystemClock().monotonicNanoseconds() / 1_000_000) - closedAt.load(ordering: .acquiring) > 150_000 {
                     gaveUp.store(true, ordering: .releasing)
                     break
                 }
@@ -95,7 +95,7 @@ final class GatedFileSystem: FileSystem {
 /// Polls `condition` every millisecond, suspending (never blocking a cooperative thread);
 /// throws when it is still false after `seconds`. Only for waiting on something that must
 /// happen, never to assert speed: the bound is generous.
-func waitFor(_ what: String, seconds: Double = 20, _ condition: () -> Bool) async throws {
+func waitFor(_ what: String, seconds: Double = 90, _ condition: () -> Bool) async throws {
     let deadline = SystemClock().monotonicNanoseconds() + UInt64(seconds * 1e9)
     while !condition() {
         if SystemClock().monotonicNanoseconds() > deadline {
