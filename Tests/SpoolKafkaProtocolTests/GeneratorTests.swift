@@ -1,4 +1,5 @@
 import Foundation
+import SpoolTesting
 import Testing
 
 /// The committed Swift is what the generator makes from the committed spec.
@@ -10,7 +11,7 @@ struct GeneratorTests {
         process.arguments = ["python3", Fixtures.url("Tools/kafka-codegen/generate.py").path, "--check"]
         let errors = Pipe()
         process.standardError = errors
-        try process.run()
+        try ProcessLaunchLock.withLock { try process.run() }
         process.waitUntilExit()
         let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(process.terminationStatus == 0, "\(message)")
