@@ -582,8 +582,9 @@ final class LogWriter: @unchecked Sendable {
         assert(
             options.durability != .always || !unsynced, "under .always the committed end never passes the synced end")
         assert(
-            active.writeEnd <= max(active.preparedEnd, active.writeEnd) && active.nextOffset >= active.baseOffset,
-            "the tail is inside the active segment")
+            active.writeEnd >= 0 && active.nextOffset >= active.baseOffset
+                && (active.nextOffset == active.baseOffset) == (active.writeEnd == 0),
+            "the tail is inside the active segment, and it holds offsets exactly when it holds bytes")
         shared.publish(
             LogPosition(segment: active.baseOffset, position: active.writeEnd, nextOffset: active.nextOffset))
     }
