@@ -71,6 +71,10 @@ struct BatchWalker {
     let path: String
     /// Bytes read at a time.
     var chunkBytes = 1 << 20
+    /// Reads only each batch's header, one pread of its 61 bytes, not its records: for the
+    /// summary of a sealed segment, where reading every record would be wasted I/O. `Batch.bytes`
+    /// then holds the header alone, so the caller checks no CRC.
+    var headersOnly = false
     /// The bounds a header is decoded against.
     var headerLimits: FormatLimits
 
@@ -86,8 +90,8 @@ struct BatchWalker {
     /// Bounded: each step advances by a whole batch, at least a header's bytes, or returns.
     /// - Throws: I/O errors (naming the path and position), and whatever `body` throws.
     func walk(from start: Int64, limit: Int64, _ body: (Batch) throws -> Bool) throws -> Outcome {
-        var buffer = [UInt8](
-            repeating: 0, count: Int(min(Int64(chunkBytes), max(limit - start, 0))) + RecordBatchHeader.size)
+        let chunk = headersOnly ? 0 : Int(min(Int64(chunkBytes), max(limit - start, 0)))
+        var buffer = [UInt8](repeating: 0, count: chunk + RecordBatchHeader.size)
         var bufferStart = start
         var bufferCount = 0
         var position = start
@@ -115,8 +119,9 @@ struct BatchWalker {
             guard position + Int64(total) <= limit else {
                 return Outcome(end: position, stop: .runsPastEnd(batchBytes: total))
             }
+            let shown = headersOnly ? RecordBatchHeader.size : total
             var start = local
-            if position + Int64(total) > bufferStart + Int64(bufferCount) {
+            if !headersOnly && position + Int64(total) > bufferStart + Int64(bufferCount) {
                 if total > buffer.count { buffer = [UInt8](repeating: 0, count: total + RecordBatchHeader.size) }
                 try fill(&buffer, &bufferStart, &bufferCount, from: position, limit: limit)
                 start = 0
@@ -126,7 +131,7 @@ struct BatchWalker {
                 try body(
                     Batch(
                         position: position, header: header,
-                        bytes: UnsafeRawBufferPointer(rebasing: raw[start..<start + total])))
+                        bytes: UnsafeRawBufferPointer(rebasing: raw[start..<start + shown])))
             }
             guard taken else { return Outcome(end: position, stop: .declined) }
             position += Int64(total)

@@ -80,10 +80,9 @@ final class Segment: @unchecked Sendable {
         self.descriptors = descriptors
         self.baseOffset = baseOffset
         self.directory = directory
-        let stem = RootLayout.path(directory, SegmentName.stem(baseOffset))
-        logPath = stem + RootLayout.logSuffix
-        indexPath = stem + RootLayout.indexSuffix
-        timeIndexPath = stem + RootLayout.timeIndexSuffix
+        logPath = RootLayout.segmentFile(in: directory, base: baseOffset, suffix: RootLayout.logSuffix)
+        indexPath = RootLayout.segmentFile(in: directory, base: baseOffset, suffix: RootLayout.indexSuffix)
+        timeIndexPath = RootLayout.segmentFile(in: directory, base: baseOffset, suffix: RootLayout.timeIndexSuffix)
         fileSystem = fs
         nextOffset = baseOffset
         indexRule = IndexEntryRule(baseOffset: baseOffset, intervalBytes: SpoolOptions.defaultIndexIntervalBytes)
@@ -230,28 +229,28 @@ final class Segment: @unchecked Sendable {
     }
 
     /// Record count, greatest timestamp and size of a sealed segment, from its batch headers
-    /// alone (one 61-byte read per batch, no CRC check: a bad batch is found when it is read),
-    /// cached after the first call.
+    /// alone (``BatchWalker`` reading headers only: one 61-byte read per batch, no CRC check; a
+    /// bad batch is found when it is read), cached after the first call.
     /// - Throws: I/O errors reading the file; `.corruption` naming the position where the
     ///   batches stop making sense.
     func summary(limits: FormatLimits) throws -> Summary {
         if let cached = summaryCache.withLock({ $0 }) { return cached }
         let end = try size()
         var summary = Summary(records: 0, maxTimestamp: .min, bytes: end)
-        var position: Int64 = 0
-        // Bounded: each pass moves forward by a whole batch, up to the file's size.
-        while position < end {
-            guard let header = try batchHeader(at: position, limits: SegmentScanner.framingLimits),
-                position + Int64(header.totalBytes) <= end
-            else {
-                throw SpoolError(
-                    .corruption, "no valid batch header in a sealed segment", path: logPath, segment: baseOffset,
-                    position: position,
-                    hint: "check it with `spool verify`")
-            }
-            summary.records += Int64(header.recordCount)
-            summary.maxTimestamp = max(summary.maxTimestamp, header.maxTimestamp)
-            position += Int64(header.totalBytes)
+        let lease = try DescriptorLease(self)
+        var walker = BatchWalker(
+            fileSystem: fileSystem, fd: lease.fd, path: logPath, headerLimits: SegmentScanner.framingLimits)
+        walker.headersOnly = true
+        let walked = try walker.walk(from: 0, limit: end) { batch in
+            summary.records += Int64(batch.header.recordCount)
+            summary.maxTimestamp = max(summary.maxTimestamp, batch.header.maxTimestamp)
+            return true
+        }
+        guard walked.stop == .endOfData else {
+            throw SpoolError(
+                .corruption, "no valid batch header in a sealed segment", path: logPath, segment: baseOffset,
+                position: walked.end,
+                hint: "check it with `spool verify`")
         }
         summaryCache.withLock { $0 = summary }
         return summary
