@@ -1,5 +1,6 @@
 import Glibc
 import Spool
+import SpoolTesting
 
 /// A `spool` child process started by `spool drill`: the running binary itself
 /// (/proc/self/exe), with stdin from /dev/null and its output in files, so it can be killed
@@ -126,21 +127,9 @@ extension DrillFiles {
     }
 
     /// Removes the tree at `path` (no error when it is missing). A symbolic link is removed,
-    /// never followed (the plant fault links to directories outside the root).
-    static func removeTree(_ path: String, depth: Int = 0) {
-        let fs = PosixFileSystem()
-        guard depth < 16 else { return }
-        var info = stat()
-        if lstat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFLNK {
-            unlink(path)
-            return
-        }
-        switch fs.fileType(path) {
-        case .directory:
-            for name in (try? fs.listDirectory(path)) ?? [] { removeTree(path + "/" + name, depth: depth + 1) }
-            rmdir(path)
-        case .missing: return
-        default: unlink(path)
-        }
+    /// never followed (the plant fault links to directories outside the root). The removal is
+    /// SpoolTesting's, the one the power-cut model and the tests use.
+    static func removeTree(_ path: String) {
+        TempDirectory.remove(path)
     }
 }
