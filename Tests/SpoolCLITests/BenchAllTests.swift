@@ -12,7 +12,7 @@ struct BenchAllTests {
         let out = Pipe()
         process.standardOutput = out
         process.standardError = out
-        try SpoolProcess.launch(process)
+        try process.run()
         let data = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))

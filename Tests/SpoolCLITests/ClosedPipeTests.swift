@@ -19,7 +19,7 @@ struct ClosedPipeTests {
                     // A /dev/null of its own: the shared FileHandle.nullDevice is not safe to hand to
                     // processes started from several threads at once (a crash seen in Process.run).
                     process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-                    try SpoolProcess.launch(process)
+                    try process.run()
                     let stderr = err.fileHandleForReading.readDataToEndOfFile()
                     process.waitUntilExit()
                     return (process.terminationStatus, String(decoding: stderr, as: UTF8.self))

@@ -67,7 +67,7 @@ struct ConsumeKillTests {
                     // processes started from several threads at once (a crash seen in Process.run).
                     process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
                     process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-                    try SpoolProcess.launch(process)
+                    try process.run()
                     let deadline = Date().addingTimeInterval(60)
                     // Bounded by the deadline and by the process's own end.
                     while lines(journal) < before + more && process.isRunning && Date() < deadline {

@@ -47,7 +47,7 @@ struct FullDiskTests {
             process.executableURL = URL(fileURLWithPath: tool)
             process.arguments = arguments
             process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-            guard (try? SpoolProcess.launch(process)) != nil else { return -1 }
+            guard (try? process.run()) != nil else { return -1 }
             process.waitUntilExit()
             return process.terminationStatus
         }

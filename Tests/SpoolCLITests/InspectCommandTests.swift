@@ -287,7 +287,7 @@ struct InspectCommandTests {
         #expect(FileManager.default.createFile(atPath: output, contents: nil))
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: output))
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try SpoolProcess.launch(process)
+        try process.run()
         defer { if process.isRunning { process.terminate() }; process.waitUntilExit() }
         // Enqueue only once tail has printed the last task: it found the end first.
         var seen = ""

@@ -12,11 +12,6 @@ struct SpoolProcess {
         var signalled = false
     }
 
-    /// Starts `process`, one launch at a time in the test binary (``ProcessLaunchLock``).
-    static func launch(_ process: Process) throws {
-        try ProcessLaunchLock.withLock { try process.run() }
-    }
-
     /// The `spool` binary beside the test bundle (`<scratch>/debug/spool`).
     static var binary: String {
         var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
@@ -64,7 +59,7 @@ struct SpoolProcess {
         process.standardOutput = out
         process.standardError = err
         process.standardInput = inPipe
-        try launch(process)
+        try process.run()
         if let input { inPipe.fileHandleForWriting.write(Data(input)) }
         try inPipe.fileHandleForWriting.close()
         let stdout = out.fileHandleForReading.readDataToEndOfFile()

@@ -157,7 +157,7 @@ struct GzipSnappyQueueTests {
         guard let errorFile = FileHandle(forWritingAtPath: errorPath) else { return (-1, "", "cannot create \(errorPath)") }
         defer { try? errorFile.close() }
         process.standardError = errorFile
-        do { try ProcessLaunchLock.withLock { try process.run() } } catch { return (-1, "", "\(error)") }
+        do { try process.run() } catch { return (-1, "", "\(error)") }
         let data = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         let errors = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""

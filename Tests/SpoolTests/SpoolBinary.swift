@@ -68,7 +68,7 @@ enum SpoolBinary {
         let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
         defer { for p in envp { free(p) } }
         var pid = pid_t()
-        let rc = ProcessLaunchLock.withLock { posix_spawn(&pid, binary, &actions, nil, argv, envp) }
+        let rc = posix_spawn(&pid, binary, &actions, nil, argv, envp)
         guard rc == 0 else { throw SpoolError(.io, "posix_spawn failed", path: binary, errno: rc) }
         return ChildProcess(pid: pid, stdoutPath: stdout, stderrPath: stderr)
     }
